@@ -1,0 +1,156 @@
+// Package config loads Gatehouse's YAML configuration, applies defaults and
+// GATEHOUSE_* environment overrides, and validates it, reporting every
+// problem with its key path.
+package config
+
+import "time"
+
+// Config is the whole configuration file. Each part of the gateway is given
+// only the section it uses.
+type Config struct {
+	PublicURL      string     `yaml:"public_url"`
+	Listen         string     `yaml:"listen"`
+	OpsListen      string     `yaml:"ops_listen"`
+	TrustedProxies []string   `yaml:"trusted_proxies"` // CIDRs whose X-Forwarded-* headers are believed
+	Store          Store      `yaml:"store"`
+	Roles          string     `yaml:"roles"` // "standard" or a path to a role model file
+	Session        Session    `yaml:"session"`
+	Password       Password   `yaml:"password"`
+	Mail           Mail       `yaml:"mail"`
+	Providers      []Provider `yaml:"providers"`
+	Routes         []Route    `yaml:"routes"`
+	Keys           Keys       `yaml:"keys"`
+	Log            Log        `yaml:"log"`
+	Limits         Limits     `yaml:"limits"`
+	Terms          Terms      `yaml:"terms"`
+}
+
+// Store selects the database.
+type Store struct {
+	Driver string `yaml:"driver"` // sqlite | postgres
+	DSN    Secret `yaml:"dsn"`
+}
+
+// Session holds session lifetimes.
+type Session struct {
+	IdleTimeout       Duration `yaml:"idle_timeout"`        // default 30m
+	AbsoluteTimeout   Duration `yaml:"absolute_timeout"`    // default 12h
+	SharedIdleTimeout Duration `yaml:"shared_idle_timeout"` // shared-computer sessions; default 10m
+	CacheSize         int      `yaml:"cache_size"`          // sessions cached in memory; default 100000
+	CacheTTL          Duration `yaml:"cache_ttl"`           // how long a cached session is trusted without the store; default 5s, at most 5s
+}
+
+// Password holds hashing parameters and reset settings.
+type Password struct {
+	ResetTokenTTL       Duration `yaml:"reset_token_ttl"`  // default 30m
+	InviteTokenTTL      Duration `yaml:"invite_token_ttl"` // default 72h
+	Argon2              Argon2   `yaml:"argon2"`
+	MaxConcurrentHashes int      `yaml:"max_concurrent_hashes"` // default: number of CPUs
+	Lockout             Lockout  `yaml:"lockout"`
+}
+
+// Argon2 parameters (RFC 9106). Defaults: 64 MiB, 1 pass, 2 lanes.
+type Argon2 struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Iterations  uint32 `yaml:"iterations"`
+	Parallelism uint8  `yaml:"parallelism"`
+}
+
+// Lockout throttles password guessing.
+type Lockout struct {
+	MaxFailures int      `yaml:"max_failures"` // per account, default 5, at most 100
+	Window      Duration `yaml:"window"`       // default 15m
+	IPLimit     int      `yaml:"ip_limit"`     // login/forgot requests per IP per IPWindow, default 30
+	IPWindow    Duration `yaml:"ip_window"`    // default 1m
+}
+
+// Mail configures outgoing mail.
+type Mail struct {
+	From      string `yaml:"from"`
+	SMTP      SMTP   `yaml:"smtp"`
+	OutboxDir string `yaml:"outbox_dir"`
+}
+
+// SMTP server settings.
+type SMTP struct {
+	Host        string `yaml:"host"`
+	Port        int    `yaml:"port"`
+	Username    string `yaml:"username"`
+	Password    Secret `yaml:"password"`
+	StartTLS    bool   `yaml:"starttls"`
+	ImplicitTLS bool   `yaml:"implicit_tls"`
+}
+
+// Provider is one OpenID Connect identity provider.
+type Provider struct {
+	ID             string            `yaml:"id"`
+	Type           string            `yaml:"type"` // google | microsoft | auth0 | oidc
+	DisplayName    string            `yaml:"display_name"`
+	Issuer         string            `yaml:"issuer"`
+	ClientID       string            `yaml:"client_id"`
+	ClientSecret   Secret            `yaml:"client_secret"`
+	Scopes         []string          `yaml:"scopes"`
+	AllowedDomains []string          `yaml:"allowed_domains"`
+	AllowedTenants []string          `yaml:"allowed_tenants"`
+	RolesClaim     string            `yaml:"roles_claim"`
+	RoleMap        map[string]string `yaml:"role_map"`
+	JIT            JIT               `yaml:"jit"`
+}
+
+// JIT creates accounts on first SSO login.
+type JIT struct {
+	Enabled bool   `yaml:"enabled"`
+	Company string `yaml:"company"`
+	Role    string `yaml:"role"`
+}
+
+// Route sends matching requests to an upstream.
+type Route struct {
+	Host         string   `yaml:"host"`        // empty: any host
+	PathPrefix   string   `yaml:"path_prefix"` // default "/"
+	Upstream     string   `yaml:"upstream"`
+	Audience     string   `yaml:"audience"`
+	Company      string   `yaml:"company"`
+	Allow        Allow    `yaml:"allow"`
+	Public       bool     `yaml:"public"`
+	Timeout      Duration `yaml:"timeout"`        // upstream response header timeout, default 30s
+	MaxIdleConns int      `yaml:"max_idle_conns"` // idle keep-alive connections per upstream host, default 256
+}
+
+// Allow restricts a route to roles or capabilities in the route's company.
+// Both empty: any signed-in active account.
+type Allow struct {
+	Roles        []string `yaml:"roles"`
+	Capabilities []string `yaml:"capabilities"`
+}
+
+// Keys controls assertion signing keys.
+type Keys struct {
+	RotateEvery Duration `yaml:"rotate_every"` // automatic rotation; 0 disables (default 0: rotate with `gatehouse keys rotate`)
+}
+
+// Log controls logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error; default info
+	Format string `yaml:"format"` // json | text; default json
+	Access bool   `yaml:"access"` // one line per proxied request; default true
+}
+
+// Limits bounds requests.
+type Limits struct {
+	MaxHeaderBytes int   `yaml:"max_header_bytes"` // default 65536
+	MaxFormBytes   int64 `yaml:"max_form_bytes"`   // default 65536
+}
+
+// Terms of use that accounts must accept.
+type Terms struct {
+	Version string `yaml:"version"`
+	URL     string `yaml:"url"`
+}
+
+// Duration is a time.Duration written as "30m" in YAML.
+type Duration time.Duration
+
+// Secret is a value that may be given inline, as env:NAME or as file:PATH.
+// Resolve returns the actual value; String never reveals it.
+type Secret string
