@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestNormalizePath(t *testing.T) {
+	ok := map[string]string{
+		"":                  "/",
+		"/":                 "/",
+		"/x":                "/x",
+		"/app/page":         "/app/page",
+		"/app/page/":        "/app/page/",
+		"/admin-only/../x":  "/x",
+		"//admin-only":      "/admin-only",
+		"///a//b///":        "/a/b/",
+		"/a/./b":            "/a/b",
+		"/a/b/.":            "/a/b/",
+		"/a/b/..":           "/a/",
+		"/a/b/../..":        "/",
+		"/..a/b..":          "/..a/b..",
+		"/.well-known/x":    "/.well-known/x",
+		"/a/%2e/b":          "/a/b",
+		"/a/%2E%2e/b":       "/b",
+		"/a/.%2e/b":         "/b",
+		"/caf%C3%A9":        "/café",
+		"/%41dmin-only":     "/Admin-only",
+		"/Admin-only":       "/Admin-only", // case is kept: routing is case-sensitive
+		"/50%25":            "/50%",
+		"/a;b/c":            "/a;b/c",
+		"/a/x;..":           "/a/x;..",
+		"/sp%20ace":         "/sp ace",
+		"/admin-only/x..;/": "/admin-only/x..;/",
+	}
+	for in, want := range ok {
+		got, err := NormalizePath(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizePath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	bad := []string{
+		"/admin-only%2F",
+		"/admin-only%2f..%2f",
+		"/a%5Cb",
+		"/a%5cb",
+		`/a\b`,
+		`/a\..\b`,
+		"/%2e%2e/admin-only",
+		"/../admin-only",
+		"/a/../../b",
+		"/..",
+		"/a/b%00",
+		"/a/b\x00",
+		"/a\tb",
+		"/a%0Ab",
+		"/a%7f",
+		"/%",
+		"/%2",
+		"/%zz",
+		"/%%32F",
+		"/x/..;/admin-only",
+		"/admin-only/..%3Bx/",
+		"/x/.;/admin-only",
+		"/x/%2e%2e;jsessionid=1/admin-only",
+		"admin-only",
+		"*",
+	}
+	for _, in := range bad {
+		if got, err := NormalizePath(in); !errors.Is(err, ErrAmbiguousPath) {
+			t.Errorf("NormalizePath(%q) = %q, %v; want ErrAmbiguousPath", in, got, err)
+		}
+	}
+}
+
+func TestNormalizePathCleanInputDoesNotAllocate(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := NormalizePath("/app/dashboard/items/42"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("NormalizePath allocated %v times for a clean path", allocs)
+	}
+}
+
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{
+		"/", "/admin-only/../x", "//admin-only", "/admin-only%2F", "/%2e%2e/admin-only",
+		"/a/./b/", "/a/b/..", "/caf%C3%A9", "/50%25", "/x/..;/y", `/a\b`, "/a%00",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := NormalizePath(in)
+		if err != nil {
+			if !errors.Is(err, ErrAmbiguousPath) || out != "" {
+				t.Fatalf("NormalizePath(%q) = %q, %v", in, out, err)
+			}
+			return
+		}
+		if !strings.HasPrefix(out, "/") {
+			t.Fatalf("NormalizePath(%q) = %q: does not start with /", in, out)
+		}
+		if strings.Contains(out, "//") {
+			t.Fatalf("NormalizePath(%q) = %q: contains //", in, out)
+		}
+		for _, seg := range strings.Split(out, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("NormalizePath(%q) = %q: has a dot segment", in, out)
+			}
+		}
+		// The output is decoded; what travels upstream is its escaped form,
+		// and both must normalise back to the same path.
+		escaped := (&url.URL{Path: out}).EscapedPath()
+		again, err := NormalizePath(escaped)
+		if err != nil || again != out {
+			t.Fatalf("not idempotent: %q -> %q -> (escaped %q) %q, %v", in, out, escaped, again, err)
+		}
+		if !strings.Contains(out, "%") {
+			again, err := NormalizePath(out)
+			if err != nil || again != out {
+				t.Fatalf("not idempotent: %q -> %q -> %q, %v", in, out, again, err)
+			}
+		}
+	})
+}

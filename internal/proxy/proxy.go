@@ -1,0 +1,363 @@
+// Package proxy routes requests by host and normalised path and forwards
+// them upstream, stripping spoofable identity headers and adding the real one.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// Defaults for route settings left at zero.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxIdleConns = 256
+)
+
+const (
+	dialTimeout     = 5 * time.Second
+	dialKeepAlive   = 30 * time.Second
+	idleConnTimeout = 90 * time.Second
+)
+
+// Options are the router's dependencies.
+type Options struct {
+	// TrustedProxies decides whose X-Forwarded-* headers are kept. Nil
+	// trusts nobody.
+	TrustedProxies *clientip.Resolver
+	// SessionCookieName is removed from the Cookie header before forwarding.
+	SessionCookieName string
+	// Logger receives upstream failures. Nil discards.
+	Logger *slog.Logger
+	// ErrorPage renders 400, 502 and 504 answers. Nil writes plain text.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int)
+}
+
+// Router picks the route for a request and owns the upstream transports.
+type Router struct {
+	byHost     map[string][]*Route // lower-case host without port -> routes, longest prefix first
+	anyHost    []*Route            // host-less routes, longest prefix first
+	transports []*http.Transport
+}
+
+// Route is one configured route with its forwarder.
+type Route struct {
+	// Config is the route as configured, PathPrefix defaulted to "/". It
+	// is what policy reads (Audience, Company, Allow, Public); treat it as
+	// read-only.
+	Config config.Route
+
+	prefix   string
+	upstream *url.URL
+	proxy    *httputil.ReverseProxy
+	opts     *Options
+}
+
+// NewRouter validates routes and builds their forwarders. Every problem is
+// reported, each with its key path (routes[2].upstream: ...).
+//
+// Routes whose upstream has the same scheme, host and timeout share one
+// transport, so one connection pool serves them; its idle-connection limit
+// is the largest any of them asks for.
+func NewRouter(routes []config.Route, opts Options) (*Router, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ErrorPage == nil {
+		opts.ErrorPage = plainErrorPage
+	}
+	o := &opts
+	rt := &Router{byHost: make(map[string][]*Route)}
+	type transportKey struct {
+		scheme, host string
+		timeout      time.Duration
+	}
+	transports := make(map[transportKey]*http.Transport)
+	seen := make(map[[2]string]int)
+	pool := newBufferPool()
+	var errs []error
+	for i, rc := range routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		prefix := rc.PathPrefix
+		if prefix == "" {
+			prefix = "/"
+		}
+		if clean, err := NormalizePath(prefix); err != nil || clean != prefix {
+			errs = append(errs, fmt.Errorf("%s.path_prefix: %q is not a normalised absolute path", key, rc.PathPrefix))
+		}
+		host := strings.ToLower(stripPort(rc.Host))
+		if strings.ContainsAny(host, "/@ ") {
+			errs = append(errs, fmt.Errorf("%s.host: %q is not a host name", key, rc.Host))
+		}
+		if j, dup := seen[[2]string{host, prefix}]; dup {
+			errs = append(errs, fmt.Errorf("%s: same host and path_prefix as routes[%d]", key, j))
+		}
+		seen[[2]string{host, prefix}] = i
+		up, err := url.Parse(rc.Upstream)
+		if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" || up.User != nil {
+			errs = append(errs, fmt.Errorf("%s.upstream: %q is not an absolute http(s) URL", key, rc.Upstream))
+			continue
+		}
+		if up.RawQuery != "" || up.Fragment != "" {
+			errs = append(errs, fmt.Errorf("%s.upstream: must not carry a query or fragment", key))
+		}
+		if rc.Timeout < 0 || rc.MaxIdleConns < 0 {
+			errs = append(errs, fmt.Errorf("%s: timeout and max_idle_conns must not be negative", key))
+		}
+		timeout := time.Duration(rc.Timeout)
+		if timeout == 0 {
+			timeout = DefaultTimeout
+		}
+		maxIdle := rc.MaxIdleConns
+		if maxIdle == 0 {
+			maxIdle = DefaultMaxIdleConns
+		}
+		tk := transportKey{up.Scheme, strings.ToLower(up.Host), timeout}
+		tr, ok := transports[tk]
+		if !ok {
+			tr = newTransport(up.Scheme, timeout, maxIdle)
+			transports[tk] = tr
+			rt.transports = append(rt.transports, tr)
+		} else if maxIdle > tr.MaxIdleConnsPerHost {
+			tr.MaxIdleConnsPerHost, tr.MaxIdleConns = maxIdle, maxIdle
+		}
+		r := &Route{Config: rc, prefix: prefix, upstream: up, opts: o}
+		r.Config.PathPrefix = prefix
+		r.proxy = &httputil.ReverseProxy{
+			Rewrite:      r.rewrite,
+			Transport:    tr,
+			ErrorHandler: r.upstreamError,
+			ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+			BufferPool:   pool,
+			// Zero: ReverseProxy already flushes at once for
+			// text/event-stream and for any response without a
+			// Content-Length, which covers SSE and chunked streams, while
+			// ordinary responses keep their buffering.
+			FlushInterval: 0,
+		}
+		if host == "" {
+			rt.anyHost = append(rt.anyHost, r)
+		} else {
+			rt.byHost[host] = append(rt.byHost[host], r)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	byPrefixLen := func(a, b *Route) int { return len(b.prefix) - len(a.prefix) }
+	slices.SortStableFunc(rt.anyHost, byPrefixLen)
+	for _, rs := range rt.byHost {
+		slices.SortStableFunc(rs, byPrefixLen)
+	}
+	return rt, nil
+}
+
+func newTransport(scheme string, timeout time.Duration, maxIdle int) *http.Transport {
+	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: dialKeepAlive}
+	return &http.Transport{
+		// Upstreams are internal: never send them through an environment proxy.
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          maxIdle,
+		MaxIdleConnsPerHost:   maxIdle,
+		IdleConnTimeout:       idleConnTimeout,
+		ResponseHeaderTimeout: timeout,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     scheme == "https",
+	}
+}
+
+// Match returns the route for a host and an already normalised path: routes
+// naming this host (case-insensitive, port ignored) come before host-less
+// ones, and within each group the longest matching path_prefix wins.
+// Matching is case-sensitive on the path and always on a segment boundary.
+func (rt *Router) Match(host, cleanPath string) (*Route, bool) {
+	host = stripPort(host)
+	rs, ok := rt.byHost[host]
+	if !ok && hasUpper(host) {
+		rs = rt.byHost[strings.ToLower(host)]
+	}
+	for _, r := range rs {
+		if r.matchPath(cleanPath) {
+			return r, true
+		}
+	}
+	for _, r := range rt.anyHost {
+		if r.matchPath(cleanPath) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Resolve normalises the request's path and matches it against r.Host. It
+// returns the clean path as well, which is what policy must look at.
+func (rt *Router) Resolve(r *http.Request) (*Route, string, error) {
+	clean, err := NormalizePath(r.URL.EscapedPath())
+	if err != nil {
+		return nil, "", err
+	}
+	route, ok := rt.Match(r.Host, clean)
+	if !ok {
+		return nil, clean, ErrNoRoute
+	}
+	return route, clean, nil
+}
+
+// ErrNoRoute means no route matches the host and path.
+var ErrNoRoute = errors.New("proxy: no route matches")
+
+// Close releases idle upstream connections.
+func (rt *Router) Close() {
+	for _, tr := range rt.transports {
+		tr.CloseIdleConnections()
+	}
+}
+
+func (r *Route) matchPath(p string) bool {
+	if !strings.HasPrefix(p, r.prefix) {
+		return false
+	}
+	return len(p) == len(r.prefix) || r.prefix[len(r.prefix)-1] == '/' || p[len(r.prefix)] == '/'
+}
+
+// ServeHTTP forwards r upstream under the normalised path. The path is
+// normalised again here and must still belong to this route, so a handler
+// chain that changed r.URL between policy and forwarding cannot send a
+// request somewhere the policy did not look.
+func (r *Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	clean, err := NormalizePath(req.URL.EscapedPath())
+	if err != nil || !r.matchPath(clean) {
+		r.opts.ErrorPage(w, req, http.StatusBadRequest)
+		return
+	}
+	ctx := context.WithValue(req.Context(), cleanPathKey{}, clean)
+	r.proxy.ServeHTTP(w, req.WithContext(ctx))
+}
+
+type cleanPathKey struct{}
+
+func (r *Route) rewrite(pr *httputil.ProxyRequest) {
+	clean, _ := pr.In.Context().Value(cleanPathKey{}).(string)
+	pr.SetURL(r.upstream)
+	// SetURL joined the raw incoming path; replace it with the path the
+	// policy checked, and drop RawPath so it is re-escaped from that path
+	// rather than echoing the client's encoding.
+	pr.Out.URL.Path = joinPath(r.upstream.Path, clean)
+	pr.Out.URL.RawPath = ""
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+
+	// ReverseProxy already drops X-Forwarded-For/Host/Proto and Forwarded
+	// from Out before Rewrite; also remove the "_" spellings and the rest of
+	// the family, which some upstream stacks read the same way.
+	stripForwardingHeaders(pr.Out.Header)
+	r.setForwarded(pr)
+
+	StripIdentityHeaders(pr.Out.Header)
+	StripCookie(pr.Out.Header, r.opts.SessionCookieName)
+	if id, ok := IdentityFrom(pr.In.Context()); ok {
+		id.SetHeaders(pr.Out.Header)
+	}
+}
+
+// setForwarded writes X-Forwarded-For, -Proto and -Host. From a trusted
+// proxy the incoming chain and its proto and host are kept; from anyone
+// else they start afresh with the direct peer.
+func (r *Route) setForwarded(pr *httputil.ProxyRequest) {
+	in := pr.In
+	peer := clientip.Peer(in)
+	var xff string
+	if r.opts.TrustedProxies.Trusted(peer) {
+		xff = strings.Join(in.Header.Values("X-Forwarded-For"), ", ")
+	}
+	if peer.IsValid() {
+		if xff != "" {
+			xff += ", "
+		}
+		xff += peer.String()
+	}
+	if xff != "" {
+		pr.Out.Header.Set("X-Forwarded-For", xff)
+	}
+	proto, host := r.opts.TrustedProxies.ForwardedProtoHost(in)
+	pr.Out.Header.Set("X-Forwarded-Proto", proto)
+	pr.Out.Header.Set("X-Forwarded-Host", host)
+}
+
+// upstreamError answers 504 when the upstream was too slow and 502 for any
+// other failure; the detail goes to the log only.
+func (r *Route) upstreamError(w http.ResponseWriter, req *http.Request, err error) {
+	status := http.StatusBadGateway
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		status = http.StatusGatewayTimeout
+	}
+	level := slog.LevelWarn
+	if errors.Is(err, context.Canceled) && req.Context().Err() != nil {
+		// The client went away; nothing is wrong upstream.
+		level = slog.LevelDebug
+	}
+	r.opts.Logger.LogAttrs(req.Context(), level, "upstream request failed",
+		slog.String("upstream", r.upstream.Redacted()),
+		slog.String("path_prefix", r.prefix),
+		slog.Int("status", status),
+		slog.String("error", err.Error()))
+	r.opts.ErrorPage(w, req, status)
+}
+
+func plainErrorPage(w http.ResponseWriter, _ *http.Request, status int) {
+	http.Error(w, http.StatusText(status), status)
+}
+
+// joinPath puts the clean request path under the upstream's base path.
+func joinPath(base, clean string) string {
+	if base == "" || base == "/" {
+		return clean
+	}
+	return strings.TrimSuffix(base, "/") + clean
+}
+
+// stripPort removes a ":port" suffix and IPv6 brackets.
+func stripPort(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		if strings.Count(host, ":") == 1 || strings.HasPrefix(host, "[") {
+			host = host[:i]
+		}
+	}
+	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	return host
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// bufferPool reuses copy buffers across forwarded requests.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *b.p.Get().(*[]byte) }
+func (b *bufferPool) Put(p []byte) { b.p.Put(&p) }
