@@ -1,0 +1,473 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Problem is one thing wrong with a configuration, at a dotted key path
+// such as routes[1].upstream, or at an environment variable's name.
+type Problem struct {
+	Path    string
+	Message string
+}
+
+// String gives the form `gatehouse config check` prints: "path: message".
+func (p Problem) String() string {
+	if p.Path == "" {
+		return p.Message
+	}
+	return p.Path + ": " + p.Message
+}
+
+// Problems is every problem found in one load; as an error it lets Load
+// return decode and validation problems together. Recover it with
+// errors.As(err, &problems).
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return "config: " + strings.Join(lines, "; ")
+}
+
+// providerIDPattern keeps provider ids safe to put in URL paths and in the
+// sign-in method "sso:ID".
+var providerIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// maxCacheTTL is how long a cached session may be trusted without the store;
+// the contract promises 503 within 5 seconds of the store going away.
+const maxCacheTTL = 5 * time.Second
+
+// minArgon2MemoryKiB is the RFC 9106 / OWASP floor (19 MiB).
+const minArgon2MemoryKiB = 19 * 1024
+
+// maxArgon2MemoryKiB stops a typo from asking for more memory than a
+// gateway host has (4 GiB per hash).
+const maxArgon2MemoryKiB = 4 << 20
+
+// Validate checks the configuration and returns every problem found, in
+// file order; none means the gateway can start with it. It never resolves
+// secrets, so it needs neither the environment nor the files they name.
+func (c Config) Validate() []Problem {
+	v := &validator{}
+	v.publicURL(c.PublicURL)
+	v.listen("listen", c.Listen)
+	v.listen("ops_listen", c.OpsListen)
+	if c.Listen != "" && c.Listen == c.OpsListen && !strings.HasSuffix(c.Listen, ":0") {
+		v.add("ops_listen", "must differ from listen")
+	}
+	for i, tp := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(tp); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(tp); err != nil {
+			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "not an IP address or CIDR")
+		}
+	}
+	v.store(c.Store)
+	if strings.TrimSpace(c.Roles) == "" {
+		v.add("roles", `must be "standard" or the path of a role model file`)
+	}
+	v.session(c.Session)
+	v.password(c.Password)
+	v.mail(c.Mail)
+	v.providers(c.Providers)
+	v.routes(c.Routes)
+	if c.Keys.RotateEvery < 0 {
+		v.add("keys.rotate_every", "must not be negative (0 disables automatic rotation)")
+	}
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "json", "text")
+	if c.Limits.MaxHeaderBytes <= 0 {
+		v.add("limits.max_header_bytes", "must be positive")
+	}
+	if c.Limits.MaxFormBytes <= 0 {
+		v.add("limits.max_form_bytes", "must be positive")
+	}
+	if c.Terms.URL != "" {
+		if !isAbsoluteHTTP(c.Terms.URL) {
+			v.add("terms.url", "not an absolute http(s) URL")
+		}
+		if c.Terms.Version == "" {
+			v.add("terms.version", "required when terms.url is set")
+		}
+	}
+	return v.problems
+}
+
+type validator struct {
+	problems []Problem
+}
+
+func (v *validator) add(path, msg string) {
+	v.problems = append(v.problems, Problem{Path: path, Message: msg})
+}
+
+func (v *validator) oneOf(path, value string, allowed ...string) {
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	v.add(path, "must be one of "+strings.Join(allowed, ", "))
+}
+
+func (v *validator) positive(path string, d Duration) {
+	if d <= 0 {
+		v.add(path, "must be a positive duration")
+	}
+}
+
+func (v *validator) publicURL(raw string) {
+	const path = "public_url"
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		v.add(path, "not an absolute URL")
+		return
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		v.add(path, "must be an http or https URL")
+	}
+	if u.User != nil {
+		v.add(path, "must not contain a user name or password")
+	}
+	if u.Path != "" && u.Path != "/" {
+		v.add(path, "must not have a path: Gatehouse serves the whole host")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		v.add(path, "must not have a query or fragment")
+	}
+	host := u.Hostname()
+	switch {
+	case net.ParseIP(host) != nil:
+		v.add(path, "host must be a host name, not an IP address: it is the passkey relying-party id")
+	case !isHostname(host):
+		v.add(path, "host is not a valid host name")
+	}
+	if p := u.Port(); p != "" && !validPort(p, false) {
+		v.add(path, "not a valid port")
+	}
+}
+
+func (v *validator) listen(path, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(path, "not a host:port address")
+		return
+	}
+	if host != "" && net.ParseIP(host) == nil && !isHostname(host) {
+		v.add(path, "not a host:port address")
+		return
+	}
+	if !validPort(port, true) {
+		v.add(path, "not a valid port")
+	}
+}
+
+func (v *validator) store(s Store) {
+	v.oneOf("store.driver", s.Driver, "sqlite", "postgres")
+	if strings.TrimSpace(string(s.DSN)) == "" {
+		v.add("store.dsn", "must not be empty")
+	}
+}
+
+func (v *validator) session(s Session) {
+	v.positive("session.idle_timeout", s.IdleTimeout)
+	v.positive("session.absolute_timeout", s.AbsoluteTimeout)
+	v.positive("session.shared_idle_timeout", s.SharedIdleTimeout)
+	if s.IdleTimeout > 0 && s.AbsoluteTimeout > 0 && s.IdleTimeout > s.AbsoluteTimeout {
+		v.add("session.idle_timeout", "must not exceed session.absolute_timeout")
+	}
+	if s.SharedIdleTimeout > 0 && s.AbsoluteTimeout > 0 && s.SharedIdleTimeout > s.AbsoluteTimeout {
+		v.add("session.shared_idle_timeout", "must not exceed session.absolute_timeout")
+	}
+	if s.CacheSize < 0 {
+		v.add("session.cache_size", "must not be negative (0 disables the cache)")
+	}
+	v.positive("session.cache_ttl", s.CacheTTL)
+	if s.CacheTTL.D() > maxCacheTTL {
+		v.add("session.cache_ttl", "must be at most 5s: a cached session is not trusted longer without the store")
+	}
+}
+
+func (v *validator) password(p Password) {
+	v.positive("password.reset_token_ttl", p.ResetTokenTTL)
+	v.positive("password.invite_token_ttl", p.InviteTokenTTL)
+	if p.Argon2.MemoryKiB < minArgon2MemoryKiB {
+		v.add("password.argon2.memory_kib", fmt.Sprintf("must be at least %d (19 MiB)", minArgon2MemoryKiB))
+	}
+	if p.Argon2.MemoryKiB > maxArgon2MemoryKiB {
+		v.add("password.argon2.memory_kib", fmt.Sprintf("must be at most %d (4 GiB)", maxArgon2MemoryKiB))
+	}
+	if p.Argon2.Iterations < 1 {
+		v.add("password.argon2.iterations", "must be at least 1")
+	}
+	if p.Argon2.Parallelism < 1 {
+		v.add("password.argon2.parallelism", "must be at least 1")
+	}
+	if p.MaxConcurrentHashes < 0 {
+		v.add("password.max_concurrent_hashes", "must not be negative (0 means the number of CPUs)")
+	}
+	if p.Lockout.MaxFailures < 1 || p.Lockout.MaxFailures > 100 {
+		v.add("password.lockout.max_failures", "must be from 1 to 100")
+	}
+	v.positive("password.lockout.window", p.Lockout.Window)
+	if p.Lockout.IPLimit < 1 {
+		v.add("password.lockout.ip_limit", "must be at least 1")
+	}
+	v.positive("password.lockout.ip_window", p.Lockout.IPWindow)
+}
+
+func (v *validator) mail(m Mail) {
+	switch {
+	case m.From != "":
+		if _, err := mail.ParseAddress(m.From); err != nil {
+			v.add("mail.from", "not an email address")
+		}
+	case m.SMTP.Host != "" || m.OutboxDir != "":
+		v.add("mail.from", "required when mail.smtp.host or mail.outbox_dir is set")
+	}
+	if h := m.SMTP.Host; h != "" && net.ParseIP(h) == nil && !isHostname(h) {
+		v.add("mail.smtp.host", "not a host name or IP address (the port goes in mail.smtp.port)")
+	}
+	if !validPort(strconv.Itoa(m.SMTP.Port), false) {
+		v.add("mail.smtp.port", "must be from 1 to 65535")
+	}
+	if m.SMTP.StartTLS && m.SMTP.ImplicitTLS {
+		v.add("mail.smtp.implicit_tls", "cannot be combined with mail.smtp.starttls")
+	}
+}
+
+func (v *validator) providers(ps []Provider) {
+	first := make(map[string]int)
+	for i, p := range ps {
+		at := func(key string) string { return fmt.Sprintf("providers[%d].%s", i, key) }
+		switch j, dup := first[p.ID]; {
+		case !providerIDPattern.MatchString(p.ID):
+			v.add(at("id"), "must be 1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit")
+		case dup:
+			v.add(at("id"), fmt.Sprintf("same id as providers[%d]", j))
+		default:
+			first[p.ID] = i
+		}
+		v.oneOf(at("type"), p.Type, "google", "microsoft", "auth0", "oidc")
+		v.issuer(at("issuer"), p.Issuer)
+		if strings.TrimSpace(p.ClientID) == "" {
+			v.add(at("client_id"), "must not be empty")
+		}
+		if len(p.Scopes) > 0 && !contains(p.Scopes, "openid") {
+			v.add(at("scopes"), "must include openid")
+		}
+		for j, d := range p.AllowedDomains {
+			if d == "" || strings.ContainsAny(d, "@/ ") {
+				v.add(fmt.Sprintf("providers[%d].allowed_domains[%d]", i, j), "not a domain name")
+			}
+		}
+		for j, tid := range p.AllowedTenants {
+			if strings.TrimSpace(tid) == "" {
+				v.add(fmt.Sprintf("providers[%d].allowed_tenants[%d]", i, j), "must not be empty")
+			}
+		}
+		if p.Type == "microsoft" && multiTenantIssuer(p.Issuer) && len(p.AllowedTenants) == 0 {
+			v.add(at("allowed_tenants"), "required with the common or organizations issuer: otherwise any Microsoft tenant could sign in")
+		}
+		for from, to := range p.RoleMap {
+			if from == "" || to == "" {
+				v.add(at("role_map"), "provider roles and gatehouse roles must not be empty")
+				break
+			}
+		}
+		if p.JIT.Enabled {
+			if p.JIT.Company == "" {
+				v.add(at("jit.company"), "required when jit.enabled is true")
+			}
+			if p.JIT.Role == "" {
+				v.add(at("jit.role"), "required when jit.enabled is true")
+			}
+		}
+	}
+}
+
+// issuer allows plain http only on loopback, where tests run a fake IdP.
+func (v *validator) issuer(path, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		v.add(path, "not an absolute URL")
+		return
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		v.add(path, "must be an https URL (http only for a loopback host)")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+		v.add(path, "must not have a query, fragment or user name")
+	}
+}
+
+func (v *validator) routes(rs []Route) {
+	first := make(map[string]int)
+	for i, r := range rs {
+		at := func(key string) string { return fmt.Sprintf("routes[%d].%s", i, key) }
+		if r.Host != "" && !isHostPort(r.Host) {
+			v.add(at("host"), "not a host name (optionally with :port)")
+		}
+		switch {
+		case !strings.HasPrefix(r.PathPrefix, "/"):
+			v.add(at("path_prefix"), `must start with "/"`)
+		case !cleanPrefix(r.PathPrefix):
+			v.add(at("path_prefix"), `must be a plain path: no "//", "." or ".." segments, "\", "%", "?" or "#"`)
+		}
+		key := strings.ToLower(r.Host) + "\x00" + r.PathPrefix
+		if j, dup := first[key]; dup {
+			v.add(at("path_prefix"), fmt.Sprintf("same host and path_prefix as routes[%d]", j))
+		} else {
+			first[key] = i
+		}
+		v.upstream(at("upstream"), r.Upstream)
+		if strings.TrimSpace(r.Audience) == "" {
+			v.add(at("audience"), "must not be empty")
+		}
+		if r.Company == "" && !r.Public {
+			v.add(at("company"), "required unless the route is public")
+		}
+		if r.Public && (len(r.Allow.Roles) > 0 || len(r.Allow.Capabilities) > 0) {
+			v.add(at("allow"), "has no effect on a public route")
+		}
+		for j, role := range r.Allow.Roles {
+			if strings.TrimSpace(role) == "" {
+				v.add(fmt.Sprintf("routes[%d].allow.roles[%d]", i, j), "must not be empty")
+			}
+		}
+		for j, c := range r.Allow.Capabilities {
+			if strings.TrimSpace(c) == "" {
+				v.add(fmt.Sprintf("routes[%d].allow.capabilities[%d]", i, j), "must not be empty")
+			}
+		}
+		if r.Timeout < 0 {
+			v.add(at("timeout"), "must not be negative")
+		}
+		if r.MaxIdleConns < 0 {
+			v.add(at("max_idle_conns"), "must not be negative")
+		}
+	}
+}
+
+func (v *validator) upstream(path, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		v.add(path, "not an absolute URL")
+		return
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		v.add(path, "must be an http or https URL")
+	}
+	if u.User != nil {
+		v.add(path, "must not contain a user name or password")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		v.add(path, "must not have a query or fragment")
+	}
+}
+
+func isAbsoluteHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// isHostname accepts DNS names made of letters, digits and hyphens (IDNs in
+// their xn-- form), which is what WebAuthn accepts as a relying-party id.
+func isHostname(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHostPort(hp string) bool {
+	host, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		host, port = hp, ""
+	} else if !validPort(port, false) {
+		return false
+	}
+	return isHostname(host) || net.ParseIP(host) != nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validPort accepts a decimal port; zero only where the OS may pick one.
+func validPort(p string, zeroOK bool) bool {
+	n, err := strconv.Atoi(p)
+	if err != nil || n > 65535 || n < 0 || (n == 0 && !zeroOK) {
+		return false
+	}
+	return strconv.Itoa(n) == p || p == "0"
+}
+
+// multiTenantIssuer spots Microsoft's shared endpoints, whose tokens come
+// from any tenant, so the tid allow-list is the only tenant check left.
+func multiTenantIssuer(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	for seg := range strings.SplitSeq(u.Path, "/") {
+		switch strings.ToLower(seg) {
+		case "common", "organizations", "{tenantid}":
+			return true
+		}
+	}
+	return false
+}
+
+// cleanPrefix refuses prefixes that a normalised request path could never
+// match, or that would match differently after normalisation.
+func cleanPrefix(p string) bool {
+	if strings.ContainsAny(p, `\%?#`) || strings.Contains(p, "//") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

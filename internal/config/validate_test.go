@@ -1,0 +1,179 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// validBase is a configuration with one of everything, valid as is, that
+// each case below breaks in one way.
+func validBase() Config {
+	c := Default()
+	c.Mail.From = "gatehouse@example.com"
+	c.Mail.SMTP.Host = "smtp.example.com"
+	c.Providers = []Provider{
+		{ID: "google", Type: "google", Issuer: "https://accounts.google.com", ClientID: "c", Scopes: []string{"openid"}},
+		{ID: "entra", Type: "microsoft", Issuer: "https://login.microsoftonline.com/organizations/v2.0", ClientID: "c", AllowedTenants: []string{"t1"}},
+	}
+	c.Routes = []Route{
+		{PathPrefix: "/", Upstream: "http://127.0.0.1:3000", Audience: "app", Company: "acme"},
+		{Host: "docs.example.com", PathPrefix: "/", Upstream: "https://docs.internal", Audience: "docs", Public: true},
+	}
+	c.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.1", "2001:db8::/32"}
+	c.Terms = Terms{Version: "2024-01", URL: "https://example.com/terms"}
+	return c
+}
+
+func TestValidBaseIsValid(t *testing.T) {
+	if ps := validBase().Validate(); len(ps) != 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string // problem paths
+	}{
+		{"public_url relative", func(c *Config) { c.PublicURL = "localhost:8080/x" }, []string{"public_url"}},
+		{"public_url ftp", func(c *Config) { c.PublicURL = "ftp://gate.example.com" }, []string{"public_url"}},
+		{"public_url with path", func(c *Config) { c.PublicURL = "https://example.com/gate" }, []string{"public_url"}},
+		{"public_url with query", func(c *Config) { c.PublicURL = "https://example.com/?a=b" }, []string{"public_url"}},
+		{"public_url with fragment", func(c *Config) { c.PublicURL = "https://example.com#x" }, []string{"public_url"}},
+		{"public_url IPv4", func(c *Config) { c.PublicURL = "http://127.0.0.1:8080" }, []string{"public_url"}},
+		{"public_url IPv6", func(c *Config) { c.PublicURL = "http://[::1]:8080" }, []string{"public_url"}},
+		{"public_url bad port", func(c *Config) { c.PublicURL = "http://localhost:99999" }, []string{"public_url"}},
+		{"listen without port", func(c *Config) { c.Listen = "127.0.0.1" }, []string{"listen"}},
+		{"listen bad port", func(c *Config) { c.Listen = "127.0.0.1:http" }, []string{"listen"}},
+		{"ops_listen empty", func(c *Config) { c.OpsListen = "" }, []string{"ops_listen"}},
+		{"ops_listen same as listen", func(c *Config) { c.OpsListen = c.Listen }, []string{"ops_listen"}},
+		{"trusted proxy", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/8", "proxy.local"} }, []string{"trusted_proxies[1]"}},
+		{"store driver", func(c *Config) { c.Store.Driver = "mysql" }, []string{"store.driver"}},
+		{"store dsn", func(c *Config) { c.Store.DSN = "" }, []string{"store.dsn"}},
+		{"roles", func(c *Config) { c.Roles = "" }, []string{"roles"}},
+		{"idle zero", func(c *Config) { c.Session.IdleTimeout = 0 }, []string{"session.idle_timeout"}},
+		{"absolute negative", func(c *Config) { c.Session.AbsoluteTimeout = Duration(-time.Hour) }, []string{"session.absolute_timeout"}},
+		{"idle over absolute", func(c *Config) { c.Session.IdleTimeout = Duration(13 * time.Hour) }, []string{"session.idle_timeout"}},
+		{"shared idle over absolute", func(c *Config) { c.Session.SharedIdleTimeout = Duration(13 * time.Hour) }, []string{"session.shared_idle_timeout"}},
+		{"cache ttl over 5s", func(c *Config) { c.Session.CacheTTL = Duration(6 * time.Second) }, []string{"session.cache_ttl"}},
+		{"cache size negative", func(c *Config) { c.Session.CacheSize = -1 }, []string{"session.cache_size"}},
+		{"reset ttl", func(c *Config) { c.Password.ResetTokenTTL = 0 }, []string{"password.reset_token_ttl"}},
+		{"argon2 weak", func(c *Config) { c.Password.Argon2 = Argon2{MemoryKiB: 19455} }, []string{
+			"password.argon2.memory_kib", "password.argon2.iterations", "password.argon2.parallelism"}},
+		{"argon2 huge", func(c *Config) { c.Password.Argon2.MemoryKiB = 1 << 30 }, []string{"password.argon2.memory_kib"}},
+		{"lockout zero", func(c *Config) { c.Password.Lockout.MaxFailures = 0 }, []string{"password.lockout.max_failures"}},
+		{"lockout 101", func(c *Config) { c.Password.Lockout.MaxFailures = 101 }, []string{"password.lockout.max_failures"}},
+		{"lockout window", func(c *Config) { c.Password.Lockout.Window = 0 }, []string{"password.lockout.window"}},
+		{"ip limit", func(c *Config) { c.Password.Lockout.IPLimit = 0 }, []string{"password.lockout.ip_limit"}},
+		{"mail from missing with smtp", func(c *Config) { c.Mail.From = "" }, []string{"mail.from"}},
+		{"mail from missing with outbox", func(c *Config) { c.Mail.From = ""; c.Mail.SMTP.Host = ""; c.Mail.OutboxDir = "/tmp/out" }, []string{"mail.from"}},
+		{"mail from not an address", func(c *Config) { c.Mail.From = "gatehouse" }, []string{"mail.from"}},
+		{"mail port", func(c *Config) { c.Mail.SMTP.Port = 0 }, []string{"mail.smtp.port"}},
+		{"mail port high", func(c *Config) { c.Mail.SMTP.Port = 70000 }, []string{"mail.smtp.port"}},
+		{"mail host with port", func(c *Config) { c.Mail.SMTP.Host = "smtp.example.com:25" }, []string{"mail.smtp.host"}},
+		{"mail both tls", func(c *Config) { c.Mail.SMTP.StartTLS = true; c.Mail.SMTP.ImplicitTLS = true }, []string{"mail.smtp.implicit_tls"}},
+		{"provider id", func(c *Config) { c.Providers[0].ID = "Google!" }, []string{"providers[0].id"}},
+		{"provider id too long", func(c *Config) { c.Providers[0].ID = strings.Repeat("a", 33) }, []string{"providers[0].id"}},
+		{"provider id duplicate", func(c *Config) { c.Providers[1].ID = "google" }, []string{"providers[1].id"}},
+		{"provider type", func(c *Config) { c.Providers[0].Type = "okta" }, []string{"providers[0].type"}},
+		{"issuer http", func(c *Config) { c.Providers[0].Issuer = "http://accounts.google.com" }, []string{"providers[0].issuer"}},
+		{"issuer not a URL", func(c *Config) { c.Providers[0].Issuer = "accounts.google.com" }, []string{"providers[0].issuer"}},
+		{"client id", func(c *Config) { c.Providers[0].ClientID = "" }, []string{"providers[0].client_id"}},
+		{"scopes without openid", func(c *Config) { c.Providers[0].Scopes = []string{"email"} }, []string{"providers[0].scopes"}},
+		{"allowed domain", func(c *Config) { c.Providers[0].AllowedDomains = []string{"@example.com"} }, []string{"providers[0].allowed_domains[0]"}},
+		{"microsoft common without tenants", func(c *Config) {
+			c.Providers[1].Issuer = "https://login.microsoftonline.com/common/v2.0"
+			c.Providers[1].AllowedTenants = nil
+		}, []string{"providers[1].allowed_tenants"}},
+		{"role map", func(c *Config) { c.Providers[0].RoleMap = map[string]string{"x": ""} }, []string{"providers[0].role_map"}},
+		{"jit without company and role", func(c *Config) { c.Providers[0].JIT = JIT{Enabled: true} }, []string{
+			"providers[0].jit.company", "providers[0].jit.role"}},
+		{"route upstream", func(c *Config) { c.Routes[0].Upstream = "127.0.0.1:3000" }, []string{"routes[0].upstream"}},
+		{"route upstream scheme", func(c *Config) { c.Routes[0].Upstream = "unix:///run/app.sock" }, []string{"routes[0].upstream"}},
+		{"route upstream credentials", func(c *Config) { c.Routes[0].Upstream = "http://u:p@app" }, []string{"routes[0].upstream"}},
+		{"route path prefix", func(c *Config) { c.Routes[0].PathPrefix = "app/" }, []string{"routes[0].path_prefix"}},
+		{"route path prefix dots", func(c *Config) { c.Routes[0].PathPrefix = "/a/../b" }, []string{"routes[0].path_prefix"}},
+		{"route path prefix encoded", func(c *Config) { c.Routes[0].PathPrefix = "/a%2Fb" }, []string{"routes[0].path_prefix"}},
+		{"route audience", func(c *Config) { c.Routes[0].Audience = "" }, []string{"routes[0].audience"}},
+		{"route company", func(c *Config) { c.Routes[0].Company = "" }, []string{"routes[0].company"}},
+		{"route duplicate", func(c *Config) { c.Routes[1].Host = ""; c.Routes[1].Public = false; c.Routes[1].Company = "acme" }, []string{"routes[1].path_prefix"}},
+		{"route duplicate host case", func(c *Config) { c.Routes = append(c.Routes, c.Routes[1]); c.Routes[2].Host = "DOCS.example.com" }, []string{"routes[2].path_prefix"}},
+		{"route host", func(c *Config) { c.Routes[1].Host = "https://docs.example.com" }, []string{"routes[1].host"}},
+		{"route timeout", func(c *Config) { c.Routes[0].Timeout = Duration(-time.Second) }, []string{"routes[0].timeout"}},
+		{"public route with allow", func(c *Config) { c.Routes[1].Allow.Roles = []string{"admin"} }, []string{"routes[1].allow"}},
+		{"allow empty role", func(c *Config) { c.Routes[0].Allow.Roles = []string{""} }, []string{"routes[0].allow.roles[0]"}},
+		{"rotate negative", func(c *Config) { c.Keys.RotateEvery = -1 }, []string{"keys.rotate_every"}},
+		{"log level", func(c *Config) { c.Log.Level = "verbose" }, []string{"log.level"}},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
+		{"limits", func(c *Config) { c.Limits = Limits{} }, []string{"limits.max_header_bytes", "limits.max_form_bytes"}},
+		{"terms url", func(c *Config) { c.Terms.URL = "/terms" }, []string{"terms.url"}},
+		{"terms version", func(c *Config) { c.Terms.Version = "" }, []string{"terms.version"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validBase()
+			tc.mutate(&c)
+			var got []string
+			for _, p := range c.Validate() {
+				got = append(got, p.Path)
+				if p.Message == "" {
+					t.Errorf("%s: empty message", p.Path)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("problem paths %v, want %v (%v)", got, tc.want, c.Validate())
+			}
+		})
+	}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(c *Config)
+	}{
+		{"https public_url with trailing slash", func(c *Config) { c.PublicURL = "https://gate.example.com/" }},
+		{"public_url with port", func(c *Config) { c.PublicURL = "https://gate.example.com:8443" }},
+		{"listen any interface", func(c *Config) { c.Listen = ":8080" }},
+		{"listen port 0 twice", func(c *Config) { c.Listen = "127.0.0.1:0"; c.OpsListen = "127.0.0.1:0" }},
+		{"postgres", func(c *Config) { c.Store = Store{Driver: "postgres", DSN: "env:DATABASE_URL"} }},
+		{"role model path", func(c *Config) { c.Roles = "config/roles/site-scoped.yaml" }},
+		{"loopback http issuer", func(c *Config) { c.Providers[0].Issuer = "http://127.0.0.1:5556/dex" }},
+		{"localhost http issuer", func(c *Config) { c.Providers[0].Issuer = "http://localhost:5556" }},
+		{"microsoft single tenant", func(c *Config) {
+			c.Providers[1].Issuer = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+			c.Providers[1].AllowedTenants = nil
+		}},
+		{"no mail at all", func(c *Config) { c.Mail = Mail{SMTP: SMTP{Port: 25}} }},
+		{"outbox only", func(c *Config) { c.Mail.SMTP.Host = ""; c.Mail.OutboxDir = "./outbox" }},
+		{"route timeout 0", func(c *Config) { c.Routes[0].Timeout = 0 }},
+		{"same prefix on other host", func(c *Config) { c.Routes[1].Host = "other.example.com:8443" }},
+		{"jit", func(c *Config) { c.Providers[0].JIT = JIT{Enabled: true, Company: "acme", Role: "viewer"} }},
+		{"no routes, no providers", func(c *Config) { c.Routes = nil; c.Providers = nil }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validBase()
+			tc.mutate(&c)
+			if ps := c.Validate(); len(ps) != 0 {
+				t.Fatalf("problems: %v", ps)
+			}
+		})
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	if got := (Problem{Path: "routes[1].upstream", Message: "not an absolute URL"}).String(); got != "routes[1].upstream: not an absolute URL" {
+		t.Errorf("String = %q", got)
+	}
+	if got := (Problem{Message: "only one YAML document is allowed"}).String(); got != "only one YAML document is allowed" {
+		t.Errorf("String without path = %q", got)
+	}
+	err := Problems{{Path: "a", Message: "x"}, {Path: "b", Message: "y"}}
+	if got := err.Error(); got != "config: a: x; b: y" {
+		t.Errorf("Error = %q", got)
+	}
+}
