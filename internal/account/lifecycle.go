@@ -1,0 +1,294 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Lifecycle actions, as named in errors and audit events ("account.block").
+const (
+	actionActivate    = "activate"
+	actionBlock       = "block"
+	actionUnblock     = "unblock"
+	actionDeactivate  = "deactivate"
+	actionDelete      = "delete"
+	actionSetPassword = "set_password"
+)
+
+// transitions lists, per action, the statuses it may start from and the
+// status it leads to. Deactivated appears in no "from" list: it is final.
+var transitions = map[string]struct {
+	from []string
+	to   string
+}{
+	actionActivate:   {[]string{store.StatusInvited}, store.StatusActive},
+	actionBlock:      {[]string{store.StatusActive}, store.StatusBlocked},
+	actionUnblock:    {[]string{store.StatusBlocked}, store.StatusActive},
+	actionDeactivate: {[]string{store.StatusInvited, store.StatusActive, store.StatusBlocked}, store.StatusDeactivated},
+}
+
+// Activate turns an invited account active (after it sets a password or
+// links an SSO identity). An account already active is left as it is.
+func (s *Service) Activate(ctx context.Context, actor, id string) (store.Account, error) {
+	return s.transition(ctx, actor, id, actionActivate)
+}
+
+// Block suspends an active account and ends its sessions.
+func (s *Service) Block(ctx context.Context, actor, id string) (store.Account, error) {
+	return s.transition(ctx, actor, id, actionBlock)
+}
+
+// Unblock restores a blocked account.
+func (s *Service) Unblock(ctx context.Context, actor, id string) (store.Account, error) {
+	return s.transition(ctx, actor, id, actionUnblock)
+}
+
+// Deactivate closes an account for good and ends its sessions.
+func (s *Service) Deactivate(ctx context.Context, actor, id string) (store.Account, error) {
+	return s.transition(ctx, actor, id, actionDeactivate)
+}
+
+func (s *Service) transition(ctx context.Context, actor, id, action string) (store.Account, error) {
+	t := transitions[action]
+	endsSessions := t.to == store.StatusBlocked || t.to == store.StatusDeactivated
+	var (
+		acc   store.Account
+		ended []string
+	)
+	err := s.st.InTx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetAccount(ctx, id)
+		if err != nil {
+			return err
+		}
+		if action == actionActivate && cur.Status == store.StatusActive {
+			acc = cur
+			return nil
+		}
+		if !slices.Contains(t.from, cur.Status) {
+			return &TransitionError{Action: action, From: cur.Status}
+		}
+		if endsSessions {
+			if err := s.guard(ctx, tx, actor, cur); err != nil {
+				return err
+			}
+		}
+		now := s.now().UTC()
+		acc, err = tx.UpdateAccount(ctx, id, func(a *store.Account) error {
+			// Re-checked on the row the update holds.
+			if !slices.Contains(t.from, a.Status) {
+				return &TransitionError{Action: action, From: a.Status}
+			}
+			a.Status = t.to
+			a.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if endsSessions {
+			if ended, err = tx.DeleteAccountSessions(ctx, id); err != nil {
+				return err
+			}
+		}
+		return tx.AppendAudit(ctx, s.event(now, actor, "account."+action, id, map[string]any{
+			"email": acc.Email, "from": cur.Status, "to": acc.Status, "sessions_ended": len(ended),
+		}))
+	})
+	if err != nil {
+		return store.Account{}, err
+	}
+	s.sessionsEnded(ended)
+	return acc, nil
+}
+
+// Delete removes an account, its memberships, site access and sessions.
+// It is allowed from any status, a deactivated one included; the id is
+// random, so it is never given to another account.
+func (s *Service) Delete(ctx context.Context, actor, id string) error {
+	var ended []string
+	err := s.st.InTx(ctx, func(tx store.Store) error {
+		cur, err := tx.GetAccount(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.guard(ctx, tx, actor, cur); err != nil {
+			return err
+		}
+		if ended, err = tx.DeleteAccountSessions(ctx, id); err != nil {
+			return err
+		}
+		ms, err := tx.ListMemberships(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := tx.RemoveMembership(ctx, id, m.CompanyID); err != nil {
+				return err
+			}
+		}
+		sites, err := tx.ListSiteAccess(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, site := range sites {
+			if err := tx.RevokeSite(ctx, id, site); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteAccount(ctx, id); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, s.event(s.now().UTC(), actor, "account."+actionDelete, id, map[string]any{
+			"email": cur.Email, "status": cur.Status, "sessions_ended": len(ended),
+		}))
+	})
+	if err != nil {
+		return err
+	}
+	s.sessionsEnded(ended)
+	return nil
+}
+
+// guard refuses to let an actor block, deactivate or delete their own
+// account, or the last active administrator.
+func (s *Service) guard(ctx context.Context, tx store.Store, actor string, target store.Account) error {
+	if actor == target.ID {
+		return ErrSelfAction
+	}
+	if target.Status != store.StatusActive {
+		return nil
+	}
+	isAdmin, err := s.isAdmin(ctx, tx, target.ID)
+	if err != nil || !isAdmin {
+		return err
+	}
+	others, err := s.otherActiveAdmin(ctx, tx, target.ID)
+	if err != nil {
+		return err
+	}
+	if !others {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+func (s *Service) isAdmin(ctx context.Context, st store.Store, accountID string) (bool, error) {
+	ms, err := st.ListMemberships(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if s.roles.IsAdmin(m.Role) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// otherActiveAdmin reports whether an active account other than except
+// holds an administrator role in any company. It walks memberships, which
+// are few, rather than every account.
+func (s *Service) otherActiveAdmin(ctx context.Context, st store.Store, except string) (bool, error) {
+	companies, err := st.ListCompanies(ctx)
+	if err != nil {
+		return false, err
+	}
+	checked := map[string]bool{except: true}
+	for _, c := range companies {
+		members, err := st.ListCompanyMembers(ctx, c.ID)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range members {
+			if checked[m.AccountID] || !s.roles.IsAdmin(m.Role) {
+				continue
+			}
+			checked[m.AccountID] = true
+			a, err := st.GetAccount(ctx, m.AccountID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			if a.Status == store.StatusActive {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// SetPassword checks pw against the policy, stores its hash, activates an
+// invited account and ends the account's sessions (a reset must log out
+// whoever else knew the old password). A blocked account stays blocked;
+// a deactivated one is refused. Policy failures are *password.PolicyError.
+func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
+	cur, err := s.st.GetAccount(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := checkSetPassword(cur); err != nil {
+		return err
+	}
+	if err := password.CheckPolicy(pw, cur.Email); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	var ended []string
+	err = s.st.InTx(ctx, func(tx store.Store) error {
+		now := s.now().UTC()
+		var from string
+		acc, err := tx.UpdateAccount(ctx, id, func(a *store.Account) error {
+			if err := checkSetPassword(*a); err != nil {
+				return err
+			}
+			from = a.Status
+			a.PasswordHash = hash
+			if a.Status == store.StatusInvited {
+				a.Status = store.StatusActive
+			}
+			a.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if ended, err = tx.DeleteAccountSessions(ctx, id); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, store.AuditEvent{
+			Time: now, Actor: id, Action: "account.set_password", Target: id,
+			Outcome: "ok", Category: "auth",
+			Details: map[string]any{"from": from, "to": acc.Status, "sessions_ended": len(ended)},
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.sessionsEnded(ended)
+	return nil
+}
+
+func checkSetPassword(a store.Account) error {
+	if a.SignIn != SignInPassword {
+		return ErrNotPasswordAccount
+	}
+	if a.Status == store.StatusDeactivated {
+		return &TransitionError{Action: actionSetPassword, From: a.Status}
+	}
+	return nil
+}
+
+func (s *Service) sessionsEnded(ids []string) {
+	if len(ids) > 0 && s.OnSessionsEnded != nil {
+		s.OnSessionsEnded(ids)
+	}
+}

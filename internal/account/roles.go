@@ -1,0 +1,240 @@
+// Package account holds the domain rules for accounts, companies, sites and
+// the role model: who may hold which role, and which status changes are allowed.
+package account
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Capability names: what a role lets its holder do. The apps behind the
+// gateway read them from the assertion's `capabilities` claim.
+const (
+	CapView                 = "view"
+	CapDownload             = "download"
+	CapComment              = "comment"
+	CapBeAssignedTasks      = "be_assigned_tasks"
+	CapSignDocuments        = "sign_documents"
+	CapEditObjects          = "edit_objects"
+	CapManageWorkflows      = "manage_workflows"
+	CapBeResponsible        = "be_responsible"
+	CapReceiveNotifications = "receive_notifications"
+	CapAdminPanel           = "admin_panel"
+	CapManageUsers          = "manage_users"
+	CapExports              = "exports"
+	CapIntegrationLogs      = "integration_logs"
+)
+
+// AllCapabilities lists every known capability, in a stable order.
+func AllCapabilities() []string {
+	return []string{
+		CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments,
+		CapEditObjects, CapManageWorkflows, CapBeResponsible, CapReceiveNotifications,
+		CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs,
+	}
+}
+
+// neverShared are the capabilities a shared-computer account can never
+// have, whatever a model says: a workstation is not a person, so it cannot
+// be given work, be accountable or be notified.
+var neverShared = []string{CapBeAssignedTasks, CapBeResponsible, CapReceiveNotifications}
+
+// Model is a role model: the roles an account can hold in a company.
+type Model struct {
+	Name  string `yaml:"name"`
+	Roles []Role `yaml:"roles"`
+}
+
+// Role is one role of a model.
+type Role struct {
+	Name         string   `yaml:"name"`
+	Capabilities []string `yaml:"capabilities"`
+	// AllSites: the holder sees every site of the company (`sites: ["*"]`);
+	// otherwise only the sites it was given access to.
+	AllSites bool `yaml:"all_sites"`
+	// SharedComputer: the role may be held by a shared-computer account.
+	SharedComputer bool `yaml:"shared_computer"`
+}
+
+// Built-in model names.
+const (
+	ModelStandard   = "standard"
+	ModelSiteScoped = "site-scoped"
+)
+
+// Standard returns the built-in default model, as the contract's Roles table has it.
+func Standard() *Model {
+	shared := []string{CapView, CapDownload, CapComment}
+	viewer := append(slices.Clone(shared), CapBeAssignedTasks, CapSignDocuments, CapReceiveNotifications)
+	manager := append(slices.Clone(viewer), CapEditObjects, CapManageWorkflows, CapBeResponsible)
+	return &Model{
+		Name: ModelStandard,
+		Roles: []Role{
+			{Name: "shared_computer", Capabilities: shared, AllSites: true, SharedComputer: true},
+			{Name: "viewer", Capabilities: viewer, AllSites: true},
+			{Name: "manager", Capabilities: manager, AllSites: true},
+			{Name: "admin", Capabilities: AllCapabilities(), AllSites: true},
+		},
+	}
+}
+
+//go:embed roles/site-scoped.yaml
+var builtinModels embed.FS
+
+// LoadModel returns the model named "standard" or "site-scoped" (built in),
+// or reads a YAML model file at the given path.
+func LoadModel(nameOrPath string) (*Model, error) {
+	switch nameOrPath {
+	case ModelStandard, "":
+		return Standard(), nil
+	case ModelSiteScoped:
+		data, err := builtinModels.ReadFile("roles/site-scoped.yaml")
+		if err != nil {
+			return nil, err
+		}
+		return ParseModel(data, ModelSiteScoped)
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		return nil, fmt.Errorf("role model: %w", err)
+	}
+	m, err := ParseModel(data, strings.TrimSuffix(filepath.Base(nameOrPath), filepath.Ext(nameOrPath)))
+	if err != nil {
+		return nil, fmt.Errorf("role model %s: %w", nameOrPath, err)
+	}
+	return m, nil
+}
+
+var roleNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+// ParseModel reads a YAML model strictly: unknown keys, unknown
+// capabilities and repeated role names are errors, all reported together.
+// defaultName names the model when the file does not.
+func ParseModel(data []byte, defaultName string) (*Model, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var m Model
+	if err := dec.Decode(&m); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty role model")
+		}
+		return nil, err
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("a role model file holds one YAML document")
+	}
+	if m.Name == "" {
+		m.Name = defaultName
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (m *Model) validate() error {
+	var problems []string
+	if len(m.Roles) == 0 {
+		problems = append(problems, "roles: at least one role is needed")
+	}
+	known := AllCapabilities()
+	seen := map[string]bool{}
+	for i, r := range m.Roles {
+		switch {
+		case !roleNameRE.MatchString(r.Name):
+			problems = append(problems, fmt.Sprintf("roles[%d].name: %q is not a role name (lower case letters, digits, _ and -)", i, r.Name))
+		case seen[r.Name]:
+			problems = append(problems, fmt.Sprintf("roles[%d].name: role %q is defined twice", i, r.Name))
+		}
+		seen[r.Name] = true
+		for j, c := range r.Capabilities {
+			if !slices.Contains(known, c) {
+				problems = append(problems, fmt.Sprintf("roles[%d].capabilities[%d]: unknown capability %q", i, j, c))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Role returns the named role.
+func (m *Model) Role(name string) (Role, bool) {
+	for _, r := range m.Roles {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+// RoleNames lists the model's roles in order.
+func (m *Model) RoleNames() []string {
+	names := make([]string, len(m.Roles))
+	for i, r := range m.Roles {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// Capabilities returns what the role grants to an account of the given
+// kind: nil for an unknown role, and never be_assigned_tasks,
+// be_responsible or receive_notifications for a shared computer.
+func (m *Model) Capabilities(role, kind string) []string {
+	r, ok := m.Role(role)
+	if !ok {
+		return nil
+	}
+	caps := make([]string, 0, len(r.Capabilities))
+	for _, c := range r.Capabilities {
+		if kind == store.KindSharedComputer && slices.Contains(neverShared, c) {
+			continue
+		}
+		if !slices.Contains(caps, c) {
+			caps = append(caps, c)
+		}
+	}
+	return caps
+}
+
+// AllowedForKind reports whether an account of this kind may hold the role.
+func (m *Model) AllowedForKind(role, kind string) bool {
+	r, ok := m.Role(role)
+	if !ok {
+		return false
+	}
+	return kind != store.KindSharedComputer || r.SharedComputer
+}
+
+// sharedRoles lists the roles a shared-computer account may hold, for messages.
+func (m *Model) sharedRoles() []string {
+	var names []string
+	for _, r := range m.Roles {
+		if r.SharedComputer {
+			names = append(names, r.Name)
+		}
+	}
+	return names
+}
+
+// IsAdmin reports whether the role administers accounts: it reaches the
+// admin panel and manages users. The last active holder of such a role
+// cannot be blocked, deactivated or deleted.
+func (m *Model) IsAdmin(role string) bool {
+	r, ok := m.Role(role)
+	return ok && slices.Contains(r.Capabilities, CapAdminPanel) && slices.Contains(r.Capabilities, CapManageUsers)
+}

@@ -1,0 +1,403 @@
+package account
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Input limits.
+const (
+	maxEmailLen = 254 // RFC 5321 path limit
+	maxNameLen  = 100 // characters
+)
+
+// Languages and date formats an account may choose.
+var (
+	languages   = []string{"en", "fr", "ja"}
+	dateFormats = []string{"MM/DD/YYYY", "DD/MM/YYYY"}
+)
+
+// Sign-in method prefixes.
+const (
+	SignInPassword = "password"
+	signInSSO      = "sso:"
+)
+
+// DefaultCompany is the company created when the very first account is
+// created without naming one.
+const DefaultCompany = "default"
+
+var (
+	slugRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	providerIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+)
+
+// Audit categories and actors.
+const (
+	auditCategory = "admin"
+	ActorSystem   = "system"
+)
+
+// Service applies the account rules on top of a store.
+type Service struct {
+	st     store.Store
+	roles  *Model
+	hasher *password.Hasher
+	now    func() time.Time
+	rand   io.Reader
+
+	// OnSessionsEnded, when set, is told the ids of sessions ended by a
+	// block, deactivation, deletion or password change, after they are
+	// gone from the store, so a session cache can drop them at once.
+	OnSessionsEnded func(sessionIDs []string)
+}
+
+// NewService returns a Service. rand supplies account ids.
+func NewService(st store.Store, roles *Model, hasher *password.Hasher, now func() time.Time, rand io.Reader) *Service {
+	return &Service{st: st, roles: roles, hasher: hasher, now: now, rand: rand}
+}
+
+// Roles returns the role model in use.
+func (s *Service) Roles() *Model { return s.roles }
+
+// NewAccount is the input to Create.
+type NewAccount struct {
+	Email      string
+	FirstName  string
+	LastName   string
+	Language   string // en | fr | ja; default en
+	DateFormat string // MM/DD/YYYY | DD/MM/YYYY; default by language
+	Kind       string // personal | shared_computer; default personal
+	SignIn     string // "password" or "sso:PROVIDER"; default password
+	// Password is optional; a password account created without one is
+	// invited and activates when its holder sets one.
+	Password string
+	// CompanyID names the company the role applies in. It must exist,
+	// unless CreateCompany is set or the store has no company yet. Empty:
+	// the only company there is (or DefaultCompany on an empty store).
+	CompanyID     string
+	Role          string
+	CreateCompany bool
+	Sites         []string // site ids of the company to grant
+	Actor         string   // who creates it, for the audit log; default "system"
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newID returns prefix + 16 random bytes in lower-case base32: opaque,
+// never derived from the email, so it is stable and never reused.
+func (s *Service) newID(prefix string) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("account: generating id: %w", err)
+	}
+	return prefix + strings.ToLower(idEncoding.EncodeToString(b)), nil
+}
+
+// Create validates in and creates the account, its membership, site access
+// and (when allowed) its company in one transaction, so a failure changes
+// nothing. A duplicate email gives a *ConflictError; invalid input a
+// *ValidationError listing every problem.
+func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, error) {
+	in = normalise(in)
+	ps := s.validateStatic(in)
+	// Checks that read the store are made before hashing, so a doomed
+	// request does not cost a hash; they are repeated inside the
+	// transaction, where they decide.
+	companyExists, createCompany, err := s.checkCompany(ctx, s.st, &in, &ps)
+	if err != nil {
+		return store.Account{}, err
+	}
+	switch {
+	case companyExists:
+		if err := s.checkSites(ctx, s.st, in, &ps); err != nil {
+			return store.Account{}, err
+		}
+	case createCompany && len(in.Sites) > 0:
+		ps.add("sites", "unknown", "company %q is being created and has no sites yet", in.CompanyID)
+	}
+	if err := ps.err(); err != nil {
+		return store.Account{}, err
+	}
+	if _, err := s.st.GetAccountByEmail(ctx, in.Email); err == nil {
+		return store.Account{}, errDuplicateEmail
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, err
+	}
+
+	now := s.now().UTC()
+	acc := store.Account{
+		Email: in.Email, FirstName: in.FirstName, LastName: in.LastName,
+		Language: in.Language, DateFormat: in.DateFormat, Kind: in.Kind,
+		SignIn: in.SignIn, Status: store.StatusInvited,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if acc.ID, err = s.newID("acc_"); err != nil {
+		return store.Account{}, err
+	}
+	if in.SignIn != SignInPassword || in.Password != "" {
+		acc.Status = store.StatusActive
+	}
+	if in.Password != "" {
+		if acc.PasswordHash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+			return store.Account{}, err
+		}
+	}
+
+	err = s.st.InTx(ctx, func(tx store.Store) error {
+		var ps problems
+		_, create, err := s.checkCompany(ctx, tx, &in, &ps)
+		if err != nil {
+			return err
+		}
+		if err := ps.err(); err != nil {
+			return err
+		}
+		createCompany = create
+		if create {
+			if err := tx.CreateCompany(ctx, store.Company{ID: in.CompanyID, Name: in.CompanyID, CreatedAt: now}); err != nil {
+				return fmt.Errorf("account: creating company %s: %w", in.CompanyID, err)
+			}
+			if err := tx.AppendAudit(ctx, s.event(now, in.Actor, "company.create", in.CompanyID, nil)); err != nil {
+				return err
+			}
+		} else if err := s.checkSites(ctx, tx, in, &ps); err != nil {
+			return err
+		} else if err := ps.err(); err != nil {
+			return err
+		}
+		if err := tx.CreateAccount(ctx, acc); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return errDuplicateEmail
+			}
+			return fmt.Errorf("account: creating: %w", err)
+		}
+		if err := tx.SetMembership(ctx, store.Membership{AccountID: acc.ID, CompanyID: in.CompanyID, Role: in.Role, CreatedAt: now}); err != nil {
+			return fmt.Errorf("account: membership: %w", err)
+		}
+		for _, site := range in.Sites {
+			if err := tx.GrantSite(ctx, acc.ID, site); err != nil {
+				return fmt.Errorf("account: site access %s: %w", site, err)
+			}
+		}
+		return tx.AppendAudit(ctx, s.event(now, in.Actor, "account.create", acc.ID, map[string]any{
+			"email": acc.Email, "kind": acc.Kind, "sign_in": acc.SignIn, "status": acc.Status,
+			"company": in.CompanyID, "role": in.Role, "sites": in.Sites, "company_created": createCompany,
+		}))
+	})
+	if err != nil {
+		return store.Account{}, err
+	}
+	return acc, nil
+}
+
+var errDuplicateEmail = &ConflictError{Field: "email", Message: "an account with this email already exists"}
+
+func normalise(in NewAccount) NewAccount {
+	in.Email = strings.TrimSpace(in.Email)
+	in.FirstName = strings.TrimSpace(in.FirstName)
+	in.LastName = strings.TrimSpace(in.LastName)
+	in.CompanyID = strings.TrimSpace(in.CompanyID)
+	in.Role = strings.TrimSpace(in.Role)
+	if in.Language == "" {
+		in.Language = "en"
+	}
+	if in.DateFormat == "" {
+		in.DateFormat = "DD/MM/YYYY"
+		if in.Language == "en" {
+			in.DateFormat = "MM/DD/YYYY"
+		}
+	}
+	if in.Kind == "" {
+		in.Kind = store.KindPersonal
+	}
+	if in.SignIn == "" {
+		in.SignIn = SignInPassword
+	}
+	if in.Actor == "" {
+		in.Actor = ActorSystem
+	}
+	var sites []string
+	for _, id := range in.Sites {
+		if id = strings.TrimSpace(id); !slices.Contains(sites, id) {
+			sites = append(sites, id)
+		}
+	}
+	in.Sites = sites
+	return in
+}
+
+// validateStatic checks what can be checked without the store.
+func (s *Service) validateStatic(in NewAccount) problems {
+	var ps problems
+	checkEmail(&ps, in.Email)
+	checkName(&ps, "first_name", "first name", in.FirstName)
+	checkName(&ps, "last_name", "last name", in.LastName)
+	if !slices.Contains(languages, in.Language) {
+		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
+	}
+	if !slices.Contains(dateFormats, in.DateFormat) {
+		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateFormats, ", "))
+	}
+	kindOK := in.Kind == store.KindPersonal || in.Kind == store.KindSharedComputer
+	if !kindOK {
+		ps.add("kind", "invalid", "kind must be %s or %s", store.KindPersonal, store.KindSharedComputer)
+	}
+	sso := false
+	if p, ok := strings.CutPrefix(in.SignIn, signInSSO); ok {
+		sso = true
+		if !providerIDRE.MatchString(p) {
+			ps.add("sign_in", "invalid", "sign-in %q does not name a provider: use sso:PROVIDER", in.SignIn)
+		}
+	} else if in.SignIn != SignInPassword {
+		ps.add("sign_in", "invalid", "sign-in must be %q or \"sso:PROVIDER\"", SignInPassword)
+	}
+	switch {
+	case in.Role == "":
+		ps.add("role", "required", "a role is required")
+	case !s.hasRole(in.Role):
+		ps.add("role", "unknown", "unknown role %q; the %s role model has: %s", in.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
+	case kindOK && !s.roles.AllowedForKind(in.Role, in.Kind):
+		ps.add("role", "not_allowed", "role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
+			in.Role, strings.Join(s.roles.sharedRoles(), ", "))
+	}
+	if in.CompanyID != "" && !slugRE.MatchString(in.CompanyID) {
+		ps.add("company", "invalid", "company id %q must be lower case letters, digits and -, starting with a letter or digit, at most 63 characters", in.CompanyID)
+	}
+	if in.Password != "" {
+		if sso {
+			ps.add("password", "not_allowed", "an account that signs in with single sign-on cannot have a password")
+		} else if err := password.CheckPolicy(in.Password, in.Email); err != nil {
+			var pe *password.PolicyError
+			if errors.As(err, &pe) {
+				ps.add("password", pe.Code, "%s", pe.Message)
+			} else {
+				ps.add("password", "invalid", "%s", err.Error())
+			}
+		}
+	}
+	for i, id := range in.Sites {
+		if id == "" {
+			ps.add(fmt.Sprintf("sites[%d]", i), "invalid", "empty site id")
+		}
+	}
+	return ps
+}
+
+func (s *Service) hasRole(name string) bool {
+	_, ok := s.roles.Role(name)
+	return ok
+}
+
+func checkEmail(ps *problems, email string) {
+	switch {
+	case email == "":
+		ps.add("email", "required", "an email address is required")
+		return
+	case len(email) > maxEmailLen:
+		ps.add("email", "too_long", "the email address must be at most %d characters", maxEmailLen)
+		return
+	}
+	addr, err := mail.ParseAddress(email)
+	// Only a bare address is accepted: no display name, no <brackets>, no comments.
+	if err != nil || addr.Name != "" || addr.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
+		ps.add("email", "invalid", "%q is not a valid email address", email)
+	}
+}
+
+func checkName(ps *problems, field, label, v string) {
+	switch {
+	case v == "":
+		ps.add(field, "required", "a %s is required", label)
+	case utf8.RuneCountInString(v) > maxNameLen:
+		ps.add(field, "too_long", "the %s must be at most %d characters", label, maxNameLen)
+	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
+		ps.add(field, "invalid", "the %s contains characters that are not allowed", label)
+	}
+}
+
+// checkCompany resolves in.CompanyID and decides whether the company
+// must be created. It adds a problem when the company is missing and may
+// not be created.
+func (s *Service) checkCompany(ctx context.Context, st store.Store, in *NewAccount, ps *problems) (exists, create bool, err error) {
+	if in.CompanyID != "" && !slugRE.MatchString(in.CompanyID) {
+		return false, false, nil // already reported
+	}
+	if in.CompanyID == "" {
+		all, err := st.ListCompanies(ctx)
+		if err != nil {
+			return false, false, err
+		}
+		switch len(all) {
+		case 0:
+			in.CompanyID = DefaultCompany
+			return false, true, nil
+		case 1:
+			in.CompanyID = all[0].ID
+			return true, false, nil
+		default:
+			ps.add("company", "required", "a company is required: there are several")
+			return false, false, nil
+		}
+	}
+	_, err = st.GetCompany(ctx, in.CompanyID)
+	switch {
+	case err == nil:
+		return true, false, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return false, false, err
+	case in.CreateCompany:
+		return false, true, nil
+	}
+	all, err := st.ListCompanies(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	if len(all) == 0 {
+		return false, true, nil
+	}
+	ps.add("company", "unknown", "company %q does not exist; create it or ask for it to be created", in.CompanyID)
+	return false, false, nil
+}
+
+// checkSites adds a problem for every site that is not in the company.
+func (s *Service) checkSites(ctx context.Context, st store.Store, in NewAccount, ps *problems) error {
+	for i, id := range in.Sites {
+		if id == "" {
+			continue
+		}
+		site, err := st.GetSite(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			ps.add(fmt.Sprintf("sites[%d]", i), "unknown", "site %q does not exist", id)
+		case err != nil:
+			return err
+		case site.CompanyID != in.CompanyID:
+			ps.add(fmt.Sprintf("sites[%d]", i), "not_allowed", "site %q belongs to another company", id)
+		}
+	}
+	return nil
+}
+
+func (s *Service) event(now time.Time, actor, action, target string, details map[string]any) store.AuditEvent {
+	if actor == "" {
+		actor = ActorSystem
+	}
+	return store.AuditEvent{
+		Time: now, Actor: actor, Action: action, Target: target,
+		Outcome: "ok", Category: auditCategory, Details: details,
+	}
+}
