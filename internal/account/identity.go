@@ -107,3 +107,8 @@ func (s *Service) memberships(ctx context.Context, acc store.Account) ([]Members
 	slices.SortFunc(views, func(a, b MembershipView) int { return strings.Compare(a.Company, b.Company) })
 	return views, nil
 }
+
+// DisplayName is the account's full name as people read it.
+func DisplayName(a store.Account) string {
+	return strings.TrimSpace(a.FirstName + " " + a.LastName)
+}

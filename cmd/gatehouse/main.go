@@ -1,0 +1,390 @@
+// Command gatehouse runs the Gatehouse identity gateway and its operator
+// tools. It parses flags and wires parts together; the logic lives in
+// internal/.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/demo"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// usageError is bad input: a one-line reason and exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `usage: gatehouse <command> [flags]
+
+commands:
+  serve [--config FILE]        run the gateway
+  demo [--listen ADDR]         run a demo gateway with a demo app and a seeded admin
+  migrate [--config FILE]      apply schema migrations
+  user create ...              create an account (see: gatehouse user create --help)
+  keys rotate [--config FILE]  create a new assertion signing key
+  config check [--config FILE] validate a config file
+  version                      print the version`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the process exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	err := dispatch(ctx, args, stdin, stdout, stderr, environ)
+	var ue usageError
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp):
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "gatehouse:", oneLine(err.Error()))
+		}
+		return 2
+	default:
+		fmt.Fprintln(stderr, "gatehouse:", oneLine(err.Error()))
+		return 1
+	}
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		sub = rest[0]
+	}
+	switch {
+	case cmd == "version" || cmd == "--version":
+		fmt.Fprintln(stdout, "gatehouse", version)
+		return nil
+	case cmd == "serve":
+		return cmdServe(ctx, rest, stderr, environ)
+	case cmd == "demo":
+		return cmdDemo(ctx, rest, stdout, stderr, environ)
+	case cmd == "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr, environ)
+	case cmd == "config" && sub == "check":
+		return cmdConfigCheck(rest[1:], stdout, stderr, environ)
+	case cmd == "keys" && sub == "rotate":
+		return cmdKeysRotate(ctx, rest[1:], stdout, stderr, environ)
+	case cmd == "user" && sub == "create":
+		return cmdUserCreate(ctx, rest[1:], stdin, stdout, stderr, environ)
+	case cmd == "help" || cmd == "--help" || cmd == "-h":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintln(stderr, usage)
+		return usagef("unknown command %q", strings.TrimSpace(cmd+" "+sub))
+	}
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// loadConfig loads and validates; any problem is bad input.
+func loadConfig(path string, environ []string) (config.Config, error) {
+	cfg, err := config.Load(path, environ)
+	if err != nil {
+		return cfg, usageError{err.Error()}
+	}
+	if problems := cfg.Validate(); len(problems) > 0 {
+		return cfg, usageError{config.Problems(problems).Error()}
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []string) error {
+	fs := newFlags("serve", stderr)
+	path := fs.String("config", "", "config file (default: embedded defaults)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, environ)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	st, err := server.OpenStore(ctx, cfg.Store, environ)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	pub, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	ops, err := net.Listen("tcp", cfg.OpsListen)
+	if err != nil {
+		pub.Close()
+		return err
+	}
+	return srv.Run(ctx, pub, ops)
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	fs := newFlags("demo", stderr)
+	listen := fs.String("listen", "127.0.0.1:8080", "address of the gateway")
+	opsListen := fs.String("ops-listen", "127.0.0.1:9091", "address of health and metrics")
+	dataDir := fs.String("data", "./gatehouse-data", "directory of the demo store and outbox")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return demo.Run(ctx, demo.Options{
+		Listen: *listen, OpsListen: *opsListen, DataDir: *dataDir,
+		Stdout: stdout, Stderr: stderr, Environ: environ,
+	})
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	fs := newFlags("migrate", stderr)
+	path := fs.String("config", "", "config file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, environ)
+	if err != nil {
+		return err
+	}
+	// Opening a store applies its migrations.
+	st, err := server.OpenStore(ctx, cfg.Store, environ)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+func cmdConfigCheck(args []string, stdout, stderr io.Writer, environ []string) error {
+	fs := newFlags("config check", stderr)
+	path := fs.String("config", "", "config file")
+	if err := parse(fs, args); err != nil {
+		// Allow `gatehouse config check FILE` as well.
+		if fs.NArg() == 1 && *path == "" {
+			*path = fs.Arg(0)
+		} else {
+			return err
+		}
+	}
+	cfg, err := config.Load(*path, environ)
+	var problems config.Problems
+	if err != nil {
+		if !errors.As(err, &problems) {
+			return usageError{err.Error()}
+		}
+	} else {
+		problems = cfg.Validate()
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(stdout, "config ok")
+		return nil
+	}
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p.String())
+	}
+	return exitError{code: 1}
+}
+
+func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	fs := newFlags("keys rotate", stderr)
+	path := fs.String("config", "", "config file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, environ)
+	if err != nil {
+		return err
+	}
+	st, err := server.OpenStore(ctx, cfg.Store, environ)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	kr := identity.NewKeyring(st, time.Now, rand.Reader, slog.New(slog.DiscardHandler))
+	if err := kr.Load(ctx); err != nil {
+		return err
+	}
+	kid, err := kr.Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new signing key %s published; it takes over signing once verifiers have had time to fetch it\n", kid)
+	return nil
+}
+
+func cmdUserCreate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) error {
+	fs := newFlags("user create", stderr)
+	path := fs.String("config", "", "config file")
+	email := fs.String("email", "", "email address (required)")
+	first := fs.String("first-name", "", "first name (required)")
+	last := fs.String("last-name", "", "last name (required)")
+	role := fs.String("role", "", "role in the company (required)")
+	company := fs.String("company", "", "company id (default: the only company, or a new one on an empty store)")
+	createCompany := fs.Bool("create-company", false, "create the company when it does not exist")
+	shared := fs.Bool("shared", false, "a shared-computer account")
+	signIn := fs.String("sign-in", "password", "sign-in method: password or sso:PROVIDER")
+	invite := fs.Bool("invite", false, "mail a set-password link instead of setting a password")
+	lang := fs.String("language", "en", "language: en, fr or ja")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var missing []string
+	for name, v := range map[string]string{"--email": *email, "--first-name": *first, "--last-name": *last, "--role": *role} {
+		if strings.TrimSpace(v) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return usagef("missing %s", strings.Join(missing, ", "))
+	}
+	cfg, err := loadConfig(*path, environ)
+	if err != nil {
+		return err
+	}
+	if *invite && *signIn != "password" {
+		return usagef("--invite is for password accounts only")
+	}
+	if *invite && cfg.Mail.OutboxDir == "" && cfg.Mail.SMTP.Host == "" {
+		return usagef("--invite needs mail: set mail.smtp or mail.outbox_dir in the config")
+	}
+	pw, generated := "", false
+	if *signIn == "password" && !*invite {
+		if pw, err = readPassword(stdin); err != nil {
+			return err
+		}
+		if pw == "" {
+			if pw, err = password.Generate(rand.Reader); err != nil {
+				return err
+			}
+			generated = true
+		}
+	}
+	st, err := server.OpenStore(ctx, cfg.Store, environ)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := server.NewAccountService(cfg, st)
+	if err != nil {
+		return err
+	}
+	kind := "personal"
+	if *shared {
+		kind = "shared_computer"
+	}
+	acct, err := svc.Create(ctx, account.NewAccount{
+		Email: *email, FirstName: *first, LastName: *last, Language: *lang,
+		Kind: kind, SignIn: *signIn, Password: pw,
+		CompanyID: *company, Role: *role, CreateCompany: *createCompany, Actor: "cli",
+	})
+	if err != nil {
+		var ve *account.ValidationError
+		if errors.As(err, &ve) || errors.Is(err, store.ErrConflict) {
+			return usageError{err.Error()}
+		}
+		return err
+	}
+	if *invite {
+		if err := server.SendInvitation(ctx, cfg, st, acct, environ); err != nil {
+			return fmt.Errorf("account %s created (invited), but the invitation mail failed: %w", acct.ID, err)
+		}
+		fmt.Fprintf(stdout, "created %s (%s), invitation sent to %s\n", acct.ID, acct.Status, acct.Email)
+		return nil
+	}
+	fmt.Fprintf(stdout, "created %s (%s)\n", acct.ID, acct.Status)
+	if generated {
+		fmt.Fprintf(stdout, "one-time password: %s\n", pw)
+	}
+	return nil
+}
+
+// readPassword takes the first line of stdin when stdin is not a terminal.
+func readPassword(stdin io.Reader) (string, error) {
+	if f, ok := stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return "", nil
+		}
+	}
+	if stdin == nil {
+		return "", nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 8192)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// exitError ends the process with a status and no further message.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return "" }

@@ -1,0 +1,251 @@
+// Package gate is the door in front of every app: it normalises the path,
+// finds the route, checks the session and the route's policy, and forwards
+// the request with a signed identity, or answers with sign-in or denial.
+package gate
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Outcome is what the gate decided for one request.
+type Outcome int
+
+// Outcomes, in the order the checks run.
+const (
+	Allow       Outcome = iota // forward (with an identity when signed in)
+	BadPath                    // ambiguous path: 400
+	NoRoute                    // nothing routes here: 404
+	SignIn                     // no valid session on a protected route
+	Deny                       // signed in but not allowed: 403
+	Unavailable                // the store cannot confirm the session: 503
+)
+
+// Decision is the gate's answer for one request.
+type Decision struct {
+	Outcome  Outcome
+	Route    *proxy.Route
+	Path     string          // the normalised path policy was checked on
+	Identity *proxy.Identity // nil on public routes without a session
+}
+
+// Sessions finds the request's session.
+type Sessions interface {
+	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
+}
+
+// Identities reads what an account is in one company.
+type Identities interface {
+	Identity(ctx context.Context, accountID, companyID string) (account.Identity, error)
+}
+
+// Signer signs identity assertions.
+type Signer interface {
+	Sign(c identity.Claims) (string, error)
+}
+
+// Gate decides and forwards. Build it with New.
+type Gate struct {
+	router     *proxy.Router
+	sessions   Sessions
+	identities Identities
+	signer     Signer
+	logger     *slog.Logger
+	now        func() time.Time
+	cache      *identityCache
+
+	// DataTTL bounds how stale the account data in a cached identity may
+	// be (role, names, properties). Revocation does not wait for it: ending
+	// a session removes it from the session cache at once.
+	DataTTL time.Duration
+	// RefreshBefore: an assertion is re-signed when it has less than this
+	// left to live, so an app never receives one about to expire.
+	RefreshBefore time.Duration
+}
+
+// New builds a gate.
+func New(router *proxy.Router, sessions Sessions, identities Identities, signer Signer, cacheSize int, now func() time.Time, logger *slog.Logger) *Gate {
+	return &Gate{
+		router: router, sessions: sessions, identities: identities, signer: signer,
+		logger: logger, now: now, cache: newIdentityCache(cacheSize),
+		DataTTL: 30 * time.Second, RefreshBefore: 2 * time.Minute,
+	}
+}
+
+// Decide runs every check for a request to host and escapedPath (the path
+// as received, still percent-encoded).
+func (g *Gate) Decide(ctx context.Context, r *http.Request, host, escapedPath string) Decision {
+	clean, err := proxy.NormalizePath(escapedPath)
+	if err != nil || isGatewayPath(clean) {
+		// The server dispatches /.gatehouse/ before the gate sees the
+		// request, so a path that only normalises into it is a trick.
+		return Decision{Outcome: BadPath}
+	}
+	route, ok := g.router.Match(host, clean)
+	if !ok {
+		return Decision{Outcome: NoRoute, Path: clean}
+	}
+	d := Decision{Route: route, Path: clean}
+	sess, err := g.sessions.Lookup(ctx, r)
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		if route.Config.Public {
+			d.Outcome = Allow
+		} else {
+			d.Outcome = SignIn
+		}
+		return d
+	case err != nil:
+		g.logger.Warn("session lookup failed", "err", err)
+		d.Outcome = Unavailable
+		return d
+	}
+	e, err := g.identityFor(ctx, sess, route)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// The account vanished under a live session.
+			d.Outcome = SignIn
+			return d
+		}
+		g.logger.Warn("building identity failed", "err", err)
+		d.Outcome = Unavailable
+		return d
+	}
+	d.Outcome = e.decision.Outcome
+	d.Identity = e.decision.Identity
+	return d
+}
+
+// identityFor returns the cached identity of the session for the route's
+// audience, rebuilding it when its data is stale or its assertion is near
+// expiry.
+func (g *Gate) identityFor(ctx context.Context, sess store.Session, route *proxy.Route) (*entry, error) {
+	key := sess.ID + "\x00" + route.Config.Audience + "\x00" + route.Config.Company
+	now := g.now()
+	if e, ok := g.cache.get(key); ok && now.Sub(e.built) < g.DataTTL && e.exp.Sub(now) > g.RefreshBefore {
+		return e, nil
+	}
+	id, err := g.identities.Identity(ctx, sess.AccountID, route.Config.Company)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry{sessionID: sess.ID, built: now}
+	if route.Config.Public && id.Account.Status != store.StatusActive {
+		// Public routes let anyone through, but only an active account's
+		// identity is ever vouched for.
+		e.decision = Decision{Outcome: Allow}
+		e.exp = now.Add(g.DataTTL + g.RefreshBefore)
+		g.cache.put(key, e)
+		return e, nil
+	}
+	if !route.Config.Public && !allowed(id, route) {
+		e.decision = Decision{Outcome: Deny}
+		e.exp = now.Add(g.DataTTL + g.RefreshBefore)
+		g.cache.put(key, e)
+		return e, nil
+	}
+	claims := claimsFor(id, sess, route)
+	token, err := g.signer.Sign(claims)
+	if err != nil {
+		return nil, err
+	}
+	e.exp = now.Add(identity.MaxAssertionTTL)
+	e.decision = Decision{Outcome: Allow, Identity: &proxy.Identity{
+		Assertion:      token,
+		User:           id.Account.ID,
+		Email:          id.Account.Email,
+		Role:           id.Role,
+		SharedComputer: id.Account.Kind == store.KindSharedComputer,
+	}}
+	g.cache.put(key, e)
+	return e, nil
+}
+
+// allowed applies the route's policy to the account's standing in the
+// route's company.
+func allowed(id account.Identity, route *proxy.Route) bool {
+	if id.Account.Status != store.StatusActive {
+		return false
+	}
+	allow := route.Config.Allow
+	if id.Role == "" {
+		// No membership in the route's company.
+		return false
+	}
+	if len(allow.Roles) == 0 && len(allow.Capabilities) == 0 {
+		return true
+	}
+	if slices.Contains(allow.Roles, id.Role) {
+		return true
+	}
+	for _, c := range allow.Capabilities {
+		if slices.Contains(id.Capabilities, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func claimsFor(id account.Identity, sess store.Session, route *proxy.Route) identity.Claims {
+	a := id.Account
+	return identity.Claims{
+		Audience:       route.Config.Audience,
+		Subject:        a.ID,
+		Email:          a.Email,
+		GivenName:      a.FirstName,
+		FamilyName:     a.LastName,
+		Name:           account.DisplayName(a),
+		Locale:         a.Language,
+		Role:           id.Role,
+		Capabilities:   nonNil(id.Capabilities),
+		SharedComputer: a.Kind == store.KindSharedComputer,
+		Company:        route.Config.Company,
+		Sites:          nonNil(id.Sites),
+		Props:          map[string]any{},
+		Grants:         []identity.Grant{},
+		AMR:            nonNil(sess.AMR),
+		IDP:            sess.IDP,
+		SessionID:      sess.ID,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// ForgetSessions drops cached identities of ended sessions.
+func (g *Gate) ForgetSessions(ids []string) {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	g.cache.dropSessions(set)
+}
+
+// ForgetAll drops every cached identity, after a change to account data
+// that may touch many sessions (roles, properties, rules).
+func (g *Gate) ForgetAll() { g.cache.clear() }
+
+// LoginURL is the sign-in page URL with rd set to target.
+func LoginURL(base string, target string) string {
+	return base + "/.gatehouse/login?rd=" + url.QueryEscape(target)
+}
+
+func isGatewayPath(p string) bool {
+	return p == "/.gatehouse" || strings.HasPrefix(p, "/.gatehouse/")
+}

@@ -1,0 +1,133 @@
+package gate
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Handler serves routed paths (everything outside /.gatehouse/) and the
+// forward-auth endpoint.
+type Handler struct {
+	Gate      *Gate
+	Renderer  *web.Renderer
+	PublicURL string // without a trailing slash
+	// Observe, when set, is told the outcome of every routed request.
+	Observe func(r *http.Request, route *proxy.Route, outcome Outcome)
+	// ObserveUpstream, when set, is told how long a forwarded request took.
+	ObserveUpstream func(route *proxy.Route, d time.Duration)
+	Now             func() time.Time
+}
+
+// ServeHTTP forwards the request when the gate allows it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := h.Gate.Decide(r.Context(), r, r.Host, r.URL.EscapedPath())
+	if h.Observe != nil {
+		h.Observe(r, d.Route, d.Outcome)
+	}
+	switch d.Outcome {
+	case Allow:
+		ctx := r.Context()
+		if d.Identity != nil {
+			ctx = proxy.WithIdentity(ctx, d.Identity)
+		}
+		if h.ObserveUpstream == nil {
+			d.Route.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		start := h.Now()
+		d.Route.ServeHTTP(w, r.WithContext(ctx))
+		h.ObserveUpstream(d.Route, h.Now().Sub(start))
+	case SignIn:
+		if web.WantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			target := d.Path
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, LoginURL("", target), http.StatusFound)
+			return
+		}
+		web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+	default:
+		h.fail(w, r, d.Outcome)
+	}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, o Outcome) {
+	switch o {
+	case BadPath:
+		h.Renderer.Fail(w, r, web.ProblemBadRequest)
+	case NoRoute:
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+	case Deny:
+		h.Renderer.Fail(w, r, web.ProblemForbidden)
+	default:
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+	}
+}
+
+// Verify is the forward-auth endpoint for nginx auth_request, Traefik
+// forwardAuth and Caddy forward_auth. The front proxy tells which request
+// it is asking about with X-Forwarded-Method, -Proto, -Host and -Uri; the
+// decision is made on that request's normalised path and host exactly as
+// if it had come through the gateway.
+func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	host := r.Header.Get("X-Forwarded-Host")
+	if host == "" {
+		host = r.Host
+	}
+	uri := r.Header.Get("X-Forwarded-Uri")
+	if uri == "" {
+		uri = "/"
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(uri, "/") {
+		h.Renderer.Fail(w, r, web.ProblemBadRequest)
+		return
+	}
+	d := h.Gate.Decide(r.Context(), r, host, u.EscapedPath())
+	if h.Observe != nil {
+		h.Observe(r, d.Route, d.Outcome)
+	}
+	switch d.Outcome {
+	case Allow:
+		if d.Identity != nil {
+			d.Identity.SetHeaders(w.Header())
+		} else {
+			// A public route without a session: answer the identity
+			// headers empty, so a front proxy that copies them replaces
+			// whatever the client sent under those names.
+			for _, name := range identityHeaders {
+				w.Header()[name] = []string{""}
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	case SignIn:
+		if web.WantsHTML(r) {
+			proto := r.Header.Get("X-Forwarded-Proto")
+			if proto != "https" {
+				proto = "http"
+			}
+			target := proto + "://" + host + d.Path
+			if u.RawQuery != "" {
+				target += "?" + u.RawQuery
+			}
+			http.Redirect(w, r, LoginURL(h.PublicURL, target), http.StatusFound)
+			return
+		}
+		web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+	default:
+		h.fail(w, r, d.Outcome)
+	}
+}
+
+// identityHeaders are the headers a forward-auth 200 carries.
+var identityHeaders = []string{
+	"X-Gatehouse-Assertion", "X-Gatehouse-User", "X-Gatehouse-Email", "X-Gatehouse-Role",
+	"X-Gatehouse-Shared-Computer", "X-Forwarded-User", "X-Forwarded-Email",
+}

@@ -1,0 +1,29 @@
+package server
+
+import (
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// NewHasher builds the password hasher the config describes.
+func NewHasher(cfg config.Config) *password.Hasher {
+	a2 := cfg.Password.Argon2
+	return password.NewHasher(password.Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism},
+		cfg.Password.MaxConcurrentHashes, rand.Reader)
+}
+
+// NewAccountService builds the account rules over st, for the CLI and the
+// server alike.
+func NewAccountService(cfg config.Config, st store.Store) (*account.Service, error) {
+	roles, err := account.LoadModel(cfg.Roles)
+	if err != nil {
+		return nil, fmt.Errorf("roles: %w", err)
+	}
+	return account.NewService(st, roles, NewHasher(cfg), time.Now, rand.Reader), nil
+}

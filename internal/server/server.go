@@ -1,0 +1,303 @@
+// Package server assembles the gateway from its parts: store, keys,
+// sessions, pages, routes and the operations listener, and runs them with
+// sane timeouts and a graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/gate"
+	"github.com/gatehouse/gatehouse/internal/i18n"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/redirect"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Server is an assembled gateway.
+type Server struct {
+	cfg       config.Config
+	store     store.Store
+	logger    *slog.Logger
+	publicURL *url.URL
+	issuer    string
+
+	Accounts *account.Service
+	Keys     *identity.Keyring
+	Sessions *session.Manager
+	Gate     *gate.Gate
+	Metrics  *metrics.Metrics
+	Renderer *web.Renderer
+
+	handler http.Handler
+	ops     http.Handler
+
+	// background work started by Run
+	bg sync.WaitGroup
+}
+
+// Options are what the caller injects besides the config and the store.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// New assembles a gateway over an opened, migrated store.
+func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (*Server, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	pub, err := url.Parse(strings.TrimSuffix(cfg.PublicURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("public_url: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, logger: logger, publicURL: pub, issuer: strings.TrimSuffix(cfg.PublicURL, "/")}
+	secure := pub.Scheme == "https"
+
+	catalog, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
+	if s.Renderer, err = web.NewRenderer(catalog, logger); err != nil {
+		return nil, err
+	}
+	roles, err := account.LoadModel(cfg.Roles)
+	if err != nil {
+		return nil, fmt.Errorf("roles: %w", err)
+	}
+	hasher := NewHasher(cfg)
+	s.Accounts = account.NewService(st, roles, hasher, now, rand.Reader)
+
+	s.Keys = identity.NewKeyring(st, now, rand.Reader, logger)
+	if err := s.Keys.Load(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	signer := identity.NewSigner(s.Keys, s.issuer, identity.MaxAssertionTTL, now)
+
+	sessionKey, err := ensureSecret(ctx, st, "session_cookie_hash_key")
+	if err != nil {
+		return nil, err
+	}
+	csrfKey, err := ensureSecret(ctx, st, "csrf_key")
+	if err != nil {
+		return nil, err
+	}
+	s.Sessions, err = session.NewManager(st, session.Options{
+		PublicURL:         pub,
+		IdleTimeout:       time.Duration(cfg.Session.IdleTimeout),
+		AbsoluteTimeout:   time.Duration(cfg.Session.AbsoluteTimeout),
+		SharedIdleTimeout: time.Duration(cfg.Session.SharedIdleTimeout),
+		CacheSize:         cfg.Session.CacheSize,
+		CacheTTL:          time.Duration(cfg.Session.CacheTTL),
+		HashKey:           sessionKey,
+	}, now, rand.Reader, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	ips, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	clientIP := func(r *http.Request) string { return ips.ClientIP(r).String() }
+
+	var redirectHosts []string
+	for _, rt := range cfg.Routes {
+		if rt.Host != "" {
+			redirectHosts = append(redirectHosts, rt.Host)
+		}
+	}
+	rdv, err := redirect.New(s.issuer, redirectHosts)
+	if err != nil {
+		return nil, err
+	}
+	safeRedirect := func(rd string) string {
+		if t, ok := rdv.Validate(rd); ok {
+			return t
+		}
+		return "/"
+	}
+
+	s.Metrics = metrics.New(func() float64 { return float64(s.Sessions.ActiveCount()) })
+
+	router, err := proxy.NewRouter(cfg.Routes, proxy.Options{
+		TrustedProxies:    ips,
+		SessionCookieName: s.Sessions.CookieName(),
+		Logger:            logger,
+		ErrorPage: func(w http.ResponseWriter, r *http.Request, status int) {
+			switch status {
+			case http.StatusGatewayTimeout:
+				s.Renderer.Fail(w, r, web.ProblemTimeout)
+			default:
+				s.Renderer.Fail(w, r, web.ProblemBadGateway)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Gate = gate.New(router, s.Sessions, s.Accounts, signer, cfg.Session.CacheSize, now, logger)
+	s.Accounts.OnSessionsEnded = func(ids []string) {
+		s.Sessions.Forget(ids)
+		s.Gate.ForgetSessions(ids)
+	}
+
+	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
+	mux := http.NewServeMux()
+	(&web.Login{
+		Renderer: s.Renderer, CSRF: csrf, Accounts: st, Audit: st, Passwords: hasher, Sessions: s.Sessions,
+		Redirect: safeRedirect, MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
+		OnResult: func(r string) { s.Metrics.Login("password", r) },
+	}).Mount(mux)
+	(&web.Logout{
+		Renderer: s.Renderer, CSRF: csrf, Sessions: s.Sessions, Audit: st,
+		MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
+	}).Mount(mux)
+	(&web.Whoami{Sessions: s.Sessions, Identities: s.Accounts, Logger: logger}).Mount(mux)
+	gh := &gate.Handler{Gate: s.Gate, Renderer: s.Renderer, PublicURL: s.issuer, Now: now,
+		Observe: func(r *http.Request, route *proxy.Route, _ gate.Outcome) {
+			if route != nil {
+				if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+					info.route = route.Config.Audience
+				}
+			}
+		},
+		ObserveUpstream: func(route *proxy.Route, d time.Duration) { s.Metrics.Upstream(route.Config.Audience, d) },
+	}
+	mux.HandleFunc("GET /.gatehouse/verify", gh.Verify)
+	mux.Handle("GET /.gatehouse/jwks.json", s.Keys.JWKSHandler())
+	mux.HandleFunc("/.gatehouse/", func(w http.ResponseWriter, r *http.Request) {
+		s.Renderer.Fail(w, r, web.ProblemNotFound)
+	})
+
+	s.handler = s.observe(dispatch(mux, gh))
+	s.ops = s.opsMux()
+	return s, nil
+}
+
+// dispatch sends the gateway's own paths to its mux and everything else
+// through the gate. The test is on the raw path: a path that only
+// normalises into /.gatehouse/ is refused by the gate.
+func dispatch(own http.Handler, routed http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.gatehouse" || strings.HasPrefix(r.URL.Path, "/.gatehouse/") {
+			own.ServeHTTP(w, r)
+			return
+		}
+		routed.ServeHTTP(w, r)
+	})
+}
+
+func ensureSecret(ctx context.Context, st store.Secrets, name string) ([]byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	v, err := st.EnsureSecret(ctx, name, b)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// Handler is the public listener's handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// OpsHandler serves /healthz, /readyz and /metrics.
+func (s *Server) OpsHandler() http.Handler { return s.ops }
+
+func (s *Server) opsMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var problems []string
+		if err := s.store.Ping(ctx); err != nil {
+			problems = append(problems, "store: unreachable")
+		}
+		if !s.Keys.Ready() {
+			problems = append(problems, "keys: no signing key loaded")
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(strings.Join(problems, "\n") + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	return mux
+}
+
+// Run serves the public and operations listeners until ctx ends, then
+// shuts down gracefully. Listeners may be given (tests pass their own).
+func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.Sessions.Run(ctx) }()
+	go func() { defer s.bg.Done(); s.Keys.Run(ctx, time.Minute) }()
+
+	maxHeader := s.cfg.Limits.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = 64 << 10
+	}
+	pub := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    maxHeader,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	opsSrv := &http.Server{Handler: s.ops, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- serve(pub, public) }()
+	go func() { errc <- serve(opsSrv, ops) }()
+	s.logger.Info("gatehouse listening", "listen", public.Addr().String(), "ops", ops.Addr().String(), "public_url", s.issuer)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
+	defer done()
+	_ = pub.Shutdown(shutdownCtx)
+	_ = opsSrv.Shutdown(shutdownCtx)
+	cancel()
+	s.bg.Wait()
+	return err
+}
+
+func serve(srv *http.Server, l net.Listener) error {
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+// Package servertest starts a whole gateway on loopback for end-to-end
+// tests: the real server, a real store (SQLite, or PostgreSQL on request)
+// and real listeners, driven by a real HTTP client or browser.
+package servertest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// Options shape the gateway under test.
+type Options struct {
+	// Postgres runs the gateway on an isolated schema of the test
+	// PostgreSQL server instead of a SQLite file.
+	Postgres bool
+	// Configure edits the config before the gateway starts.
+	Configure func(*config.Config)
+	// Now replaces the clock.
+	Now func() time.Time
+	// LogTo receives the gateway's logs (default: discarded unless
+	// GATEHOUSE_TEST_LOG is set).
+	LogTo io.Writer
+}
+
+// Gateway is a running gateway.
+type Gateway struct {
+	URL    string // public URL, http://localhost:PORT
+	Addr   string // 127.0.0.1:PORT
+	OpsURL string
+	Config config.Config
+	Store  store.Store
+	Server *server.Server
+
+	stop context.CancelFunc
+	done chan error
+}
+
+// TestArgon2 keeps password hashing cheap enough for tests while staying
+// within what the config accepts.
+var TestArgon2 = config.Argon2{MemoryKiB: 19456, Iterations: 1, Parallelism: 1}
+
+// Start builds and runs a gateway; it stops at test cleanup.
+func Start(t testing.TB, o Options) *Gateway {
+	t.Helper()
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pub.Addr().(*net.TCPAddr).Port
+	cfg := config.Default()
+	cfg.PublicURL = fmt.Sprintf("http://localhost:%d", port)
+	cfg.Listen = pub.Addr().String()
+	cfg.OpsListen = ops.Addr().String()
+	cfg.Store = config.Store{Driver: "sqlite", DSN: config.Secret(filepath.Join(t.TempDir(), "gatehouse.db"))}
+	if o.Postgres {
+		cfg.Store = config.Store{Driver: "postgres", DSN: config.Secret(storetest.PostgresDSN(t))}
+	}
+	cfg.Password.Argon2 = TestArgon2
+	cfg.Mail.From = "gatehouse@localhost"
+	cfg.Mail.OutboxDir = filepath.Join(t.TempDir(), "outbox")
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
+	if problems := cfg.Validate(); len(problems) > 0 {
+		t.Fatalf("test config: %v", config.Problems(problems))
+	}
+	return StartWith(t, cfg, pub, ops, o)
+}
+
+// StartWith runs a gateway with a finished config on given listeners
+// (a restart test reuses a store and an address).
+func StartWith(t testing.TB, cfg config.Config, pub, ops net.Listener, o Options) *Gateway {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := server.OpenStore(ctx, cfg.Store, os.Environ())
+	if err != nil {
+		cancel()
+		t.Fatalf("opening store: %v", err)
+	}
+	logOut := o.LogTo
+	if logOut == nil {
+		logOut = io.Discard
+		if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
+			logOut = os.Stderr
+		}
+	}
+	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger, Now: o.Now})
+	if err != nil {
+		cancel()
+		st.Close()
+		t.Fatalf("building server: %v", err)
+	}
+	g := &Gateway{
+		URL: cfg.PublicURL, Addr: pub.Addr().String(), OpsURL: "http://" + ops.Addr().String(),
+		Config: cfg, Store: st, Server: srv, stop: cancel, done: make(chan error, 1),
+	}
+	go func() { g.done <- srv.Run(ctx, pub, ops) }()
+	t.Cleanup(g.Stop)
+	return g
+}
+
+// Stop shuts the gateway down and closes its store; calling it twice is fine.
+func (g *Gateway) Stop() {
+	if g.stop == nil {
+		return
+	}
+	g.stop()
+	g.stop = nil
+	<-g.done
+	g.Store.Close()
+}
+
+// CreateUser makes an active password account with a role in company
+// (created when missing) and returns it.
+func (g *Gateway) CreateUser(t testing.TB, in account.NewAccount) store.Account {
+	t.Helper()
+	if in.FirstName == "" {
+		in.FirstName = "Test"
+	}
+	if in.LastName == "" {
+		in.LastName = "User"
+	}
+	if in.SignIn == "" {
+		in.SignIn = "password"
+	}
+	if in.Kind == "" {
+		in.Kind = store.KindPersonal
+	}
+	if in.Actor == "" {
+		in.Actor = "test"
+	}
+	in.CreateCompany = true
+	a, err := g.Server.Accounts.Create(context.Background(), in)
+	if err != nil {
+		t.Fatalf("creating %s: %v", in.Email, err)
+	}
+	return a
+}
+
+// Client is an HTTP client with a cookie jar that does not follow
+// redirects, so tests see every hop.
+func Client(t testing.TB) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// CSRFToken fetches a gateway page and returns its csrf-token meta value
+// (the client's jar keeps the cookie it derives from).
+func (g *Gateway) CSRFToken(t testing.TB, c *http.Client, path string) string {
+	t.Helper()
+	body, _ := g.Get(t, c, path, "text/html")
+	const marker = `<meta name="csrf-token" content="`
+	i := strings.Index(body, marker)
+	if i < 0 {
+		t.Fatalf("no csrf-token meta on %s", path)
+	}
+	rest := body[i+len(marker):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// Get fetches path with an Accept header and returns body and response.
+func (g *Gateway) Get(t testing.TB, c *http.Client, path, accept string) (string, *http.Response) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, g.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp
+}
+
+// PostForm posts a form to path and returns the response (body read).
+func (g *Gateway) PostForm(t testing.TB, c *http.Client, path string, form url.Values) (string, *http.Response) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp
+}
+
+// Login signs c in with a password and fails the test unless it worked.
+func (g *Gateway) Login(t testing.TB, c *http.Client, email, password string) {
+	t.Helper()
+	token := g.CSRFToken(t, c, "/.gatehouse/login")
+	body, resp := g.PostForm(t, c, "/.gatehouse/login", url.Values{
+		"email": {email}, "password": {password}, "csrf_token": {token}, "rd": {"/"},
+	})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login as %s: status %d: %.300s", email, resp.StatusCode, body)
+	}
+}

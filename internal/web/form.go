@@ -1,0 +1,35 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ParseForm reads a gateway form with a size limit. It answers 413 when the
+// body is over limit and 400 when it cannot be parsed, and then returns false.
+func ParseForm(w http.ResponseWriter, r *http.Request, limit int64, rn *Renderer) bool {
+	if limit <= 0 {
+		limit = 64 << 10
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			rn.Fail(w, r, ProblemTooLarge)
+		} else {
+			rn.Fail(w, r, ProblemBadRequest)
+		}
+		return false
+	}
+	return true
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s)
+}

@@ -1,0 +1,232 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/i18n"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// PasswordChecker verifies passwords in constant cost: Verify for a real
+// hash, VerifyDummy when there is no account, so timing reveals nothing.
+type PasswordChecker interface {
+	Verify(ctx context.Context, pw, phc string) (ok bool, needsRehash bool, err error)
+	VerifyDummy(ctx context.Context, pw string)
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// SessionStarter starts and ends browser sessions.
+type SessionStarter interface {
+	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
+	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
+	End(ctx context.Context, w http.ResponseWriter, r *http.Request) error
+}
+
+// LoginGuard decides whether a password attempt may be checked at all, and
+// learns its result. It throttles guessing (per account and per client);
+// nil means no throttling.
+type LoginGuard interface {
+	// Allow reports whether the attempt may proceed; retryAfter > 0 with
+	// false means the client is over its rate and gets 429.
+	Allow(ctx context.Context, r *http.Request, email string) (ok bool, retryAfter time.Duration)
+	Failed(ctx context.Context, r *http.Request, email string)
+	Succeeded(ctx context.Context, r *http.Request, email string)
+}
+
+// PasswordSignInBlocker tells whether an account that otherwise has a
+// password may not use it (a shared computer bound to its workstation).
+type PasswordSignInBlocker func(ctx context.Context, a store.Account) bool
+
+// ProviderButton is one SSO button on the login page.
+type ProviderButton struct {
+	ID        string
+	Name      string
+	Available bool
+}
+
+// Login serves the sign-in page and the password sign-in.
+type Login struct {
+	Renderer  *Renderer
+	CSRF      *CSRF
+	Accounts  store.Accounts
+	Audit     store.Audit
+	Passwords PasswordChecker
+	Sessions  SessionStarter
+	Guard     LoginGuard
+	// Redirect returns a safe target for rd ("/" when rd is not safe).
+	Redirect func(rd string) string
+	// Providers lists the SSO buttons, in order, with their status now.
+	Providers       func() []ProviderButton
+	PasswordBlocked PasswordSignInBlocker
+	MaxFormBytes    int64
+	ClientIP        func(r *http.Request) string
+	Logger          *slog.Logger
+	// OnResult, when set, counts logins by result for metrics.
+	OnResult func(result string)
+}
+
+type loginData struct {
+	Redirect  string
+	Email     string
+	Providers []ProviderButton
+}
+
+// Mount registers the login routes.
+func (l *Login) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /.gatehouse/login", l.page)
+	mux.HandleFunc("POST /.gatehouse/login", l.submit)
+}
+
+func (l *Login) render(w http.ResponseWriter, r *http.Request, status int, rd, email, errKey, notice string) {
+	p := l.Renderer.Page(i18n.Negotiate("", r), l.CSRF.Token(w, r))
+	p.Title = p.T("login.title")
+	if errKey != "" {
+		p.Error = p.T(errKey)
+	}
+	p.Notice = notice
+	var providers []ProviderButton
+	if l.Providers != nil {
+		providers = l.Providers()
+	}
+	p.Data = loginData{Redirect: rd, Email: email, Providers: providers}
+	l.Renderer.Render(w, status, "login", p)
+}
+
+func (l *Login) page(w http.ResponseWriter, r *http.Request) {
+	notice := ""
+	lang := i18n.Negotiate("", r)
+	switch r.URL.Query().Get("notice") {
+	case "logged_out":
+		notice = l.Renderer.Catalog.T(lang, "logout.done")
+	case "password_reset":
+		notice = l.Renderer.Catalog.T(lang, "reset.done")
+	}
+	l.render(w, r, http.StatusOK, l.Redirect(r.URL.Query().Get("rd")), "", "", notice)
+}
+
+func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !ParseForm(w, r, l.MaxFormBytes, l.Renderer) {
+		return
+	}
+	if !l.CSRF.Check(r) {
+		l.Renderer.Fail(w, r, ProblemCSRF)
+		return
+	}
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	pw := r.PostFormValue("password")
+	rd := l.Redirect(r.PostFormValue("rd"))
+	ip := l.ClientIP(r)
+	if len(email) > 320 || len(pw) > 4096 {
+		l.fail(w, r, rd, email, ip, "invalid_input")
+		return
+	}
+	if l.Guard != nil {
+		if ok, retry := l.Guard.Allow(ctx, r, email); !ok {
+			if retry > 0 {
+				w.Header().Set("Retry-After", retryAfterSeconds(retry))
+				l.result("throttled")
+				l.render(w, r, http.StatusTooManyRequests, rd, email, "login.throttled", "")
+				return
+			}
+			// Account locked: answer exactly like a wrong password,
+			// spending the same time.
+			l.Passwords.VerifyDummy(ctx, pw)
+			l.fail(w, r, rd, email, ip, "locked")
+			return
+		}
+	}
+	acct, err := l.Accounts.GetAccountByEmail(ctx, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		l.Passwords.VerifyDummy(ctx, pw)
+		l.fail(w, r, rd, email, ip, "unknown_account")
+		return
+	case err != nil:
+		l.Logger.Error("login: reading account", "err", err)
+		l.Passwords.VerifyDummy(ctx, pw)
+		l.Renderer.Fail(w, r, ProblemUnavailable)
+		return
+	}
+	var ok, rehash bool
+	if acct.PasswordHash == "" {
+		l.Passwords.VerifyDummy(ctx, pw)
+	} else {
+		ok, rehash, err = l.Passwords.Verify(ctx, pw, acct.PasswordHash)
+		if err != nil {
+			l.Logger.Error("login: verifying password", "err", err, "account", acct.ID)
+			ok = false
+		}
+	}
+	reason := ""
+	switch {
+	case !ok:
+		reason = "bad_password"
+	case acct.SignIn != "password":
+		reason = "sso_account"
+	case acct.Status != store.StatusActive:
+		reason = "status_" + acct.Status
+	case l.PasswordBlocked != nil && l.PasswordBlocked(ctx, acct):
+		reason = "workstation_bound"
+	}
+	if reason != "" {
+		l.fail(w, r, rd, email, ip, reason)
+		return
+	}
+	if l.Guard != nil {
+		l.Guard.Succeeded(ctx, r, email)
+	}
+	if rehash {
+		if h, err := l.Passwords.Hash(ctx, pw); err == nil {
+			_, _ = l.Accounts.UpdateAccount(ctx, acct.ID, func(a *store.Account) error {
+				a.PasswordHash = h
+				return nil
+			})
+		}
+	}
+	sess, err := l.Sessions.Start(ctx, w, r, session.StartParams{
+		AccountID: acct.ID, AMR: []string{"pwd"}, IDP: "local",
+		Shared:    acct.Kind == store.KindSharedComputer,
+		UserAgent: r.UserAgent(), IP: ip,
+	})
+	if err != nil {
+		l.Logger.Error("login: starting session", "err", err)
+		l.Renderer.Fail(w, r, ProblemUnavailable)
+		return
+	}
+	l.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
+		Details: map[string]any{"method": "password", "session": sess.ID}})
+	l.result("success")
+	http.Redirect(w, r, rd, http.StatusSeeOther)
+}
+
+// fail answers every failed attempt the same way; the reason only reaches
+// the audit log.
+func (l *Login) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string) {
+	ctx := r.Context()
+	if l.Guard != nil && reason != "locked" {
+		l.Guard.Failed(ctx, r, email)
+	}
+	l.audit(ctx, store.AuditEvent{Actor: "anonymous", Action: "login.failure", Target: strings.ToLower(email), IP: ip, Outcome: "denied", Category: "auth",
+		Details: map[string]any{"method": "password", "reason": reason}})
+	l.result("failure")
+	l.render(w, r, http.StatusUnauthorized, rd, email, "login.failed", "")
+}
+
+func (l *Login) audit(ctx context.Context, e store.AuditEvent) {
+	if err := l.Audit.AppendAudit(ctx, e); err != nil {
+		l.Logger.Error("audit", "err", err, "action", e.Action)
+	}
+}
+
+func (l *Login) result(r string) {
+	if l.OnResult != nil {
+		l.OnResult(r)
+	}
+}

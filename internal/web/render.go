@@ -1,0 +1,186 @@
+// Package web serves the gateway's own pages (login, logout, errors) and
+// the helpers every HTML or JSON handler shares: rendering, CSRF, errors.
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/i18n"
+	"github.com/gatehouse/gatehouse/templates"
+)
+
+// Page is what every template receives. Templates call {{.T "key"}} for
+// text, so every word on a page comes from the message catalogues.
+type Page struct {
+	Lang      string
+	CSRF      string
+	Title     string
+	Error     string
+	Notice    string
+	MainClass string
+	Data      any
+
+	catalog *i18n.Catalog
+}
+
+// T translates key into the page's language.
+func (p Page) T(key string) string { return p.catalog.T(p.Lang, key) }
+
+// Renderer holds every page template, parsed once at start.
+type Renderer struct {
+	pages   map[string]*template.Template
+	Catalog *i18n.Catalog
+	logger  *slog.Logger
+}
+
+// NewRenderer parses layout.html with each other page of templates.FS.
+func NewRenderer(catalog *i18n.Catalog, logger *slog.Logger) (*Renderer, error) {
+	return newRenderer(templates.FS, catalog, logger)
+}
+
+func newRenderer(fsys fs.FS, catalog *i18n.Catalog, logger *slog.Logger) (*Renderer, error) {
+	layout, err := template.ParseFS(fsys, "layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	names, err := fs.Glob(fsys, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{pages: map[string]*template.Template{}, Catalog: catalog, logger: logger}
+	for _, name := range names {
+		if name == "layout.html" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		}
+		r.pages[strings.TrimSuffix(name, ".html")] = t
+	}
+	return r, nil
+}
+
+// Page returns a Page in lang whose T uses the renderer's catalogue.
+func (rn *Renderer) Page(lang, csrf string) Page {
+	return Page{Lang: lang, CSRF: csrf, catalog: rn.Catalog}
+}
+
+// Render executes the named page into a buffer and only then writes it, so
+// a template error becomes a clean 500 instead of half a page.
+func (rn *Renderer) Render(w http.ResponseWriter, status int, name string, p Page) {
+	if p.catalog == nil {
+		p.catalog = rn.Catalog
+	}
+	t, ok := rn.pages[name]
+	var buf bytes.Buffer
+	if !ok {
+		rn.logger.Error("unknown template", "template", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		rn.logger.Error("rendering template", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' https:")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// WantsHTML reports whether the client is a browser navigation: one whose
+// Accept header names text/html.
+func WantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// ErrorBody is the JSON error shape of the contract.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is a stable code, a human message and, for validation
+// errors, the message of each bad field.
+type ErrorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// WriteJSONError writes {"error": {"code", "message"}}.
+func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
+}
+
+// Problem is an error page: the status, a JSON code and the catalogue keys
+// of its title and message.
+type Problem struct {
+	Status   int
+	Code     string
+	TitleKey string
+	MsgKey   string
+}
+
+// Problems the gateway answers with.
+var (
+	ProblemBadRequest  = Problem{http.StatusBadRequest, "bad_request", "error.title", "error.bad_request"}
+	ProblemCSRF        = Problem{http.StatusForbidden, "csrf", "error.title", "error.csrf"}
+	ProblemForbidden   = Problem{http.StatusForbidden, "forbidden", "error.forbidden.title", "error.forbidden"}
+	ProblemNotFound    = Problem{http.StatusNotFound, "not_found", "error.title", "error.not_found"}
+	ProblemTooLarge    = Problem{http.StatusRequestEntityTooLarge, "too_large", "error.title", "error.too_large"}
+	ProblemUnavailable = Problem{http.StatusServiceUnavailable, "unavailable", "error.unavailable.title", "error.unavailable"}
+	ProblemBadGateway  = Problem{http.StatusBadGateway, "bad_gateway", "error.bad_gateway.title", "error.bad_gateway"}
+	ProblemTimeout     = Problem{http.StatusGatewayTimeout, "gateway_timeout", "error.bad_gateway.title", "error.bad_gateway"}
+	ProblemInternal    = Problem{http.StatusInternalServerError, "internal", "error.title", "error.internal"}
+)
+
+// Fail answers with p: an HTML page for browsers, JSON for everything else.
+func (rn *Renderer) Fail(w http.ResponseWriter, r *http.Request, p Problem) {
+	lang := i18n.Negotiate("", r)
+	if WantsHTML(r) {
+		page := rn.Page(lang, "")
+		page.Title = page.T(p.TitleKey)
+		page.Error = page.T(p.MsgKey)
+		rn.Render(w, p.Status, "error", page)
+		return
+	}
+	WriteJSONError(w, p.Status, p.Code, rn.Catalog.T(lang, p.MsgKey))
+}
+
+// FailMessage answers with an HTML error page carrying a specific message
+// (already translated), for flows such as SSO callbacks.
+func (rn *Renderer) FailMessage(w http.ResponseWriter, r *http.Request, status int, message string) {
+	page := rn.Page(i18n.Negotiate("", r), "")
+	page.Title = page.T("error.title")
+	page.Error = message
+	rn.Render(w, status, "error", page)
+}
