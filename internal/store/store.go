@@ -148,11 +148,14 @@ type Session struct {
 	AMR         []string // RFC 8176 values
 	IDP         string   // "local" or a provider id
 	IDTokenHint string   // the provider's ID token, for RP-initiated logout
-	UserAgent   string
-	IP          string
-	CreatedAt   time.Time
-	LastSeenAt  time.Time
-	ExpiresAt   time.Time // absolute expiry
+	// CredentialID is the passkey the session signed in with (nil for
+	// other methods), so revoking a passkey ends its sessions.
+	CredentialID []byte
+	UserAgent    string
+	IP           string
+	CreatedAt    time.Time
+	LastSeenAt   time.Time
+	ExpiresAt    time.Time // absolute expiry
 }
 
 // Sessions stores sessions.
@@ -276,6 +279,166 @@ type Secrets interface {
 	// EnsureSecret stores value under name unless a value is already
 	// stored, and returns the stored one.
 	EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+}
+
+// Mail statuses.
+const (
+	MailPending = "pending"
+	MailSent    = "sent"
+	MailFailed  = "failed" // permanently: no more attempts
+)
+
+// Mail is one queued outgoing message, already rendered, so a restart or
+// a retry sends exactly what was queued.
+type Mail struct {
+	ID          int64 // assigned by the store
+	To          string
+	Subject     string
+	TextBody    string
+	HTMLBody    string
+	Kind        string // e.g. "password_reset", for the audit log
+	AccountID   string
+	Status      string
+	Attempts    int
+	LastError   string
+	NextAttempt time.Time // not sent before this time
+	LeaseUntil  time.Time // claimed by a sender until then
+	CreatedAt   time.Time
+	SentAt      time.Time
+}
+
+// MailQueue stores outgoing mail until it is delivered.
+type MailQueue interface {
+	EnqueueMail(ctx context.Context, m Mail) (int64, error)
+	// ClaimMail leases up to limit pending messages due at now (NextAttempt
+	// ≤ now and no live lease) until now+lease, so two senders never send
+	// the same message at once.
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Mail, error)
+	MarkMailSent(ctx context.Context, id int64, at time.Time) error
+	// MarkMailRetry records a failed attempt and when to try again.
+	MarkMailRetry(ctx context.Context, id int64, errMsg string, next time.Time) error
+	MarkMailFailed(ctx context.Context, id int64, errMsg string) error
+	// CountRecentMail counts messages of kind to an address created since t
+	// (per-address limits on reset mail).
+	CountRecentMail(ctx context.Context, kind, to string, since time.Time) (int, error)
+	GetMail(ctx context.Context, id int64) (Mail, error)
+}
+
+// APIToken lets a program call the admin API as the admin who created it.
+// Only the hash of the secret is stored; the secret is shown once.
+type APIToken struct {
+	ID         string
+	Hash       []byte
+	Name       string
+	AccountID  string // the admin the token acts as
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time
+	RevokedAt  time.Time // zero: live
+}
+
+// APITokens stores API tokens.
+type APITokens interface {
+	CreateAPIToken(ctx context.Context, t APIToken) error
+	GetAPITokenByHash(ctx context.Context, hash []byte) (APIToken, error)
+	GetAPIToken(ctx context.Context, id string) (APIToken, error)
+	ListAPITokens(ctx context.Context) ([]APIToken, error)
+	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
+	TouchAPIToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Credential is a WebAuthn passkey of an account.
+type Credential struct {
+	ID              []byte // the authenticator's credential id
+	AccountID       string
+	Name            string
+	PublicKey       []byte // COSE key
+	AttestationType string
+	AAGUID          []byte
+	SignCount       uint32
+	Transports      []string
+	BackupEligible  bool // synced passkey when true
+	BackupState     bool
+	Workstation     bool // enrolled through a workstation enrolment link
+	CreatedAt       time.Time
+	LastUsedAt      time.Time
+}
+
+// Credentials stores passkeys.
+type Credentials interface {
+	CreateCredential(ctx context.Context, c Credential) error // ErrConflict on a known id
+	GetCredential(ctx context.Context, id []byte) (Credential, error)
+	ListCredentials(ctx context.Context, accountID string) ([]Credential, error)
+	// UpdateCredentialUse records a sign-in: the new sign count, backup
+	// state and time.
+	UpdateCredentialUse(ctx context.Context, id []byte, signCount uint32, backupState bool, at time.Time) error
+	RenameCredential(ctx context.Context, accountID string, id []byte, name string) error
+	DeleteCredential(ctx context.Context, accountID string, id []byte) error
+}
+
+// Property types.
+const (
+	PropertyText        = "text"
+	PropertyChoice      = "choice"
+	PropertyMultiChoice = "multi_choice"
+	PropertyRelation    = "relation"
+)
+
+// PropertyDef defines an account property in a company.
+type PropertyDef struct {
+	CompanyID string
+	Key       string
+	Labels    map[string]string // language -> label
+	Type      string
+	Choices   []string // choice and multi_choice
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PropertyValue is an account's value of one property: one value for text
+// and choice, several for multi_choice and relation (object ids).
+type PropertyValue struct {
+	AccountID string
+	CompanyID string
+	Key       string
+	Values    []string
+	UpdatedAt time.Time
+}
+
+// AccessRule grants a capability on tagged objects to the accounts whose
+// properties and role match its condition.
+type AccessRule struct {
+	ID         string
+	CompanyID  string
+	Name       string
+	Position   int // evaluation order within the company
+	Enabled    bool
+	Condition  []byte // JSON, interpreted by the rules package
+	Capability string
+	Tag        string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Properties stores property definitions, values and access rules.
+type Properties interface {
+	CreatePropertyDef(ctx context.Context, d PropertyDef) error // ErrConflict when the key exists
+	UpdatePropertyDef(ctx context.Context, d PropertyDef) error
+	GetPropertyDef(ctx context.Context, companyID, key string) (PropertyDef, error)
+	ListPropertyDefs(ctx context.Context, companyID string) ([]PropertyDef, error)
+	DeletePropertyDef(ctx context.Context, companyID, key string) error // also deletes its values
+	// SetPropertyValue replaces the value; empty Values deletes it.
+	SetPropertyValue(ctx context.Context, v PropertyValue) error
+	ListPropertyValues(ctx context.Context, accountID, companyID string) ([]PropertyValue, error)
+	// FindAccountsByValue lists the accounts whose property key in the
+	// company holds value (relation lookups in reverse).
+	FindAccountsByValue(ctx context.Context, companyID, key, value string) ([]string, error)
+
+	CreateAccessRule(ctx context.Context, r AccessRule) error
+	UpdateAccessRule(ctx context.Context, r AccessRule) error
+	GetAccessRule(ctx context.Context, id string) (AccessRule, error)
+	ListAccessRules(ctx context.Context, companyID string) ([]AccessRule, error) // by Position
+	DeleteAccessRule(ctx context.Context, id string) error
 }
 
 // Store is every capability together, as the server wires it.
