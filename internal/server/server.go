@@ -165,11 +165,12 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
 	mux := http.NewServeMux()
-	(&web.Login{
+	login := &web.Login{
 		Renderer: s.Renderer, CSRF: csrf, Accounts: st, Audit: st, Passwords: hasher, Sessions: s.Sessions,
 		Redirect: safeRedirect, MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
 		OnResult: func(r string) { s.Metrics.Login("password", r) },
-	}).Mount(mux)
+	}
+	login.Mount(mux)
 	(&web.Logout{
 		Renderer: s.Renderer, CSRF: csrf, Sessions: s.Sessions, Audit: st,
 		MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
@@ -187,6 +188,21 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	}
 	mux.HandleFunc("GET /.gatehouse/verify", gh.Verify)
 	mux.Handle("GET /.gatehouse/jwks.json", s.Keys.JWKSHandler())
+
+	// Each feature mounts its own routes from its own file (mount_*.go),
+	// given everything assembled above.
+	d := &deps{
+		cfg: cfg, store: st, logger: logger, now: now, publicURL: pub, secure: secure,
+		renderer: s.Renderer, csrf: csrf, hasher: hasher, clientIP: clientIP, redirect: safeRedirect,
+		login: login,
+	}
+	for _, mount := range []func(context.Context, *http.ServeMux, *deps) error{
+		s.mountReset, s.mountSSO, s.mountAdmin, s.mountPasskeys, s.mountProperties,
+	} {
+		if err := mount(ctx, mux, d); err != nil {
+			return nil, err
+		}
+	}
 	mux.HandleFunc("/.gatehouse/", func(w http.ResponseWriter, r *http.Request) {
 		s.Renderer.Fail(w, r, web.ProblemNotFound)
 	})

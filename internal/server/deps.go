@@ -1,0 +1,30 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// deps is what server.New has assembled, handed to each feature's mount
+// function so features are wired in files of their own.
+type deps struct {
+	cfg       config.Config
+	store     store.Store
+	logger    *slog.Logger
+	now       func() time.Time
+	publicURL *url.URL // public_url without a trailing slash
+	secure    bool     // public_url is https
+	renderer  *web.Renderer
+	csrf      *web.CSRF
+	hasher    *password.Hasher
+	clientIP  func(*http.Request) string
+	redirect  func(rd string) string // a safe target for rd, "/" otherwise
+	login     *web.Login             // features may set its Guard, Providers, PasswordBlocked
+}
