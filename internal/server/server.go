@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/web/static"
 )
 
 // Server is an assembled gateway.
@@ -188,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	}
 	mux.HandleFunc("GET /.gatehouse/verify", gh.Verify)
 	mux.Handle("GET /.gatehouse/jwks.json", s.Keys.JWKSHandler())
+	mux.Handle("GET /.gatehouse/static/", static.Handler())
 
 	// Each feature mounts its own routes from its own file (mount_*.go),
 	// given everything assembled above.

@@ -1,0 +1,28 @@
+// Package static serves the gateway's own scripts and styles under
+// /.gatehouse/static/, embedded in the binary. Pages forbid inline
+// scripts, so every script lives here.
+package static
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed files
+var files embed.FS
+
+// Handler serves the embedded files with long-lived caching disabled, so
+// an upgrade never leaves a browser with stale scripts.
+func Handler() http.Handler {
+	sub, err := fs.Sub(files, "files")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the folder exists
+	}
+	fileServer := http.StripPrefix("/.gatehouse/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		fileServer.ServeHTTP(w, r)
+	})
+}
