@@ -226,3 +226,12 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Headers[0].KeyID
+}

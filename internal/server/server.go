@@ -219,6 +219,18 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 // normalises into /.gatehouse/ is refused by the gate.
 func dispatch(own http.Handler, routed http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.RequestURI, "//") {
+			// net/http reads "//x/y" as a host "x" and path "/y"; the
+			// browser and the upstream see the path "//x/y". Route and
+			// check what they see.
+			raw, query, _ := strings.Cut(r.RequestURI, "?")
+			p, err := url.PathUnescape(raw)
+			if err != nil {
+				http.Error(w, "bad request", http.StatusBadRequest)
+				return
+			}
+			r.URL.Host, r.URL.Path, r.URL.RawPath, r.URL.RawQuery = "", p, raw, query
+		}
 		if r.URL.Path == "/.gatehouse" || strings.HasPrefix(r.URL.Path, "/.gatehouse/") {
 			own.ServeHTTP(w, r)
 			return
