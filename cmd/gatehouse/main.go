@@ -173,7 +173,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger})
+	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger, Environ: environ})
 	if err != nil {
 		return err
 	}

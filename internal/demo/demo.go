@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("seeding the demo: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger})
+	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger, Environ: o.Environ})
 	if err != nil {
 		return err
 	}

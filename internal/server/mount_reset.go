@@ -2,10 +2,54 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth/reset"
+	"github.com/gatehouse/gatehouse/internal/auth/throttle"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// mountReset wires the reset feature. (Not built yet.)
+// mountReset wires password reset and invitations, the mail queue that
+// delivers them, and the throttling of password sign-in.
 func (s *Server) mountReset(ctx context.Context, mux *http.ServeMux, d *deps) error {
+	mq, err := newMailQueue(d.cfg, d.store, s.environ, d.now, d.logger)
+	if err != nil {
+		return err
+	}
+	tpl, err := mail.LoadTemplates()
+	if err != nil {
+		return err
+	}
+	guard := throttle.New(d.store, throttle.OptionsFrom(d.cfg.Password.Lockout), d.clientIP, d.now, d.logger)
+	d.login.Guard = guard
+	s.mail = mq
+	s.reset = &reset.Handler{
+		Renderer: d.renderer, CSRF: d.csrf, Accounts: d.store, Tokens: d.store, Audit: d.store,
+		Passwords: s.Accounts, Sessions: s.Sessions, Mail: mq, Templates: tpl, Limiter: guard,
+		PublicURL: d.publicURL.String(), ResetTTL: d.cfg.Password.ResetTokenTTL.D(),
+		InviteTTL: d.cfg.Password.InviteTokenTTL.D(), MaxFormBytes: d.cfg.Limits.MaxFormBytes,
+		ClientIP: d.clientIP, Now: d.now, Logger: d.logger,
+	}
+	s.reset.Mount(mux)
 	return nil
+}
+
+// newMailQueue builds the queue that delivers mail through the configured
+// sender: SMTP, or the outbox directory.
+func newMailQueue(cfg config.Config, st store.Store, environ []string, now func() time.Time, logger *slog.Logger) (*mail.Queue, error) {
+	mq, ok := st.(store.MailQueue)
+	if !ok {
+		return nil, fmt.Errorf("store %T cannot queue mail", st)
+	}
+	sender, err := mail.NewSender(cfg.Mail, config.EnvLookup(environ), now, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
+	}
+	return mail.NewQueue(mq, st, sender, now, logger), nil
 }

@@ -12,16 +12,19 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/gate"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/redirect"
@@ -48,6 +51,10 @@ type Server struct {
 
 	handler http.Handler
 	ops     http.Handler
+	now     func() time.Time
+	environ []string
+	mail    *mail.Queue    // nil until mountReset
+	reset   *reset.Handler // nil until mountReset
 
 	// background work started by Run
 	bg sync.WaitGroup
@@ -57,6 +64,8 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Environ resolves env: secrets (default: the process environment).
+	Environ []string
 }
 
 // New assembles a gateway over an opened, migrated store.
@@ -73,7 +82,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err != nil {
 		return nil, fmt.Errorf("public_url: %w", err)
 	}
-	s := &Server{cfg: cfg, store: st, logger: logger, publicURL: pub, issuer: strings.TrimSuffix(cfg.PublicURL, "/")}
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	s := &Server{cfg: cfg, store: st, logger: logger, publicURL: pub, issuer: strings.TrimSuffix(cfg.PublicURL, "/"), now: now, environ: environ}
 	secure := pub.Scheme == "https"
 
 	catalog, err := i18n.Load()
@@ -293,6 +306,10 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	s.bg.Add(2)
 	go func() { defer s.bg.Done(); s.Sessions.Run(ctx) }()
 	go func() { defer s.bg.Done(); s.Keys.Run(ctx, time.Minute) }()
+	if s.mail != nil {
+		s.bg.Add(1)
+		go func() { defer s.bg.Done(); _ = s.mail.Run(ctx) }()
+	}
 
 	maxHeader := s.cfg.Limits.MaxHeaderBytes
 	if maxHeader <= 0 {
@@ -321,6 +338,9 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	_ = pub.Shutdown(shutdownCtx)
 	_ = opsSrv.Shutdown(shutdownCtx)
 	cancel()
+	if s.reset != nil {
+		s.reset.Wait()
+	}
 	s.bg.Wait()
 	return err
 }

@@ -1,0 +1,164 @@
+package throttle_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth/throttle"
+	"github.com/gatehouse/gatehouse/internal/store/sqlite"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time      { return c.t }
+func (c *clock) Add(d time.Duration) { c.t = c.t.Add(d) }
+func ipOf(r *http.Request) string    { return r.Header.Get("X-Test-IP") }
+func req(ip string) *http.Request {
+	r := httptest.NewRequest("POST", "/.gatehouse/login", nil)
+	r.Header.Set("X-Test-IP", ip)
+	return r
+}
+
+func newGuard(t *testing.T, o throttle.Options) (*throttle.Guard, *clock) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	c := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	return throttle.New(st, o, ipOf, c.Now, nil), c
+}
+
+func TestLockoutEngagesAndLifts(t *testing.T) {
+	ctx := context.Background()
+	g, c := newGuard(t, throttle.Options{IPLimit: 1000})
+	for i := range 5 {
+		if ok, retry := g.Allow(ctx, req("10.0.0.1"), "Ada@Example.com"); !ok || retry != 0 {
+			t.Fatalf("attempt %d refused", i+1)
+		}
+		g.Failed(ctx, req("10.0.0.1"), "Ada@Example.com")
+		c.Add(time.Minute)
+	}
+	// Locked, whatever the case of the email and whichever IP asks.
+	ok, retry := g.Allow(ctx, req("10.0.0.2"), "ada@example.COM")
+	if ok || retry != 0 {
+		t.Fatalf("after 5 failures: ok=%v retry=%s, want locked (false, 0)", ok, retry)
+	}
+	// Another account is not affected.
+	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "bob@example.com"); !ok {
+		t.Fatal("lockout leaked to another account")
+	}
+	// The fifth failure was a minute ago; the lock lasts 15 minutes from it.
+	c.Add(13 * time.Minute)
+	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); ok {
+		t.Fatal("lock lifted before 15 minutes")
+	}
+	c.Add(time.Minute + time.Second)
+	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+		t.Fatal("lock still on after 15 minutes")
+	}
+	// A fresh lock needs five fresh failures.
+	g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
+	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+		t.Fatal("one failure after the lock locked again")
+	}
+}
+
+func TestFailuresOutsideWindowDoNotLock(t *testing.T) {
+	ctx := context.Background()
+	g, c := newGuard(t, throttle.Options{IPLimit: 1000})
+	for range 4 {
+		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
+	}
+	c.Add(16 * time.Minute)
+	g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
+	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+		t.Fatal("failures spread over more than the window locked the account")
+	}
+}
+
+func TestSuccessResetsCounter(t *testing.T) {
+	ctx := context.Background()
+	g, _ := newGuard(t, throttle.Options{IPLimit: 1000})
+	for range 4 {
+		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
+	}
+	g.Succeeded(ctx, req("10.0.0.1"), "ada@example.com")
+	for range 4 {
+		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
+	}
+	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+		t.Fatal("success did not reset the failure count")
+	}
+}
+
+func TestMaxFailuresCapped(t *testing.T) {
+	ctx := context.Background()
+	g, _ := newGuard(t, throttle.Options{MaxFailures: 100000, IPLimit: 100000})
+	for range 100 {
+		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
+	}
+	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); ok {
+		t.Fatal("more than 100 failures allowed")
+	}
+}
+
+func TestIPLimit(t *testing.T) {
+	ctx := context.Background()
+	g, c := newGuard(t, throttle.Options{IPLimit: 3, IPWindow: time.Minute})
+	c.t = c.t.Truncate(time.Minute)
+	for i := range 3 {
+		if ok, _ := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketForgot); !ok {
+			t.Fatalf("request %d refused", i+1)
+		}
+	}
+	ok, retry := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketForgot)
+	if ok || retry <= 0 || retry > 2*time.Minute {
+		t.Fatalf("4th request: ok=%v retry=%s", ok, retry)
+	}
+	// Other IPs and other buckets have their own counts.
+	if ok, _ := g.LimitIP(ctx, req("10.0.0.2"), throttle.BucketForgot); !ok {
+		t.Fatal("another IP refused")
+	}
+	if ok, _ := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketLogin); !ok {
+		t.Fatal("another bucket refused")
+	}
+	// Allow reports the IP limit as a wait.
+	for range 3 {
+		g.Allow(ctx, req("10.0.0.3"), "x@example.com")
+	}
+	if ok, retry := g.Allow(ctx, req("10.0.0.3"), "x@example.com"); ok || retry <= 0 {
+		t.Fatalf("Allow over IP limit: ok=%v retry=%s", ok, retry)
+	}
+	// The window slides: just after the period boundary the previous
+	// period still weighs almost fully.
+	c.Add(61 * time.Second)
+	if ok, _ := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketForgot); ok {
+		t.Fatal("a burst at the boundary got through a sliding window")
+	}
+	c.Add(2 * time.Minute)
+	if ok, _ := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketForgot); !ok {
+		t.Fatal("limit still on after the window")
+	}
+}
+
+func TestRetryAfterIsHonest(t *testing.T) {
+	ctx := context.Background()
+	g, c := newGuard(t, throttle.Options{IPLimit: 2, IPWindow: time.Minute})
+	c.t = c.t.Truncate(time.Minute).Add(10 * time.Second)
+	for range 3 {
+		g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketLogin)
+	}
+	ok, retry := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketLogin)
+	if ok {
+		t.Fatal("over the limit")
+	}
+	c.Add(retry + time.Second)
+	if ok, _ := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketLogin); !ok {
+		t.Fatalf("still refused after waiting the Retry-After of %s", retry)
+	}
+}
