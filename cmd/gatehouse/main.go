@@ -204,23 +204,34 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
-	fs := newFlags("migrate", stderr)
-	path := fs.String("config", "", "config file")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path, environ)
-	if err != nil {
-		return err
-	}
 	// Opening a store applies its migrations.
-	st, err := server.OpenStore(ctx, cfg.Store, environ)
+	_, st, err := storeCommand(ctx, "migrate", args, stderr, environ)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	fmt.Fprintln(stdout, "migrations applied")
 	return nil
+}
+
+// storeCommand parses a command whose only flag is --config, then loads
+// the config and opens (and migrates) the store.
+func storeCommand(ctx context.Context, name string, args []string, stderr io.Writer, environ []string) (config.Config, store.Store, error) {
+	fs := newFlags(name, stderr)
+	path := fs.String("config", "", "config file")
+	if err := parse(fs, args); err != nil {
+		return config.Config{}, nil, err
+	}
+	return openConfigured(ctx, *path, environ)
+}
+
+func openConfigured(ctx context.Context, path string, environ []string) (config.Config, store.Store, error) {
+	cfg, err := loadConfig(path, environ)
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := server.OpenStore(ctx, cfg.Store, environ)
+	return cfg, st, err
 }
 
 func cmdConfigCheck(args []string, stdout, stderr io.Writer, environ []string) error {
@@ -254,16 +265,7 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer, environ []string) e
 }
 
 func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
-	fs := newFlags("keys rotate", stderr)
-	path := fs.String("config", "", "config file")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path, environ)
-	if err != nil {
-		return err
-	}
-	st, err := server.OpenStore(ctx, cfg.Store, environ)
+	_, st, err := storeCommand(ctx, "keys rotate", args, stderr, environ)
 	if err != nil {
 		return err
 	}
