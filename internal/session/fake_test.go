@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"sync"
@@ -67,6 +68,7 @@ func (f *fakeStore) CreateSession(_ context.Context, s store.Session) error {
 		return store.ErrConflict
 	}
 	s.TokenHash = append([]byte(nil), s.TokenHash...)
+	s.CredentialID = bytes.Clone(s.CredentialID)
 	f.byID[s.ID] = s
 	return nil
 }
@@ -150,6 +152,22 @@ func (f *fakeStore) DeleteAccountSessions(_ context.Context, accountID string) (
 	return ids, nil
 }
 
+func (f *fakeStore) DeleteCredentialSessions(_ context.Context, accountID string, credentialID []byte) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, store.ErrUnavailable
+	}
+	var ids []string
+	for id, s := range f.byID {
+		if s.AccountID == accountID && len(credentialID) > 0 && bytes.Equal(s.CredentialID, credentialID) {
+			ids = append(ids, id)
+			delete(f.byID, id)
+		}
+	}
+	return ids, nil
+}
+
 func (f *fakeStore) ListAccountSessions(_ context.Context, accountID string) ([]store.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -173,7 +191,11 @@ func (f *fakeStore) DeleteExpiredSessions(_ context.Context, now, idleBefore tim
 	}
 	n := 0
 	for id, s := range f.byID {
-		if !now.Before(s.ExpiresAt) || s.LastSeenAt.Before(idleBefore) {
+		idle := s.LastSeenAt.Before(idleBefore)
+		if s.IdleTimeout > 0 {
+			idle = now.Sub(s.LastSeenAt) > s.IdleTimeout
+		}
+		if !now.Before(s.ExpiresAt) || idle {
 			delete(f.byID, id)
 			n++
 		}

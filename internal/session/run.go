@@ -64,8 +64,9 @@ func (m *Manager) purge(ctx context.Context) {
 		return
 	}
 	now := m.now()
-	idle := max(m.idle, m.sharedIdle)
-	n, err := m.st.DeleteExpiredSessions(ctx, now, now.Add(-idle))
+	// Each record carries its own idle timeout; the default is for records
+	// written without one.
+	n, err := m.st.DeleteExpiredSessions(ctx, now, now.Add(-m.idle))
 	if err != nil {
 		m.log.WarnContext(ctx, "session: purge expired sessions", "err", err)
 		return

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -111,6 +112,35 @@ func runScenarios(t *testing.T, open backend) {
 			m2 := s.manager(s.reopen())
 			s.ok(m2, c, sess.ID)
 		},
+		"shared idle timeout survives restart": func(s *scenario) {
+			ws := alice
+			ws.Shared = true
+			sess, c := s.start(s.m, ws)
+			s.clk.add(9 * time.Minute)
+			m2 := s.manager(s.reopen())
+			s.ok(m2, c, sess.ID)
+			if err := m2.Flush(context.Background()); err != nil {
+				s.t.Fatal(err)
+			}
+			s.clk.add(11 * time.Minute)
+			s.gone(s.manager(s.reopen()), c)
+		},
+		"revoked passkey ends its sessions": func(s *scenario) {
+			pk := alice
+			pk.CredentialID = []byte{0x00, 0xff, 'k'}
+			a, ac := s.start(s.m, pk)
+			b, bc := s.start(s.m, alice)
+			m2 := s.manager(s.reopen())
+			if got, err := s.lookup(m2, ac); err != nil || !bytes.Equal(got.CredentialID, pk.CredentialID) {
+				s.t.Fatalf("Lookup after restart = %+v, %v; want the passkey kept", got, err)
+			}
+			ids, err := s.m.EndCredential(context.Background(), alice.AccountID, pk.CredentialID)
+			if err != nil || len(ids) != 1 || ids[0] != a.ID {
+				s.t.Fatalf("EndCredential = %v, %v; want [%s]", ids, err, a.ID)
+			}
+			s.gone(s.m, ac)
+			s.ok(s.m, bc, b.ID)
+		},
 		"no fixation": func(s *scenario) {
 			old, oc := s.start(s.m, alice)
 			fresh, nc := s.start(s.m, alice, oc)
@@ -178,6 +208,18 @@ func runScenarios(t *testing.T, open backend) {
 				s.gone(s.m, c)
 			}
 			s.ok(s.m, bc, bob.ID)
+		},
+		"purge uses each session's idle timeout": func(s *scenario) {
+			ws := alice
+			ws.Shared = true
+			shared, _ := s.start(s.m, ws)
+			personal, _ := s.start(s.m, StartParams{AccountID: "acc-bob"})
+			s.clk.add(11 * time.Minute)
+			s.m.purge(context.Background())
+			if s.stored(shared.ID) || !s.stored(personal.ID) {
+				s.t.Fatalf("after 11 idle minutes: shared stored %v, personal stored %v; want false, true",
+					s.stored(shared.ID), s.stored(personal.ID))
+			}
 		},
 		"purge": func(s *scenario) {
 			keep, kc := s.start(s.m, alice)

@@ -3,6 +3,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,10 +38,6 @@ const (
 	MaxCacheTTL = 5 * time.Second
 
 	minHashKeyLen = 32
-	// sharedPrefix marks the ID of a shared-computer session so its shorter
-	// idle timeout survives a restart and is seen by every replica without
-	// another store read. The random part of an ID never contains '.'.
-	sharedPrefix = "sc."
 	// maxUserAgent bounds what a client can make us store.
 	maxUserAgent = 512
 )
@@ -70,6 +66,9 @@ type StartParams struct {
 	Shared      bool // shared-computer account: SharedIdleTimeout applies
 	UserAgent   string
 	IP          string
+	// CredentialID is the passkey used to sign in (nil for other methods),
+	// so EndCredential can end the session when that passkey is revoked.
+	CredentialID []byte
 }
 
 // Manager starts, finds and ends sessions. It is safe for concurrent use.
@@ -90,6 +89,11 @@ type Manager struct {
 	active   atomic.Int64
 	flushInt time.Duration // how often Run writes touches
 	purgeInt time.Duration // how often Run purges expired sessions
+
+	// OnEnded, when set, is told the ids of sessions this Manager ended
+	// (End, EndSession, EndAccount), so other processes sharing the store
+	// can drop them from their caches. Set it before serving.
+	OnEnded func(ids []string)
 }
 
 // NewManager checks opts and returns a Manager over st. A nil now, rand or
@@ -193,8 +197,11 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return store.Session{}, fmt.Errorf("session: random id: %w", err)
 	}
 	id := base64.RawURLEncoding.EncodeToString(rawID)
+	// The idle timeout is fixed on the record, so a restart or another
+	// replica applies the one the session started with.
+	idle := m.idle
 	if p.Shared {
-		id = sharedPrefix + id
+		idle = m.sharedIdle
 	}
 	value, err := m.encodeCookie(token)
 	if err != nil {
@@ -207,23 +214,25 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		ua = ua[:maxUserAgent]
 	}
 	s := store.Session{
-		ID:          id,
-		TokenHash:   th[:],
-		AccountID:   p.AccountID,
-		AMR:         append([]string(nil), p.AMR...),
-		IDP:         p.IDP,
-		IDTokenHint: p.IDTokenHint,
-		UserAgent:   ua,
-		IP:          p.IP,
-		CreatedAt:   now,
-		LastSeenAt:  now,
-		ExpiresAt:   now.Add(m.absolute),
+		ID:           id,
+		TokenHash:    th[:],
+		AccountID:    p.AccountID,
+		AMR:          append([]string(nil), p.AMR...),
+		IDP:          p.IDP,
+		IDTokenHint:  p.IDTokenHint,
+		UserAgent:    ua,
+		IP:           p.IP,
+		CredentialID: bytes.Clone(p.CredentialID),
+		IdleTimeout:  idle,
+		CreatedAt:    now,
+		LastSeenAt:   now,
+		ExpiresAt:    now.Add(m.absolute),
 	}
 	epoch := m.cache.currentEpoch()
 	if err := m.st.CreateSession(ctx, s); err != nil {
 		return store.Session{}, fmt.Errorf("session: create: %w", err)
 	}
-	m.cache.put(m.cookieKey(value), s, m.idleFor(s.ID), now, epoch, now, true)
+	m.cache.put(m.cookieKey(value), s, idle, now, epoch, now, true)
 	m.setCookie(w, value, !p.Shared)
 	return s, nil
 }
@@ -258,7 +267,7 @@ func (m *Manager) Lookup(ctx context.Context, r *http.Request) (store.Session, e
 	if err != nil {
 		return store.Session{}, m.storeErr(err)
 	}
-	idle := m.idleFor(s.ID)
+	idle := m.idleFor(s)
 	if m.expired(s, idle, 0, now) {
 		m.deleteExpired(ctx, s.ID)
 		return store.Session{}, ErrNoSession
@@ -317,9 +326,11 @@ func (m *Manager) expired(s store.Session, idle time.Duration, seenNS int64, now
 	return now.Sub(last) > idle
 }
 
-func (m *Manager) idleFor(id string) time.Duration {
-	if strings.HasPrefix(id, sharedPrefix) {
-		return m.sharedIdle
+// idleFor is the idle timeout of s: the one fixed when it started, or the
+// manager's default for a record that has none.
+func (m *Manager) idleFor(s store.Session) time.Duration {
+	if s.IdleTimeout > 0 {
+		return s.IdleTimeout
 	}
 	return m.idle
 }
@@ -391,6 +402,9 @@ func (m *Manager) EndSession(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("session: end %s: %w", id, err)
 	}
+	if m.OnEnded != nil {
+		m.OnEnded([]string{id})
+	}
 	return nil
 }
 
@@ -404,6 +418,23 @@ func (m *Manager) EndAccount(ctx context.Context, accountID string) ([]string, e
 	m.cache.dropAccount(accountID)
 	if err != nil {
 		return nil, fmt.Errorf("session: end sessions of %s: %w", accountID, err)
+	}
+	if m.OnEnded != nil && len(ids) > 0 {
+		m.OnEnded(ids)
+	}
+	return ids, nil
+}
+
+// EndCredential ends the account's sessions that signed in with the
+// passkey, for when it is revoked, and returns their ids.
+func (m *Manager) EndCredential(ctx context.Context, accountID string, credentialID []byte) ([]string, error) {
+	ids, err := m.st.DeleteCredentialSessions(ctx, accountID, credentialID)
+	m.cache.drop(ids...)
+	if err != nil {
+		// Which sessions used the passkey is unknown here, so make every
+		// one of the account's ask the store again.
+		m.cache.dropAccount(accountID)
+		return nil, fmt.Errorf("session: end passkey sessions of %s: %w", accountID, err)
 	}
 	return ids, nil
 }

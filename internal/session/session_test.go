@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -225,11 +226,18 @@ func TestIdleExpiry(t *testing.T) {
 	}
 
 	// Shared-computer sessions use the shorter idle timeout, also after a
-	// restart (a new manager over the same store).
+	// restart (a new manager over the same store) whose configuration has
+	// changed since: the timeout is fixed on the record when it starts.
 	ws, wc := h.start(StartParams{AccountID: "ws-1", Shared: true})
+	if ws.IdleTimeout != 10*time.Minute || strings.Contains(ws.ID, ".") {
+		t.Fatalf("shared session: IdleTimeout %s, ID %q; want 10m and a plain random id", ws.IdleTimeout, ws.ID)
+	}
+	if rec, _ := h.st.session(ws.ID); rec.IdleTimeout != 10*time.Minute {
+		t.Fatalf("stored shared session IdleTimeout = %s, want 10m", rec.IdleTimeout)
+	}
 	h.clk.add(9 * time.Minute)
 	h.mustLookup(wc, ws.ID)
-	m2, err := NewManager(h.st, Options{HashKey: testKey, IdleTimeout: 30 * time.Minute, SharedIdleTimeout: 10 * time.Minute}, h.clk.now, rand.Reader, nil)
+	m2, err := NewManager(h.st, Options{HashKey: testKey, IdleTimeout: 30 * time.Minute, SharedIdleTimeout: 20 * time.Minute}, h.clk.now, rand.Reader, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +247,95 @@ func TestIdleExpiry(t *testing.T) {
 	h.clk.add(11 * time.Minute)
 	if _, err := m2.Lookup(context.Background(), h.request(wc)); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("shared session after 11 idle minutes on a fresh manager: %v", err)
+	}
+}
+
+func TestIdleTimeoutFixedAtStart(t *testing.T) {
+	h := newHarness(t, Options{IdleTimeout: 30 * time.Minute, SharedIdleTimeout: 10 * time.Minute})
+	s, c := h.start(alice)
+	if s.IdleTimeout != 30*time.Minute {
+		t.Fatalf("personal session IdleTimeout = %s, want 30m", s.IdleTimeout)
+	}
+	// A manager configured with a shorter timeout later still honours the
+	// one the session started with.
+	m2, err := NewManager(h.st, Options{HashKey: testKey, IdleTimeout: 5 * time.Minute}, h.clk.now, rand.Reader, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clk.add(20 * time.Minute)
+	if got, err := m2.Lookup(context.Background(), h.request(c)); err != nil || got.ID != s.ID {
+		t.Fatalf("Lookup on a manager with a shorter default = %s, %v", got.ID, err)
+	}
+
+	// A record without one (written before the field existed) takes the
+	// manager's default.
+	legacy := store.Session{ID: "legacy", TokenHash: make([]byte, 32), AccountID: "u-legacy",
+		CreatedAt: h.clk.now(), LastSeenAt: h.clk.now(), ExpiresAt: h.clk.now().Add(time.Hour)}
+	if err := h.st.CreateSession(context.Background(), legacy); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.m.idleFor(legacy); got != 30*time.Minute {
+		t.Fatalf("idleFor(record without a timeout) = %s, want the 30m default", got)
+	}
+	legacy.IdleTimeout = 10 * time.Minute
+	if got := h.m.idleFor(legacy); got != 10*time.Minute {
+		t.Fatalf("idleFor(record with 10m) = %s", got)
+	}
+}
+
+func TestEndCredential(t *testing.T) {
+	h := newHarness(t, Options{})
+	key, other := []byte{0x00, 0xff, 'k', '1'}, []byte{0x00, 0xff, 'k', '2'}
+	pk := alice
+	pk.CredentialID = key
+	s1, c1 := h.start(pk)
+	if !bytes.Equal(s1.CredentialID, key) {
+		t.Fatalf("session CredentialID = %x, want %x", s1.CredentialID, key)
+	}
+	if rec, _ := h.st.session(s1.ID); !bytes.Equal(rec.CredentialID, key) {
+		t.Fatalf("stored CredentialID = %x, want %x", rec.CredentialID, key)
+	}
+	// The caller's slice is not kept: changing it later changes nothing.
+	pk.CredentialID = bytes.Clone(key)
+	s2, c2 := h.start(pk)
+	pk.CredentialID[0] = 'X'
+	if rec, _ := h.st.session(s2.ID); !bytes.Equal(rec.CredentialID, key) {
+		t.Fatalf("stored CredentialID changed with the caller's slice: %x", rec.CredentialID)
+	}
+	pk.CredentialID = other
+	s3, c3 := h.start(pk)
+	s4, c4 := h.start(alice)
+	for _, v := range []struct {
+		c  *http.Cookie
+		id string
+	}{{c1, s1.ID}, {c2, s2.ID}, {c3, s3.ID}, {c4, s4.ID}} {
+		h.mustLookup(v.c, v.id) // now cached
+	}
+
+	ids, err := h.m.EndCredential(context.Background(), alice.AccountID, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	want := []string{s1.ID, s2.ID}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("EndCredential = %v, want %v", ids, want)
+	}
+	// Ended at once, cache or not; the others live on.
+	h.mustFail(c1, ErrNoSession)
+	h.mustFail(c2, ErrNoSession)
+	h.mustLookup(c3, s3.ID)
+	h.mustLookup(c4, s4.ID)
+
+	h.st.setDown(true)
+	if _, err := h.m.EndCredential(context.Background(), alice.AccountID, other); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("EndCredential with the store down = %v, want ErrUnavailable", err)
+	}
+	// The account's cached sessions were dropped, so nothing is served
+	// from memory while the store cannot confirm.
+	if _, err := h.m.Lookup(context.Background(), h.request(c4)); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Lookup after a failed EndCredential = %v, want ErrUnavailable", err)
 	}
 }
 

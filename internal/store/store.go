@@ -153,9 +153,12 @@ type Session struct {
 	CredentialID []byte
 	UserAgent    string
 	IP           string
-	CreatedAt    time.Time
-	LastSeenAt   time.Time
-	ExpiresAt    time.Time // absolute expiry
+	// IdleTimeout is fixed when the session starts: shared computers get a
+	// shorter one than people; zero means the manager's default.
+	IdleTimeout time.Duration
+	CreatedAt   time.Time
+	LastSeenAt  time.Time
+	ExpiresAt   time.Time // absolute expiry
 }
 
 // Sessions stores sessions.
@@ -168,9 +171,13 @@ type Sessions interface {
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteAccountSessions ends every session of the account and returns their ids.
 	DeleteAccountSessions(ctx context.Context, accountID string) ([]string, error)
+	// DeleteCredentialSessions ends the account's sessions signed in with
+	// that passkey and returns their ids.
+	DeleteCredentialSessions(ctx context.Context, accountID string, credentialID []byte) ([]string, error)
 	ListAccountSessions(ctx context.Context, accountID string) ([]Session, error)
-	// DeleteExpiredSessions removes sessions past their absolute expiry or
-	// idle since before idleBefore.
+	// DeleteExpiredSessions removes sessions past their absolute expiry,
+	// idle for longer than their own IdleTimeout at now, or, for those
+	// without one, idle since before idleBefore.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
 	CountSessions(ctx context.Context) (int, error)
 }
@@ -452,6 +459,10 @@ type Store interface {
 	Throttle
 	Audit
 	Secrets
+	MailQueue
+	APITokens
+	Credentials
+	Properties
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.
 	InTx(ctx context.Context, fn func(Store) error) error

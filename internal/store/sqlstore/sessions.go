@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -54,14 +55,14 @@ func (s *Store) ListIdentities(ctx context.Context, accountID string) ([]store.I
 }
 
 const sessionCols = `id, token_hash, account_id, amr, idp, id_token_hint, user_agent, ip,
-	created_at, last_seen_at, expires_at`
+	created_at, last_seen_at, expires_at, credential_id, idle_timeout`
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var ss store.Session
 	var amr string
-	var created, seen, expires int64
+	var created, seen, expires, idle int64
 	err := row.Scan(&ss.ID, &ss.TokenHash, &ss.AccountID, &amr, &ss.IDP, &ss.IDTokenHint, &ss.UserAgent,
-		&ss.IP, &created, &seen, &expires)
+		&ss.IP, &created, &seen, &expires, &ss.CredentialID, &idle)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -71,12 +72,16 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	if len(ss.AMR) == 0 {
 		ss.AMR = nil
 	}
+	if len(ss.CredentialID) == 0 {
+		ss.CredentialID = nil
+	}
+	ss.IdleTimeout = time.Duration(idle) * time.Microsecond
 	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
 	return ss, nil
 }
 
 // CreateSession stores a session. A missing CreatedAt is set to now and a
-// missing LastSeenAt to CreatedAt.
+// missing LastSeenAt to CreatedAt. IdleTimeout is kept to the microsecond.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	amr := ss.AMR
 	if amr == nil {
@@ -90,10 +95,18 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	if ss.LastSeenAt.IsZero() {
 		ss.LastSeenAt = ss.CreatedAt
 	}
+	if ss.IdleTimeout < 0 {
+		return fmt.Errorf("store: create session %q: negative idle timeout %s", ss.ID, ss.IdleTimeout)
+	}
+	// NULL, not an empty blob, when the session did not use a passkey.
+	var credentialID any
+	if len(ss.CredentialID) > 0 {
+		credentialID = ss.CredentialID
+	}
 	_, err = s.w().ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		ss.ID, ss.TokenHash, ss.AccountID, string(amrJSON), ss.IDP, ss.IDTokenHint, ss.UserAgent, ss.IP,
-		micros(ss.CreatedAt), micros(ss.LastSeenAt), micros(ss.ExpiresAt))
+		micros(ss.CreatedAt), micros(ss.LastSeenAt), micros(ss.ExpiresAt), credentialID, ss.IdleTimeout.Microseconds())
 	if err != nil {
 		return s.fail(err, "create session %q for %q", ss.ID, ss.AccountID)
 	}
@@ -171,6 +184,29 @@ func (s *Store) DeleteAccountSessions(ctx context.Context, accountID string) ([]
 	return ids, nil
 }
 
+// DeleteCredentialSessions ends the account's sessions that signed in
+// with the passkey and returns their ids, sorted, so callers can evict
+// them from caches. Scoped by account like DeleteCredential.
+func (s *Store) DeleteCredentialSessions(ctx context.Context, accountID string, credentialID []byte) ([]string, error) {
+	if len(credentialID) == 0 {
+		return nil, fmt.Errorf("store: delete passkey sessions of %q: empty credential id", accountID)
+	}
+	rows, err := s.w().QueryContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND credential_id = $2 RETURNING id`,
+		accountID, credentialID)
+	if err != nil {
+		return nil, s.fail(err, "delete passkey sessions of %q", accountID)
+	}
+	ids, err := collect(rows, func(r *sql.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, s.fail(err, "delete passkey sessions of %q", accountID)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
 // ListAccountSessions returns the account's sessions, oldest first.
 func (s *Store) ListAccountSessions(ctx context.Context, accountID string) ([]store.Session, error) {
 	rows, err := s.r().QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE account_id = $1
@@ -186,12 +222,15 @@ func (s *Store) ListAccountSessions(ctx context.Context, accountID string) ([]st
 }
 
 // DeleteExpiredSessions removes sessions whose absolute expiry is at or
-// before now (a zero ExpiresAt never expires), or last seen before
-// idleBefore (zero: no idle limit).
+// before now (a zero ExpiresAt never expires), whose own IdleTimeout has
+// run out at now (the session layer's rule: idle strictly longer than it),
+// or, when they have none, last seen before idleBefore (zero: no limit).
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM sessions
-		WHERE (expires_at <> 0 AND expires_at <= $1) OR last_seen_at < $2`,
-		micros(now), micros(idleBefore))
+		WHERE (expires_at <> 0 AND expires_at <= $1)
+			OR (idle_timeout = 0 AND last_seen_at < $2)
+			OR (idle_timeout > 0 AND last_seen_at < $3 - idle_timeout)`,
+		micros(now), micros(idleBefore), micros(now))
 	if err != nil {
 		return 0, s.fail(err, "delete expired sessions")
 	}

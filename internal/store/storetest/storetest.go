@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Identities", testIdentities},
 		{"Sessions", testSessions},
 		{"TouchSessions", testTouchSessions},
+		{"CredentialSessions", testCredentialSessions},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"SigningKeys", testSigningKeys},
 		{"TokenSingleUse", testTokenSingleUse},
@@ -54,6 +55,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Ping", testPing},
 		{"MailQueue", testMailQueue},
 		{"MailConcurrentClaim", testMailConcurrentClaim},
+		{"APITokens", testAPITokens},
+		{"APITokensInTx", testAPITokensInTx},
+		{"Credentials", testCredentials},
+		{"PropertyDefs", testPropertyDefs},
+		{"PropertyValues", testPropertyValues},
+		{"AccessRules", testAccessRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -648,7 +655,8 @@ func sameSession(t *testing.T, got, want store.Session) {
 	sameTime(t, "Session.ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	if got.ID != want.ID || !bytes.Equal(got.TokenHash, want.TokenHash) || got.AccountID != want.AccountID ||
 		!slices.Equal(got.AMR, want.AMR) || got.IDP != want.IDP || got.IDTokenHint != want.IDTokenHint ||
-		got.UserAgent != want.UserAgent || got.IP != want.IP {
+		got.UserAgent != want.UserAgent || got.IP != want.IP || !bytes.Equal(got.CredentialID, want.CredentialID) ||
+		got.IdleTimeout != want.IdleTimeout {
 		t.Fatalf("session:\n got %+v\nwant %+v", got, want)
 	}
 }
@@ -661,6 +669,7 @@ func testSessions(t *testing.T, s store.Store) {
 	s2 := session("s2", "u1")
 	s2.CreatedAt = t0.Add(time.Second)
 	s2.AMR, s2.IDP = []string{"fed"}, "google"
+	s2.CredentialID, s2.IdleTimeout = []byte{0x00, 0xff, 'k'}, 10*time.Minute+time.Microsecond
 	s3 := session("s3", "u2")
 	s3.AMR = nil
 	for _, ss := range []store.Session{s1, s2, s3} {
@@ -763,20 +772,26 @@ func testDeleteExpiredSessions(t *testing.T, s store.Store) {
 	c := ctx(t)
 	mustCreateAccount(t, s, account("u1", "u1@x.test"))
 	now := t0.Add(24 * time.Hour)
-	mk := func(id string, lastSeen, expires time.Time) {
+	mkIdle := func(id string, lastSeen, expires time.Time, idle time.Duration) {
 		ss := session(id, "u1")
-		ss.LastSeenAt, ss.ExpiresAt = lastSeen, expires
+		ss.LastSeenAt, ss.ExpiresAt, ss.IdleTimeout = lastSeen, expires, idle
 		noErr(t, "CreateSession "+id, s.CreateSession(c, ss))
 	}
+	mk := func(id string, lastSeen, expires time.Time) { mkIdle(id, lastSeen, expires, 0) }
 	mk("fresh", now.Add(-time.Minute), now.Add(time.Hour))
 	mk("expired", now.Add(-time.Minute), now.Add(-time.Second))
 	mk("expires-now", now.Add(-time.Minute), now)
 	mk("idle", now.Add(-31*time.Minute), now.Add(time.Hour))
 	mk("idle-edge", now.Add(-30*time.Minute), now.Add(time.Hour))
+	// A session with its own idle timeout is judged by it, not idleBefore.
+	mkIdle("own-idle", now.Add(-11*time.Minute), now.Add(time.Hour), 10*time.Minute)
+	mkIdle("own-idle-edge", now.Add(-10*time.Minute), now.Add(time.Hour), 10*time.Minute)
+	mkIdle("own-long", now.Add(-31*time.Minute), now.Add(time.Hour), 2*time.Hour)
+	mkIdle("own-expired", now.Add(-time.Minute), now, 2*time.Hour)
 	n, err := s.DeleteExpiredSessions(c, now, now.Add(-30*time.Minute))
 	noErr(t, "DeleteExpiredSessions", err)
-	if n != 3 {
-		t.Fatalf("DeleteExpiredSessions removed %d sessions, want 3", n)
+	if n != 5 {
+		t.Fatalf("DeleteExpiredSessions removed %d sessions, want 5", n)
 	}
 	list, err := s.ListAccountSessions(c, "u1")
 	noErr(t, "ListAccountSessions", err)
@@ -785,8 +800,8 @@ func testDeleteExpiredSessions(t *testing.T, s store.Store) {
 		ids = append(ids, ss.ID)
 	}
 	slices.Sort(ids)
-	if !slices.Equal(ids, []string{"fresh", "idle-edge"}) {
-		t.Fatalf("sessions left = %v, want fresh, idle-edge", ids)
+	if !slices.Equal(ids, []string{"fresh", "idle-edge", "own-idle-edge", "own-long"}) {
+		t.Fatalf("sessions left = %v, want fresh, idle-edge, own-idle-edge, own-long", ids)
 	}
 }
 

@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Notify sends payload on channel to every connection listening on it, in
+// any process connected to the same database.
+func (s *Store) Notify(ctx context.Context, channel, payload string) error {
+	if _, err := s.DB().ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+		return fmt.Errorf("store: notify %s: %w", channel, err)
+	}
+	return nil
+}
+
+// Listen holds a dedicated connection listening on channel and calls fn
+// with every payload, in order, until ctx ends. A lost connection is
+// re-opened with a capped backoff; connected is called after every
+// (re)connection, since notifications sent meanwhile are lost and the
+// caller may want to drop what they would have invalidated.
+func (s *Store) Listen(ctx context.Context, channel string, fn func(payload string), connected func(), logger *slog.Logger) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, channel, fn, connected)
+		if ctx.Err() != nil {
+			return
+		}
+		logger.Warn("listen: connection lost, reconnecting", "channel", channel, "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, channel string, fn func(string), connected func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.ConnConfig())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	if connected != nil {
+		connected()
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return ctx.Err()
+			}
+			return err
+		}
+		fn(n.Payload)
+	}
+}
+
+// Channel names a notification channel for this store's schema: NOTIFY
+// reaches the whole database, and deployments (or tests) sharing one
+// database in separate schemas must not hear one another.
+func (s *Store) Channel(ctx context.Context, base string) (string, error) {
+	var schema string
+	if err := s.DB().QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return "", fmt.Errorf("store: channel name: %w", err)
+	}
+	name := base + "_" + schema
+	if len(name) > 63 { // PostgreSQL truncates identifiers at 63 bytes
+		name = name[:63]
+	}
+	return name, nil
+}
