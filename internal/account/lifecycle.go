@@ -94,7 +94,7 @@ func (s *Service) transition(ctx context.Context, actor, id, action string) (sto
 				return err
 			}
 		}
-		return tx.AppendAudit(ctx, s.event(now, actor, "account."+action, id, map[string]any{
+		return tx.AppendAudit(ctx, s.event(ctx, now, actor, "account."+action, id, map[string]any{
 			"email": acc.Email, "from": cur.Status, "to": acc.Status, "sessions_ended": len(ended),
 		}))
 	})
@@ -142,7 +142,7 @@ func (s *Service) Delete(ctx context.Context, actor, id string) error {
 		if err := tx.DeleteAccount(ctx, id); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, s.event(s.now().UTC(), actor, "account."+actionDelete, id, map[string]any{
+		return tx.AppendAudit(ctx, s.event(ctx, s.now().UTC(), actor, "account."+actionDelete, id, map[string]any{
 			"email": cur.Email, "status": cur.Status, "sessions_ended": len(ended),
 		}))
 	})

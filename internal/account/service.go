@@ -107,6 +107,10 @@ func (s *Service) newID(prefix string) (string, error) {
 	return prefix + strings.ToLower(idEncoding.EncodeToString(b)), nil
 }
 
+// NewAccountID returns a fresh account id, for accounts created outside
+// Create (just-in-time SSO accounts).
+func (s *Service) NewAccountID() (string, error) { return s.newID("acc_") }
+
 // Create validates in and creates the account, its membership, site access
 // and (when allowed) its company in one transaction, so a failure changes
 // nothing. A duplicate email gives a *ConflictError; invalid input a
@@ -145,7 +149,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 		SignIn: in.SignIn, Status: store.StatusInvited,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	if acc.ID, err = s.newID("acc_"); err != nil {
+	if acc.ID, err = s.NewAccountID(); err != nil {
 		return store.Account{}, err
 	}
 	if in.SignIn != SignInPassword || in.Password != "" {
@@ -171,7 +175,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 			if err := tx.CreateCompany(ctx, store.Company{ID: in.CompanyID, Name: in.CompanyID, CreatedAt: now}); err != nil {
 				return fmt.Errorf("account: creating company %s: %w", in.CompanyID, err)
 			}
-			if err := tx.AppendAudit(ctx, s.event(now, in.Actor, "company.create", in.CompanyID, nil)); err != nil {
+			if err := tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "company.create", in.CompanyID, nil)); err != nil {
 				return err
 			}
 		} else if err := s.checkSites(ctx, tx, in, &ps); err != nil {
@@ -193,7 +197,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 				return fmt.Errorf("account: site access %s: %w", site, err)
 			}
 		}
-		return tx.AppendAudit(ctx, s.event(now, in.Actor, "account.create", acc.ID, map[string]any{
+		return tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "account.create", acc.ID, map[string]any{
 			"email": acc.Email, "kind": acc.Kind, "sign_in": acc.SignIn, "status": acc.Status,
 			"company": in.CompanyID, "role": in.Role, "sites": in.Sites, "company_created": createCompany,
 		}))
@@ -392,12 +396,12 @@ func (s *Service) checkSites(ctx context.Context, st store.Store, in NewAccount,
 	return nil
 }
 
-func (s *Service) event(now time.Time, actor, action, target string, details map[string]any) store.AuditEvent {
+func (s *Service) event(ctx context.Context, now time.Time, actor, action, target string, details map[string]any) store.AuditEvent {
 	if actor == "" {
 		actor = ActorSystem
 	}
 	return store.AuditEvent{
-		Time: now, Actor: actor, Action: action, Target: target,
+		Time: now, Actor: actor, Action: action, Target: target, IP: AuditIP(ctx),
 		Outcome: "ok", Category: auditCategory, Details: details,
 	}
 }

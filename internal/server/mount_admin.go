@@ -2,10 +2,64 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/providers"
 )
 
-// mountAdmin wires the admin feature. (Not built yet.)
+// mountAdmin wires the admin JSON API (/.gatehouse/api/v1/). It runs after
+// mountReset and mountSSO, whose invitation sender and providers it uses.
 func (s *Server) mountAdmin(ctx context.Context, mux *http.ServeMux, d *deps) error {
+	svc := &api.Service{
+		Store:    d.store,
+		Accounts: s.Accounts,
+		Policy:   authz.Policy{Roles: s.Accounts.Roles()},
+		EndSessions: func(ctx context.Context, accountID string) ([]string, error) {
+			ids, err := s.Sessions.EndAccount(ctx, accountID)
+			s.Gate.ForgetSessions(ids)
+			return ids, err
+		},
+		Providers: func() []api.ProviderStatus { return s.providerStatuses(d) },
+		Now:       d.now,
+		Rand:      rand.Reader,
+		Logger:    d.logger,
+	}
+	// API tokens need a store that keeps them; without one, Bearer calls
+	// are refused and the token endpoints answer 503.
+	if tokens, ok := d.store.(store.APITokens); ok {
+		svc.Tokens = tokens
+	}
+	// Without the reset feature, password accounts are created invited and
+	// the API says no mail was sent.
+	if s.reset != nil {
+		svc.SendInvitation = s.reset.SendInvitation
+	}
+	(&api.Handler{Service: svc, Sessions: s.Sessions, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}).Mount(mux)
 	return nil
+}
+
+// providerStatuses is the read-only view of the configured providers and
+// how their discovery fares.
+func (s *Server) providerStatuses(d *deps) []api.ProviderStatus {
+	live := map[string]providers.Provider{}
+	for _, p := range s.providers {
+		live[p.ID()] = p
+	}
+	out := make([]api.ProviderStatus, 0, len(d.cfg.Providers))
+	for _, c := range d.cfg.Providers {
+		ps := api.ProviderStatus{ID: c.ID, Type: c.Type, DisplayName: c.DisplayName, Issuer: c.Issuer, Status: "not_started", JIT: c.JIT.Enabled}
+		if p, ok := live[c.ID]; ok {
+			st := p.Status()
+			ps.DisplayName, ps.Status, ps.Detail = p.DisplayName(), st.State, st.LastError
+		}
+		if ps.DisplayName == "" {
+			ps.DisplayName = c.ID
+		}
+		out = append(out, ps)
+	}
+	return out
 }

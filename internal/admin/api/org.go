@@ -1,0 +1,458 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// CompanyJSON is a company as the API shows it.
+type CompanyJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// SiteJSON is a site as the API shows it.
+type SiteJSON struct {
+	ID        string    `json:"id"`
+	Company   string    `json:"company"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MemberJSON is an account's place in a company or on a site.
+type MemberJSON struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Role      string `json:"role"`
+	// AllSites: the role sees every site of the company, whatever is checked.
+	AllSites bool `json:"all_sites"`
+	// Access: the account may reach the site (checked, or AllSites).
+	Access bool `json:"access"`
+}
+
+const maxNameLen = 100
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func checkLabel(field, v string) error {
+	switch {
+	case v == "":
+		return problem(field, "required", "a name is required")
+	case utf8.RuneCountInString(v) > maxNameLen:
+		return problem(field, "too_long", "the name must be at most %d characters", maxNameLen)
+	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
+		return problem(field, "invalid", "the name contains characters that are not allowed")
+	}
+	return nil
+}
+
+// ListCompanies lists the companies the caller manages.
+func (s *Service) ListCompanies(ctx context.Context, c authz.Caller) ([]CompanyJSON, error) {
+	all, err := s.Store.ListCompanies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []CompanyJSON{}
+	for _, co := range all {
+		if s.Policy.Manages(c, co.ID) {
+			out = append(out, CompanyJSON{ID: co.ID, Name: co.Name, CreatedAt: co.CreatedAt.UTC()})
+		}
+	}
+	return out, nil
+}
+
+// CreateCompany creates a company; only full administrators may, and the
+// creator becomes its admin so it is never left unmanaged.
+func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name string) (CompanyJSON, error) {
+	if !s.Policy.IsFullAdmin(c) {
+		return CompanyJSON{}, authz.ErrForbidden
+	}
+	id, name = strings.TrimSpace(id), strings.TrimSpace(name)
+	var ps []account.FieldProblem
+	if !slugRE.MatchString(id) {
+		ps = append(ps, account.FieldProblem{Field: "id", Code: "invalid", Message: "the id must be lower case letters, digits and -, at most 63 characters"})
+	}
+	if err := checkLabel("name", name); err != nil {
+		ps = append(ps, err.(*account.ValidationError).Problems...)
+	}
+	if len(ps) > 0 {
+		return CompanyJSON{}, &account.ValidationError{Problems: ps}
+	}
+	role := s.fullAdminRole(c)
+	co := store.Company{ID: id, Name: name, CreatedAt: s.Now().UTC()}
+	err := s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.CreateCompany(ctx, co); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return &account.ConflictError{Field: "id", Message: fmt.Sprintf("company %q already exists", id)}
+			}
+			return err
+		}
+		if err := tx.SetMembership(ctx, store.Membership{AccountID: c.Account.ID, CompanyID: id, Role: role, CreatedAt: co.CreatedAt}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, s.event(ctx, c, "company.create", id, "ok", map[string]any{"name": name, "creator_role": role}))
+	})
+	if err != nil {
+		return CompanyJSON{}, err
+	}
+	return CompanyJSON{ID: co.ID, Name: co.Name, CreatedAt: co.CreatedAt}, nil
+}
+
+// fullAdminRole is the caller's role that grants every admin capability.
+func (s *Service) fullAdminRole(c authz.Caller) string {
+	for _, m := range c.Memberships {
+		one := c
+		one.Memberships = []store.Membership{m}
+		if s.Policy.IsFullAdmin(one) {
+			return m.Role
+		}
+	}
+	return ""
+}
+
+// RenameCompany renames a company the caller manages.
+func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name string) (CompanyJSON, error) {
+	if _, err := s.Store.GetCompany(ctx, id); err != nil {
+		return CompanyJSON{}, err
+	}
+	if !s.Policy.Manages(c, id) {
+		return CompanyJSON{}, authz.ErrForbidden
+	}
+	name = strings.TrimSpace(name)
+	if err := checkLabel("name", name); err != nil {
+		return CompanyJSON{}, err
+	}
+	var co store.Company
+	err := s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.RenameCompany(ctx, id, name); err != nil {
+			return err
+		}
+		var err error
+		if co, err = tx.GetCompany(ctx, id); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, s.event(ctx, c, "company.rename", id, "ok", map[string]any{"name": name}))
+	})
+	if err != nil {
+		return CompanyJSON{}, err
+	}
+	return CompanyJSON{ID: co.ID, Name: co.Name, CreatedAt: co.CreatedAt.UTC()}, nil
+}
+
+// CompanyMembers lists the accounts of a company the caller manages.
+func (s *Service) CompanyMembers(ctx context.Context, c authz.Caller, id string) ([]MemberJSON, error) {
+	if _, err := s.Store.GetCompany(ctx, id); err != nil {
+		return nil, err
+	}
+	if !s.Policy.Manages(c, id) {
+		return nil, authz.ErrForbidden
+	}
+	members, err := s.Store.ListCompanyMembers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.members(ctx, members, "")
+}
+
+// members describes memberships; with siteID it also says who reaches that site.
+func (s *Service) members(ctx context.Context, ms []store.Membership, siteID string) ([]MemberJSON, error) {
+	var onSite []string
+	if siteID != "" {
+		var err error
+		if onSite, err = s.Store.ListSiteMembers(ctx, siteID); err != nil {
+			return nil, err
+		}
+	}
+	out := []MemberJSON{}
+	for _, m := range ms {
+		a, err := s.Store.GetAccount(ctx, m.AccountID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		r, _ := s.Accounts.Roles().Role(m.Role)
+		mj := MemberJSON{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName, Role: m.Role, AllSites: r.AllSites}
+		mj.Access = r.AllSites || slices.Contains(onSite, a.ID)
+		out = append(out, mj)
+	}
+	slices.SortFunc(out, func(a, b MemberJSON) int { return strings.Compare(a.Email, b.Email) })
+	return out, nil
+}
+
+// ListSites lists the sites of the companies the caller manages, or of one.
+func (s *Service) ListSites(ctx context.Context, c authz.Caller, company string) ([]SiteJSON, error) {
+	companies := s.Policy.Companies(c, account.CapManageUsers)
+	if company != "" {
+		if !slices.Contains(companies, company) {
+			return nil, authz.ErrForbidden
+		}
+		companies = []string{company}
+	}
+	out := []SiteJSON{}
+	for _, co := range companies {
+		sites, err := s.Store.ListSites(ctx, co)
+		if err != nil {
+			return nil, err
+		}
+		for _, site := range sites {
+			out = append(out, siteJSON(site))
+		}
+	}
+	return out, nil
+}
+
+func siteJSON(s store.Site) SiteJSON {
+	return SiteJSON{ID: s.ID, Company: s.CompanyID, Name: s.Name, CreatedAt: s.CreatedAt.UTC()}
+}
+
+// CreateSite adds a site to a company the caller manages.
+func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name string) (SiteJSON, error) {
+	name = strings.TrimSpace(name)
+	var ps []account.FieldProblem
+	if company == "" {
+		ps = append(ps, account.FieldProblem{Field: "company", Code: "required", Message: "a company is required"})
+	} else if _, err := s.Store.GetCompany(ctx, company); errors.Is(err, store.ErrNotFound) {
+		if !s.Policy.IsAdmin(c) {
+			return SiteJSON{}, authz.ErrForbidden
+		}
+		ps = append(ps, account.FieldProblem{Field: "company", Code: "unknown", Message: fmt.Sprintf("company %q does not exist", company)})
+	} else if err != nil {
+		return SiteJSON{}, err
+	} else if !s.Policy.Manages(c, company) {
+		return SiteJSON{}, authz.ErrForbidden
+	}
+	if err := checkLabel("name", name); err != nil {
+		ps = append(ps, err.(*account.ValidationError).Problems...)
+	}
+	if len(ps) > 0 {
+		return SiteJSON{}, &account.ValidationError{Problems: ps}
+	}
+	id, err := s.newID("site_")
+	if err != nil {
+		return SiteJSON{}, err
+	}
+	site := store.Site{ID: id, CompanyID: company, Name: name, CreatedAt: s.Now().UTC()}
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.CreateSite(ctx, site); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return &account.ConflictError{Field: "name", Message: fmt.Sprintf("a site named %q already exists", name)}
+			}
+			return err
+		}
+		return tx.AppendAudit(ctx, s.event(ctx, c, "site.create", id, "ok", map[string]any{"company": company, "name": name}))
+	})
+	if err != nil {
+		return SiteJSON{}, err
+	}
+	return siteJSON(site), nil
+}
+
+// site reads a site of a company the caller manages.
+func (s *Service) site(ctx context.Context, c authz.Caller, id string) (store.Site, error) {
+	site, err := s.Store.GetSite(ctx, id)
+	if err != nil {
+		return store.Site{}, err
+	}
+	if !s.Policy.Manages(c, site.CompanyID) {
+		return store.Site{}, authz.ErrForbidden
+	}
+	return site, nil
+}
+
+// RenameSite renames a site of a company the caller manages.
+func (s *Service) RenameSite(ctx context.Context, c authz.Caller, id, name string) (SiteJSON, error) {
+	site, err := s.site(ctx, c, id)
+	if err != nil {
+		return SiteJSON{}, err
+	}
+	name = strings.TrimSpace(name)
+	if err := checkLabel("name", name); err != nil {
+		return SiteJSON{}, err
+	}
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.RenameSite(ctx, id, name); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return &account.ConflictError{Field: "name", Message: fmt.Sprintf("a site named %q already exists", name)}
+			}
+			return err
+		}
+		return tx.AppendAudit(ctx, s.event(ctx, c, "site.rename", id, "ok", map[string]any{"from": site.Name, "to": name}))
+	})
+	if err != nil {
+		return SiteJSON{}, err
+	}
+	site.Name = name
+	return siteJSON(site), nil
+}
+
+// SiteMembers lists every member of the site's company with whether it
+// reaches the site: roles that see every site show all_sites.
+func (s *Service) SiteMembers(ctx context.Context, c authz.Caller, id string) ([]MemberJSON, error) {
+	site, err := s.site(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.Store.ListCompanyMembers(ctx, site.CompanyID)
+	if err != nil {
+		return nil, err
+	}
+	return s.members(ctx, ms, id)
+}
+
+// SetSiteMembers makes accountIDs exactly the accounts granted the site.
+func (s *Service) SetSiteMembers(ctx context.Context, c authz.Caller, id string, accountIDs []string) ([]MemberJSON, error) {
+	if _, err := s.site(ctx, c, id); err != nil {
+		return nil, err
+	}
+	if err := s.Accounts.SetSiteMembers(ctx, c.Account.ID, id, sortedUnique(accountIDs)); err != nil {
+		return nil, err
+	}
+	return s.SiteMembers(ctx, c, id)
+}
+
+// MaxInvitations bounds one invitation request.
+const MaxInvitations = 100
+
+// Invitations is the input to Invite: emails separated by ";".
+type Invitations struct {
+	Emails      string
+	Memberships []account.MembershipInput
+	Language    string
+}
+
+// InvitationResult says what Invite did with each address.
+type InvitationResult struct {
+	Invited  []AccountJSON `json:"invited"`
+	Existing []string      `json:"existing"` // already have an account: left as they are
+	Mailed   int           `json:"mailed"`   // invitation mails queued
+	Failed   []string      `json:"failed"`   // created, but the mail could not be queued
+}
+
+// SplitEmails splits "a@x; b@y;" into addresses, ignoring spaces and empty
+// entries and repeating no address (compared case-insensitively).
+func SplitEmails(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ";") {
+		e := strings.TrimSpace(part)
+		if e == "" || slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, e) }) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func validEmail(e string) bool {
+	if len(e) > 254 {
+		return false
+	}
+	addr, err := mail.ParseAddress(e)
+	return err == nil && addr.Name == "" && addr.Address == e && strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".")
+}
+
+// Invite creates invited password accounts for every new address and mails
+// each its set-password link. Every address is checked first: one bad
+// address, or more than MaxInvitations, refuses the whole request.
+func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (InvitationResult, error) {
+	emails := SplitEmails(in.Emails)
+	var ps []account.FieldProblem
+	switch {
+	case len(emails) == 0:
+		ps = append(ps, account.FieldProblem{Field: "emails", Code: "required", Message: "at least one email address is required"})
+	case len(emails) > MaxInvitations:
+		ps = append(ps, account.FieldProblem{Field: "emails", Code: "too_many", Message: fmt.Sprintf("at most %d addresses at once; got %d", MaxInvitations, len(emails))})
+	}
+	if len(emails) <= MaxInvitations {
+		for i, e := range emails {
+			if !validEmail(e) {
+				ps = append(ps, account.FieldProblem{Field: fmt.Sprintf("emails[%d]", i), Code: "invalid", Message: fmt.Sprintf("%q is not a valid email address", e)})
+			}
+		}
+	}
+	if len(in.Memberships) == 0 {
+		ps = append(ps, account.FieldProblem{Field: "memberships", Code: "required", Message: "at least one company role is required"})
+	}
+	for _, m := range in.Memberships {
+		if m.Company != "" && !s.Policy.Manages(c, m.Company) {
+			return InvitationResult{}, authz.ErrForbidden
+		}
+	}
+	if err := s.Accounts.CheckMemberships(ctx, store.KindPersonal, "memberships", in.Memberships); err != nil {
+		var ve *account.ValidationError
+		if !errors.As(err, &ve) {
+			return InvitationResult{}, err
+		}
+		ps = append(ps, ve.Problems...)
+	}
+	if len(ps) > 0 {
+		return InvitationResult{}, &account.ValidationError{Problems: ps}
+	}
+	res := InvitationResult{Invited: []AccountJSON{}, Existing: []string{}, Failed: []string{}}
+	for _, e := range emails {
+		if _, err := s.Store.GetAccountByEmail(ctx, e); err == nil {
+			res.Existing = append(res.Existing, e)
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return res, err
+		}
+		first, last := namesFromEmail(e)
+		created, err := s.CreateAccount(ctx, c, NewAccount{
+			Email: e, FirstName: first, LastName: last, Language: in.Language,
+			SignIn: account.SignInPassword, Memberships: in.Memberships,
+		})
+		if errors.Is(err, store.ErrConflict) {
+			res.Existing = append(res.Existing, e)
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Invited = append(res.Invited, created.Account)
+		if created.InvitationSent {
+			res.Mailed++
+		} else {
+			res.Failed = append(res.Failed, e)
+		}
+	}
+	return res, nil
+}
+
+// namesFromEmail guesses names for an invited account until an admin edits
+// them: "jane.doe@x" gives "jane", "doe"; a single word is used for both
+// so neither is empty.
+func namesFromEmail(e string) (string, string) {
+	local := e[:strings.LastIndexByte(e, '@')]
+	parts := strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == '_' || r == '-' || r == '+' })
+	if len(parts) == 0 {
+		return local, local
+	}
+	first := parts[0]
+	if len(parts) == 1 {
+		return first, first
+	}
+	last := strings.Join(parts[1:], " ")
+	trim := func(v string) string {
+		if r := []rune(v); len(r) > maxNameLen {
+			return string(r[:maxNameLen])
+		}
+		return v
+	}
+	return trim(first), trim(last)
+}

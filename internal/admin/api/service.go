@@ -1,0 +1,435 @@
+// Package api is the admin JSON API (/.gatehouse/api/v1/) and the service
+// layer behind it, which the HTML admin panel reuses: accounts, companies, sites, audit, export, tokens.
+package api
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// ErrTokensUnavailable: the store has no API token support.
+var ErrTokensUnavailable = errors.New("API tokens are not available with this store")
+
+// ProviderStatus is the read-only view of one configured identity provider.
+type ProviderStatus struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	DisplayName string `json:"display_name"`
+	Issuer      string `json:"issuer"`
+	Status      string `json:"status"` // e.g. "ok", "unreachable", "unknown"
+	Detail      string `json:"detail,omitempty"`
+	JIT         bool   `json:"jit"`
+}
+
+// Service is the admin logic, each method taking the authorized caller.
+// The HTTP handlers and the HTML panel are thin layers over it.
+type Service struct {
+	Store    store.Store
+	Accounts *account.Service
+	Policy   authz.Policy
+	// Tokens stores API tokens; nil when the store has none yet.
+	Tokens store.APITokens
+	// EndSessions ends every session of an account and drops it from the
+	// caches (session.Manager.EndAccount plus the gate's cache).
+	EndSessions func(ctx context.Context, accountID string) ([]string, error)
+	// SendInvitation mails the "set your password" link
+	// ((*reset.Handler).SendInvitation); nil: no mail is sent.
+	SendInvitation func(ctx context.Context, a store.Account) error
+	// Providers reports the configured identity providers; nil: none.
+	Providers func() []ProviderStatus
+	Now       func() time.Time
+	Rand      io.Reader
+	Logger    *slog.Logger
+}
+
+// MembershipJSON is one company role of an account as the API shows it.
+type MembershipJSON struct {
+	Company string   `json:"company"`
+	Role    string   `json:"role"`
+	Sites   []string `json:"sites"`
+}
+
+// AccountJSON is an account as the API shows it.
+type AccountJSON struct {
+	ID           string           `json:"id"`
+	Email        string           `json:"email"`
+	FirstName    string           `json:"first_name"`
+	LastName     string           `json:"last_name"`
+	Language     string           `json:"language"`
+	DateFormat   string           `json:"date_format"`
+	Kind         string           `json:"kind"`
+	SignIn       string           `json:"sign_in"`
+	Status       string           `json:"status"`
+	CreatedAt    time.Time        `json:"created_at"`
+	TermsVersion string           `json:"terms_version"`
+	Memberships  []MembershipJSON `json:"memberships"`
+}
+
+// LoadCaller reads the account and memberships of an authenticated caller.
+// An account that is gone or not active is unauthenticated.
+func (s *Service) LoadCaller(ctx context.Context, accountID, via, tokenID string) (authz.Caller, error) {
+	acc, err := s.Store.GetAccount(ctx, accountID)
+	if errors.Is(err, store.ErrNotFound) {
+		return authz.Caller{}, authz.ErrUnauthenticated
+	}
+	if err != nil {
+		return authz.Caller{}, err
+	}
+	if acc.Status != store.StatusActive {
+		return authz.Caller{}, authz.ErrUnauthenticated
+	}
+	ms, err := s.Store.ListMemberships(ctx, accountID)
+	if err != nil {
+		return authz.Caller{}, err
+	}
+	return authz.Caller{Account: acc, Memberships: ms, Via: via, TokenID: tokenID}, nil
+}
+
+func (s *Service) view(ctx context.Context, a store.Account) (AccountJSON, error) {
+	views, err := s.Accounts.Memberships(ctx, a.ID)
+	if err != nil {
+		return AccountJSON{}, err
+	}
+	ms := make([]MembershipJSON, 0, len(views))
+	for _, v := range views {
+		sites := v.Sites
+		if sites == nil {
+			sites = []string{}
+		}
+		ms = append(ms, MembershipJSON{Company: v.Company, Role: v.Role, Sites: sites})
+	}
+	return AccountJSON{
+		ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName,
+		Language: a.Language, DateFormat: a.DateFormat, Kind: a.Kind, SignIn: a.SignIn,
+		Status: a.Status, CreatedAt: a.CreatedAt.UTC(), TermsVersion: a.TermsVersion, Memberships: ms,
+	}, nil
+}
+
+// target reads an account the caller wants to act on: ErrNotFound when it
+// does not exist, authz.ErrForbidden when it is outside the caller's scope.
+func (s *Service) target(ctx context.Context, c authz.Caller, id string) (store.Account, error) {
+	acc, err := s.Store.GetAccount(ctx, id)
+	if err != nil {
+		return store.Account{}, err
+	}
+	ms, err := s.Store.ListMemberships(ctx, id)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if !s.Policy.CanManage(c, ms) {
+		return store.Account{}, authz.ErrForbidden
+	}
+	return acc, nil
+}
+
+// AccountFilter selects accounts to list.
+type AccountFilter struct {
+	Search  string
+	Status  string
+	Role    string
+	Company string
+	Site    string
+	After   string // cursor: the last id of the previous page
+	Limit   int    // default 50, at most 200
+}
+
+// AccountPage is one page of accounts; Next is the cursor of the next
+// page, empty on the last one.
+type AccountPage struct {
+	Accounts []AccountJSON `json:"accounts"`
+	Next     string        `json:"next"`
+}
+
+// Paging bounds.
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+)
+
+// ListAccounts lists the accounts the caller manages that match f.
+func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFilter) (AccountPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = defaultLimit
+	}
+	f.Limit = min(f.Limit, maxLimit)
+	if f.Company != "" && !s.Policy.Manages(c, f.Company) {
+		return AccountPage{}, authz.ErrForbidden
+	}
+	page := AccountPage{Accounts: []AccountJSON{}}
+	q := store.AccountQuery{
+		Search: f.Search, Status: f.Status, Role: f.Role, CompanyID: f.Company, SiteID: f.Site,
+		After: f.After, Limit: f.Limit + 1,
+	}
+	// Accounts outside the caller's scope are skipped, so one store page
+	// may not fill an API page: read on until it is full or the store is done.
+	for {
+		batch, err := s.Store.ListAccounts(ctx, q)
+		if err != nil {
+			return AccountPage{}, err
+		}
+		for _, a := range batch {
+			ms, err := s.Store.ListMemberships(ctx, a.ID)
+			if err != nil {
+				return AccountPage{}, err
+			}
+			if !s.Policy.CanManage(c, ms) {
+				continue
+			}
+			if len(page.Accounts) == f.Limit {
+				page.Next = page.Accounts[len(page.Accounts)-1].ID
+				return page, nil
+			}
+			v, err := s.view(ctx, a)
+			if err != nil {
+				return AccountPage{}, err
+			}
+			page.Accounts = append(page.Accounts, v)
+		}
+		if len(batch) < q.Limit {
+			return page, nil
+		}
+		q.After = batch[len(batch)-1].ID
+	}
+}
+
+// GetAccount returns one account the caller manages.
+func (s *Service) GetAccount(ctx context.Context, c authz.Caller, id string) (AccountJSON, error) {
+	acc, err := s.target(ctx, c, id)
+	if err != nil {
+		return AccountJSON{}, err
+	}
+	return s.view(ctx, acc)
+}
+
+// NewAccount is the input to CreateAccount. There is no password: a
+// password account is invited to set its own.
+type NewAccount struct {
+	Email       string
+	FirstName   string
+	LastName    string
+	Language    string
+	DateFormat  string
+	Kind        string
+	SignIn      string
+	Memberships []account.MembershipInput
+}
+
+// Created is the result of CreateAccount.
+type Created struct {
+	Account AccountJSON `json:"account"`
+	// InvitationSent: a password account was mailed its set-password link.
+	InvitationSent bool   `json:"invitation_sent"`
+	Invitation     string `json:"invitation,omitempty"` // why no mail was sent
+}
+
+// CreateAccount creates an account with a role in each company named; the
+// caller must manage every one of them.
+func (s *Service) CreateAccount(ctx context.Context, c authz.Caller, in NewAccount) (Created, error) {
+	if len(in.Memberships) == 0 {
+		return Created{}, &account.ValidationError{Problems: []account.FieldProblem{{Field: "memberships", Code: "required", Message: "at least one company role is required"}}}
+	}
+	for _, m := range in.Memberships {
+		if m.Company != "" && !s.Policy.Manages(c, m.Company) {
+			return Created{}, authz.ErrForbidden
+		}
+	}
+	kind := in.Kind
+	if kind == "" {
+		kind = store.KindPersonal
+	}
+	if err := s.Accounts.CheckMemberships(ctx, kind, "memberships", in.Memberships); err != nil {
+		return Created{}, err
+	}
+	first := in.Memberships[0]
+	acc, err := s.Accounts.Create(ctx, account.NewAccount{
+		Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Language: in.Language,
+		DateFormat: in.DateFormat, Kind: in.Kind, SignIn: in.SignIn,
+		CompanyID: first.Company, Role: first.Role, Sites: first.Sites, Actor: c.Account.ID,
+	})
+	if err != nil {
+		return Created{}, err
+	}
+	for _, m := range in.Memberships[1:] {
+		if err := s.Accounts.SetMembership(ctx, c.Account.ID, acc.ID, m); err != nil {
+			// Undo the half-made account so a failure leaves nothing behind.
+			if derr := s.Accounts.Delete(ctx, c.Account.ID, acc.ID); derr != nil {
+				s.Logger.Error("undoing a partly created account", "account", acc.ID, "err", derr)
+			}
+			return Created{}, err
+		}
+	}
+	out := Created{}
+	out.InvitationSent, out.Invitation = s.invite(ctx, acc)
+	if out.Account, err = s.view(ctx, acc); err != nil {
+		return Created{}, err
+	}
+	return out, nil
+}
+
+// invite sends the set-password mail to a new invited password account.
+func (s *Service) invite(ctx context.Context, acc store.Account) (bool, string) {
+	if acc.SignIn != account.SignInPassword || acc.Status != store.StatusInvited {
+		return false, ""
+	}
+	if s.SendInvitation == nil {
+		return false, "invitation mail is not configured; the account stays invited until a set-password link reaches its holder"
+	}
+	if err := s.SendInvitation(ctx, acc); err != nil {
+		s.Logger.Error("invitation mail", "account", acc.ID, "err", err)
+		return false, "the invitation mail could not be queued"
+	}
+	return true, ""
+}
+
+// UpdateAccount changes names, email, language or date format.
+func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, u account.ProfileUpdate) (AccountJSON, error) {
+	if _, err := s.target(ctx, c, id); err != nil {
+		return AccountJSON{}, err
+	}
+	acc, err := s.Accounts.UpdateProfile(ctx, c.Account.ID, id, u)
+	if err != nil {
+		return AccountJSON{}, err
+	}
+	return s.view(ctx, acc)
+}
+
+// Lifecycle actions.
+const (
+	ActionBlock      = "block"
+	ActionUnblock    = "unblock"
+	ActionDeactivate = "deactivate"
+)
+
+// Lifecycle blocks, unblocks or deactivates an account. Blocking and
+// deactivating end its sessions at once.
+func (s *Service) Lifecycle(ctx context.Context, c authz.Caller, id, action string) (AccountJSON, error) {
+	if _, err := s.target(ctx, c, id); err != nil {
+		return AccountJSON{}, err
+	}
+	var (
+		acc store.Account
+		err error
+	)
+	switch action {
+	case ActionBlock:
+		acc, err = s.Accounts.Block(ctx, c.Account.ID, id)
+	case ActionUnblock:
+		acc, err = s.Accounts.Unblock(ctx, c.Account.ID, id)
+	case ActionDeactivate:
+		acc, err = s.Accounts.Deactivate(ctx, c.Account.ID, id)
+	default:
+		return AccountJSON{}, fmt.Errorf("api: unknown lifecycle action %q", action)
+	}
+	if err != nil {
+		return AccountJSON{}, err
+	}
+	return s.view(ctx, acc)
+}
+
+// DeleteAccount deletes an account and ends its sessions.
+func (s *Service) DeleteAccount(ctx context.Context, c authz.Caller, id string) error {
+	if _, err := s.target(ctx, c, id); err != nil {
+		return err
+	}
+	return s.Accounts.Delete(ctx, c.Account.ID, id)
+}
+
+// EndAccountSessions signs the account out everywhere and returns how many
+// sessions ended.
+func (s *Service) EndAccountSessions(ctx context.Context, c authz.Caller, id string) (int, error) {
+	if _, err := s.target(ctx, c, id); err != nil {
+		return 0, err
+	}
+	var ids []string
+	var err error
+	if s.EndSessions != nil {
+		ids, err = s.EndSessions(ctx, id)
+	} else {
+		ids, err = s.Store.DeleteAccountSessions(ctx, id)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), s.audit(ctx, c, "account.sessions.end", id, map[string]any{"sessions_ended": len(ids)})
+}
+
+// SetMembership gives an account a role (and sites) in a company the
+// caller manages.
+func (s *Service) SetMembership(ctx context.Context, c authz.Caller, id string, m account.MembershipInput) (AccountJSON, error) {
+	acc, err := s.target(ctx, c, id)
+	if err != nil {
+		return AccountJSON{}, err
+	}
+	if !s.Policy.Manages(c, m.Company) {
+		return AccountJSON{}, authz.ErrForbidden
+	}
+	if err := s.Accounts.SetMembership(ctx, c.Account.ID, id, m); err != nil {
+		return AccountJSON{}, err
+	}
+	return s.view(ctx, acc)
+}
+
+// RemoveMembership takes an account out of a company the caller manages.
+func (s *Service) RemoveMembership(ctx context.Context, c authz.Caller, id, company string) (AccountJSON, error) {
+	acc, err := s.target(ctx, c, id)
+	if err != nil {
+		return AccountJSON{}, err
+	}
+	if !s.Policy.Manages(c, company) {
+		return AccountJSON{}, authz.ErrForbidden
+	}
+	if err := s.Accounts.RemoveMembership(ctx, c.Account.ID, id, company); err != nil {
+		return AccountJSON{}, err
+	}
+	return s.view(ctx, acc)
+}
+
+// audit records an action the account service does not record itself.
+func (s *Service) audit(ctx context.Context, c authz.Caller, action, target string, details map[string]any) error {
+	return s.Store.AppendAudit(ctx, s.event(ctx, c, action, target, "ok", details))
+}
+
+func (s *Service) event(ctx context.Context, c authz.Caller, action, target, outcome string, details map[string]any) store.AuditEvent {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["via"] = c.Via
+	if c.TokenID != "" {
+		details["token"] = c.TokenID
+	}
+	return store.AuditEvent{
+		Time: s.Now().UTC(), Actor: c.Account.ID, Action: action, Target: target,
+		IP: account.AuditIP(ctx), Outcome: outcome, Category: "admin", Details: details,
+	}
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func (s *Service) newID(prefix string) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(s.Rand, b); err != nil {
+		return "", fmt.Errorf("api: generating id: %w", err)
+	}
+	return prefix + strings.ToLower(idEncoding.EncodeToString(b)), nil
+}
+
+func problem(field, code, format string, args ...any) error {
+	return &account.ValidationError{Problems: []account.FieldProblem{{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}}}
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
