@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/demo"
@@ -46,6 +47,8 @@ commands:
   demo [--listen ADDR]         run a demo gateway with a demo app and a seeded admin
   migrate [--config FILE]      apply schema migrations
   user create ...              create an account (see: gatehouse user create --help)
+  token create --email ADMIN --name NAME [--config FILE]
+                               create an admin API token (printed once)
   keys rotate [--config FILE]  create a new assertion signing key
   config check [--config FILE] validate a config file
   version                      print the version`
@@ -105,6 +108,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdConfigCheck(rest[1:], stdout, stderr, environ)
 	case cmd == "keys" && sub == "rotate":
 		return cmdKeysRotate(ctx, rest[1:], stdout, stderr, environ)
+	case cmd == "token" && sub == "create":
+		return cmdTokenCreate(ctx, rest[1:], stdout, stderr, environ)
 	case cmd == "user" && sub == "create":
 		return cmdUserCreate(ctx, rest[1:], stdin, stdout, stderr, environ)
 	case cmd == "help" || cmd == "--help" || cmd == "-h":
@@ -366,6 +371,38 @@ func cmdUserCreate(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if generated {
 		fmt.Fprintf(stdout, "one-time password: %s\n", pw)
 	}
+	return nil
+}
+
+func cmdTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	fs := newFlags("token create", stderr)
+	path := fs.String("config", "", "config file")
+	email := fs.String("email", "", "email of the admin the token acts as (required)")
+	name := fs.String("name", "", "what the token is for (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" || *name == "" {
+		return usagef("--email and --name are required")
+	}
+	cfg, st, err := openConfigured(ctx, *path, environ)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	roles, err := account.LoadModel(cfg.Roles)
+	if err != nil {
+		return err
+	}
+	secret, err := api.CreateToken(ctx, st, st, roles, *email, *name, time.Now(), rand.Reader)
+	var ve *account.ValidationError
+	switch {
+	case errors.Is(err, api.ErrNotAdmin), errors.Is(err, store.ErrNotFound), errors.As(err, &ve):
+		return usageError{err.Error()}
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "API token (shown once): %s\n", secret)
 	return nil
 }
 

@@ -195,3 +195,25 @@ func TestMigrateAndKeysRotate(t *testing.T) {
 		t.Fatalf("after rotate: %d keys, %v; want the first and the new one", len(keys), err)
 	}
 }
+
+func TestTokenCreate(t *testing.T) {
+	cfg := writeConfig(t, "sqlite", filepath.Join(t.TempDir(), "g.db"))
+	gatehouse(t, "a strong passphrase 1\n", "user", "create", "--config", cfg,
+		"--email", "root@example.com", "--first-name", "R", "--last-name", "T", "--role", "admin", "--company", "acme")
+	gatehouse(t, "a strong passphrase 1\n", "user", "create", "--config", cfg,
+		"--email", "v@example.com", "--first-name", "V", "--last-name", "T", "--role", "viewer", "--company", "acme")
+	r := gatehouse(t, "", "token", "create", "--config", cfg, "--email", "root@example.com", "--name", "ci")
+	if r.code != 0 || !strings.Contains(r.stdout, "API token (shown once): ") {
+		t.Fatalf("token create: %+v", r)
+	}
+	for _, args := range [][]string{
+		{"--email", "v@example.com", "--name", "x"},
+		{"--email", "nobody@example.com", "--name", "x"},
+		{"--email", "root@example.com"},
+	} {
+		r := gatehouse(t, "", append([]string{"token", "create", "--config", cfg}, args...)...)
+		if r.code != 2 {
+			t.Errorf("token create %v: exit %d (%q), want 2", args, r.code, r.stderr)
+		}
+	}
+}
