@@ -1,0 +1,364 @@
+// Package sso runs the OpenID Connect sign-in flow under /.gatehouse/sso/
+// and maps a provider's verified identity to a local account.
+package sso
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/providers"
+)
+
+const (
+	// flowTTL bounds how long a sign-in at the provider may take.
+	flowTTL = 10 * time.Minute
+	// randomBytes of entropy in state, nonce, PKCE verifier and binding.
+	randomBytes = 32
+)
+
+// StartSession starts the gateway session once the identity is mapped; the
+// session package provides it.
+type StartSession func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, idp, idTokenHint string, shared bool) error
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	Providers []providers.Provider
+	// JIT is just-in-time account creation per provider id; absent is off.
+	JIT          map[string]config.JIT
+	Store        store.Store
+	StartSession StartSession
+	// ValidateRedirect returns a safe local target for rd, or "/".
+	ValidateRedirect func(rd string) string
+	// RenderError writes a 4xx/5xx HTML page with a link to the login page.
+	RenderError  func(w http.ResponseWriter, r *http.Request, status int, message string)
+	RoleExists   func(role string) bool
+	NewAccountID func() string
+	// ClientIP names the client for the audit log; nil uses RemoteAddr.
+	ClientIP func(r *http.Request) string
+	// PublicURL builds the redirect_uri; request headers never do.
+	PublicURL *url.URL
+	Now       func() time.Time
+	Rand      io.Reader
+	Logger    *slog.Logger
+}
+
+// Handler serves /.gatehouse/sso/{provider}/start and …/callback.
+type Handler struct {
+	d          Deps
+	providers  map[string]providers.Provider
+	cookieName string
+	secure     bool
+}
+
+// New builds the handler. Deps.Now, Rand and Logger default to the real
+// clock, crypto/rand and a discarding logger.
+func New(d Deps) *Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = remoteIP
+	}
+	h := &Handler{d: d, providers: map[string]providers.Provider{}}
+	for _, p := range d.Providers {
+		h.providers[p.ID()] = p
+	}
+	h.secure = d.PublicURL != nil && d.PublicURL.Scheme == "https"
+	h.cookieName = "gatehouse_sso"
+	if h.secure {
+		// __Host- keeps sibling subdomains from planting a binding.
+		h.cookieName = "__Host-gatehouse_sso"
+	}
+	return h
+}
+
+// Mount registers the routes.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /.gatehouse/sso/{provider}/start", h.start)
+	mux.HandleFunc("GET /.gatehouse/sso/{provider}/callback", h.callback)
+}
+
+// CallbackURL is the redirect_uri to register at the provider.
+func CallbackURL(publicURL *url.URL, providerID string) string {
+	return publicURL.JoinPath("/.gatehouse/sso", providerID, "callback").String()
+}
+
+// flowState is kept server-side under the hash of `state` while the
+// browser is at the provider.
+type flowState struct {
+	Provider string `json:"provider"`
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	Redirect string `json:"rd"`
+	// Binding is the hex SHA-256 of the browser's binding cookie, so a
+	// state lured into another browser (login CSRF) is refused.
+	Binding string `json:"binding"`
+}
+
+func (h *Handler) random() (string, error) {
+	b := make([]byte, randomBytes)
+	if _, err := io.ReadFull(h.d.Rand, b); err != nil {
+		return "", fmt.Errorf("sso: reading randomness: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashState(state string) []byte {
+	sum := sha256.Sum256([]byte(state))
+	return sum[:]
+}
+
+func hashBinding(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// validBinding reports whether a cookie value has the shape random() makes.
+func validBinding(v string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil && len(b) == randomBytes
+}
+
+func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.providers[r.PathValue("provider")]
+	if !ok {
+		h.d.RenderError(w, r, http.StatusNotFound, "This sign-in method is not configured.")
+		return
+	}
+	rd := h.d.ValidateRedirect(r.URL.Query().Get("rd"))
+	var secrets [3]string // state, nonce, PKCE verifier
+	for i := range secrets {
+		v, err := h.random()
+		if err != nil {
+			h.internal(w, r, err)
+			return
+		}
+		secrets[i] = v
+	}
+	state, nonce, verifier := secrets[0], secrets[1], secrets[2]
+	// An existing binding is reused so that sign-ins started in two tabs
+	// of the same browser both complete.
+	binding := ""
+	if c, err := r.Cookie(h.cookieName); err == nil && validBinding(c.Value) {
+		binding = c.Value
+	} else if binding, err = h.random(); err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	target, err := p.AuthCodeURL(state, nonce, verifier)
+	if err != nil {
+		h.d.Logger.Warn("sso start: provider unavailable", "provider", p.ID(), "err", err)
+		h.d.RenderError(w, r, http.StatusServiceUnavailable,
+			fmt.Sprintf("Sign-in with %s is unavailable right now. Please try again in a moment.", p.DisplayName()))
+		return
+	}
+	data, err := json.Marshal(flowState{Provider: p.ID(), Nonce: nonce, Verifier: verifier, Redirect: rd, Binding: hashBinding(binding)})
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	now := h.d.Now()
+	err = h.d.Store.CreateToken(r.Context(), store.Token{
+		Hash: hashState(state), Kind: store.TokenSSOState, Data: data, CreatedAt: now, ExpiresAt: now.Add(flowTTL),
+	}, false)
+	if err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	h.setBinding(w, binding, int(flowTTL/time.Second))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+func (h *Handler) setBinding(w http.ResponseWriter, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: h.cookieName, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.secure,
+		// Lax: the provider sends the browser back with a top-level GET.
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// Messages shown on failure pages; the detail goes to the log and audit.
+const (
+	msgStale    = "This sign-in has expired or was already used. Please start again from the login page."
+	msgBrowser  = "This sign-in was started in another browser. Please start again from the login page."
+	msgFailed   = "Sign-in with %s failed. Please start again from the login page."
+	msgNoAcct   = "No account for this identity; ask your administrator."
+	msgDisabled = "This account is disabled; ask your administrator."
+	msgRefused  = "Your %s account is not allowed to sign in here; ask your administrator."
+	msgDenied   = "Sign-in with %s was cancelled or refused."
+)
+
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	pid := r.PathValue("provider")
+	p, ok := h.providers[pid]
+	if !ok {
+		h.d.RenderError(w, r, http.StatusNotFound, "This sign-in method is not configured.")
+		return
+	}
+	q := r.URL.Query()
+	fail := func(status int, category, action, reason, message string, attrs ...any) {
+		details := map[string]any{"provider": pid, "reason": reason}
+		for i := 0; i+1 < len(attrs); i += 2 {
+			details[fmt.Sprint(attrs[i])] = attrs[i+1]
+		}
+		outcome := "denied"
+		if category == "integration" {
+			outcome = "error"
+		}
+		h.audit(r, store.AuditEvent{Actor: "anonymous", Action: action, Target: pid, Outcome: outcome, Category: category, Details: details})
+		h.d.Logger.Info("sso callback refused", "provider", pid, "reason", reason, "details", details)
+		h.d.RenderError(w, r, status, message)
+	}
+
+	// The state is consumed first, whatever follows, so it is single use.
+	state := q.Get("state")
+	if state == "" {
+		fail(http.StatusBadRequest, "auth", "sso.failure", "no state", msgStale)
+		return
+	}
+	tok, err := h.d.Store.ConsumeToken(ctx, store.TokenSSOState, hashState(state), h.d.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		fail(http.StatusBadRequest, "auth", "sso.failure", "unknown, used or expired state", msgStale)
+		return
+	}
+	if err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	var fs flowState
+	if err := json.Unmarshal(tok.Data, &fs); err != nil || fs.Provider != pid {
+		fail(http.StatusBadRequest, "auth", "sso.failure", "state issued for another provider", msgStale)
+		return
+	}
+	c, err := r.Cookie(h.cookieName)
+	if err != nil || subtle.ConstantTimeCompare([]byte(hashBinding(c.Value)), []byte(fs.Binding)) != 1 {
+		fail(http.StatusBadRequest, "auth", "sso.failure", "browser binding missing or different", msgBrowser)
+		return
+	}
+
+	if e := q.Get("error"); e != "" {
+		status := http.StatusBadRequest
+		if e == "access_denied" {
+			status = http.StatusForbidden
+		}
+		// error_description is the provider's text, not ours: logged, not shown.
+		fail(status, "integration", "sso.provider_error", "provider returned an error",
+			fmt.Sprintf(msgDenied, p.DisplayName()), "error", e, "error_description", q.Get("error_description"))
+		return
+	}
+	// RFC 9207: an authorization response from another issuer is a mix-up
+	// attack; the code must not reach our token request.
+	if ic, ok := p.(providers.IssuerChecker); ok {
+		if iss, has := q["iss"]; has {
+			if len(iss) != 1 || !providers.IssuerMatches(ic.ExpectedIssuer(), iss[0]) {
+				fail(http.StatusBadRequest, "integration", "sso.failure", "iss parameter names another issuer",
+					fmt.Sprintf(msgFailed, p.DisplayName()), "iss", q.Get("iss"))
+				return
+			}
+		} else if ic.IssuerParameterRequired() {
+			fail(http.StatusBadRequest, "integration", "sso.failure", "iss parameter missing",
+				fmt.Sprintf(msgFailed, p.DisplayName()))
+			return
+		}
+	}
+	code := q.Get("code")
+	if code == "" {
+		fail(http.StatusBadRequest, "integration", "sso.failure", "no code", fmt.Sprintf(msgFailed, p.DisplayName()))
+		return
+	}
+	id, err := p.Exchange(ctx, code, fs.Verifier, fs.Nonce)
+	switch {
+	case errors.Is(err, providers.ErrNotAllowed):
+		fail(http.StatusForbidden, "auth", "sso.denied", err.Error(), fmt.Sprintf(msgRefused, p.DisplayName()))
+		return
+	case errors.Is(err, providers.ErrUnavailable):
+		h.d.Logger.Warn("sso callback: provider unavailable", "provider", pid, "err", err)
+		h.d.RenderError(w, r, http.StatusServiceUnavailable,
+			fmt.Sprintf("Sign-in with %s is unavailable right now. Please try again in a moment.", p.DisplayName()))
+		return
+	case err != nil:
+		fail(http.StatusBadRequest, "integration", "sso.failure", err.Error(), fmt.Sprintf(msgFailed, p.DisplayName()))
+		return
+	}
+
+	acct, how, err := h.MapAccount(ctx, pid, id)
+	if err != nil {
+		status, msg := http.StatusForbidden, msgNoAcct
+		switch {
+		case errors.Is(err, ErrAccountDisabled):
+			msg = msgDisabled
+		case errors.Is(err, ErrNoAccount):
+		default:
+			h.unavailable(w, r, err)
+			return
+		}
+		fail(status, "auth", "sso.denied", err.Error(), msg, "subject", id.Subject, "email", id.Email)
+		return
+	}
+	if how != "login" {
+		h.audit(r, store.AuditEvent{Actor: acct.ID, Action: "sso." + how, Target: acct.ID, Outcome: "ok", Category: "auth",
+			Details: map[string]any{"provider": pid, "subject": id.Subject}})
+	}
+	if err := h.d.StartSession(w, r, acct.ID, []string{"fed"}, pid, id.IDToken, acct.Kind == store.KindSharedComputer); err != nil {
+		h.d.Logger.Error("sso: starting the session failed", "provider", pid, "account", acct.ID, "err", err)
+		h.d.RenderError(w, r, http.StatusInternalServerError, "Your session could not be started. Please try again.")
+		return
+	}
+	h.audit(r, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, Outcome: "ok", Category: "auth",
+		Details: map[string]any{"method": "sso", "provider": pid, "subject": id.Subject}})
+	// The binding cookie is left to expire: another tab's sign-in may still
+	// be on its way back, and the cookie grants nothing by itself.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, fs.Redirect, http.StatusSeeOther)
+}
+
+func (h *Handler) audit(r *http.Request, e store.AuditEvent) {
+	e.Time = h.d.Now()
+	e.IP = h.d.ClientIP(r)
+	// The audit must not take the sign-in down with it; a lost event is logged.
+	if err := h.d.Store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+		h.d.Logger.Error("sso: audit append failed", "action", e.Action, "err", err)
+	}
+}
+
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	h.d.Logger.Error("sso: internal error", "path", r.URL.Path, "err", err)
+	h.d.RenderError(w, r, http.StatusInternalServerError, "Something went wrong. Please try again.")
+}
+
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.d.Logger.Error("sso: store error", "path", r.URL.Path, "err", err)
+	h.d.RenderError(w, r, http.StatusServiceUnavailable, "Sign-in is unavailable right now. Please try again in a moment.")
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

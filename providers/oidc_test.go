@@ -1,0 +1,359 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/providers/providertest"
+)
+
+// clock is a settable test clock shared by the fake provider and the client.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+const redirectURL = "https://gate.example.com/.gatehouse/sso/test/callback"
+
+func newFake(t *testing.T, clk *clock, opts providertest.Options) *providertest.Server {
+	t.Helper()
+	opts.Now = clk.Now
+	srv := providertest.New(opts)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func newProvider(t *testing.T, srv *providertest.Server, clk *clock, cfg config.Provider) Provider {
+	t.Helper()
+	if cfg.ID == "" {
+		cfg.ID = "test"
+	}
+	if cfg.Type == "" {
+		cfg.Type = "oidc"
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = srv.Issuer
+	}
+	cfg.ClientID = srv.ClientID()
+	p, err := New(t.Context(), cfg, Options{
+		ClientSecret: srv.ClientSecret(),
+		RedirectURL:  redirectURL,
+		HTTPClient:   srv.Client(),
+		Now:          clk.Now,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if st := p.Status(); st.State != StateReady {
+		t.Fatalf("provider not ready: %+v", st)
+	}
+	return p
+}
+
+// authorize runs the browser leg and returns the authorization response.
+func authorize(t *testing.T, p Provider, state, nonce, verifier string) url.Values {
+	t.Helper()
+	u, err := p.AuthCodeURL(state, nonce, verifier)
+	if err != nil {
+		t.Fatalf("AuthCodeURL: %v", err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatalf("authorize: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: status %d", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(loc.String(), redirectURL) {
+		t.Fatalf("redirected to %s", loc)
+	}
+	return loc.Query()
+}
+
+const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-long-enough"
+
+func signIn(t *testing.T, p Provider) (*Identity, error) {
+	t.Helper()
+	resp := authorize(t, p, "st", "n-123", verifier)
+	if resp.Get("state") != "st" || resp.Get("code") == "" {
+		t.Fatalf("authorization response %v", resp)
+	}
+	return p.Exchange(t.Context(), resp.Get("code"), verifier, "n-123")
+}
+
+func TestOIDCSignIn(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{Algorithm: "RS256"})
+	p := newProvider(t, srv, clk, config.Provider{DisplayName: "Corp SSO"})
+	id, err := signIn(t, p)
+	if err != nil {
+		t.Fatalf("sign-in: %v", err)
+	}
+	if id.Subject != "user-1" || id.Email != "ada@example.com" || !id.EmailVerified ||
+		id.GivenName != "Ada" || id.FamilyName != "Lovelace" || id.Issuer != srv.Issuer || id.IDToken == "" {
+		t.Fatalf("identity %+v", id)
+	}
+	if p.DisplayName() != "Corp SSO" || p.ID() != "test" {
+		t.Fatalf("names %q %q", p.ID(), p.DisplayName())
+	}
+	q := srv.LastAuthorize()
+	if q.Get("code_challenge_method") != "S256" || q.Get("nonce") != "n-123" || !strings.Contains(q.Get("scope"), "openid") {
+		t.Fatalf("authorize request %v", q)
+	}
+}
+
+func TestOIDCRejectsBrokenTokens(t *testing.T) {
+	faults := map[string]providertest.Fault{
+		"wrong iss":            providertest.WrongIssuer,
+		"foreign aud":          providertest.ForeignAudience,
+		"extra aud, no azp":    providertest.ExtraAudienceNoAZP,
+		"extra aud, other azp": providertest.ExtraAudienceWrongAZP,
+		"expired":              providertest.Expired,
+		"iat in future":        providertest.IssuedInFuture,
+		"bad signature":        providertest.BadSignature,
+		"alg none":             providertest.AlgNone,
+		"HS256 public key":     providertest.HS256PublicKey,
+		"missing nonce":        providertest.MissingNonce,
+		"wrong nonce":          providertest.WrongNonce,
+		"unknown kid":          providertest.UnknownKid,
+		"missing sub":          providertest.MissingSubject,
+	}
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	p := newProvider(t, srv, clk, config.Provider{})
+	for name, f := range faults {
+		t.Run(name, func(t *testing.T) {
+			srv.Break(f)
+			id, err := signIn(t, p)
+			if !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("got %+v, %v; want ErrInvalidToken", id, err)
+			}
+			t.Logf("refused: %v", err)
+		})
+	}
+	// The faults were one-shot: the next sign-in works.
+	if _, err := signIn(t, p); err != nil {
+		t.Fatalf("after faults: %v", err)
+	}
+}
+
+func TestOIDCClockSkew(t *testing.T) {
+	idp, ours := newClock(), newClock()
+	srv := newFake(t, idp, providertest.Options{TokenTTL: 5 * time.Minute})
+	p := newProvider(t, srv, ours, config.Provider{})
+	cases := []struct {
+		name   string
+		offset time.Duration // how far the provider's clock runs ahead of ours
+		ok     bool
+	}{
+		{"iat 90s ahead", 90 * time.Second, true},
+		{"iat 3m ahead", 3 * time.Minute, false},
+		{"expired 1m ago", -6 * time.Minute, true},
+		{"expired 3m ago", -8 * time.Minute, false},
+	}
+	for _, c := range cases {
+		idp.set(ours.Now().Add(c.offset))
+		_, err := signIn(t, p)
+		if c.ok && err != nil {
+			t.Errorf("%s: refused: %v", c.name, err)
+		}
+		if !c.ok && !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: got %v, want ErrInvalidToken", c.name, err)
+		}
+	}
+}
+
+func TestOIDCCodeAndPKCE(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	p := newProvider(t, srv, clk, config.Provider{})
+	resp := authorize(t, p, "st", "n", verifier)
+	if _, err := p.Exchange(t.Context(), resp.Get("code"), verifier+"x", "n"); !errors.Is(err, ErrExchange) {
+		t.Fatalf("wrong verifier: %v", err)
+	}
+	// The code was burnt by the failed attempt.
+	if _, err := p.Exchange(t.Context(), resp.Get("code"), verifier, "n"); !errors.Is(err, ErrExchange) {
+		t.Fatalf("reused code: %v", err)
+	}
+}
+
+func TestOIDCKeyRotation(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	p := newProvider(t, srv, clk, config.Provider{})
+	if _, err := signIn(t, p); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.JWKSRequests()
+	srv.RotateKey()
+	if _, err := signIn(t, p); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if srv.JWKSRequests() <= before {
+		t.Fatal("the key set was not refetched for the new kid")
+	}
+}
+
+func TestOIDCDiscoveryRetry(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	srv.SetDiscoveryDown(true)
+	ticks := make(chan time.Time)
+	asked := make(chan time.Duration, 10)
+	after := func(d time.Duration) <-chan time.Time {
+		asked <- d
+		return ticks
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	p, err := New(ctx, config.Provider{ID: "test", Type: "oidc", Issuer: srv.Issuer, ClientID: srv.ClientID()},
+		Options{ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL, HTTPClient: srv.Client(), Now: clk.Now, After: after})
+	if err != nil {
+		t.Fatalf("New must not fail on discovery: %v", err)
+	}
+	st := p.Status()
+	if st.State != StateUnavailable || !strings.Contains(st.LastError, "503") {
+		t.Fatalf("status %+v", st)
+	}
+	if _, err := p.AuthCodeURL("s", "n", verifier); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("AuthCodeURL: %v", err)
+	}
+	if _, err := p.Exchange(t.Context(), "c", verifier, "n"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Exchange: %v", err)
+	}
+	// Each wait is asked for only after the previous attempt failed.
+	if d := <-asked; d != time.Second {
+		t.Fatalf("first wait %v", d)
+	}
+	ticks <- clk.Now() // a retry that still fails
+	if d := <-asked; d != 2*time.Second {
+		t.Fatalf("second wait %v (backoff doubles)", d)
+	}
+	srv.SetDiscoveryDown(false)
+	ticks <- clk.Now()
+	<-p.(*OIDC).Ready()
+	if st := p.Status(); st.State != StateReady || st.LastError != "" {
+		t.Fatalf("status after recovery %+v", st)
+	}
+	if _, err := signIn(t, p); err != nil {
+		t.Fatalf("sign-in after recovery: %v", err)
+	}
+}
+
+func TestOIDCDiscoveryIssuerMismatch(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	p, err := New(t.Context(), config.Provider{ID: "x", Type: "oidc", Issuer: srv.Issuer + "/", ClientID: "c"},
+		Options{RedirectURL: redirectURL, HTTPClient: srv.Client(), Now: clk.Now, After: func(time.Duration) <-chan time.Time { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Status(); st.State != StateUnavailable || !strings.Contains(st.LastError, "issuer") {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestOIDCAllowedDomainsAndRoles(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	p := newProvider(t, srv, clk, config.Provider{
+		AllowedDomains: []string{"Example.com"},
+		RolesClaim:     "groups",
+		RoleMap:        map[string]string{"eng": "manager", "it": "admin"},
+	})
+	srv.SetUser(providertest.User{Subject: "u", Email: "bob@example.com", EmailVerified: true,
+		Claims: map[string]any{"groups": []string{"eng", "unmapped", "admin"}}})
+	id, err := signIn(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(id.Roles) != 1 || id.Roles[0] != "manager" {
+		t.Fatalf("roles %v (only mapped roles count)", id.Roles)
+	}
+	srv.SetUser(providertest.User{Subject: "u2", Email: "eve@evil.example", EmailVerified: true})
+	if _, err := signIn(t, p); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("other domain: %v", err)
+	}
+}
+
+func TestOIDCEndSession(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	p := newProvider(t, srv, clk, config.Provider{})
+	lp, ok := p.(LogoutProvider)
+	if !ok {
+		t.Fatal("no LogoutProvider")
+	}
+	u, ok := lp.EndSessionURL("tok", "https://gate.example.com/.gatehouse/login")
+	if !ok || !strings.HasPrefix(u, srv.URL+"/logout?") || !strings.Contains(u, "id_token_hint=tok") ||
+		!strings.Contains(u, "post_logout_redirect_uri=https%3A%2F%2Fgate.example.com") {
+		t.Fatalf("end session %q %v", u, ok)
+	}
+}
+
+func TestIssuerMatches(t *testing.T) {
+	cases := []struct {
+		expected, got string
+		want          bool
+	}{
+		{"https://a.example", "https://a.example", true},
+		{"https://a.example", "https://a.example/", false},
+		{"https://l.example/{tenantid}/v2.0", "https://l.example/abc/v2.0", true},
+		{"https://l.example/{tenantid}/v2.0", "https://l.example//v2.0", false},
+		{"https://l.example/{tenantid}/v2.0", "https://l.example/a/b/v2.0", false},
+		{"https://l.example/{tenantid}/v2.0", "https://evil.example/abc/v2.0", false},
+		{"https://l.example/{tenantid}/v2.0", "https://l.example/{tenantid}/v2.0", false},
+	}
+	for _, c := range cases {
+		if got := IssuerMatches(c.expected, c.got); got != c.want {
+			t.Errorf("IssuerMatches(%q, %q) = %v", c.expected, c.got, got)
+		}
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	opts := Options{RedirectURL: redirectURL}
+	for name, cfg := range map[string]config.Provider{
+		"unknown type":          {ID: "x", Type: "okta", Issuer: "https://a.example", ClientID: "c"},
+		"no client id":          {ID: "x", Type: "oidc", Issuer: "https://a.example"},
+		"relative issuer":       {ID: "x", Type: "oidc", Issuer: "a.example", ClientID: "c"},
+		"multi-tenant, no list": {ID: "x", Type: "microsoft", Issuer: "https://login.microsoftonline.com/common/v2.0", ClientID: "c"},
+	} {
+		if _, err := New(t.Context(), cfg, opts); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
