@@ -1,0 +1,263 @@
+package passkey
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+const accountPath = "/.gatehouse/account/"
+
+var (
+	languages   = []string{"en", "fr", "ja"}
+	dateFormats = []string{"MM/DD/YYYY", "DD/MM/YYYY"}
+)
+
+type accountData struct {
+	Account     store.Account
+	Shared      bool
+	Languages   []string
+	DateFormats []string
+	Passkeys    []passkeyRow
+	Sessions    []sessionRow
+}
+
+type passkeyRow struct {
+	ID          string
+	Name        string
+	Synced      bool
+	Workstation bool
+	Created     string
+	LastUsed    string
+}
+
+type sessionRow struct {
+	ID        string
+	Current   bool
+	Method    string
+	UserAgent string
+	IP        string
+	Created   string
+	LastSeen  string
+}
+
+// layoutFor turns the account's date format into a Go layout.
+func layoutFor(format string) string {
+	if format == "DD/MM/YYYY" {
+		return "02/01/2006 15:04"
+	}
+	return "01/02/2006 15:04"
+}
+
+func formatTime(t time.Time, format string) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(layoutFor(format)) + " UTC"
+}
+
+// pageSession returns the session of a page request, redirecting to the
+// login page (and back here) when there is none.
+func (h *Handler) pageSession(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
+	ctx := r.Context()
+	sess, err := h.Sessions.Lookup(ctx, r)
+	if errors.Is(err, session.ErrNoSession) {
+		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(accountPath), http.StatusSeeOther)
+		return store.Session{}, store.Account{}, false
+	}
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return store.Session{}, store.Account{}, false
+	}
+	acct, err := h.Store.GetAccount(ctx, sess.AccountID)
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return store.Session{}, store.Account{}, false
+	}
+	return sess, acct, true
+}
+
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
+	sess, acct, ok := h.pageSession(w, r)
+	if !ok {
+		return
+	}
+	notice := ""
+	switch r.URL.Query().Get("notice") {
+	case "saved":
+		notice = "account.saved"
+	case "added":
+		notice = "account.passkey_added"
+	case "removed":
+		notice = "account.passkey_removed"
+	case "ended":
+		notice = "account.session_ended"
+	}
+	h.renderAccount(w, r, http.StatusOK, sess, acct, "", notice)
+}
+
+func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, sess store.Session, acct store.Account, errKey, noticeKey string) {
+	ctx := r.Context()
+	creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	sessions, err := h.Store.ListAccountSessions(ctx, acct.ID)
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	lang := acct.Language
+	if !slices.Contains(languages, lang) {
+		lang = "en"
+	}
+	p := h.Renderer.Page(lang, h.CSRF.Token(w, r))
+	p.Title = p.T("account.title")
+	p.MainClass = "wide"
+	if errKey != "" {
+		p.Error = p.T(errKey)
+	}
+	if noticeKey != "" {
+		p.Notice = p.T(noticeKey)
+	}
+	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, Languages: languages, DateFormats: dateFormats}
+	for _, c := range creds {
+		d.Passkeys = append(d.Passkeys, passkeyRow{ID: encodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
+			Created: formatTime(c.CreatedAt, acct.DateFormat), LastUsed: formatTime(c.LastUsedAt, acct.DateFormat)})
+	}
+	for _, s := range sessions {
+		method := s.IDP
+		if len(s.AMR) > 0 {
+			method = s.AMR[0]
+		}
+		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Current: s.ID == sess.ID, Method: method, UserAgent: s.UserAgent, IP: s.IP,
+			Created: formatTime(s.CreatedAt, acct.DateFormat), LastSeen: formatTime(s.LastSeenAt, acct.DateFormat)})
+	}
+	p.Data = d
+	h.Renderer.Render(w, status, "account", p)
+}
+
+// accountForm checks the session, the form size and the CSRF token of an
+// account page form.
+func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
+	if !web.ParseForm(w, r, maxBodyBytes, h.Renderer) {
+		return store.Session{}, store.Account{}, false
+	}
+	if !h.CSRF.Check(r) {
+		h.Renderer.Fail(w, r, web.ProblemCSRF)
+		return store.Session{}, store.Account{}, false
+	}
+	return h.pageSession(w, r)
+}
+
+func (h *Handler) accountPreferences(w http.ResponseWriter, r *http.Request) {
+	sess, acct, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	lang, df := r.PostFormValue("language"), r.PostFormValue("date_format")
+	if !slices.Contains(languages, lang) || !slices.Contains(dateFormats, df) {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, sess, acct, "account.bad_preferences", "")
+		return
+	}
+	if _, err := h.Store.UpdateAccount(r.Context(), acct.ID, func(a *store.Account) error {
+		a.Language, a.DateFormat, a.UpdatedAt = lang, df, h.Now()
+		return nil
+	}); err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	http.Redirect(w, r, accountPath+"?notice=saved", http.StatusSeeOther)
+}
+
+func (h *Handler) accountRename(w http.ResponseWriter, r *http.Request) {
+	_, acct, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	id, ok := decodeID(r.PostFormValue("id"))
+	if !ok {
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return
+	}
+	name := cleanName(r.PostFormValue("name"), "")
+	if name == "" {
+		http.Redirect(w, r, accountPath, http.StatusSeeOther)
+		return
+	}
+	err := h.Credentials.RenameCredential(r.Context(), acct.ID, id, name)
+	if errors.Is(err, store.ErrNotFound) {
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return
+	}
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	http.Redirect(w, r, accountPath+"?notice=saved", http.StatusSeeOther)
+}
+
+func (h *Handler) accountRemove(w http.ResponseWriter, r *http.Request) {
+	_, acct, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	id, ok := decodeID(r.PostFormValue("id"))
+	if !ok {
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return
+	}
+	if acct.Kind == store.KindSharedComputer {
+		// Workstation keys are an admin's to revoke, not the floor's.
+		h.Renderer.Fail(w, r, web.ProblemForbidden)
+		return
+	}
+	ended, err := h.revoke(r.Context(), acct.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return
+	}
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	h.audit(r.Context(), store.AuditEvent{Actor: acct.ID, Action: "passkey.revoke", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
+		Details: map[string]any{"credential": encodeID(id), "sessions_ended": len(ended)}})
+	http.Redirect(w, r, accountPath+"?notice=removed", http.StatusSeeOther)
+}
+
+func (h *Handler) accountEndSession(w http.ResponseWriter, r *http.Request) {
+	_, acct, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostFormValue("id")
+	target, err := h.Store.GetSession(ctx, id)
+	// Someone else's session answers exactly like a missing one.
+	if errors.Is(err, store.ErrNotFound) || (err == nil && target.AccountID != acct.ID) {
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return
+	}
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	if err := h.Sessions.EndSession(ctx, id); err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	if h.OnSessionsEnded != nil {
+		h.OnSessionsEnded([]string{id})
+	}
+	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
+		Details: map[string]any{"session": id}})
+	http.Redirect(w, r, accountPath+"?notice=ended", http.StatusSeeOther)
+}

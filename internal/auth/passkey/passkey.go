@@ -1,0 +1,209 @@
+// Package passkey signs people in with WebAuthn passkeys and binds shared
+// workstations to the device-bound passkey enrolled through a one-time link.
+package passkey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Token kinds of the ceremony state kept in store.Tokens between a begin
+// and a finish call.
+const (
+	TokenLogin    = "webauthn_login"
+	TokenRegister = "webauthn_register"
+	TokenEnrol    = "webauthn_enrol"
+)
+
+// Defaults.
+const (
+	DefaultCeremonyTTL  = 5 * time.Minute
+	DefaultEnrolmentTTL = time.Hour
+	maxBodyBytes        = 64 << 10
+	maxNameLen          = 100
+)
+
+// Errors that decide an answer; the handlers map them to statuses.
+var (
+	// ErrNoCeremony: the begin call's state is missing, used or expired.
+	ErrNoCeremony = errors.New("passkey: no ceremony in progress")
+	// ErrSynced: a workstation needs a device-bound credential and got a
+	// backup-eligible (synced) one.
+	ErrSynced = errors.New("passkey: synced credential refused for a workstation")
+	// ErrCloned: the sign count went backwards, so two copies of the key
+	// may exist.
+	ErrCloned = errors.New("passkey: sign count went backwards")
+	// ErrNetwork: the client is outside the account's allowed networks.
+	ErrNetwork = errors.New("passkey: client network not allowed")
+	// ErrNotAllowed: the account may not use this passkey (status, sign-in
+	// method, or a shared account with a non-workstation credential).
+	ErrNotAllowed = errors.New("passkey: account may not sign in with this passkey")
+	// ErrEnrolment: the enrolment link is unknown, used or expired.
+	ErrEnrolment = errors.New("passkey: enrolment link used or expired")
+)
+
+// Sessions is what the handlers need of session.Manager.
+type Sessions interface {
+	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
+	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
+	EndSession(ctx context.Context, id string) error
+}
+
+// Store is the part of the store the handlers use besides credentials.
+type Store interface {
+	store.Accounts
+	store.Sessions
+	store.Tokens
+	store.Audit
+}
+
+// AdminCheck reports whether the account is an administrator. It stands in
+// for the shared admin authorization wrapper until that exists.
+type AdminCheck func(ctx context.Context, accountID string) (bool, error)
+
+// Options configure a Handler. Zero durations take the defaults.
+type Options struct {
+	PublicURL *url.URL // its host is the relying-party id, its origin the only allowed origin
+	// AllowSSOAccounts lets accounts that sign in through a provider also
+	// register and use passkeys.
+	AllowSSOAccounts bool
+	CeremonyTTL      time.Duration
+	EnrolmentTTL     time.Duration
+}
+
+// Handler serves the passkey ceremonies, the account page, workstation
+// enrolment and the admin endpoints for credentials.
+type Handler struct {
+	Store       Store
+	Credentials store.Credentials
+	Networks    Networks
+	Sessions    Sessions
+	IsAdmin     AdminCheck
+	Renderer    *web.Renderer
+	CSRF        *web.CSRF
+	ClientIP    func(*http.Request) string
+	Redirect    func(rd string) string
+	// OnSessionsEnded, when set, learns sessions ended here so identity
+	// caches drop them.
+	OnSessionsEnded func(ids []string)
+	Now             func() time.Time
+	Rand            io.Reader
+	Logger          *slog.Logger
+
+	opts       Options
+	wa         *webauthn.WebAuthn
+	secure     bool
+	publicBase string
+}
+
+// New builds a Handler; fill the exported fields before Mount.
+func New(opts Options) (*Handler, error) {
+	if opts.PublicURL == nil || opts.PublicURL.Hostname() == "" {
+		return nil, errors.New("passkey: public_url has no host")
+	}
+	if opts.CeremonyTTL <= 0 {
+		opts.CeremonyTTL = DefaultCeremonyTTL
+	}
+	if opts.EnrolmentTTL <= 0 {
+		opts.EnrolmentTTL = DefaultEnrolmentTTL
+	}
+	origin := opts.PublicURL.Scheme + "://" + opts.PublicURL.Host
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:          opts.PublicURL.Hostname(),
+		RPDisplayName: "Gatehouse",
+		RPOrigins:     []string{origin},
+		// Passkeys: discoverable, verified by the device, no attestation
+		// (we trust the user's device choice, not a vendor list).
+		AuthenticatorSelection: protocol.AuthenticatorSelection{
+			ResidentKey:      protocol.ResidentKeyRequirementRequired,
+			UserVerification: protocol.VerificationRequired,
+		},
+		AttestationPreference: protocol.PreferNoAttestation,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	return &Handler{opts: opts, wa: wa, secure: opts.PublicURL.Scheme == "https",
+		publicBase: origin + opts.PublicURL.EscapedPath()}, nil
+}
+
+// Mount registers every route of the feature.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("POST /.gatehouse/passkey/login/begin", h.loginBegin)
+	mux.HandleFunc("POST /.gatehouse/passkey/login/finish", h.loginFinish)
+	mux.HandleFunc("POST /.gatehouse/passkey/register/begin", h.registerBegin)
+	mux.HandleFunc("POST /.gatehouse/passkey/register/finish", h.registerFinish)
+
+	mux.HandleFunc("GET /.gatehouse/enrol", h.enrolPage)
+	mux.HandleFunc("POST /.gatehouse/enrol/begin", h.enrolBegin)
+	mux.HandleFunc("POST /.gatehouse/enrol/finish", h.enrolFinish)
+
+	mux.HandleFunc("GET /.gatehouse/account/{$}", h.accountPage)
+	mux.HandleFunc("GET /.gatehouse/account", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/.gatehouse/account/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("POST /.gatehouse/account/preferences", h.accountPreferences)
+	mux.HandleFunc("POST /.gatehouse/account/passkeys/rename", h.accountRename)
+	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
+	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
+
+	mux.HandleFunc("GET /.gatehouse/api/v1/accounts/{id}/credentials", h.admin(h.apiListCredentials))
+	mux.HandleFunc("DELETE /.gatehouse/api/v1/accounts/{id}/credentials/{credId}", h.admin(h.apiDeleteCredential))
+	mux.HandleFunc("POST /.gatehouse/api/v1/accounts/{id}/enrolments", h.admin(h.apiCreateEnrolment))
+	mux.HandleFunc("GET /.gatehouse/api/v1/accounts/{id}/allowed-networks", h.admin(h.apiGetNetworks))
+	mux.HandleFunc("PUT /.gatehouse/api/v1/accounts/{id}/allowed-networks", h.admin(h.apiPutNetworks))
+}
+
+// PasswordBlocked reports whether a shared-computer account is bound to an
+// enrolled workstation, so its password may no longer be used. When the
+// store cannot answer it blocks: refusing a password is the safe side.
+func (h *Handler) PasswordBlocked(ctx context.Context, a store.Account) bool {
+	if a.Kind != store.KindSharedComputer {
+		return false
+	}
+	creds, err := h.Credentials.ListCredentials(ctx, a.ID)
+	if err != nil {
+		h.Logger.Error("passkey: listing credentials for password check", "err", err, "account", a.ID)
+		return true
+	}
+	for _, c := range creds {
+		if c.Workstation {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) audit(ctx context.Context, e store.AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = h.Now()
+	}
+	if err := h.Store.AppendAudit(ctx, e); err != nil {
+		h.Logger.Error("audit", "err", err, "action", e.Action)
+	}
+}
+
+// amr is the RFC 8176 method of a passkey: hwk when the key cannot leave
+// the device, swk when it may be synced elsewhere.
+func amr(c store.Credential) string {
+	if c.BackupEligible {
+		return "swk"
+	}
+	return "hwk"
+}
+
+// Origin is the only origin ceremonies are accepted from.
+func (h *Handler) Origin() string { return h.wa.Config.RPOrigins[0] }
