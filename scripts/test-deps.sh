@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what the test suites need is here and running: a PostgreSQL
-# server on 127.0.0.1:5432 and Debian's Chromium. Installs what is missing
-# (Debian/Ubuntu, as root or with sudo) and fails loudly when it cannot,
-# because no suite may be skipped.
+# server on 127.0.0.1:5432, Debian's Chromium, nginx and Caddy. Installs
+# what is missing (Debian/Ubuntu, as root or with sudo) and fails loudly
+# when it cannot, because no suite may be skipped.
 set -euo pipefail
 
 sudo_cmd=""
@@ -53,4 +53,27 @@ if [ -z "${GATEHOUSE_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; th
 	echo "test-deps: installing Chromium" >&2
 	apt_install chromium
 fi
-echo "test-deps: PostgreSQL and Chromium ready" >&2
+# nginx and Caddy for the forward-auth tests, which run them as their own
+# child processes on loopback. The packages' system services are not used:
+# stop them if the install started one, so port 80 stays free.
+for bin in nginx caddy; do
+	if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
+		echo "test-deps: installing $bin" >&2
+		# Keep the package from starting its service (and failing when
+		# port 80 is taken) for the length of the install.
+		own_policy=""
+		if [ ! -e /usr/sbin/policy-rc.d ]; then
+			printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
+			$sudo_cmd chmod +x /usr/sbin/policy-rc.d
+			own_policy=1
+		fi
+		apt_install "$bin"
+		if [ -n "$own_policy" ]; then $sudo_cmd rm -f /usr/sbin/policy-rc.d; fi
+		if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+			$sudo_cmd systemctl disable --now "$bin" >/dev/null 2>&1 || true
+		elif command -v service >/dev/null 2>&1; then
+			$sudo_cmd service "$bin" stop >/dev/null 2>&1 || true
+		fi
+	fi
+done
+echo "test-deps: PostgreSQL, Chromium, nginx and Caddy ready" >&2
