@@ -1,0 +1,266 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Import limits.
+const maxImportRows = 10000
+
+// ErrStaleImport: a confirmation does not match the previewed file.
+var ErrStaleImport = errors.New("rules: the import confirmation does not match this file; preview it again")
+
+// ErrImportInvalid: a confirmed import still has errors, so nothing was
+// applied. The report lists them.
+var ErrImportInvalid = errors.New("rules: the import has errors; nothing was applied")
+
+// ImportRow is what one CSV row would change, or why it cannot.
+type ImportRow struct {
+	Line    int                    `json:"line"` // 1-based line of the file (the header is line 1)
+	Email   string                 `json:"email"`
+	Account string                 `json:"account,omitempty"`
+	Changes map[string]Change      `json:"changes,omitempty"`
+	Errors  []account.FieldProblem `json:"errors,omitempty"`
+
+	values map[string][]string
+}
+
+// Change is one value before and after an import.
+type Change struct {
+	Before any `json:"before"`
+	After  any `json:"after"`
+}
+
+// ImportReport is the preview (or result) of a CSV import.
+type ImportReport struct {
+	Company string `json:"company"`
+	// Confirm is the token to send back to apply exactly this file.
+	Confirm string                 `json:"confirm"`
+	Valid   bool                   `json:"valid"`
+	Applied bool                   `json:"applied"`
+	Errors  []account.FieldProblem `json:"errors"` // problems with the file itself (header)
+	Rows    []ImportRow            `json:"rows"`
+}
+
+// confirmToken binds a confirmation to one company and one file.
+func confirmToken(company string, data []byte) string {
+	h := sha256.New()
+	h.Write([]byte(company))
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// PreviewImport reads a CSV of property values and reports, row by row,
+// what it would change and every error, changing nothing.
+//
+// The first line names the columns: "email" (the account), then one
+// property key per column. A cell holds the value; several values of a
+// multi_choice or relation property are separated by ";"; an empty cell
+// clears the value.
+func (s *Service) PreviewImport(ctx context.Context, company string, data []byte) (ImportReport, error) {
+	rep := ImportReport{Company: company, Confirm: confirmToken(company, data), Errors: []account.FieldProblem{}, Rows: []ImportRow{}}
+	defs, err := s.defMap(ctx, company)
+	if err != nil {
+		return rep, err
+	}
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\ufeff"))))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		p := problems{}
+		p.add("file", "invalid", "the file is not CSV with a header line: %v", err)
+		rep.Errors = p
+		return rep, nil
+	}
+	var fileProblems problems
+	emailCol := -1
+	keys := make([]string, len(header))
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		field := fmt.Sprintf("header[%d]", i)
+		switch {
+		case strings.EqualFold(h, "email"):
+			if emailCol >= 0 {
+				fileProblems.add(field, "duplicate", "the email column appears twice")
+			}
+			emailCol = i
+		case h == "":
+			fileProblems.add(field, "required", "a column has no name")
+		default:
+			if _, ok := defs[h]; !ok {
+				fileProblems.add(field, "unknown", "no property %q in this company", h)
+			} else if indexOf(keys, h) >= 0 {
+				fileProblems.add(field, "duplicate", "property %q appears twice", h)
+			}
+			keys[i] = h
+		}
+	}
+	if emailCol < 0 {
+		fileProblems.add("header", "required", "an email column is needed to find the accounts")
+	}
+	if len(fileProblems) > 0 {
+		rep.Errors = fileProblems
+		return rep, nil
+	}
+	seen := map[string]int{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if len(rep.Rows) >= maxImportRows {
+			fileProblems.add("file", "too_long", "at most %d rows per import", maxImportRows)
+			rep.Errors = fileProblems
+			break
+		}
+		row := ImportRow{Line: line}
+		var ps problems
+		if err != nil {
+			ps.add("row", "invalid", "not a CSV row: %v", err)
+			row.Errors = ps
+			rep.Rows = append(rep.Rows, row)
+			continue
+		}
+		if len(rec) != len(header) {
+			ps.add("row", "invalid", "%d cells where the header has %d", len(rec), len(header))
+		}
+		if err := s.previewRow(ctx, &row, &ps, rec, emailCol, keys, defs, company, seen); err != nil {
+			return rep, err
+		}
+		row.Errors = ps
+		rep.Rows = append(rep.Rows, row)
+	}
+	rep.Valid = len(rep.Errors) == 0
+	for _, row := range rep.Rows {
+		if len(row.Errors) > 0 {
+			rep.Valid = false
+		}
+	}
+	return rep, nil
+}
+
+func (s *Service) previewRow(ctx context.Context, row *ImportRow, ps *problems, rec []string, emailCol int, keys []string, defs map[string]store.PropertyDef, company string, seen map[string]int) error {
+	if emailCol < len(rec) {
+		row.Email = strings.TrimSpace(rec[emailCol])
+	}
+	if row.Email == "" {
+		ps.add("email", "required", "the row names no account")
+		return nil
+	}
+	if first, dup := seen[strings.ToLower(row.Email)]; dup {
+		ps.add("email", "duplicate", "this account is already on line %d", first)
+	} else {
+		seen[strings.ToLower(row.Email)] = row.Line
+	}
+	row.values = map[string][]string{}
+	for i, key := range keys {
+		if key == "" || i >= len(rec) {
+			continue
+		}
+		vals := splitCell(rec[i], defs[key])
+		validateValues(ps, defs[key], key, vals)
+		row.values[key] = vals
+	}
+	acc, err := s.dir.GetAccountByEmail(ctx, row.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		ps.add("email", "unknown", "no account with this email")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	row.Account = acc.ID
+	if err := s.checkMember(ctx, ps, acc.ID, company); err != nil {
+		return err
+	}
+	old, err := s.props.ListPropertyValues(ctx, acc.ID, company)
+	if err != nil {
+		return err
+	}
+	before := shapeValues(defs, old)
+	row.Changes = map[string]Change{}
+	for key, vals := range row.values {
+		var after any
+		if len(vals) > 0 {
+			after = shapeValue(defs[key], vals)
+		}
+		if fmt.Sprint(before[key]) != fmt.Sprint(after) {
+			row.Changes[key] = Change{Before: before[key], After: after}
+		}
+	}
+	return nil
+}
+
+// splitCell reads a cell: one trimmed value, or ";"-separated values for
+// list properties; empty means none.
+func splitCell(cell string, d store.PropertyDef) []string {
+	cell = strings.TrimSpace(cell)
+	if cell == "" {
+		return nil
+	}
+	if d.Type == store.PropertyText || d.Type == store.PropertyChoice {
+		return []string{cell}
+	}
+	var out []string
+	for _, v := range strings.Split(cell, ";") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// ApplyImport applies a previewed file. confirm must be the token of its
+// preview; the file is validated again, and when any row has an error
+// nothing is applied (ErrImportInvalid, with the report).
+func (s *Service) ApplyImport(ctx context.Context, actor Actor, company string, data []byte, confirm string) (ImportReport, error) {
+	if confirm != confirmToken(company, data) {
+		return ImportReport{}, ErrStaleImport
+	}
+	rep, err := s.PreviewImport(ctx, company, data)
+	if err != nil {
+		return rep, err
+	}
+	if !rep.Valid {
+		return rep, ErrImportInvalid
+	}
+	defs, err := s.defMap(ctx, company)
+	if err != nil {
+		return rep, err
+	}
+	for _, row := range rep.Rows {
+		if len(row.Changes) == 0 {
+			continue
+		}
+		changed := make(map[string][]string, len(row.Changes))
+		for k := range row.Changes {
+			changed[k] = row.values[k]
+		}
+		if err := s.applyValues(ctx, actor, row.Account, company, defs, changed, "property.values.import"); err != nil {
+			return rep, err
+		}
+	}
+	rep.Applied = true
+	return rep, nil
+}
