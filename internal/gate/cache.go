@@ -2,6 +2,7 @@ package gate
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type entry struct {
 	built     time.Time // when the account data was read
 	exp       time.Time // when the assertion expires
 	decision  Decision
+	// refreshing is set while a background rebuild of this entry runs.
+	refreshing atomic.Bool
 }
 
 func newIdentityCache(max int) *identityCache {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -31,6 +32,7 @@ const (
 	SignIn                     // no valid session on a protected route
 	Deny                       // signed in but not allowed: 403
 	Unavailable                // the store cannot confirm the session: 503
+	Terms                      // signed in and allowed, but the current terms of use are not accepted
 )
 
 // Decision is the gate's answer for one request.
@@ -56,6 +58,14 @@ type Signer interface {
 	Sign(c identity.Claims) (string, error)
 }
 
+// Enricher adds what access rules say about an account in a company: its
+// property values (the `props` claim) and the grants of the rules that
+// match (the `grants` claim). It is called once per identity the gate
+// builds, never per request, so it may read the store.
+type Enricher interface {
+	Enrich(ctx context.Context, accountID, companyID, kind, role string) (props map[string]any, grants []identity.Grant, err error)
+}
+
 // Gate decides and forwards. Build it with New.
 type Gate struct {
 	router     *proxy.Router
@@ -73,6 +83,16 @@ type Gate struct {
 	// RefreshBefore: an assertion is re-signed when it has less than this
 	// left to live, so an app never receives one about to expire.
 	RefreshBefore time.Duration
+	// MinRemaining: a cached assertion with less than this left to live is
+	// never sent while a new one is made in the background; the request
+	// waits for the new one instead.
+	MinRemaining time.Duration
+	refreshes    sync.WaitGroup
+	// Enricher, when set, fills props and grants; without it they are empty.
+	Enricher Enricher
+	// TermsVersion, when set, is the terms-of-use version an account must
+	// have accepted before any protected app sees it. Set it before serving.
+	TermsVersion string
 }
 
 // New builds a gate.
@@ -80,7 +100,7 @@ func New(router *proxy.Router, sessions Sessions, identities Identities, signer 
 	return &Gate{
 		router: router, sessions: sessions, identities: identities, signer: signer,
 		logger: logger, now: now, cache: newIdentityCache(cacheSize),
-		DataTTL: 30 * time.Second, RefreshBefore: 2 * time.Minute,
+		DataTTL: 30 * time.Second, RefreshBefore: 2 * time.Minute, MinRemaining: time.Minute,
 	}
 }
 
@@ -129,14 +149,54 @@ func (g *Gate) Decide(ctx context.Context, r *http.Request, host, escapedPath st
 }
 
 // identityFor returns the cached identity of the session for the route's
-// audience, rebuilding it when its data is stale or its assertion is near
-// expiry.
+// audience. An entry whose data is stale or whose assertion is near expiry
+// is still served while its assertion has at least MinRemaining to live,
+// and rebuilt in the background (one rebuild per entry at a time), so the
+// hot path never waits for the store or for a signature; past that point
+// it is rebuilt on the request.
 func (g *Gate) identityFor(ctx context.Context, sess store.Session, route *proxy.Route) (*entry, error) {
 	key := sess.ID + "\x00" + route.Config.Audience + "\x00" + route.Config.Company
 	now := g.now()
-	if e, ok := g.cache.get(key); ok && now.Sub(e.built) < g.DataTTL && e.exp.Sub(now) > g.RefreshBefore {
-		return e, nil
+	if e, ok := g.cache.get(key); ok {
+		left := e.exp.Sub(now)
+		if now.Sub(e.built) < g.DataTTL && left > g.RefreshBefore {
+			return e, nil
+		}
+		if left > g.MinRemaining {
+			if e.refreshing.CompareAndSwap(false, true) {
+				g.refreshes.Add(1)
+				go g.refresh(key, sess, route, e)
+			}
+			return e, nil
+		}
 	}
+	return g.build(ctx, key, sess, route)
+}
+
+// refresh rebuilds a stale entry off the request path. A failure keeps the
+// old entry (it is still valid) and lets a later request try again.
+func (g *Gate) refresh(key string, sess store.Session, route *proxy.Route, old *entry) {
+	defer g.refreshes.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	defer cancel()
+	if _, err := g.build(ctx, key, sess, route); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			g.logger.Warn("refreshing identity failed", "err", err)
+		}
+		old.refreshing.Store(false)
+	}
+}
+
+// refreshTimeout bounds a background rebuild.
+const refreshTimeout = 10 * time.Second
+
+// WaitRefreshes waits for the background rebuilds started so far.
+func (g *Gate) WaitRefreshes() { g.refreshes.Wait() }
+
+// build reads the account, applies the policy, signs the assertion and
+// caches the result.
+func (g *Gate) build(ctx context.Context, key string, sess store.Session, route *proxy.Route) (*entry, error) {
+	now := g.now()
 	id, err := g.identities.Identity(ctx, sess.AccountID, route.Config.Company)
 	if err != nil {
 		return nil, err
@@ -156,7 +216,27 @@ func (g *Gate) identityFor(ctx context.Context, sess store.Session, route *proxy
 		g.cache.put(key, e)
 		return e, nil
 	}
+	if !route.Config.Public && g.TermsVersion != "" && id.Account.TermsVersion != g.TermsVersion {
+		// Cached like a denial: accepting the terms forgets the session's
+		// entries, so the answer changes at once.
+		e.decision = Decision{Outcome: Terms}
+		e.exp = now.Add(g.DataTTL + g.RefreshBefore)
+		g.cache.put(key, e)
+		return e, nil
+	}
 	claims := claimsFor(id, sess, route)
+	if g.Enricher != nil {
+		props, grants, err := g.Enricher.Enrich(ctx, id.Account.ID, route.Config.Company, id.Account.Kind, id.Role)
+		if err != nil {
+			return nil, err
+		}
+		if props != nil {
+			claims.Props = props
+		}
+		if grants != nil {
+			claims.Grants = grants
+		}
+	}
 	token, err := g.signer.Sign(claims)
 	if err != nil {
 		return nil, err
@@ -240,6 +320,14 @@ func (g *Gate) ForgetSessions(ids []string) {
 // ForgetAll drops every cached identity, after a change to account data
 // that may touch many sessions (roles, properties, rules).
 func (g *Gate) ForgetAll() { g.cache.clear() }
+
+// TermsPath is the terms-of-use interstitial.
+const TermsPath = "/.gatehouse/terms"
+
+// TermsURL is the terms-of-use page URL with rd set to target.
+func TermsURL(base string, target string) string {
+	return base + TermsPath + "?rd=" + url.QueryEscape(target)
+}
 
 // LoginURL is the sign-in page URL with rd set to target.
 func LoginURL(base string, target string) string {

@@ -52,9 +52,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+	case Terms:
+		if web.WantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			target := d.Path
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, TermsURL("", target), http.StatusFound)
+			return
+		}
+		termsRefused(w)
 	default:
 		h.fail(w, r, d.Outcome)
 	}
+}
+
+// termsRefused answers a request that is not a browser navigation while
+// the terms of use wait for acceptance.
+func termsRefused(w http.ResponseWriter) {
+	web.WriteJSONError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+TermsPath+" first")
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, o Outcome) {
@@ -121,9 +137,29 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+	case Terms:
+		if web.WantsHTML(r) {
+			proto := r.Header.Get("X-Forwarded-Proto")
+			if proto != "https" {
+				proto = "http"
+			}
+			target := proto + "://" + host + d.Path
+			if u.RawQuery != "" {
+				target += "?" + u.RawQuery
+			}
+			http.Redirect(w, r, TermsURL(h.PublicURL, target), http.StatusFound)
+			return
+		}
+		termsRefused(w)
 	default:
 		h.fail(w, r, d.Outcome)
 	}
+}
+
+// IdentityHeaderNames returns the headers a forward-auth 200 carries, for
+// front-proxy configs that must copy exactly these onto the request.
+func IdentityHeaderNames() []string {
+	return append([]string(nil), identityHeaders...)
 }
 
 // identityHeaders are the headers a forward-auth 200 carries.
