@@ -1,3 +1,4 @@
+SHELL   := /bin/bash
 GO      ?= go
 BIN     ?= bin/gatehouse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -18,9 +19,13 @@ test-deps:
 
 # Every suite runs: PostgreSQL and Chromium are started or installed first,
 # and a suite that cannot run fails rather than skips.
+# The store conformance suite runs first, verbosely, so the log shows it
+# passing on SQLite and on PostgreSQL; then everything else.
 test: test-deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m ./...
+	set -o pipefail; $(GO) test -race -count=1 -timeout 10m -v -run '^TestConformance$$' ./internal/store/sqlite ./internal/store/postgres \
+		| grep -E '^(\s*--- (PASS|FAIL)|ok |FAIL|panic)'
+	$(GO) test -race -count=1 -timeout 15m -skip '^TestConformance$$' ./...
 
 bench:
 	./scripts/bench.sh

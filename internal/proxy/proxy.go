@@ -305,18 +305,26 @@ func (r *Route) upstreamError(w http.ResponseWriter, req *http.Request, err erro
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		status = http.StatusGatewayTimeout
 	}
-	level := slog.LevelWarn
 	if errors.Is(err, context.Canceled) && req.Context().Err() != nil {
-		// The client went away; nothing is wrong upstream.
-		level = slog.LevelDebug
+		// The client went away; nothing is wrong upstream and nobody reads
+		// the answer. 499 (nginx's "client closed request") keeps these
+		// out of the 5xx counts that alert on upstream failures.
+		r.opts.Logger.LogAttrs(req.Context(), slog.LevelDebug, "client went away",
+			slog.String("upstream", r.upstream.Redacted()), slog.String("path_prefix", r.prefix))
+		w.WriteHeader(StatusClientClosedRequest)
+		return
 	}
-	r.opts.Logger.LogAttrs(req.Context(), level, "upstream request failed",
+	r.opts.Logger.LogAttrs(req.Context(), slog.LevelWarn, "upstream request failed",
 		slog.String("upstream", r.upstream.Redacted()),
 		slog.String("path_prefix", r.prefix),
 		slog.Int("status", status),
 		slog.String("error", err.Error()))
 	r.opts.ErrorPage(w, req, status)
 }
+
+// StatusClientClosedRequest is recorded for a request whose client
+// disconnected before the upstream answered.
+const StatusClientClosedRequest = 499
 
 func plainErrorPage(w http.ResponseWriter, _ *http.Request, status int) {
 	http.Error(w, http.StatusText(status), status)

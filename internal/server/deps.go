@@ -27,4 +27,5 @@ type deps struct {
 	clientIP  func(*http.Request) string
 	redirect  func(rd string) string // a safe target for rd, "/" otherwise
 	login     *web.Login             // features may set its Guard, Providers, PasswordBlocked
+	logout    *web.Logout            // features may set its EndSessionURL
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/internal/web/static"
+	"github.com/gatehouse/gatehouse/providers"
 )
 
 // Server is an assembled gateway.
@@ -49,12 +50,13 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Renderer *web.Renderer
 
-	handler http.Handler
-	ops     http.Handler
-	now     func() time.Time
-	environ []string
-	mail    *mail.Queue    // nil until mountReset
-	reset   *reset.Handler // nil until mountReset
+	handler   http.Handler
+	ops       http.Handler
+	now       func() time.Time
+	environ   []string
+	providers []providers.Provider // nil until mountSSO
+	mail      *mail.Queue          // nil until mountReset
+	reset     *reset.Handler       // nil until mountReset
 
 	// background work started by Run
 	bg sync.WaitGroup
@@ -185,10 +187,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		OnResult: func(r string) { s.Metrics.Login("password", r) },
 	}
 	login.Mount(mux)
-	(&web.Logout{
+	logout := &web.Logout{
 		Renderer: s.Renderer, CSRF: csrf, Sessions: s.Sessions, Audit: st,
 		MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
-	}).Mount(mux)
+	}
+	logout.Mount(mux)
 	(&web.Whoami{Sessions: s.Sessions, Identities: s.Accounts, Logger: logger}).Mount(mux)
 	gh := &gate.Handler{Gate: s.Gate, Renderer: s.Renderer, PublicURL: s.issuer, Now: now,
 		Observe: func(r *http.Request, route *proxy.Route, _ gate.Outcome) {
@@ -209,10 +212,10 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	d := &deps{
 		cfg: cfg, store: st, logger: logger, now: now, publicURL: pub, secure: secure,
 		renderer: s.Renderer, csrf: csrf, hasher: hasher, clientIP: clientIP, redirect: safeRedirect,
-		login: login,
+		login: login, logout: logout,
 	}
 	for _, mount := range []func(context.Context, *http.ServeMux, *deps) error{
-		s.mountReset, s.mountSSO, s.mountAdmin, s.mountPasskeys, s.mountProperties,
+		s.mountReset, s.mountSSO, s.mountAdmin, s.mountPasskeys, s.mountProperties, s.mountPanel,
 	} {
 		if err := mount(ctx, mux, d); err != nil {
 			return nil, err
@@ -286,13 +289,21 @@ func (s *Server) opsMux() http.Handler {
 		if !s.Keys.Ready() {
 			problems = append(problems, "keys: no signing key loaded")
 		}
+		// An identity provider that is down is reported but does not make
+		// the gateway unready: passwords and other providers still work.
+		var notes []string
+		for _, p := range s.providers {
+			if st := p.Status(); st.State != providers.StateReady {
+				notes = append(notes, fmt.Sprintf("provider %s: %s", p.ID(), st.State))
+			}
+		}
 		w.Header().Set("Content-Type", "text/plain")
 		if len(problems) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(strings.Join(problems, "\n") + "\n"))
+			_, _ = w.Write([]byte(strings.Join(append(problems, notes...), "\n") + "\n"))
 			return
 		}
-		_, _ = w.Write([]byte("ready\n"))
+		_, _ = w.Write([]byte(strings.Join(append([]string{"ready"}, notes...), "\n") + "\n"))
 	})
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	return mux

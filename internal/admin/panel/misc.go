@@ -1,0 +1,230 @@
+package panel
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+func (h *Handler) providers(x *call) error {
+	var ps []api.ProviderStatus
+	if h.Service.Providers != nil {
+		ps = h.Service.Providers()
+	}
+	h.render(x, http.StatusOK, "providers", "admin.providers.title", ps, nil)
+	return nil
+}
+
+// tokenRow is one API token as the tokens page shows it.
+type tokenRow struct {
+	ID, Name, Account, Created, Expires, LastUsed, Revoked string
+	Live                                                   bool
+}
+
+// tokensBody is the tokens page; Secret is set once, right after creation.
+type tokensBody struct {
+	Rows    []tokenRow
+	Secret  string
+	NewName string
+}
+
+func (h *Handler) tokensBody(x *call) (tokensBody, error) {
+	ts, err := h.Service.ListAPITokens(x.ctx(), x.c)
+	if err != nil {
+		return tokensBody{}, err
+	}
+	emails := map[string]string{}
+	now := h.Service.Now()
+	b := tokensBody{}
+	for _, t := range ts {
+		email, ok := emails[t.Account]
+		if !ok {
+			email = t.Account
+			if a, err := h.Service.Store.GetAccount(x.ctx(), t.Account); err == nil {
+				email = a.Email
+			}
+			emails[t.Account] = email
+		}
+		row := tokenRow{ID: t.ID, Name: t.Name, Account: email, Created: x.date(t.CreatedAt), Live: true}
+		if t.ExpiresAt != nil {
+			row.Expires = x.date(*t.ExpiresAt)
+			row.Live = t.ExpiresAt.After(now)
+		}
+		if t.LastUsedAt != nil {
+			row.LastUsed = x.time(*t.LastUsedAt)
+		}
+		if t.RevokedAt != nil {
+			row.Revoked = x.date(*t.RevokedAt)
+			row.Live = false
+		}
+		b.Rows = append(b.Rows, row)
+	}
+	return b, nil
+}
+
+func (h *Handler) tokens(x *call) error {
+	b, err := h.tokensBody(x)
+	if err != nil {
+		return err
+	}
+	h.render(x, http.StatusOK, "tokens", "admin.tokens.title", b, nil)
+	return nil
+}
+
+// createToken shows the new secret in its answer rather than after a
+// redirect: it is never stored, so it cannot be shown again.
+func (h *Handler) createToken(x *call) error {
+	name := formValue(x, "name")
+	var expires time.Time
+	if v := formValue(x, "expires"); v != "" {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			return h.tokenProblems(x, name, &account.ValidationError{Problems: []account.FieldProblem{{Field: "expires_at", Code: "invalid", Message: "not a date"}}})
+		}
+		// Valid through the whole chosen day (UTC).
+		expires = d.Add(24 * time.Hour)
+	}
+	t, err := h.Service.CreateAPIToken(x.ctx(), x.c, name, expires)
+	if err != nil {
+		return h.tokenProblems(x, name, err)
+	}
+	b, err := h.tokensBody(x)
+	if err != nil {
+		return err
+	}
+	b.Secret = t.Secret
+	x.w.Header().Set("Cache-Control", "no-store")
+	h.render(x, http.StatusCreated, "tokens", "admin.tokens.title", b, nil)
+	return nil
+}
+
+func (h *Handler) tokenProblems(x *call, name string, err error) error {
+	ps, ok := h.problems(x, err)
+	if !ok {
+		return err
+	}
+	b, err := h.tokensBody(x)
+	if err != nil {
+		return err
+	}
+	b.NewName = name
+	h.render(x, http.StatusUnprocessableEntity, "tokens", "admin.tokens.title", b, ps)
+	return nil
+}
+
+func (h *Handler) revokeToken(x *call) error {
+	if err := h.Service.RevokeAPIToken(x.ctx(), x.c, x.r.PathValue("id")); err != nil {
+		return err
+	}
+	redirect(x, Prefix+"tokens", "token_revoked")
+	return nil
+}
+
+// auditRow is one audit event as the audit page shows it.
+type auditRow struct {
+	ID                                                 int64
+	Time, Actor, Action, Target, IP, Outcome, Category string
+	Details                                            string
+}
+
+// auditBody is the audit page with its search.
+type auditBody struct {
+	Actor, Target, Action, Category string
+	Categories                      []string
+	Rows                            []auditRow
+	Next                            string // query string of the next (older) page
+}
+
+func (h *Handler) audit(x *call) error {
+	q := x.r.URL.Query()
+	b := auditBody{
+		Actor: strings.TrimSpace(q.Get("actor")), Target: strings.TrimSpace(q.Get("target")),
+		Action: strings.TrimSpace(q.Get("action")), Category: q.Get("category"),
+		Categories: []string{"admin", "auth"},
+	}
+	if x.has(account.CapIntegrationLogs) {
+		b.Categories = append(b.Categories, api.CategoryIntegration)
+	}
+	if b.Category != "" && !slices.Contains(b.Categories, b.Category) {
+		// Integration events need integration_logs.
+		return authz.ErrForbidden
+	}
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	// People search by email; the log keys actors and targets by id.
+	actor, err := h.accountRef(x, b.Actor)
+	if err != nil {
+		return err
+	}
+	target, err := h.accountRef(x, b.Target)
+	if err != nil {
+		return err
+	}
+	page, err := h.Service.ListAudit(x.ctx(), x.c, api.AuditFilter{
+		Actor: actor, Target: target, Action: b.Action, Category: b.Category, Before: max(before, 0),
+	})
+	if err != nil {
+		return err
+	}
+	emails := map[string]string{}
+	name := func(id string) string {
+		if id == "" || !strings.Contains(id, "_") {
+			return id
+		}
+		if e, ok := emails[id]; ok {
+			return e
+		}
+		e := id
+		if a, err := h.Service.Store.GetAccount(x.ctx(), id); err == nil {
+			e = a.Email
+		}
+		emails[id] = e
+		return e
+	}
+	for _, e := range page.Events {
+		details := ""
+		if len(e.Details) > 0 {
+			if d, err := json.Marshal(e.Details); err == nil {
+				details = string(d)
+			}
+		}
+		b.Rows = append(b.Rows, auditRow{ID: e.ID, Time: x.time(e.Time), Actor: name(e.Actor), Action: e.Action,
+			Target: name(e.Target), IP: e.IP, Outcome: e.Outcome, Category: e.Category, Details: details})
+	}
+	if page.Next != 0 {
+		next := q
+		next.Set("before", strconv.FormatInt(page.Next, 10))
+		b.Next = next.Encode()
+	}
+	h.render(x, http.StatusOK, "audit", "admin.audit.title", b, nil)
+	return nil
+}
+
+// accountRef turns an email typed in a search box into the account id the
+// log records; anything else is searched as typed.
+func (h *Handler) accountRef(x *call, v string) (string, error) {
+	if !strings.Contains(v, "@") {
+		return v, nil
+	}
+	a, err := h.Service.Store.GetAccountByEmail(x.ctx(), v)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return a.ID, nil
+}
+
+func (h *Handler) exportPage(x *call) error {
+	h.render(x, http.StatusOK, "export", "admin.export.title", struct{ URL string }{ExportURL}, nil)
+	return nil
+}

@@ -1,0 +1,240 @@
+package panel
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// companyRow is one company with what the page shows about it.
+type companyRow struct {
+	api.CompanyJSON
+	Created string
+	Members int
+	Sites   int
+}
+
+// companiesBody is the companies page.
+type companiesBody struct {
+	Rows []companyRow
+	// CanCreate: only full administrators create companies.
+	CanCreate bool
+	NewID     string
+	NewName   string
+}
+
+func (h *Handler) companiesBody(x *call) (companiesBody, error) {
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	if err != nil {
+		return companiesBody{}, err
+	}
+	b := companiesBody{CanCreate: x.policy.IsFullAdmin(x.c)}
+	for _, co := range cos {
+		members, err := h.Service.CompanyMembers(x.ctx(), x.c, co.ID)
+		if err != nil {
+			return companiesBody{}, err
+		}
+		sites, err := h.Service.ListSites(x.ctx(), x.c, co.ID)
+		if err != nil {
+			return companiesBody{}, err
+		}
+		b.Rows = append(b.Rows, companyRow{CompanyJSON: co, Created: x.date(co.CreatedAt), Members: len(members), Sites: len(sites)})
+	}
+	return b, nil
+}
+
+func (h *Handler) companies(x *call) error {
+	b, err := h.companiesBody(x)
+	if err != nil {
+		return err
+	}
+	h.render(x, http.StatusOK, "companies", "admin.companies.title", b, nil)
+	return nil
+}
+
+func (h *Handler) createCompany(x *call) error {
+	id, name := formValue(x, "id"), formValue(x, "name")
+	_, err := h.Service.CreateCompany(x.ctx(), x.c, id, name)
+	if ps, ok := h.problems(x, err); ok {
+		b, err := h.companiesBody(x)
+		if err != nil {
+			return err
+		}
+		b.NewID, b.NewName = id, name
+		h.render(x, http.StatusUnprocessableEntity, "companies", "admin.companies.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"companies", "company_created")
+	return nil
+}
+
+func (h *Handler) renameCompany(x *call) error {
+	_, err := h.Service.RenameCompany(x.ctx(), x.c, x.r.PathValue("id"), formValue(x, "name"))
+	if ps, ok := h.problems(x, err); ok {
+		b, err := h.companiesBody(x)
+		if err != nil {
+			return err
+		}
+		h.render(x, http.StatusUnprocessableEntity, "companies", "admin.companies.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"companies", "saved")
+	return nil
+}
+
+// sitesBody is the sites page: every site of the managed companies.
+type sitesBody struct {
+	Company   string // filter
+	Rows      []siteRow
+	Companies []api.CompanyJSON
+	NewName   string
+}
+
+type siteRow struct {
+	api.SiteJSON
+	Created string
+}
+
+func (h *Handler) sitesBody(x *call, company string) (sitesBody, error) {
+	b := sitesBody{Company: company}
+	var err error
+	if b.Companies, err = h.Service.ListCompanies(x.ctx(), x.c); err != nil {
+		return sitesBody{}, err
+	}
+	sites, err := h.Service.ListSites(x.ctx(), x.c, company)
+	if err != nil {
+		return sitesBody{}, err
+	}
+	for _, s := range sites {
+		b.Rows = append(b.Rows, siteRow{SiteJSON: s, Created: x.date(s.CreatedAt)})
+	}
+	return b, nil
+}
+
+func (h *Handler) sites(x *call) error {
+	b, err := h.sitesBody(x, x.r.URL.Query().Get("company"))
+	if err != nil {
+		return err
+	}
+	h.render(x, http.StatusOK, "sites", "admin.sites.title", b, nil)
+	return nil
+}
+
+func (h *Handler) createSite(x *call) error {
+	company, name := formValue(x, "company"), formValue(x, "name")
+	site, err := h.Service.CreateSite(x.ctx(), x.c, company, name)
+	if ps, ok := h.problems(x, err); ok {
+		b, err := h.sitesBody(x, "")
+		if err != nil {
+			return err
+		}
+		b.NewName = name
+		h.render(x, http.StatusUnprocessableEntity, "sites", "admin.sites.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"sites/"+site.ID, "site_created")
+	return nil
+}
+
+// siteBody is one site with every member of its company and whether each
+// reaches the site.
+type siteBody struct {
+	Site    api.SiteJSON
+	Company string // its name
+	Members []api.MemberJSON
+}
+
+func (h *Handler) siteBody(x *call, id string) (siteBody, error) {
+	sites, err := h.Service.ListSites(x.ctx(), x.c, "")
+	if err != nil {
+		return siteBody{}, err
+	}
+	b := siteBody{}
+	found := false
+	for _, s := range sites {
+		if s.ID == id {
+			b.Site, found = s, true
+		}
+	}
+	// SiteMembers answers not found or forbidden for a site outside the
+	// caller's companies, before the page says anything about it.
+	if b.Members, err = h.Service.SiteMembers(x.ctx(), x.c, id); err != nil {
+		return siteBody{}, err
+	}
+	if !found {
+		return siteBody{}, store.ErrNotFound
+	}
+	b.Company = b.Site.Company
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	if err != nil {
+		return siteBody{}, err
+	}
+	for _, co := range cos {
+		if co.ID == b.Site.Company {
+			b.Company = co.Name
+		}
+	}
+	return b, nil
+}
+
+func (h *Handler) sitePage(x *call) error {
+	b, err := h.siteBody(x, x.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	h.render(x, http.StatusOK, "site", "admin.site.title", b, nil)
+	return nil
+}
+
+func (h *Handler) renameSite(x *call) error {
+	id := x.r.PathValue("id")
+	_, err := h.Service.RenameSite(x.ctx(), x.c, id, formValue(x, "name"))
+	if ps, ok := h.problems(x, err); ok {
+		b, err := h.siteBody(x, id)
+		if err != nil {
+			return err
+		}
+		h.render(x, http.StatusUnprocessableEntity, "site", "admin.site.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"sites/"+id, "saved")
+	return nil
+}
+
+// setSiteMembers grants the site to exactly the checked accounts. Roles
+// that see every site are shown checked and disabled, so they are never
+// sent and never need a grant.
+func (h *Handler) setSiteMembers(x *call) error {
+	id := x.r.PathValue("id")
+	accounts := x.r.PostForm["account"]
+	if accounts == nil {
+		accounts = []string{}
+	}
+	_, err := h.Service.SetSiteMembers(x.ctx(), x.c, id, accounts)
+	if ps, ok := h.problems(x, err); ok {
+		b, err := h.siteBody(x, id)
+		if err != nil {
+			return err
+		}
+		h.render(x, http.StatusUnprocessableEntity, "site", "admin.site.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"sites/"+id, "access_saved")
+	return nil
+}

@@ -1,0 +1,142 @@
+package panel
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/i18n"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// TermsPath is the terms-of-use interstitial the gate sends people to
+// until they accept the configured version.
+const TermsPath = "/.gatehouse/terms"
+
+// Terms serves the terms-of-use interstitial: a page with the link to the
+// terms and an "I accept" form, which records the accepted version on the
+// account and returns to the app the person was going to.
+type Terms struct {
+	Version string // the version to accept; empty: no terms, the page only redirects
+	URL     string // where the terms are published
+
+	Sessions     Sessions
+	Accounts     store.Accounts
+	Audit        store.Audit
+	Renderer     *web.Renderer
+	CSRF         *web.CSRF
+	Redirect     func(rd string) string // a safe target for rd
+	MaxFormBytes int64
+	ClientIP     func(*http.Request) string
+	// Accepted is told once an account accepted, so cached gate decisions
+	// of its sessions are dropped and the app opens at once.
+	Accepted func(ctx context.Context, accountID string)
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Mount registers the interstitial.
+func (t *Terms) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+TermsPath, t.page)
+	mux.HandleFunc("POST "+TermsPath, t.accept)
+}
+
+// termsData is Page.Data of the terms page.
+type termsData struct {
+	URL      string
+	Version  string
+	Redirect string
+}
+
+// account reads the signed-in account; ok is false when the answer (a
+// redirect to sign in, or an error page) has been written.
+func (t *Terms) account(w http.ResponseWriter, r *http.Request, rd string) (store.Session, store.Account, bool) {
+	sess, err := t.Sessions.Lookup(r.Context(), r)
+	if errors.Is(err, session.ErrNoSession) {
+		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(rd), http.StatusFound)
+		return store.Session{}, store.Account{}, false
+	}
+	if err != nil {
+		t.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return store.Session{}, store.Account{}, false
+	}
+	acc, err := t.Accounts.GetAccount(r.Context(), sess.AccountID)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(rd), http.StatusFound)
+		return store.Session{}, store.Account{}, false
+	}
+	if err != nil {
+		t.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return store.Session{}, store.Account{}, false
+	}
+	return sess, acc, true
+}
+
+func (t *Terms) page(w http.ResponseWriter, r *http.Request) {
+	rd := t.Redirect(r.URL.Query().Get("rd"))
+	_, acc, ok := t.account(w, r, rd)
+	if !ok {
+		return
+	}
+	if t.Version == "" || acc.TermsVersion == t.Version {
+		http.Redirect(w, r, rd, http.StatusSeeOther)
+		return
+	}
+	t.render(w, r, acc, rd)
+}
+
+func (t *Terms) render(w http.ResponseWriter, r *http.Request, acc store.Account, rd string) {
+	page := t.Renderer.Page(i18n.Negotiate(acc.Language, r), t.CSRF.Token(w, r))
+	page.Title = page.T("terms.title")
+	page.Data = termsData{URL: t.URL, Version: t.Version, Redirect: rd}
+	t.Renderer.Render(w, http.StatusOK, "terms", page)
+}
+
+func (t *Terms) accept(w http.ResponseWriter, r *http.Request) {
+	if !web.ParseForm(w, r, t.MaxFormBytes, t.Renderer) {
+		return
+	}
+	if !t.CSRF.Check(r) {
+		t.Renderer.Fail(w, r, web.ProblemCSRF)
+		return
+	}
+	rd := t.Redirect(r.PostFormValue("rd"))
+	_, acc, ok := t.account(w, r, rd)
+	if !ok {
+		return
+	}
+	if t.Version == "" || acc.TermsVersion == t.Version {
+		http.Redirect(w, r, rd, http.StatusSeeOther)
+		return
+	}
+	version := t.Version
+	_, err := t.Accounts.UpdateAccount(r.Context(), acc.ID, func(a *store.Account) error {
+		a.TermsVersion = version
+		a.UpdatedAt = t.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		t.Logger.Error("recording terms acceptance", "account", acc.ID, "err", err)
+		t.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	ip := ""
+	if t.ClientIP != nil {
+		ip = t.ClientIP(r)
+	}
+	if err := t.Audit.AppendAudit(r.Context(), store.AuditEvent{
+		Time: t.Now().UTC(), Actor: acc.ID, Action: "terms.accept", Target: acc.ID, IP: ip,
+		Outcome: "ok", Category: "auth", Details: map[string]any{"version": version},
+	}); err != nil {
+		t.Logger.Error("audit", "action", "terms.accept", "err", err)
+	}
+	if t.Accepted != nil {
+		t.Accepted(r.Context(), acc.ID)
+	}
+	http.Redirect(w, r, rd, http.StatusSeeOther)
+}

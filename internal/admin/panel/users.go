@@ -1,0 +1,375 @@
+package panel
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/i18n"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Choices offered by the account forms.
+var (
+	statuses    = []string{store.StatusInvited, store.StatusActive, store.StatusBlocked, store.StatusDeactivated}
+	dateFormats = []string{"MM/DD/YYYY", "DD/MM/YYYY"}
+	kinds       = []string{store.KindPersonal, store.KindSharedComputer}
+)
+
+// userRow is one line of the users table.
+type userRow struct {
+	ID, Name, Email, Status, Kind, SignIn, Created string
+	Roles                                          []string // "company: role"
+}
+
+// usersBody is the users list with its filters.
+type usersBody struct {
+	Search, Status, Role, Company, Site, After string
+	Rows                                       []userRow
+	Next                                       string // query string of the next page, "" on the last
+	Statuses, Roles                            []string
+	Companies                                  []api.CompanyJSON
+	Sites                                      []api.SiteJSON
+}
+
+func (h *Handler) listUsers(x *call) error {
+	q := x.r.URL.Query()
+	b := usersBody{
+		Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Role: q.Get("role"),
+		Company: q.Get("company"), Site: q.Get("site"), After: q.Get("after"),
+		Statuses: statuses, Roles: h.Service.Accounts.Roles().RoleNames(),
+	}
+	var err error
+	if b.Companies, err = h.Service.ListCompanies(x.ctx(), x.c); err != nil {
+		return err
+	}
+	if b.Sites, err = h.Service.ListSites(x.ctx(), x.c, ""); err != nil {
+		return err
+	}
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	page, err := h.Service.ListAccounts(x.ctx(), x.c, api.AccountFilter{
+		Search: b.Search, Status: b.Status, Role: b.Role, Company: b.Company, Site: b.Site, After: b.After, Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range page.Accounts {
+		row := userRow{ID: a.ID, Name: strings.TrimSpace(a.FirstName + " " + a.LastName), Email: a.Email,
+			Status: a.Status, Kind: a.Kind, SignIn: a.SignIn, Created: x.date(a.CreatedAt)}
+		for _, m := range a.Memberships {
+			row.Roles = append(row.Roles, m.Company+": "+m.Role)
+		}
+		b.Rows = append(b.Rows, row)
+	}
+	if page.Next != "" {
+		next := q
+		next.Set("after", page.Next)
+		b.Next = next.Encode()
+	}
+	h.render(x, http.StatusOK, "users", "admin.users.title", b, nil)
+	return nil
+}
+
+// userForm is the create or edit form as submitted, to show it again.
+type userForm struct {
+	Email, FirstName, LastName, Language, DateFormat, Kind, SignIn, Company, Role string
+}
+
+// formBody is the create-user page.
+type formBody struct {
+	Form        userForm
+	Languages   []string
+	DateFormats []string
+	Kinds       []string
+	SignIns     []string
+	Roles       []string
+	Companies   []api.CompanyJSON
+}
+
+func (h *Handler) signIns() []string {
+	out := []string{account.SignInPassword}
+	if h.Service.Providers != nil {
+		for _, p := range h.Service.Providers() {
+			out = append(out, "sso:"+p.ID)
+		}
+	}
+	return out
+}
+
+func (h *Handler) formBody(x *call, f userForm) (formBody, error) {
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	if err != nil {
+		return formBody{}, err
+	}
+	return formBody{Form: f, Languages: i18n.Languages, DateFormats: dateFormats, Kinds: kinds,
+		SignIns: h.signIns(), Roles: h.Service.Accounts.Roles().RoleNames(), Companies: cos}, nil
+}
+
+func (h *Handler) newUserPage(x *call) error {
+	b, err := h.formBody(x, userForm{Language: x.lang, Kind: store.KindPersonal, SignIn: account.SignInPassword})
+	if err != nil {
+		return err
+	}
+	h.render(x, http.StatusOK, "new_user", "admin.new_user.title", b, nil)
+	return nil
+}
+
+func formValue(x *call, name string) string { return strings.TrimSpace(x.r.PostFormValue(name)) }
+
+func (h *Handler) createUser(x *call) error {
+	f := userForm{
+		Email: formValue(x, "email"), FirstName: formValue(x, "first_name"), LastName: formValue(x, "last_name"),
+		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"), Kind: formValue(x, "kind"),
+		SignIn: formValue(x, "sign_in"), Company: formValue(x, "company"), Role: formValue(x, "role"),
+	}
+	created, err := h.Service.CreateAccount(x.ctx(), x.c, api.NewAccount{
+		Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Language: f.Language,
+		DateFormat: f.DateFormat, Kind: f.Kind, SignIn: f.SignIn,
+		Memberships: []account.MembershipInput{{Company: f.Company, Role: f.Role}},
+	})
+	if ps, ok := h.problems(x, err); ok {
+		b, err := h.formBody(x, f)
+		if err != nil {
+			return err
+		}
+		h.render(x, http.StatusUnprocessableEntity, "new_user", "admin.new_user.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	notice := "created"
+	switch {
+	case created.InvitationSent:
+		notice = "created_invited"
+	case created.Account.SignIn == account.SignInPassword && created.Account.Status == store.StatusInvited:
+		notice = "created_not_mailed"
+	}
+	redirect(x, Prefix+"users/"+created.Account.ID, notice)
+	return nil
+}
+
+// userBody is one account's page.
+type userBody struct {
+	A           api.AccountJSON
+	Created     string
+	Self        bool
+	Form        userForm
+	Languages   []string
+	DateFormats []string
+	Roles       []string
+	Companies   []api.CompanyJSON
+	SiteNames   map[string]string // site id -> name
+	// Lifecycle actions the account's status allows.
+	CanBlock, CanUnblock, CanDeactivate bool
+}
+
+func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, error) {
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	if err != nil {
+		return userBody{}, err
+	}
+	sites, err := h.Service.ListSites(x.ctx(), x.c, "")
+	if err != nil {
+		return userBody{}, err
+	}
+	names := map[string]string{account.AllSites: "*"}
+	for _, s := range sites {
+		names[s.ID] = s.Name
+	}
+	return userBody{
+		A: a, Created: x.date(a.CreatedAt), Self: a.ID == x.c.Account.ID, Form: f,
+		Languages: i18n.Languages, DateFormats: dateFormats, Roles: h.Service.Accounts.Roles().RoleNames(),
+		Companies: cos, SiteNames: names,
+		CanBlock:      a.Status == store.StatusActive,
+		CanUnblock:    a.Status == store.StatusBlocked,
+		CanDeactivate: a.Status != store.StatusDeactivated,
+	}, nil
+}
+
+func formOf(a api.AccountJSON) userForm {
+	return userForm{Email: a.Email, FirstName: a.FirstName, LastName: a.LastName, Language: a.Language, DateFormat: a.DateFormat}
+}
+
+func (h *Handler) userPage(x *call) error {
+	a, err := h.Service.GetAccount(x.ctx(), x.c, x.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	b, err := h.userBody(x, a, formOf(a))
+	if err != nil {
+		return err
+	}
+	h.render(x, http.StatusOK, "user", "admin.user.title", b, nil)
+	return nil
+}
+
+func (h *Handler) updateUser(x *call) error {
+	id := x.r.PathValue("id")
+	f := userForm{
+		Email: formValue(x, "email"), FirstName: formValue(x, "first_name"), LastName: formValue(x, "last_name"),
+		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"),
+	}
+	_, err := h.Service.UpdateAccount(x.ctx(), x.c, id, account.ProfileUpdate{
+		Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Language: &f.Language, DateFormat: &f.DateFormat,
+	})
+	if ps, ok := h.problems(x, err); ok {
+		a, err := h.Service.GetAccount(x.ctx(), x.c, id)
+		if err != nil {
+			return err
+		}
+		b, err := h.userBody(x, a, f)
+		if err != nil {
+			return err
+		}
+		h.render(x, http.StatusUnprocessableEntity, "user", "admin.user.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"users/"+id, "saved")
+	return nil
+}
+
+func (h *Handler) userStatus(x *call) error {
+	id := x.r.PathValue("id")
+	action := x.r.PostFormValue("action")
+	if !slices.Contains([]string{api.ActionBlock, api.ActionUnblock, api.ActionDeactivate}, action) {
+		redirectError(x, Prefix+"users/"+id, "bad_action")
+		return nil
+	}
+	_, err := h.Service.Lifecycle(x.ctx(), x.c, id, action)
+	if code, ok := refusal(err); ok {
+		redirectError(x, Prefix+"users/"+id, code)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"users/"+id, map[string]string{
+		api.ActionBlock: "blocked", api.ActionUnblock: "unblocked", api.ActionDeactivate: "deactivated",
+	}[action])
+	return nil
+}
+
+func (h *Handler) deleteUser(x *call) error {
+	id := x.r.PathValue("id")
+	err := h.Service.DeleteAccount(x.ctx(), x.c, id)
+	if code, ok := refusal(err); ok {
+		redirectError(x, Prefix+"users/"+id, code)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"users", "deleted")
+	return nil
+}
+
+func (h *Handler) endSessions(x *call) error {
+	id := x.r.PathValue("id")
+	n, err := h.Service.EndAccountSessions(x.ctx(), x.c, id)
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"users/"+id, "sessions_ended", "n", strconv.Itoa(n))
+	return nil
+}
+
+func (h *Handler) setMembership(x *call) error {
+	id := x.r.PathValue("id")
+	_, err := h.Service.SetMembership(x.ctx(), x.c, id, account.MembershipInput{
+		Company: formValue(x, "company"), Role: formValue(x, "role"), Sites: x.r.PostForm["site"],
+	})
+	if err := h.membershipOutcome(x, id, err); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (h *Handler) removeMembership(x *call) error {
+	id := x.r.PathValue("id")
+	_, err := h.Service.RemoveMembership(x.ctx(), x.c, id, x.r.PathValue("company"))
+	return h.membershipOutcome(x, id, err)
+}
+
+// membershipOutcome answers a membership change: back to the account with
+// a notice, or with the reason it was refused.
+func (h *Handler) membershipOutcome(x *call, id string, err error) error {
+	if ps, ok := h.problems(x, err); ok {
+		a, gerr := h.Service.GetAccount(x.ctx(), x.c, id)
+		if gerr != nil {
+			return gerr
+		}
+		b, berr := h.userBody(x, a, formOf(a))
+		if berr != nil {
+			return berr
+		}
+		h.render(x, http.StatusUnprocessableEntity, "user", "admin.user.title", b, ps)
+		return nil
+	}
+	if code, ok := refusal(err); ok {
+		redirectError(x, Prefix+"users/"+id, code)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"users/"+id, "memberships_saved")
+	return nil
+}
+
+// inviteBody is the invitation page.
+type inviteBody struct {
+	Emails, Company, Role, Language string
+	Max                             int
+	Languages, Roles                []string
+	Companies                       []api.CompanyJSON
+}
+
+func (h *Handler) inviteBody(x *call, b inviteBody) (inviteBody, error) {
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	if err != nil {
+		return inviteBody{}, err
+	}
+	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, h.Service.Accounts.Roles().RoleNames(), api.MaxInvitations
+	return b, nil
+}
+
+func (h *Handler) invitePage(x *call) error {
+	b, err := h.inviteBody(x, inviteBody{Language: x.lang})
+	if err != nil {
+		return err
+	}
+	h.render(x, http.StatusOK, "invite", "admin.invite.title", b, nil)
+	return nil
+}
+
+func (h *Handler) invite(x *call) error {
+	in := inviteBody{Emails: x.r.PostFormValue("emails"), Company: formValue(x, "company"),
+		Role: formValue(x, "role"), Language: formValue(x, "language")}
+	// People paste one address per line as often as with ";".
+	emails := strings.NewReplacer("\r\n", ";", "\n", ";", ",", ";").Replace(in.Emails)
+	res, err := h.Service.Invite(x.ctx(), x.c, api.Invitations{
+		Emails: emails, Language: in.Language,
+		Memberships: []account.MembershipInput{{Company: in.Company, Role: in.Role}},
+	})
+	if ps, ok := h.problems(x, err); ok {
+		b, err := h.inviteBody(x, in)
+		if err != nil {
+			return err
+		}
+		h.render(x, http.StatusUnprocessableEntity, "invite", "admin.invite.title", b, ps)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"users", "invited", "n", strconv.Itoa(res.Mailed),
+		"existing", strconv.Itoa(len(res.Existing)), "failed", strconv.Itoa(len(res.Failed)))
+	return nil
+}
