@@ -231,13 +231,45 @@ func indexOf(s []string, v string) int {
 	return -1
 }
 
+// Transactor is the optional capability of a Properties store to run
+// several calls in one transaction (store.Store has it).
+type Transactor interface {
+	InTx(ctx context.Context, fn func(store.Store) error) error
+}
+
 // ApplyImport applies a previewed file. confirm must be the token of its
 // preview; the file is validated again, and when any row has an error
-// nothing is applied (ErrImportInvalid, with the report).
+// nothing is applied (ErrImportInvalid, with the report). When the store
+// is a Transactor the whole file is validated and applied in one
+// transaction, so a failure part-way changes nothing and no concurrent
+// change slips between the check and the writes.
 func (s *Service) ApplyImport(ctx context.Context, actor Actor, company string, data []byte, confirm string) (ImportReport, error) {
 	if confirm != confirmToken(company, data) {
 		return ImportReport{}, ErrStaleImport
 	}
+	tx, ok := s.props.(Transactor)
+	if !ok {
+		return s.applyImport(ctx, actor, company, data)
+	}
+	var rep ImportReport
+	err := tx.InTx(ctx, func(st store.Store) error {
+		// A service bound to the transaction: every read and write of the
+		// import, audit lines included, commits together or not at all.
+		// Its caches are its own and die with it.
+		inner := NewService(st, st, st, s.roles, s.now, s.rand, s.logger)
+		inner.GrantBudget, inner.CacheTTL = s.GrantBudget, s.CacheTTL
+		var err error
+		rep, err = inner.applyImport(ctx, actor, company, data)
+		return err
+	})
+	if err != nil {
+		return rep, err
+	}
+	s.changed()
+	return rep, nil
+}
+
+func (s *Service) applyImport(ctx context.Context, actor Actor, company string, data []byte) (ImportReport, error) {
 	rep, err := s.PreviewImport(ctx, company, data)
 	if err != nil {
 		return rep, err

@@ -332,20 +332,35 @@ func (s *Service) defMap(ctx context.Context, company string) (map[string]store.
 // to its new values, an empty list clearing it; keys not given are left
 // alone. Everything is validated first; on any problem nothing changes.
 func (s *Service) SetValues(ctx context.Context, actor Actor, accountID, company string, values map[string][]string) error {
-	acc, err := s.dir.GetAccount(ctx, accountID)
+	acc, defs, err := s.checkValues(ctx, accountID, company, values)
 	if err != nil {
 		return err
+	}
+	return s.applyValues(ctx, actor, acc.ID, company, defs, values, "property.values.set")
+}
+
+// CheckValues validates values exactly as SetValues does, changing
+// nothing, for callers that must know a change will pass before they
+// make others alongside it.
+func (s *Service) CheckValues(ctx context.Context, accountID, company string, values map[string][]string) error {
+	_, _, err := s.checkValues(ctx, accountID, company, values)
+	return err
+}
+
+func (s *Service) checkValues(ctx context.Context, accountID, company string, values map[string][]string) (store.Account, map[string]store.PropertyDef, error) {
+	acc, err := s.dir.GetAccount(ctx, accountID)
+	if err != nil {
+		return store.Account{}, nil, err
 	}
 	defs, err := s.defMap(ctx, company)
 	if err != nil {
-		return err
+		return store.Account{}, nil, err
 	}
 	var ps problems
 	if err := s.checkMember(ctx, &ps, acc.ID, company); err != nil {
-		return err
+		return store.Account{}, nil, err
 	}
-	keys := sortedKeys(values)
-	for _, k := range keys {
+	for _, k := range sortedKeys(values) {
 		d, ok := defs[k]
 		if !ok {
 			ps.add(k, "unknown", "no property %q in this company", k)
@@ -354,9 +369,9 @@ func (s *Service) SetValues(ctx context.Context, actor Actor, accountID, company
 		validateValues(&ps, d, k, values[k])
 	}
 	if err := ps.err(); err != nil {
-		return err
+		return store.Account{}, nil, err
 	}
-	return s.applyValues(ctx, actor, acc.ID, company, defs, values, "property.values.set")
+	return acc, defs, nil
 }
 
 func (s *Service) checkMember(ctx context.Context, ps *problems, accountID, company string) error {

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -186,4 +188,26 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// ParseValues reads one property's value as the JSON API takes it: null or
+// "" clears it, a string is one value, an array of strings several. ok is
+// false for any other JSON.
+func ParseValues(raw json.RawMessage) (values []string, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, true
+	}
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		if one == "" {
+			return nil, true
+		}
+		return []string{one}, true
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err == nil {
+		return many, true
+	}
+	return nil, false
 }

@@ -23,10 +23,11 @@ func (s *Server) mountAdmin(ctx context.Context, mux *http.ServeMux, d *deps) er
 			s.Gate.ForgetSessions(ids)
 			return ids, err
 		},
-		Providers: func() []api.ProviderStatus { return s.providerStatuses(d) },
-		Now:       d.now,
-		Rand:      rand.Reader,
-		Logger:    d.logger,
+		Providers:  func() []api.ProviderStatus { return s.providerStatuses(d) },
+		Properties: s.rulesService(d),
+		Now:        d.now,
+		Rand:       rand.Reader,
+		Logger:     d.logger,
 	}
 	// API tokens need a store that keeps them; without one, Bearer calls
 	// are refused and the token endpoints answer 503.

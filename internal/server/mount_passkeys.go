@@ -5,8 +5,9 @@ import (
 	"crypto/rand"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // mountPasskeys wires passkey sign-in, the account page, workstation
@@ -17,33 +18,11 @@ func (s *Server) mountPasskeys(ctx context.Context, mux *http.ServeMux, d *deps)
 	if err != nil {
 		return err
 	}
-	// Until every store backend implements store.Credentials, passkeys
-	// fall back to memory (lost on restart), loudly.
-	creds, ok := d.store.(store.Credentials)
-	if !ok {
-		d.logger.Warn("passkeys: the store has no credentials table yet; passkeys are kept in memory only")
-		creds = &passkey.MemoryCredentials{}
-	}
-	networks, ok := d.store.(passkey.Networks)
-	if !ok {
-		networks = &passkey.MemoryNetworks{}
-	}
 	h.Store = d.store
-	h.Credentials = creds
-	h.Networks = networks
+	h.Credentials = d.store
+	h.Networks = passkey.StoreNetworks{Store: d.store}
 	h.Sessions = s.Sessions
-	h.IsAdmin = func(ctx context.Context, accountID string) (bool, error) {
-		ms, err := s.Accounts.Memberships(ctx, accountID)
-		if err != nil {
-			return false, err
-		}
-		for _, m := range ms {
-			if s.Accounts.Roles().IsAdmin(m.Role) {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
+	h.Admin = s.adminGuard(d)
 	h.Renderer = d.renderer
 	h.CSRF = d.csrf
 	h.ClientIP = d.clientIP
@@ -55,4 +34,20 @@ func (s *Server) mountPasskeys(ctx context.Context, mux *http.ServeMux, d *deps)
 	h.Mount(mux)
 	d.login.PasswordBlocked = h.PasswordBlocked
 	return nil
+}
+
+// adminGuard is the admin API's authorization (session plus CSRF header,
+// or an API token; capabilities from the role model) for features that
+// serve their own routes under /.gatehouse/api/v1/.
+func (s *Server) adminGuard(d *deps) *api.Guard {
+	svc := &api.Service{
+		Store:    d.store,
+		Accounts: s.Accounts,
+		Policy:   authz.Policy{Roles: s.Accounts.Roles()},
+		Tokens:   d.store,
+		Now:      d.now,
+		Rand:     rand.Reader,
+		Logger:   d.logger,
+	}
+	return &api.Guard{Service: svc, Sessions: s.Sessions, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}
 }

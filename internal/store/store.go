@@ -383,6 +383,18 @@ type Credentials interface {
 	DeleteCredential(ctx context.Context, accountID string, id []byte) error
 }
 
+// Workstations keeps the client networks a shared-computer account may
+// sign in from, so the limit survives restarts and holds on every replica.
+type Workstations interface {
+	// AllowedNetworks returns the account's networks (CIDRs) in the order
+	// they were set; none means anywhere.
+	AllowedNetworks(ctx context.Context, accountID string) ([]string, error)
+	// SetAllowedNetworks replaces the list; an empty list removes the
+	// limit. ErrNotFound when the account does not exist. The store keeps
+	// the strings as given: parsing them is the caller's business.
+	SetAllowedNetworks(ctx context.Context, accountID string, cidrs []string) error
+}
+
 // Property types.
 const (
 	PropertyText        = "text"
@@ -463,6 +475,7 @@ type Store interface {
 	APITokens
 	Credentials
 	Properties
+	Workstations
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.
 	InTx(ctx context.Context, fn func(Store) error) error

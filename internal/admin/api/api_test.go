@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
@@ -78,6 +79,7 @@ func newEnv(t *testing.T, model *account.Model) *env {
 		Providers: func() []ProviderStatus { return []ProviderStatus{{ID: "google", Type: "google", Status: "configured"}} },
 		Now:       clock, Rand: rnd, Logger: slog.New(slog.DiscardHandler),
 	}
+	e.svc.Properties = rules.NewService(st, st, st, model, clock, rnd, nil)
 	e.csrf = web.NewCSRF([]byte("0123456789abcdef0123456789abcdef"), false, rnd)
 	e.mux = http.NewServeMux()
 	(&Handler{Service: e.svc, Sessions: fakeSessions{}, CSRF: e.csrf,

@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
-	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -37,183 +39,56 @@ type Handler struct {
 	Logger   *slog.Logger
 }
 
-// apiError is a failure with its status and public message.
-type apiError struct {
-	status  int
-	code    string
-	message string
-	fields  map[string]string
-}
-
-func (e *apiError) Error() string { return e.message }
-
 func badRequest(format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, code: "bad_request", message: fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: fmt.Sprintf(format, args...)}
 }
 
-// endpoint is one API call: it gets the authorized caller and answers,
-// or returns an error the wrapper turns into the JSON error shape.
-type endpoint func(w http.ResponseWriter, r *http.Request, c authz.Caller) error
+// Guard is the shared admin authorization over the handler's service,
+// for other packages that serve routes under Prefix.
+func (h *Handler) Guard() *Guard {
+	return &Guard{Service: h.Service, Sessions: h.Sessions, CSRF: h.CSRF, ClientIP: h.ClientIP, Logger: h.Logger}
+}
 
-// Mount registers every route. Each one goes through handle, which
+// Mount registers every route. Each one goes through the Guard, which
 // authenticates, checks the capabilities named here and the CSRF token,
 // so an endpoint cannot be added without its authorization.
 func (h *Handler) Mount(mux *http.ServeMux) {
+	g := h.Guard()
 	const (
 		panel  = account.CapAdminPanel
 		users  = account.CapManageUsers
 		export = account.CapExports
 	)
-	h.handle(mux, "GET accounts", "account.list", h.listAccounts, panel, users)
-	h.handle(mux, "POST accounts", "account.create", h.createAccount, panel, users)
-	h.handle(mux, "GET accounts.csv", "account.export", h.exportCSV, panel, export)
-	h.handle(mux, "GET accounts/{id}", "account.get", h.getAccount, panel, users)
-	h.handle(mux, "PATCH accounts/{id}", "account.update", h.updateAccount, panel, users)
-	h.handle(mux, "DELETE accounts/{id}", "account.delete", h.deleteAccount, panel, users)
+	g.Handle(mux, "GET accounts", "account.list", h.listAccounts, panel, users)
+	g.Handle(mux, "POST accounts", "account.create", h.createAccount, panel, users)
+	g.Handle(mux, "GET accounts.csv", "account.export", h.exportCSV, panel, export)
+	g.Handle(mux, "GET accounts/{id}", "account.get", h.getAccount, panel, users)
+	g.Handle(mux, "PATCH accounts/{id}", "account.update", h.updateAccount, panel, users)
+	g.Handle(mux, "DELETE accounts/{id}", "account.delete", h.deleteAccount, panel, users)
 	for _, action := range []string{ActionBlock, ActionUnblock, ActionDeactivate} {
-		h.handle(mux, "POST accounts/{id}/"+action, "account."+action, h.lifecycle(action), panel, users)
+		g.Handle(mux, "POST accounts/{id}/"+action, "account."+action, h.lifecycle(action), panel, users)
 	}
-	h.handle(mux, "DELETE accounts/{id}/sessions", "account.sessions.end", h.endSessions, panel, users)
-	h.handle(mux, "PUT accounts/{id}/memberships/{company}", "account.membership.set", h.setMembership, panel, users)
-	h.handle(mux, "DELETE accounts/{id}/memberships/{company}", "account.membership.remove", h.removeMembership, panel, users)
-	h.handle(mux, "POST invitations", "account.invite", h.invite, panel, users)
-	h.handle(mux, "GET companies", "company.list", h.listCompanies, panel, users)
-	h.handle(mux, "POST companies", "company.create", h.createCompany, panel, users)
-	h.handle(mux, "PATCH companies/{id}", "company.rename", h.renameCompany, panel, users)
-	h.handle(mux, "GET companies/{id}/members", "company.members", h.companyMembers, panel, users)
-	h.handle(mux, "GET sites", "site.list", h.listSites, panel, users)
-	h.handle(mux, "POST sites", "site.create", h.createSite, panel, users)
-	h.handle(mux, "PATCH sites/{id}", "site.rename", h.renameSite, panel, users)
-	h.handle(mux, "GET sites/{id}/members", "site.members", h.siteMembers, panel, users)
-	h.handle(mux, "PUT sites/{id}/members", "site.members.set", h.setSiteMembers, panel, users)
-	h.handle(mux, "GET providers", "provider.list", h.providers, panel)
-	h.handle(mux, "GET audit", "audit.list", h.audit, panel)
-	h.handle(mux, "GET api-tokens", "api_token.list", h.listTokens, panel, users)
-	h.handle(mux, "POST api-tokens", "api_token.create", h.createToken, panel, users)
-	h.handle(mux, "DELETE api-tokens/{id}", "api_token.revoke", h.revokeToken, panel, users)
+	g.Handle(mux, "DELETE accounts/{id}/sessions", "account.sessions.end", h.endSessions, panel, users)
+	g.Handle(mux, "PUT accounts/{id}/memberships/{company}", "account.membership.set", h.setMembership, panel, users)
+	g.Handle(mux, "DELETE accounts/{id}/memberships/{company}", "account.membership.remove", h.removeMembership, panel, users)
+	g.Handle(mux, "POST invitations", "account.invite", h.invite, panel, users)
+	g.Handle(mux, "GET companies", "company.list", h.listCompanies, panel, users)
+	g.Handle(mux, "POST companies", "company.create", h.createCompany, panel, users)
+	g.Handle(mux, "PATCH companies/{id}", "company.rename", h.renameCompany, panel, users)
+	g.Handle(mux, "GET companies/{id}/members", "company.members", h.companyMembers, panel, users)
+	g.Handle(mux, "GET sites", "site.list", h.listSites, panel, users)
+	g.Handle(mux, "POST sites", "site.create", h.createSite, panel, users)
+	g.Handle(mux, "PATCH sites/{id}", "site.rename", h.renameSite, panel, users)
+	g.Handle(mux, "GET sites/{id}/members", "site.members", h.siteMembers, panel, users)
+	g.Handle(mux, "PUT sites/{id}/members", "site.members.set", h.setSiteMembers, panel, users)
+	g.Handle(mux, "GET providers", "provider.list", h.providers, panel)
+	g.Handle(mux, "GET audit", "audit.list", h.audit, panel)
+	g.Handle(mux, "GET api-tokens", "api_token.list", h.listTokens, panel, users)
+	g.Handle(mux, "POST api-tokens", "api_token.create", h.createToken, panel, users)
+	g.Handle(mux, "DELETE api-tokens/{id}", "api_token.revoke", h.revokeToken, panel, users)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSONError(w, http.StatusNotFound, "not_found", "no such API resource")
 	})
-}
-
-func (h *Handler) handle(mux *http.ServeMux, pattern, action string, fn endpoint, caps ...string) {
-	method, path, _ := strings.Cut(pattern, " ")
-	changes := method != http.MethodGet
-	mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
-		ip := h.ClientIP(r)
-		ctx := account.WithAuditIP(r.Context(), ip)
-		r = r.WithContext(ctx)
-		c, err := h.authenticate(r)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if changes && c.Via == authz.ViaSession && !h.CSRF.Check(r) {
-			h.record(ctx, c, action, r, "denied", "csrf")
-			web.WriteJSONError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
-			return
-		}
-		for _, capability := range caps {
-			if !h.Service.Policy.Has(c, capability) {
-				if changes {
-					h.record(ctx, c, action, r, "denied", "capability "+capability)
-				}
-				h.fail(w, r, authz.ErrForbidden)
-				return
-			}
-		}
-		if err := fn(w, r, c); err != nil {
-			if changes {
-				outcome := "error"
-				if errors.Is(err, authz.ErrForbidden) || errors.Is(err, account.ErrSelfAction) {
-					outcome = "denied"
-				}
-				h.record(ctx, c, action, r, outcome, err.Error())
-			}
-			h.fail(w, r, err)
-		}
-	})
-}
-
-// record logs a refused or failed change; successful ones are recorded by
-// the service that made them, in the same transaction.
-func (h *Handler) record(ctx context.Context, c authz.Caller, action string, r *http.Request, outcome, reason string) {
-	target := r.PathValue("id")
-	e := h.Service.event(ctx, c, action, target, outcome, map[string]any{"reason": reason})
-	if err := h.Service.Store.AppendAudit(ctx, e); err != nil {
-		h.Logger.Error("audit", "action", action, "err", err)
-	}
-}
-
-// authenticate finds the caller: an API token when the request carries an
-// Authorization header, the browser session otherwise.
-func (h *Handler) authenticate(r *http.Request) (authz.Caller, error) {
-	ctx := r.Context()
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, secret, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return authz.Caller{}, authz.ErrUnauthenticated
-		}
-		t, err := h.Service.Authenticate(ctx, strings.TrimSpace(secret))
-		if err != nil {
-			return authz.Caller{}, err
-		}
-		return h.Service.LoadCaller(ctx, t.AccountID, authz.ViaToken, t.ID)
-	}
-	sess, err := h.Sessions.Lookup(ctx, r)
-	if errors.Is(err, session.ErrNoSession) {
-		return authz.Caller{}, authz.ErrUnauthenticated
-	}
-	if err != nil {
-		return authz.Caller{}, err
-	}
-	return h.Service.LoadCaller(ctx, sess.AccountID, authz.ViaSession, "")
-}
-
-// fail writes err as the contract's JSON error.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var (
-		ae *apiError
-		ve *account.ValidationError
-		ce *account.ConflictError
-		te *account.TransitionError
-	)
-	switch {
-	case errors.As(err, &ae):
-	case errors.Is(err, authz.ErrUnauthenticated):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		ae = &apiError{http.StatusUnauthorized, "unauthenticated", "sign in or send a valid API token", nil}
-	case errors.Is(err, authz.ErrForbidden):
-		ae = &apiError{http.StatusForbidden, "forbidden", err.Error(), nil}
-	case errors.As(err, &ve):
-		fields := map[string]string{}
-		for _, p := range ve.Problems {
-			if _, dup := fields[p.Field]; !dup {
-				fields[p.Field] = p.Message
-			}
-		}
-		ae = &apiError{http.StatusUnprocessableEntity, "invalid", "the request has invalid fields", fields}
-	case errors.Is(err, account.ErrSelfAction):
-		ae = &apiError{http.StatusForbidden, "self_action", err.Error(), nil}
-	case errors.Is(err, account.ErrLastAdmin):
-		ae = &apiError{http.StatusConflict, "last_admin", err.Error(), nil}
-	case errors.As(err, &te):
-		ae = &apiError{http.StatusConflict, "invalid_transition", te.Error(), nil}
-	case errors.As(err, &ce):
-		ae = &apiError{http.StatusConflict, "conflict", ce.Message, map[string]string{ce.Field: ce.Message}}
-	case errors.Is(err, store.ErrConflict):
-		ae = &apiError{http.StatusConflict, "conflict", "this conflicts with an existing record", nil}
-	case errors.Is(err, store.ErrNotFound):
-		ae = &apiError{http.StatusNotFound, "not_found", "not found", nil}
-	case errors.Is(err, ErrTokensUnavailable):
-		ae = &apiError{http.StatusServiceUnavailable, "unavailable", err.Error(), nil}
-	case errors.Is(err, store.ErrUnavailable):
-		ae = &apiError{http.StatusServiceUnavailable, "unavailable", "the store is unavailable; try again", nil}
-	default:
-		h.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
-		ae = &apiError{http.StatusInternalServerError, "internal", "internal error", nil}
-	}
-	web.WriteJSON(w, ae.status, web.ErrorBody{Error: web.ErrorDetail{Code: ae.code, Message: ae.message, Fields: ae.fields}})
 }
 
 // decode reads exactly one JSON value with no unknown fields into v.
@@ -222,7 +97,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) erro
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", message: fmt.Sprintf("the body must be at most %d bytes", MaxBodyBytes)}
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body must be at most %d bytes", MaxBodyBytes)}
 	}
 	if err != nil {
 		return badRequest("could not read the body")
@@ -234,7 +109,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) erro
 		return badRequest("a JSON body is required")
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", message: "send application/json"}
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send application/json"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -369,6 +244,36 @@ type updateAccountBody struct {
 	DateFormat *string `json:"date_format"`
 	// Kind is accepted only to refuse a change clearly: it is fixed at creation.
 	Kind *string `json:"kind"`
+	// Properties sets property values in one company, each value as
+	// accounts/{id}/properties takes it (a string, a list, or null).
+	Properties *propertiesBody `json:"properties"`
+}
+
+type propertiesBody struct {
+	Company string                     `json:"company"`
+	Values  map[string]json.RawMessage `json:"values"`
+}
+
+// update reads the body's properties, naming every value of a wrong shape.
+func (b *propertiesBody) update() (*PropertiesUpdate, error) {
+	if b == nil {
+		return nil, nil
+	}
+	p := &PropertiesUpdate{Company: strings.TrimSpace(b.Company), Values: make(map[string][]string, len(b.Values))}
+	var problems []account.FieldProblem
+	for _, k := range slices.Sorted(maps.Keys(b.Values)) {
+		v, ok := rules.ParseValues(b.Values[k])
+		if !ok {
+			problems = append(problems, account.FieldProblem{Field: "properties.values." + k, Code: "invalid",
+				Message: "a value is a string, a list of strings, or null to clear it"})
+			continue
+		}
+		p.Values[k] = v
+	}
+	if len(problems) > 0 {
+		return nil, &account.ValidationError{Problems: problems}
+	}
+	return p, nil
 }
 
 func (h *Handler) updateAccount(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
@@ -386,9 +291,20 @@ func (h *Handler) updateAccount(w http.ResponseWriter, r *http.Request, c authz.
 			return problem("kind", "not_allowed", "the kind of an account is fixed at creation; a shared-computer account is never converted")
 		}
 	}
-	a, err := h.Service.UpdateAccount(r.Context(), c, id, account.ProfileUpdate{
-		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language, DateFormat: b.DateFormat,
-	})
+	props, err := b.Properties.update()
+	if err != nil {
+		return err
+	}
+	u := account.ProfileUpdate{Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language, DateFormat: b.DateFormat}
+	if props == nil {
+		a, err := h.Service.UpdateAccount(r.Context(), c, id, u)
+		if err != nil {
+			return err
+		}
+		web.WriteJSON(w, http.StatusOK, a)
+		return nil
+	}
+	a, err := h.Service.UpdateAccountAndProperties(r.Context(), c, id, u, props)
 	if err != nil {
 		return err
 	}
@@ -407,7 +323,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, c authz.
 	return nil
 }
 
-func (h *Handler) lifecycle(action string) endpoint {
+func (h *Handler) lifecycle(action string) Endpoint {
 	return func(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
 		if err := emptyBody(w, r); err != nil {
 			return err

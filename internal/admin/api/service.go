@@ -46,6 +46,9 @@ type Service struct {
 	// SendInvitation mails the "set your password" link
 	// ((*reset.Handler).SendInvitation); nil: no mail is sent.
 	SendInvitation func(ctx context.Context, a store.Account) error
+	// Properties sets account property values given to PATCH
+	// accounts/{id}; nil: such a PATCH answers 503.
+	Properties PropertyValues
 	// Providers reports the configured identity providers; nil: none.
 	Providers func() []ProviderStatus
 	Now       func() time.Time
@@ -131,6 +134,13 @@ func (s *Service) target(ctx context.Context, c authz.Caller, id string) (store.
 		return store.Account{}, authz.ErrForbidden
 	}
 	return acc, nil
+}
+
+// ManagedAccount reads an account for another admin surface (passkeys,
+// workstations): ErrNotFound when it does not exist, authz.ErrForbidden
+// when the caller does not manage a company it belongs to.
+func (s *Service) ManagedAccount(ctx context.Context, c authz.Caller, id string) (store.Account, error) {
+	return s.target(ctx, c, id)
 }
 
 // AccountFilter selects accounts to list.

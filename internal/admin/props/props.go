@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -20,10 +22,11 @@ import (
 
 const prefix = "/.gatehouse/api/v1"
 
-// Handler serves the API. Every route goes through Auth, applied in Mount.
+// Handler serves the API. Every route is mounted behind Guard, the admin
+// API's own authorization, and needs admin_panel in the company concerned.
 type Handler struct {
 	Rules  *rules.Service
-	Auth   Authorizer
+	Guard  *api.Guard
 	Logger *slog.Logger
 	// MaxBody limits JSON bodies; MaxImport limits CSV imports.
 	MaxBody   int64
@@ -32,65 +35,82 @@ type Handler struct {
 
 // Mount registers the routes.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+prefix+"/properties", h.listDefs)
-	mux.HandleFunc("POST "+prefix+"/properties", h.createDef)
-	mux.HandleFunc("GET "+prefix+"/properties/{key}", h.getDef)
-	mux.HandleFunc("PATCH "+prefix+"/properties/{key}", h.updateDef)
-	mux.HandleFunc("DELETE "+prefix+"/properties/{key}", h.deleteDef)
-	mux.HandleFunc("PUT "+prefix+"/properties/{key}/values/{account}", h.putValue)
-	mux.HandleFunc("POST "+prefix+"/properties/import", h.importCSV)
-	mux.HandleFunc("GET "+prefix+"/accounts/{id}/properties", h.getValues)
-	mux.HandleFunc("PATCH "+prefix+"/accounts/{id}/properties", h.patchValues)
-	mux.HandleFunc("GET "+prefix+"/relations", h.relations)
-	mux.HandleFunc("GET "+prefix+"/access-rules", h.listRules)
-	mux.HandleFunc("POST "+prefix+"/access-rules", h.createRule)
-	mux.HandleFunc("GET "+prefix+"/access-rules/explain", h.explain)
-	mux.HandleFunc("GET "+prefix+"/access-rules/{id}", h.getRule)
-	mux.HandleFunc("PATCH "+prefix+"/access-rules/{id}", h.updateRule)
-	mux.HandleFunc("DELETE "+prefix+"/access-rules/{id}", h.deleteRule)
+	const panel = account.CapAdminPanel
+	for _, rt := range []struct {
+		pattern, action string
+		fn              api.Endpoint
+	}{
+		{"GET properties", "property.list", h.listDefs},
+		{"POST properties", "property.create", h.createDef},
+		{"GET properties/{key}", "property.get", h.getDef},
+		{"PATCH properties/{key}", "property.update", h.updateDef},
+		{"DELETE properties/{key}", "property.delete", h.deleteDef},
+		{"PUT properties/{key}/values/{account}", "property.values.set", h.putValue},
+		{"POST properties/import", "property.values.import", h.importCSV},
+		{"GET accounts/{id}/properties", "property.values.get", h.getValues},
+		{"PATCH accounts/{id}/properties", "property.values.set", h.patchValues},
+		{"GET relations", "relation.list", h.relations},
+		{"GET access-rules", "access_rule.list", h.listRules},
+		{"POST access-rules", "access_rule.create", h.createRule},
+		{"GET access-rules/explain", "access_rule.explain", h.explain},
+		{"GET access-rules/{id}", "access_rule.get", h.getRule},
+		{"PATCH access-rules/{id}", "access_rule.update", h.updateRule},
+		{"DELETE access-rules/{id}", "access_rule.delete", h.deleteRule},
+	} {
+		h.Guard.Handle(mux, rt.pattern, rt.action, mapErrors(rt.fn), panel)
+	}
 }
 
 // ---- shared plumbing
 
 // company resolves the company a call concerns: the `company` query
 // parameter, or the caller's only administered company.
-func (h *Handler) company(w http.ResponseWriter, r *http.Request) (string, bool) {
-	if c := r.URL.Query().Get("company"); c != "" {
-		return c, true
+func (h *Handler) company(r *http.Request, c authz.Caller) (string, error) {
+	if co := r.URL.Query().Get("company"); co != "" {
+		return co, nil
 	}
-	cs, err := h.Auth.AdminCompanies(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return "", false
-	}
+	cs := h.Guard.Service.Policy.Companies(c, account.CapAdminPanel)
 	switch len(cs) {
 	case 0:
-		h.fail(w, r, ErrForbidden)
-		return "", false
+		return "", authz.ErrForbidden
 	case 1:
-		return cs[0], true
+		return cs[0], nil
 	}
-	writeError(w, http.StatusBadRequest, web.ErrorDetail{Code: "company_required", Message: "you administer several companies; name one with ?company="})
-	return "", false
+	return "", &api.Error{Status: http.StatusBadRequest, Code: "company_required", Message: "you administer several companies; name one with ?company="}
 }
 
-// authorize resolves the company and checks the caller.
-func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, write bool) (string, rules.Actor, bool) {
-	company, ok := h.company(w, r)
-	if !ok {
-		return "", rules.Actor{}, false
+// authorize checks the caller holds admin_panel in company and returns
+// the actor the rules service records.
+func (h *Handler) authorize(r *http.Request, c authz.Caller, company string) (rules.Actor, error) {
+	if company == "" || !h.Guard.Service.Policy.HasIn(c, company, account.CapAdminPanel) {
+		return rules.Actor{}, authz.ErrForbidden
 	}
-	actor, err := h.Auth.Authorize(r, company, write)
+	return rules.Actor{ID: c.Account.ID, IP: account.AuditIP(r.Context())}, nil
+}
+
+// scope resolves the company of a call and checks the caller in it.
+func (h *Handler) scope(r *http.Request, c authz.Caller) (string, rules.Actor, error) {
+	company, err := h.company(r, c)
 	if err != nil {
-		h.fail(w, r, err)
-		return "", rules.Actor{}, false
+		return "", rules.Actor{}, err
 	}
-	return company, actor, true
+	actor, err := h.authorize(r, c, company)
+	return company, actor, err
 }
 
-func writeError(w http.ResponseWriter, status int, d web.ErrorDetail) {
-	web.WriteJSON(w, status, web.ErrorBody{Error: d})
+// bodyError is an answer with a JSON body beyond the error shape.
+type bodyError struct {
+	err    error
+	status int
+	body   any
 }
+
+func (e *bodyError) Error() string   { return e.err.Error() }
+func (e *bodyError) Unwrap() error   { return e.err }
+func (e *bodyError) StatusCode() int { return e.status }
+func (e *bodyError) Body() any       { return e.body }
+
+var _ api.BodyError = (*bodyError)(nil)
 
 // inUseBody adds the rules that use a property to the error shape.
 type inUseBody struct {
@@ -100,48 +120,29 @@ type inUseBody struct {
 	} `json:"error"`
 }
 
-// fail maps an error to its status and JSON body; details of unexpected
-// errors go to the log only.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ve *account.ValidationError
-	var ce *account.ConflictError
-	var iu *rules.InUseError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &ve):
-		fields := make(map[string]string, len(ve.Problems))
-		for _, p := range ve.Problems {
-			if _, dup := fields[p.Field]; !dup {
-				fields[p.Field] = p.Message
-			}
+// mapErrors turns the errors only this API has into answers the Guard
+// writes; the rest (validation, conflicts, 401, 403, 404) it maps itself.
+func mapErrors(fn api.Endpoint) api.Endpoint {
+	return func(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+		err := fn(w, r, c)
+		var iu *rules.InUseError
+		var tooBig *http.MaxBytesError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &iu):
+			var b inUseBody
+			b.Error.ErrorDetail = web.ErrorDetail{Code: "in_use", Message: iu.Error()}
+			b.Error.Rules = iu.Rules
+			return &bodyError{err: err, status: http.StatusConflict, body: b}
+		case errors.As(err, &tooBig):
+			return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is too large"}
+		case errors.Is(err, errBadBody):
+			return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error()}
+		case errors.Is(err, rules.ErrStaleImport):
+			return &api.Error{Status: http.StatusConflict, Code: "stale_preview", Message: err.Error()}
 		}
-		writeError(w, http.StatusUnprocessableEntity, web.ErrorDetail{Code: "invalid", Message: ve.Error(), Fields: fields})
-	case errors.As(err, &ce):
-		writeError(w, http.StatusConflict, web.ErrorDetail{Code: "conflict", Message: ce.Message, Fields: map[string]string{ce.Field: ce.Message}})
-	case errors.As(err, &iu):
-		var b inUseBody
-		b.Error.ErrorDetail = web.ErrorDetail{Code: "in_use", Message: iu.Error()}
-		b.Error.Rules = iu.Rules
-		web.WriteJSON(w, http.StatusConflict, b)
-	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, web.ErrorDetail{Code: "too_large", Message: "the body is too large"})
-	case errors.Is(err, errBadBody):
-		writeError(w, http.StatusBadRequest, web.ErrorDetail{Code: "bad_request", Message: err.Error()})
-	case errors.Is(err, ErrUnauthenticated):
-		writeError(w, http.StatusUnauthorized, web.ErrorDetail{Code: "unauthenticated", Message: "not signed in"})
-	case errors.Is(err, ErrCSRF):
-		writeError(w, http.StatusForbidden, web.ErrorDetail{Code: "csrf", Message: ErrCSRF.Error()})
-	case errors.Is(err, ErrForbidden):
-		writeError(w, http.StatusForbidden, web.ErrorDetail{Code: "forbidden", Message: ErrForbidden.Error()})
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, web.ErrorDetail{Code: "not_found", Message: "no such resource"})
-	case errors.Is(err, rules.ErrStaleImport):
-		writeError(w, http.StatusConflict, web.ErrorDetail{Code: "stale_preview", Message: err.Error()})
-	case errors.Is(err, store.ErrUnavailable):
-		writeError(w, http.StatusServiceUnavailable, web.ErrorDetail{Code: "unavailable", Message: "the store is unavailable"})
-	default:
-		h.Logger.Error("properties api", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, web.ErrorDetail{Code: "internal", Message: "internal error"})
+		return err
 	}
 }
 
@@ -149,27 +150,24 @@ var errBadBody = errors.New("bad body")
 
 // decode reads a JSON body strictly: size-limited, unknown fields and
 // trailing data refused.
-func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	limit := h.MaxBody
 	if limit <= 0 {
 		limit = 256 << 10
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		h.fail(w, r, err)
-		return false
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		h.fail(w, r, fmt.Errorf("%w: the body is not the expected JSON: %v", errBadBody, err))
-		return false
+		return fmt.Errorf("%w: the body is not the expected JSON: %v", errBadBody, err)
 	}
 	if dec.More() {
-		h.fail(w, r, fmt.Errorf("%w: trailing data after the JSON body", errBadBody))
-		return false
+		return fmt.Errorf("%w: trailing data after the JSON body", errBadBody)
 	}
-	return true
+	return nil
 }
 
 // ---- definitions
@@ -195,27 +193,27 @@ func defOut(d store.PropertyDef) defJSON {
 	return out
 }
 
-func (h *Handler) listDefs(w http.ResponseWriter, r *http.Request) {
-	company, _, ok := h.authorize(w, r, false)
-	if !ok {
-		return
+func (h *Handler) listDefs(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, _, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	defs, err := h.Rules.ListDefs(r.Context(), company)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]defJSON, len(defs))
 	for i, d := range defs {
 		out[i] = defOut(d)
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"properties": out})
+	return nil
 }
 
-func (h *Handler) createDef(w http.ResponseWriter, r *http.Request) {
-	company, actor, ok := h.authorize(w, r, true)
-	if !ok {
-		return
+func (h *Handler) createDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, actor, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	var in struct {
 		Key     string            `json:"key"`
@@ -223,115 +221,94 @@ func (h *Handler) createDef(w http.ResponseWriter, r *http.Request) {
 		Type    string            `json:"type"`
 		Choices []string          `json:"choices"`
 	}
-	if !h.decode(w, r, &in) {
-		return
+	if err := h.decode(w, r, &in); err != nil {
+		return err
 	}
 	d, err := h.Rules.CreateDef(r.Context(), actor, store.PropertyDef{CompanyID: company, Key: in.Key, Labels: in.Labels, Type: in.Type, Choices: in.Choices})
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusCreated, defOut(d))
+	return nil
 }
 
-func (h *Handler) getDef(w http.ResponseWriter, r *http.Request) {
-	company, _, ok := h.authorize(w, r, false)
-	if !ok {
-		return
+func (h *Handler) getDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, _, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	d, err := h.Rules.GetDef(r.Context(), company, r.PathValue("key"))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, defOut(d))
+	return nil
 }
 
-func (h *Handler) updateDef(w http.ResponseWriter, r *http.Request) {
-	company, actor, ok := h.authorize(w, r, true)
-	if !ok {
-		return
+func (h *Handler) updateDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, actor, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	var in struct {
 		Labels  map[string]string `json:"labels"`
 		Choices []string          `json:"choices"`
 	}
-	if !h.decode(w, r, &in) {
-		return
+	if err := h.decode(w, r, &in); err != nil {
+		return err
 	}
 	d, err := h.Rules.UpdateDef(r.Context(), actor, company, r.PathValue("key"), in.Labels, in.Choices)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, defOut(d))
+	return nil
 }
 
-func (h *Handler) deleteDef(w http.ResponseWriter, r *http.Request) {
-	company, actor, ok := h.authorize(w, r, true)
-	if !ok {
-		return
+func (h *Handler) deleteDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, actor, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	if err := h.Rules.DeleteDef(r.Context(), actor, company, r.PathValue("key")); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // ---- values
 
-// valuesOf reads a JSON value as a list: null clears, a string is one
-// value, an array of strings several.
-func valuesOf(raw json.RawMessage) ([]string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, true
-	}
-	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
-		if one == "" {
-			return nil, true
-		}
-		return []string{one}, true
-	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err == nil {
-		return many, true
-	}
-	return nil, false
-}
-
-func (h *Handler) writeValues(w http.ResponseWriter, r *http.Request, accountID, company string) {
+func (h *Handler) writeValues(w http.ResponseWriter, r *http.Request, accountID, company string) error {
 	vals, err := h.Rules.Values(r.Context(), accountID, company)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"account": accountID, "company": company, "properties": vals})
+	return nil
 }
 
-func (h *Handler) getValues(w http.ResponseWriter, r *http.Request) {
-	company, _, ok := h.authorize(w, r, false)
-	if !ok {
-		return
+func (h *Handler) getValues(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, _, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
-	h.writeValues(w, r, r.PathValue("id"), company)
+	return h.writeValues(w, r, r.PathValue("id"), company)
 }
 
-func (h *Handler) patchValues(w http.ResponseWriter, r *http.Request) {
-	company, actor, ok := h.authorize(w, r, true)
-	if !ok {
-		return
+func (h *Handler) patchValues(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, actor, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	var in map[string]json.RawMessage
-	if !h.decode(w, r, &in) {
-		return
+	if err := h.decode(w, r, &in); err != nil {
+		return err
 	}
 	values := make(map[string][]string, len(in))
 	var problems []account.FieldProblem
 	for k, raw := range in {
-		v, ok := valuesOf(raw)
+		v, ok := rules.ParseValues(raw)
 		if !ok {
 			problems = append(problems, account.FieldProblem{Field: k, Code: "invalid", Message: "a value is a string, a list of strings, or null to clear it"})
 			continue
@@ -339,52 +316,47 @@ func (h *Handler) patchValues(w http.ResponseWriter, r *http.Request) {
 		values[k] = v
 	}
 	if len(problems) > 0 {
-		h.fail(w, r, &account.ValidationError{Problems: problems})
-		return
+		return &account.ValidationError{Problems: problems}
 	}
 	id := r.PathValue("id")
 	if err := h.Rules.SetValues(r.Context(), actor, id, company, values); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	h.writeValues(w, r, id, company)
+	return h.writeValues(w, r, id, company)
 }
 
-func (h *Handler) putValue(w http.ResponseWriter, r *http.Request) {
-	company, actor, ok := h.authorize(w, r, true)
-	if !ok {
-		return
+func (h *Handler) putValue(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, actor, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	var in struct {
 		Values json.RawMessage `json:"values"`
 	}
-	if !h.decode(w, r, &in) {
-		return
+	if err := h.decode(w, r, &in); err != nil {
+		return err
 	}
 	key := r.PathValue("key")
-	v, ok := valuesOf(in.Values)
+	v, ok := rules.ParseValues(in.Values)
 	if !ok {
-		h.fail(w, r, &account.ValidationError{Problems: []account.FieldProblem{{Field: "values", Code: "invalid", Message: "a value is a string, a list of strings, or null to clear it"}}})
-		return
+		return &account.ValidationError{Problems: []account.FieldProblem{{Field: "values", Code: "invalid", Message: "a value is a string, a list of strings, or null to clear it"}}}
 	}
 	if _, err := h.Rules.GetDef(r.Context(), company, key); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	id := r.PathValue("account")
 	if err := h.Rules.SetValues(r.Context(), actor, id, company, map[string][]string{key: v}); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	h.writeValues(w, r, id, company)
+	return h.writeValues(w, r, id, company)
 }
 
 // importCSV previews a CSV of values, or applies it with ?confirm=TOKEN
 // (the token of its preview).
-func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request) {
-	company, actor, ok := h.authorize(w, r, true)
-	if !ok {
-		return
+func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, actor, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	limit := h.MaxImport
 	if limit <= 0 {
@@ -392,32 +364,29 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	confirm := r.URL.Query().Get("confirm")
 	if confirm == "" {
 		rep, err := h.Rules.PreviewImport(r.Context(), company, data)
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 		web.WriteJSON(w, http.StatusOK, rep)
-		return
+		return nil
 	}
 	rep, err := h.Rules.ApplyImport(r.Context(), actor, company, data, confirm)
 	if errors.Is(err, rules.ErrImportInvalid) {
-		web.WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{
+		return &bodyError{err: err, status: http.StatusUnprocessableEntity, body: map[string]any{
 			"error":  web.ErrorDetail{Code: "invalid", Message: err.Error()},
 			"report": rep,
-		})
-		return
+		}}
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, rep)
+	return nil
 }
 
 // ---- relations
@@ -425,46 +394,38 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request) {
 // relations answers both directions: ?object=X lists the accounts linked
 // to object X, ?account=ID the objects the account is linked to. Without
 // company, every company the caller administers is searched.
-func (h *Handler) relations(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) relations(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
 	q := r.URL.Query()
 	object, acct, key := q.Get("object"), q.Get("account"), q.Get("key")
 	if (object == "") == (acct == "") {
-		writeError(w, http.StatusBadRequest, web.ErrorDetail{Code: "bad_request", Message: "give exactly one of object or account"})
-		return
+		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "give exactly one of object or account"}
 	}
 	companies := []string{q.Get("company")}
 	if companies[0] == "" {
-		cs, err := h.Auth.AdminCompanies(r)
-		if err != nil {
-			h.fail(w, r, err)
-			return
+		companies = h.Guard.Service.Policy.Companies(c, account.CapAdminPanel)
+		if len(companies) == 0 {
+			return authz.ErrForbidden
 		}
-		if len(cs) == 0 {
-			h.fail(w, r, ErrForbidden)
-			return
-		}
-		companies = cs
 	}
 	links := []rules.Link{}
-	for _, c := range companies {
-		if _, err := h.Auth.Authorize(r, c, false); err != nil {
-			h.fail(w, r, err)
-			return
+	for _, co := range companies {
+		if _, err := h.authorize(r, c, co); err != nil {
+			return err
 		}
 		var found []rules.Link
 		var err error
 		if object != "" {
-			found, err = h.Rules.LinkedAccounts(r.Context(), object, c, key)
+			found, err = h.Rules.LinkedAccounts(r.Context(), object, co, key)
 		} else {
-			found, err = h.Rules.LinkedObjects(r.Context(), acct, c, key)
+			found, err = h.Rules.LinkedObjects(r.Context(), acct, co, key)
 		}
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 		links = append(links, found...)
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"relations": links})
+	return nil
 }
 
 // ---- rules
@@ -491,112 +452,107 @@ func ruleOut(r store.AccessRule) ruleJSON {
 		Condition: cond, Capability: r.Capability, Tag: r.Tag, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-func (h *Handler) listRules(w http.ResponseWriter, r *http.Request) {
-	company, _, ok := h.authorize(w, r, false)
-	if !ok {
-		return
+func (h *Handler) listRules(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, _, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	rs, err := h.Rules.ListRules(r.Context(), company)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]ruleJSON, len(rs))
 	for i, rl := range rs {
 		out[i] = ruleOut(rl)
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"access_rules": out})
+	return nil
 }
 
-func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
-	company, actor, ok := h.authorize(w, r, true)
-	if !ok {
-		return
+func (h *Handler) createRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, actor, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	var in rules.RuleInput
-	if !h.decode(w, r, &in) {
-		return
+	if err := h.decode(w, r, &in); err != nil {
+		return err
 	}
 	rl, err := h.Rules.CreateRule(r.Context(), actor, company, in)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusCreated, ruleOut(rl))
+	return nil
 }
 
 // ruleFor loads a rule and checks the caller administers its company.
-func (h *Handler) ruleFor(w http.ResponseWriter, r *http.Request, write bool) (store.AccessRule, rules.Actor, bool) {
-	// Authenticate before revealing whether the rule exists.
-	if _, err := h.Auth.AdminCompanies(r); err != nil {
-		h.fail(w, r, err)
-		return store.AccessRule{}, rules.Actor{}, false
-	}
+// The Guard has authenticated the caller already, so whether a rule
+// exists is never revealed to a stranger.
+func (h *Handler) ruleFor(r *http.Request, c authz.Caller) (store.AccessRule, rules.Actor, error) {
 	rl, err := h.Rules.GetRule(r.Context(), r.PathValue("id"))
 	if err != nil {
-		h.fail(w, r, err)
-		return store.AccessRule{}, rules.Actor{}, false
+		return store.AccessRule{}, rules.Actor{}, err
 	}
-	actor, err := h.Auth.Authorize(r, rl.CompanyID, write)
+	actor, err := h.authorize(r, c, rl.CompanyID)
 	if err != nil {
-		h.fail(w, r, err)
-		return store.AccessRule{}, rules.Actor{}, false
+		return store.AccessRule{}, rules.Actor{}, err
 	}
-	return rl, actor, true
+	return rl, actor, nil
 }
 
-func (h *Handler) getRule(w http.ResponseWriter, r *http.Request) {
-	rl, _, ok := h.ruleFor(w, r, false)
-	if !ok {
-		return
+func (h *Handler) getRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	rl, _, err := h.ruleFor(r, c)
+	if err != nil {
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, ruleOut(rl))
+	return nil
 }
 
-func (h *Handler) updateRule(w http.ResponseWriter, r *http.Request) {
-	rl, actor, ok := h.ruleFor(w, r, true)
-	if !ok {
-		return
+func (h *Handler) updateRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	rl, actor, err := h.ruleFor(r, c)
+	if err != nil {
+		return err
 	}
 	var in rules.RuleInput
-	if !h.decode(w, r, &in) {
-		return
+	if err := h.decode(w, r, &in); err != nil {
+		return err
 	}
 	updated, err := h.Rules.UpdateRule(r.Context(), actor, rl.ID, in)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, ruleOut(updated))
+	return nil
 }
 
-func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request) {
-	rl, actor, ok := h.ruleFor(w, r, true)
-	if !ok {
-		return
+func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	rl, actor, err := h.ruleFor(r, c)
+	if err != nil {
+		return err
 	}
 	if err := h.Rules.DeleteRule(r.Context(), actor, rl.ID); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (h *Handler) explain(w http.ResponseWriter, r *http.Request) {
-	company, _, ok := h.authorize(w, r, false)
-	if !ok {
-		return
+func (h *Handler) explain(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, _, err := h.scope(r, c)
+	if err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	acct := q.Get("account")
 	if acct == "" {
-		writeError(w, http.StatusBadRequest, web.ErrorDetail{Code: "bad_request", Message: "name the account with ?account="})
-		return
+		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "name the account with ?account="}
 	}
 	ex, err := h.Rules.Explain(r.Context(), acct, company, q.Get("capability"), q.Get("tag"))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, ex)
+	return nil
 }

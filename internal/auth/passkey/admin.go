@@ -1,54 +1,36 @@
 package passkey
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-// adminHandler is an admin endpoint, given the calling admin's id.
-type adminHandler func(w http.ResponseWriter, r *http.Request, actor string)
-
-// admin wraps an endpoint with a minimal admin check: a browser session of
-// an account that is admin in some company, and the CSRF header for state
-// changes. It should give way to the shared admin authorization wrapper.
-func (h *Handler) admin(next adminHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		sess, err := h.Sessions.Lookup(ctx, r)
-		if errors.Is(err, session.ErrNoSession) {
-			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in first")
-			return
-		}
-		if err != nil {
-			web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-			return
-		}
-		ok, err := h.IsAdmin(ctx, sess.AccountID)
-		if err != nil {
-			web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-			return
-		}
-		if !ok {
-			web.WriteJSONError(w, http.StatusForbidden, "forbidden", "administrators only")
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !h.CSRF.Valid(r, r.Header.Get("X-CSRF-Token")) {
-			web.WriteJSONError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token")
-			return
-		}
-		next(w, r, sess.AccountID)
-	}
+// mountAdmin registers the admin endpoints behind the shared admin
+// authorization (api.Guard): a session with the CSRF header, or an API
+// token, holding admin_panel and manage_users; each endpoint then checks
+// that the caller manages a company the target account belongs to.
+func (h *Handler) mountAdmin(mux *http.ServeMux) {
+	const (
+		panel = account.CapAdminPanel
+		users = account.CapManageUsers
+	)
+	g := h.Admin
+	g.Handle(mux, "GET accounts/{id}/credentials", "passkey.list", h.apiListCredentials, panel, users)
+	g.Handle(mux, "DELETE accounts/{id}/credentials/{credId}", "passkey.revoke", h.apiDeleteCredential, panel, users)
+	g.Handle(mux, "POST accounts/{id}/enrolments", "enrolment.create", h.apiCreateEnrolment, panel, users)
+	g.Handle(mux, "GET accounts/{id}/allowed-networks", "account.allowed_networks.get", h.apiGetNetworks, panel, users)
+	g.Handle(mux, "PUT accounts/{id}/allowed-networks", "account.allowed_networks", h.apiPutNetworks, panel, users)
 }
 
 // credentialView is a passkey as the API shows it; never the key itself.
@@ -76,133 +58,105 @@ func viewOf(c store.Credential) credentialView {
 	return v
 }
 
-// pathAccount reads the {id} account, answering 404 or 503 itself.
-func (h *Handler) pathAccount(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
-	acct, err := h.Store.GetAccount(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		web.WriteJSONError(w, http.StatusNotFound, "not_found", "no such account")
-		return store.Account{}, false
-	}
-	if err != nil {
-		web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-		return store.Account{}, false
-	}
-	return acct, true
+// pathAccount reads the {id} account when the caller manages it.
+func (h *Handler) pathAccount(r *http.Request, c authz.Caller) (store.Account, error) {
+	return h.Admin.Service.ManagedAccount(r.Context(), c, r.PathValue("id"))
 }
 
-func (h *Handler) apiListCredentials(w http.ResponseWriter, r *http.Request, _ string) {
-	acct, ok := h.pathAccount(w, r)
-	if !ok {
-		return
+func (h *Handler) apiListCredentials(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	acct, err := h.pathAccount(r, c)
+	if err != nil {
+		return err
 	}
 	creds, err := h.Credentials.ListCredentials(r.Context(), acct.ID)
 	if err != nil {
-		web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-		return
+		return err
 	}
 	out := make([]credentialView, 0, len(creds))
-	for _, c := range creds {
-		out = append(out, viewOf(c))
+	for _, cr := range creds {
+		out = append(out, viewOf(cr))
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"credentials": out})
+	return nil
 }
 
-func (h *Handler) apiDeleteCredential(w http.ResponseWriter, r *http.Request, actor string) {
-	acct, ok := h.pathAccount(w, r)
-	if !ok {
-		return
+var errNoCredential = &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such credential"}
+
+func (h *Handler) apiDeleteCredential(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	acct, err := h.pathAccount(r, c)
+	if err != nil {
+		return err
 	}
 	id, ok := decodeID(r.PathValue("credId"))
 	if !ok {
-		web.WriteJSONError(w, http.StatusNotFound, "not_found", "no such credential")
-		return
+		return errNoCredential
 	}
 	ended, err := h.revoke(r.Context(), acct.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		web.WriteJSONError(w, http.StatusNotFound, "not_found", "no such credential")
-		return
+		return errNoCredential
 	}
 	if err != nil {
-		h.Logger.Error("passkey: revoking", "err", err)
-		web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-		return
+		return err
 	}
-	h.audit(r.Context(), store.AuditEvent{Actor: actor, Action: "passkey.revoke", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "admin",
-		Details: map[string]any{"credential": encodeID(id), "sessions_ended": len(ended)}})
+	h.audit(r.Context(), adminEvent(r, c, "passkey.revoke", acct.ID,
+		map[string]any{"credential": encodeID(id), "sessions_ended": len(ended)}))
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-// revoke deletes a passkey and ends the sessions signed in with it.
+// adminEvent is the audit record of an admin change, in the shape the
+// admin API records its own.
+func adminEvent(r *http.Request, c authz.Caller, action, target string, details map[string]any) store.AuditEvent {
+	details["via"] = c.Via
+	if c.TokenID != "" {
+		details["token"] = c.TokenID
+	}
+	return store.AuditEvent{Actor: c.Account.ID, Action: action, Target: target, IP: account.AuditIP(r.Context()),
+		Outcome: "ok", Category: "admin", Details: details}
+}
+
+// revoke deletes a passkey and ends the sessions signed in with it, and
+// only those: the account's other sessions stay.
 func (h *Handler) revoke(ctx context.Context, accountID string, id []byte) ([]string, error) {
 	if err := h.Credentials.DeleteCredential(ctx, accountID, id); err != nil {
 		return nil, err
 	}
-	sessions, err := h.Store.ListAccountSessions(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	var ended []string
-	for _, s := range sessions {
-		if !signedInWith(s, id) {
-			continue
-		}
-		if err := h.Sessions.EndSession(ctx, s.ID); err != nil {
-			return ended, err
-		}
-		ended = append(ended, s.ID)
-	}
+	ended, err := h.Sessions.EndCredential(ctx, accountID, id)
 	if len(ended) > 0 && h.OnSessionsEnded != nil {
 		h.OnSessionsEnded(ended)
 	}
-	return ended, nil
+	return ended, err
 }
 
-// signedInWith reports whether s signed in with credential id. A passkey
-// session that does not record its credential (the session layer does not
-// pass it through yet) is ended too: revoking must never leave a session
-// of the revoked key alive.
-func signedInWith(s store.Session, id []byte) bool {
-	if len(s.CredentialID) > 0 {
-		return bytes.Equal(s.CredentialID, id)
-	}
-	return slices.Contains(s.AMR, "hwk") || slices.Contains(s.AMR, "swk")
-}
-
-func (h *Handler) apiCreateEnrolment(w http.ResponseWriter, r *http.Request, actor string) {
+func (h *Handler) apiCreateEnrolment(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
 	ctx := r.Context()
 	var in struct {
 		Name            string   `json:"name"`
 		AllowedNetworks []string `json:"allowed_networks"`
 	}
 	if !readJSON(w, r, &in) {
-		web.WriteJSONError(w, http.StatusBadRequest, "bad_request", "the body is not valid JSON")
-		return
+		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body is not valid JSON"}
 	}
 	if len(in.Name) > maxNameLen {
-		writeFieldError(w, "name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
-		return
+		return fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
 	}
 	nets, bad, err := ParseNetworks(in.AllowedNetworks)
 	if err != nil {
-		writeFieldError(w, "allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
-		return
+		return fieldError("allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
 	}
-	acct, ok := h.pathAccount(w, r)
-	if !ok {
-		return
+	acct, err := h.pathAccount(r, c)
+	if err != nil {
+		return err
 	}
 	if acct.Kind != store.KindSharedComputer {
-		web.WriteJSONError(w, http.StatusConflict, "not_shared_computer", "enrolments are for shared-computer accounts only")
-		return
+		return &api.Error{Status: http.StatusConflict, Code: "not_shared_computer", Message: "enrolments are for shared-computer accounts only"}
 	}
 	if acct.Status == store.StatusBlocked || acct.Status == store.StatusDeactivated {
-		web.WriteJSONError(w, http.StatusConflict, "account_status", "the account is "+acct.Status)
-		return
+		return &api.Error{Status: http.StatusConflict, Code: "account_status", Message: "the account is " + acct.Status}
 	}
 	token, err := h.randomID()
 	if err != nil {
-		web.WriteJSONError(w, http.StatusInternalServerError, "internal", "internal error")
-		return
+		return err
 	}
 	data, _ := json.Marshal(enrolment{Name: cleanName(in.Name, "")})
 	now := h.Now()
@@ -211,26 +165,24 @@ func (h *Handler) apiCreateEnrolment(w http.ResponseWriter, r *http.Request, act
 	// its own link.
 	if err := h.Store.CreateToken(ctx, store.Token{Hash: hashID(token), Kind: store.TokenEnrolment, AccountID: acct.ID,
 		Data: data, CreatedAt: now, ExpiresAt: expires}, false); err != nil {
-		web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-		return
+		return err
 	}
 	if in.AllowedNetworks != nil {
 		if err := h.Networks.SetAllowedNetworks(ctx, acct.ID, nets); err != nil {
-			web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-			return
+			return err
 		}
 	}
-	h.audit(ctx, store.AuditEvent{Actor: actor, Action: "enrolment.create", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "admin",
-		Details: map[string]any{"name": in.Name, "expires_at": expires.UTC().Format(time.RFC3339), "allowed_networks": in.AllowedNetworks}})
+	h.audit(ctx, adminEvent(r, c, "enrolment.create", acct.ID, map[string]any{
+		"name": in.Name, "expires_at": expires.UTC().Format(time.RFC3339), "allowed_networks": in.AllowedNetworks}))
 	web.WriteJSON(w, http.StatusCreated, map[string]string{
 		"url":        h.publicBase + "/.gatehouse/enrol?token=" + token,
 		"expires_at": expires.UTC().Format(time.RFC3339),
 	})
+	return nil
 }
 
-func writeFieldError(w http.ResponseWriter, field, msg string) {
-	web.WriteJSON(w, http.StatusUnprocessableEntity, web.ErrorBody{Error: web.ErrorDetail{
-		Code: "invalid", Message: field + ": " + msg, Fields: map[string]string{field: msg}}})
+func fieldError(field, msg string) error {
+	return &account.ValidationError{Problems: []account.FieldProblem{{Field: field, Code: "invalid", Message: msg}}}
 }
 
 func netStrings(nets []netip.Prefix) []string {
@@ -241,45 +193,41 @@ func netStrings(nets []netip.Prefix) []string {
 	return out
 }
 
-func (h *Handler) apiGetNetworks(w http.ResponseWriter, r *http.Request, _ string) {
-	acct, ok := h.pathAccount(w, r)
-	if !ok {
-		return
+func (h *Handler) apiGetNetworks(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	acct, err := h.pathAccount(r, c)
+	if err != nil {
+		return err
 	}
 	nets, err := h.Networks.AllowedNetworks(r.Context(), acct.ID)
 	if err != nil {
-		web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-		return
+		return err
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"allowed_networks": netStrings(nets)})
+	return nil
 }
 
-func (h *Handler) apiPutNetworks(w http.ResponseWriter, r *http.Request, actor string) {
+func (h *Handler) apiPutNetworks(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
 	var in struct {
 		AllowedNetworks []string `json:"allowed_networks"`
 	}
 	if !readJSON(w, r, &in) {
-		web.WriteJSONError(w, http.StatusBadRequest, "bad_request", "the body is not valid JSON")
-		return
+		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body is not valid JSON"}
 	}
 	nets, bad, err := ParseNetworks(in.AllowedNetworks)
 	if err != nil {
-		writeFieldError(w, "allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
-		return
+		return fieldError("allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
 	}
-	acct, ok := h.pathAccount(w, r)
-	if !ok {
-		return
+	acct, err := h.pathAccount(r, c)
+	if err != nil {
+		return err
 	}
 	if acct.Kind != store.KindSharedComputer {
-		web.WriteJSONError(w, http.StatusConflict, "not_shared_computer", "allowed networks are for shared-computer accounts only")
-		return
+		return &api.Error{Status: http.StatusConflict, Code: "not_shared_computer", Message: "allowed networks are for shared-computer accounts only"}
 	}
 	if err := h.Networks.SetAllowedNetworks(r.Context(), acct.ID, nets); err != nil {
-		web.WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the store is unavailable")
-		return
+		return err
 	}
-	h.audit(r.Context(), store.AuditEvent{Actor: actor, Action: "account.allowed_networks", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "admin",
-		Details: map[string]any{"allowed_networks": netStrings(nets)}})
+	h.audit(r.Context(), adminEvent(r, c, "account.allowed_networks", acct.ID, map[string]any{"allowed_networks": netStrings(nets)}))
 	web.WriteJSON(w, http.StatusOK, map[string]any{"allowed_networks": netStrings(nets)})
+	return nil
 }

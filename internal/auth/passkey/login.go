@@ -133,6 +133,8 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		AccountID: acct.ID, AMR: []string{amr(cred)}, IDP: "local",
 		Shared:    acct.Kind == store.KindSharedComputer,
 		UserAgent: r.UserAgent(), IP: ip,
+		// Recorded so revoking this passkey ends this session and no other.
+		CredentialID: cred.ID,
 	})
 	if err != nil {
 		h.Logger.Error("passkey: starting session", "err", err)

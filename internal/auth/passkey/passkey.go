@@ -15,6 +15,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse/gatehouse/internal/admin/api"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -60,6 +61,9 @@ type Sessions interface {
 	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 	EndSession(ctx context.Context, id string) error
+	// EndCredential ends the account's sessions signed in with the
+	// passkey and returns their ids.
+	EndCredential(ctx context.Context, accountID string, credentialID []byte) ([]string, error)
 }
 
 // Store is the part of the store the handlers use besides credentials.
@@ -69,10 +73,6 @@ type Store interface {
 	store.Tokens
 	store.Audit
 }
-
-// AdminCheck reports whether the account is an administrator. It stands in
-// for the shared admin authorization wrapper until that exists.
-type AdminCheck func(ctx context.Context, accountID string) (bool, error)
 
 // Options configure a Handler. Zero durations take the defaults.
 type Options struct {
@@ -91,11 +91,13 @@ type Handler struct {
 	Credentials store.Credentials
 	Networks    Networks
 	Sessions    Sessions
-	IsAdmin     AdminCheck
-	Renderer    *web.Renderer
-	CSRF        *web.CSRF
-	ClientIP    func(*http.Request) string
-	Redirect    func(rd string) string
+	// Admin is the shared admin authorization the admin endpoints are
+	// mounted behind.
+	Admin    *api.Guard
+	Renderer *web.Renderer
+	CSRF     *web.CSRF
+	ClientIP func(*http.Request) string
+	Redirect func(rd string) string
 	// OnSessionsEnded, when set, learns sessions ended here so identity
 	// caches drop them.
 	OnSessionsEnded func(ids []string)
@@ -160,11 +162,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
 	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
 
-	mux.HandleFunc("GET /.gatehouse/api/v1/accounts/{id}/credentials", h.admin(h.apiListCredentials))
-	mux.HandleFunc("DELETE /.gatehouse/api/v1/accounts/{id}/credentials/{credId}", h.admin(h.apiDeleteCredential))
-	mux.HandleFunc("POST /.gatehouse/api/v1/accounts/{id}/enrolments", h.admin(h.apiCreateEnrolment))
-	mux.HandleFunc("GET /.gatehouse/api/v1/accounts/{id}/allowed-networks", h.admin(h.apiGetNetworks))
-	mux.HandleFunc("PUT /.gatehouse/api/v1/accounts/{id}/allowed-networks", h.admin(h.apiPutNetworks))
+	h.mountAdmin(mux)
 }
 
 // PasswordBlocked reports whether a shared-computer account is bound to an

@@ -23,6 +23,9 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
@@ -116,13 +119,12 @@ func (k *softKey) get(t *testing.T, options map[string]any, origin, rpID string)
 }
 
 type harness struct {
-	srv   *httptest.Server
-	st    store.Store
-	h     *passkey.Handler
-	creds *passkey.MemoryCredentials
-	now   time.Time
-	csrf  *web.CSRF
-	rpID  string
+	srv  *httptest.Server
+	st   store.Store
+	h    *passkey.Handler
+	now  time.Time
+	csrf *web.CSRF
+	rpID string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -133,7 +135,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatalf("store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hs := &harness{st: st, now: time.Now(), creds: &passkey.MemoryCredentials{}}
+	hs := &harness{st: st, now: time.Now()}
 	mux := http.NewServeMux()
 	hs.srv = httptest.NewServer(mux)
 	t.Cleanup(hs.srv.Close)
@@ -159,8 +161,12 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Store, h.Credentials, h.Networks, h.Sessions = st, hs.creds, &passkey.MemoryNetworks{}, sessions
-	h.IsAdmin = func(context.Context, string) (bool, error) { return true, nil }
+	h.Store, h.Credentials, h.Networks, h.Sessions = st, st, passkey.StoreNetworks{Store: st}, sessions
+	h.Admin = &api.Guard{
+		Service: &api.Service{Store: st, Policy: authz.Policy{Roles: account.Standard()}, Tokens: st,
+			Now: now, Rand: rand.Reader, Logger: logger},
+		Sessions: sessions, CSRF: hs.csrf, ClientIP: func(*http.Request) string { return "127.0.0.1" }, Logger: logger,
+	}
 	h.Renderer, h.CSRF, h.Now, h.Rand, h.Logger = rn, hs.csrf, now, rand.Reader, logger
 	h.ClientIP = func(r *http.Request) string { return "127.0.0.1" }
 	h.Redirect = func(rd string) string {
@@ -172,6 +178,15 @@ func newHarness(t *testing.T) *harness {
 	h.Mount(mux)
 	// A stand-in for the gateway's login page, which hands out the CSRF token.
 	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(hs.csrf.Token(w, r))) })
+	// Who the browser is signed in as, or 401.
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := sessions.Lookup(r.Context(), r)
+		if err != nil {
+			http.Error(w, "no session", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(sess.AccountID))
+	})
 	// And for the admin's password sign-in.
 	mux.HandleFunc("GET /signin", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := sessions.Start(r.Context(), w, r, session.StartParams{AccountID: r.URL.Query().Get("account"), AMR: []string{"pwd"}}); err != nil {
@@ -225,6 +240,65 @@ func (hs *harness) account(t *testing.T, id, kind string) store.Account {
 	return a
 }
 
+// member gives the account a role in company acme, creating it once.
+func (hs *harness) member(t *testing.T, id, role string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := hs.st.GetCompany(ctx, "acme"); errors.Is(err, store.ErrNotFound) {
+		if err := hs.st.CreateCompany(ctx, store.Company{ID: "acme", Name: "Acme", CreatedAt: hs.now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hs.st.SetMembership(ctx, store.Membership{AccountID: id, CompanyID: "acme", Role: role, CreatedAt: hs.now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signIn gives a fresh browser a password session of the account.
+func (hs *harness) signIn(t *testing.T, id string) *browser {
+	t.Helper()
+	b := hs.browser(t)
+	resp, err := b.c.Get(hs.srv.URL + "/signin?account=" + id)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in of %s: %v %v", id, resp, err)
+	}
+	resp.Body.Close()
+	return b
+}
+
+// signedInAs reports who the browser is signed in as ("" for nobody).
+func (b *browser) signedInAs(t *testing.T) string {
+	t.Helper()
+	resp, err := b.c.Get(b.hs.srv.URL + "/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	return buf.String()
+}
+
+// call sends an admin API request with the given headers.
+func (hs *harness) call(t *testing.T, c *http.Client, method, path string, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, hs.srv.URL+path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
 // enrol registers k for a shared account through a fresh enrolment link
 // and returns the status of the finish call.
 func (hs *harness) enrol(t *testing.T, b *browser, acct store.Account, k *softKey) (int, map[string]any) {
@@ -261,10 +335,9 @@ func TestWorkstationCeremonies(t *testing.T) {
 	hs := newHarness(t)
 	acct := hs.account(t, "floor", store.KindSharedComputer)
 	hs.account(t, "admin", store.KindPersonal)
-	b := hs.browser(t)
-	if resp, err := b.c.Get(hs.srv.URL + "/signin?account=admin"); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("admin sign-in: %v %v", resp, err)
-	}
+	hs.member(t, "floor", "shared_computer")
+	hs.member(t, "admin", "admin")
+	b := hs.signIn(t, "admin")
 
 	if hs.h.PasswordBlocked(context.Background(), acct) {
 		t.Fatal("password blocked before any enrolment")
@@ -282,7 +355,8 @@ func TestWorkstationCeremonies(t *testing.T) {
 	}
 
 	origin := hs.h.Origin()
-	if code, out := hs.login(t, b, k, origin, hs.rpID); code != http.StatusOK || out["redirect"] != "/app" {
+	// The workstation signs in in a browser of its own; b stays the admin's.
+	if code, out := hs.login(t, hs.browser(t), k, origin, hs.rpID); code != http.StatusOK || out["redirect"] != "/app" {
 		t.Fatalf("login: %d %v", code, out)
 	}
 	cases := []struct {
@@ -349,32 +423,167 @@ func TestParseNetworks(t *testing.T) {
 	}
 }
 
-func TestMemoryCredentials(t *testing.T) {
-	ctx := context.Background()
-	m := &passkey.MemoryCredentials{}
-	c := store.Credential{ID: []byte{1}, AccountID: "a", Name: "x"}
-	if err := m.CreateCredential(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateCredential(ctx, c); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("duplicate: %v", err)
-	}
-	if err := m.DeleteCredential(ctx, "b", []byte{1}); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("other account's delete: %v", err)
-	}
-	if err := m.UpdateCredentialUse(ctx, []byte{1}, 5, true, time.Unix(10, 0)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := m.GetCredential(ctx, []byte{1})
-	if err != nil || got.SignCount != 5 || !got.BackupState {
-		t.Fatalf("%+v %v", got, err)
-	}
-}
-
 // testWriter sends the handler's log to the test's own log.
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+func TestAdminAuthorization(t *testing.T) {
+	hs := newHarness(t)
+	ctx := context.Background()
+	floor := hs.account(t, "floor", store.KindSharedComputer)
+	hs.account(t, "admin", store.KindPersonal)
+	hs.account(t, "viewer", store.KindPersonal)
+	hs.account(t, "outsider", store.KindSharedComputer)
+	hs.member(t, "floor", "shared_computer")
+	hs.member(t, "admin", "admin")
+	hs.member(t, "viewer", "viewer")
+	if err := hs.st.CreateCompany(ctx, store.Company{ID: "other", Name: "Other", CreatedAt: hs.now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.st.SetMembership(ctx, store.Membership{AccountID: "outsider", CompanyID: "other", Role: "shared_computer", CreatedAt: hs.now}); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "ghk_passkey-admin-test-secret"
+	if err := hs.st.CreateAPIToken(ctx, store.APIToken{ID: "tok_ci", Hash: api.HashToken(secret), Name: "ci", AccountID: "admin", CreatedAt: hs.now}); err != nil {
+		t.Fatal(err)
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + secret}
+	anon := hs.browser(t).c
+	credentials := "/.gatehouse/api/v1/accounts/" + floor.ID + "/credentials"
+
+	if code, out := hs.call(t, anon, http.MethodGet, credentials, nil); code != http.StatusUnauthorized || errCode(out) != "unauthenticated" {
+		t.Fatalf("anonymous: %d %v", code, out)
+	}
+	if code, out := hs.call(t, anon, http.MethodGet, credentials, map[string]string{"Authorization": "Bearer ghk_wrong"}); code != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d %v", code, out)
+	}
+	if code, out := hs.call(t, anon, http.MethodGet, credentials, bearer); code != http.StatusOK || out["credentials"] == nil {
+		t.Fatalf("token: %d %v", code, out)
+	}
+	viewer := hs.signIn(t, "viewer")
+	if code, out := hs.call(t, viewer.c, http.MethodGet, credentials, nil); code != http.StatusForbidden || errCode(out) != "forbidden" {
+		t.Fatalf("viewer: %d %v", code, out)
+	}
+	// An admin of acme does not manage an account of another company.
+	if code, out := hs.call(t, anon, http.MethodGet, "/.gatehouse/api/v1/accounts/outsider/credentials", bearer); code != http.StatusForbidden {
+		t.Fatalf("account outside the caller's companies: %d %v", code, out)
+	}
+	if code, out := hs.call(t, anon, http.MethodGet, "/.gatehouse/api/v1/accounts/nobody/credentials", bearer); code != http.StatusNotFound {
+		t.Fatalf("unknown account: %d %v", code, out)
+	}
+
+	// A change: a token needs no CSRF header, a session does.
+	networks := "/.gatehouse/api/v1/accounts/" + floor.ID + "/allowed-networks"
+	put := func(c *http.Client, header map[string]string, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPut, hs.srv.URL+networks, strings.NewReader(body))
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, out := put(anon, bearer, `{"allowed_networks":["10.20.0.0/16","192.168.1.7"]}`); code != http.StatusOK {
+		t.Fatalf("put networks with a token: %d %v", code, out)
+	}
+	admin := hs.signIn(t, "admin")
+	if code, out := put(admin.c, nil, `{"allowed_networks":[]}`); code != http.StatusForbidden || errCode(out) != "csrf" {
+		t.Fatalf("put networks without CSRF: %d %v", code, out)
+	}
+	if code, out := put(viewer.c, map[string]string{"X-CSRF-Token": viewer.token}, `{"allowed_networks":[]}`); code != http.StatusForbidden {
+		t.Fatalf("viewer puts networks: %d %v", code, out)
+	}
+	if code, out := put(admin.c, map[string]string{"X-CSRF-Token": admin.token}, `{"allowed_networks":["nope"]}`); code != http.StatusUnprocessableEntity ||
+		out["error"].(map[string]any)["fields"].(map[string]any)["allowed_networks[0]"] == nil {
+		t.Fatalf("bad network: %d %v", code, out)
+	}
+	// What was set is in the store, not in this handler's memory.
+	got, err := hs.st.AllowedNetworks(ctx, floor.ID)
+	if err != nil || strings.Join(got, ",") != "10.20.0.0/16,192.168.1.7/32" {
+		t.Fatalf("stored networks: %v %v", got, err)
+	}
+	if code, out := hs.call(t, admin.c, http.MethodGet, networks, nil); code != http.StatusOK || len(out["allowed_networks"].([]any)) != 2 {
+		t.Fatalf("get networks: %d %v", code, out)
+	}
+	events, err := hs.st.ListAudit(ctx, store.AuditQuery{Action: "account.allowed_networks"})
+	if err != nil || len(events) == 0 {
+		t.Fatalf("audit: %v %v", events, err)
+	}
+	var viaToken, denied bool
+	for _, e := range events {
+		viaToken = viaToken || e.Outcome == "ok" && e.Details["via"] == authz.ViaToken && e.Details["token"] == "tok_ci"
+		denied = denied || e.Outcome == "denied"
+	}
+	if !viaToken || !denied {
+		t.Fatalf("audit does not show the token change and the refusals: %+v", events)
+	}
+}
+
+func TestRevokeEndsOnlyThatPasskeysSessions(t *testing.T) {
+	hs := newHarness(t)
+	floor := hs.account(t, "floor", store.KindSharedComputer)
+	hs.account(t, "admin", store.KindPersonal)
+	hs.member(t, "floor", "shared_computer")
+	hs.member(t, "admin", "admin")
+	admin := hs.signIn(t, "admin")
+
+	// Two workstations of one shared account, each signed in with its own key.
+	k1, k2 := newSoftKey(t, false), newSoftKey(t, false)
+	for _, k := range []*softKey{k1, k2} {
+		if code, out := hs.enrol(t, admin, floor, k); code != http.StatusCreated {
+			t.Fatalf("enrolment: %d %v", code, out)
+		}
+	}
+	ws1, ws2 := hs.browser(t), hs.browser(t)
+	for i, pair := range []struct {
+		b *browser
+		k *softKey
+	}{{ws1, k1}, {ws2, k2}} {
+		if code, out := hs.login(t, pair.b, pair.k, hs.h.Origin(), hs.rpID); code != http.StatusOK {
+			t.Fatalf("login %d: %d %v", i+1, code, out)
+		}
+		if who := pair.b.signedInAs(t); who != floor.ID {
+			t.Fatalf("workstation %d signed in as %q", i+1, who)
+		}
+	}
+
+	req, _ := http.NewRequest(http.MethodDelete, hs.srv.URL+"/.gatehouse/api/v1/accounts/"+floor.ID+"/credentials/"+b64.EncodeToString(k1.id), nil)
+	req.Header.Set("X-CSRF-Token", admin.token)
+	resp, err := admin.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	if who := ws1.signedInAs(t); who != "" {
+		t.Fatalf("the revoked passkey's session survived (%q)", who)
+	}
+	if who := ws2.signedInAs(t); who != floor.ID {
+		t.Fatalf("the other passkey's session ended too (%q)", who)
+	}
+	if who := admin.signedInAs(t); who != "admin" {
+		t.Fatalf("the admin's session ended (%q)", who)
+	}
+	// The revoked key no longer signs in; the other still does.
+	if code, out := hs.login(t, hs.browser(t), k1, hs.h.Origin(), hs.rpID); code == http.StatusOK {
+		t.Fatalf("a revoked passkey signed in: %v", out)
+	}
+	if code, out := hs.login(t, hs.browser(t), k2, hs.h.Origin(), hs.rpID); code != http.StatusOK {
+		t.Fatalf("the other passkey: %d %v", code, out)
+	}
+	events, err := hs.st.ListAudit(context.Background(), store.AuditQuery{Action: "passkey.revoke"})
+	if err != nil || len(events) != 1 || events[0].Details["sessions_ended"] != float64(1) {
+		t.Fatalf("revoke audit: %+v %v", events, err)
+	}
 }

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PropertyDefs", testPropertyDefs},
 		{"PropertyValues", testPropertyValues},
 		{"AccessRules", testAccessRules},
+		{"AllowedNetworks", testAllowedNetworks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,183 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Error is a failure with its status and public message; an endpoint of
+// any package mounted through a Guard returns one for answers the Guard
+// does not know (a 409 with a code of its own, say).
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Fields  map[string]string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// BodyError is an error that carries its own JSON body, for answers that
+// need more than the error shape (the rules that keep a property in use).
+type BodyError interface {
+	error
+	StatusCode() int
+	Body() any
+}
+
+// Endpoint is one admin call: it gets the authorized caller and answers,
+// or returns an error the Guard turns into the JSON error shape.
+type Endpoint func(w http.ResponseWriter, r *http.Request, c authz.Caller) error
+
+// Guard is the one way into the admin API, shared by every package that
+// serves routes under Prefix (accounts, passkeys, properties). It
+// authenticates the caller (an API token in "Authorization: Bearer", or
+// the browser session plus the X-CSRF-Token header for changes), checks
+// the capabilities the route names, records refused and failed changes,
+// and writes errors in the contract's JSON shape.
+type Guard struct {
+	Service  *Service
+	Sessions interface {
+		Lookup(ctx context.Context, r *http.Request) (store.Session, error)
+	}
+	CSRF     *web.CSRF
+	ClientIP func(*http.Request) string
+	Logger   *slog.Logger
+}
+
+// Handle registers fn at method+" "+Prefix+path (pattern is "GET
+// accounts/{id}") behind authentication, the CSRF check and every
+// capability in caps. action names the call in the audit log. The client
+// IP is put in the request context (account.AuditIP) for the services.
+func (g *Guard) Handle(mux *http.ServeMux, pattern, action string, fn Endpoint, caps ...string) {
+	method, path, _ := strings.Cut(pattern, " ")
+	changes := method != http.MethodGet && method != http.MethodHead
+	mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
+		ctx := account.WithAuditIP(r.Context(), g.ClientIP(r))
+		r = r.WithContext(ctx)
+		c, err := g.Authenticate(r)
+		if err != nil {
+			g.Fail(w, r, err)
+			return
+		}
+		if changes && c.Via == authz.ViaSession && !g.CSRF.Check(r) {
+			g.record(ctx, c, action, r, "denied", "csrf")
+			web.WriteJSONError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
+			return
+		}
+		for _, capability := range caps {
+			if !g.Service.Policy.Has(c, capability) {
+				if changes {
+					g.record(ctx, c, action, r, "denied", "capability "+capability)
+				}
+				g.Fail(w, r, authz.ErrForbidden)
+				return
+			}
+		}
+		if err := fn(w, r, c); err != nil {
+			if changes {
+				outcome := "error"
+				if errors.Is(err, authz.ErrForbidden) || errors.Is(err, account.ErrSelfAction) {
+					outcome = "denied"
+				}
+				g.record(ctx, c, action, r, outcome, err.Error())
+			}
+			g.Fail(w, r, err)
+		}
+	})
+}
+
+// record logs a refused or failed change; successful ones are recorded by
+// the service that made them, in the same transaction.
+func (g *Guard) record(ctx context.Context, c authz.Caller, action string, r *http.Request, outcome, reason string) {
+	target := r.PathValue("id")
+	e := g.Service.event(ctx, c, action, target, outcome, map[string]any{"reason": reason})
+	if err := g.Service.Store.AppendAudit(ctx, e); err != nil {
+		g.Logger.Error("audit", "action", action, "err", err)
+	}
+}
+
+// Authenticate finds the caller: an API token when the request carries an
+// Authorization header, the browser session otherwise.
+func (g *Guard) Authenticate(r *http.Request) (authz.Caller, error) {
+	ctx := r.Context()
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, secret, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return authz.Caller{}, authz.ErrUnauthenticated
+		}
+		t, err := g.Service.Authenticate(ctx, strings.TrimSpace(secret))
+		if err != nil {
+			return authz.Caller{}, err
+		}
+		return g.Service.LoadCaller(ctx, t.AccountID, authz.ViaToken, t.ID)
+	}
+	sess, err := g.Sessions.Lookup(ctx, r)
+	if errors.Is(err, session.ErrNoSession) {
+		return authz.Caller{}, authz.ErrUnauthenticated
+	}
+	if err != nil {
+		return authz.Caller{}, err
+	}
+	return g.Service.LoadCaller(ctx, sess.AccountID, authz.ViaSession, "")
+}
+
+// Fail writes err as the contract's JSON error; the detail of an
+// unexpected error goes to the log only.
+func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		ae *Error
+		be BodyError
+		ve *account.ValidationError
+		ce *account.ConflictError
+		te *account.TransitionError
+	)
+	switch {
+	case errors.As(err, &be):
+		web.WriteJSON(w, be.StatusCode(), be.Body())
+		return
+	case errors.As(err, &ae):
+	case errors.Is(err, authz.ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		ae = &Error{http.StatusUnauthorized, "unauthenticated", "sign in or send a valid API token", nil}
+	case errors.Is(err, authz.ErrForbidden):
+		ae = &Error{http.StatusForbidden, "forbidden", err.Error(), nil}
+	case errors.As(err, &ve):
+		fields := map[string]string{}
+		for _, p := range ve.Problems {
+			if _, dup := fields[p.Field]; !dup {
+				fields[p.Field] = p.Message
+			}
+		}
+		ae = &Error{http.StatusUnprocessableEntity, "invalid", "the request has invalid fields", fields}
+	case errors.Is(err, account.ErrSelfAction):
+		ae = &Error{http.StatusForbidden, "self_action", err.Error(), nil}
+	case errors.Is(err, account.ErrLastAdmin):
+		ae = &Error{http.StatusConflict, "last_admin", err.Error(), nil}
+	case errors.As(err, &te):
+		ae = &Error{http.StatusConflict, "invalid_transition", te.Error(), nil}
+	case errors.As(err, &ce):
+		ae = &Error{http.StatusConflict, "conflict", ce.Message, map[string]string{ce.Field: ce.Message}}
+	case errors.Is(err, store.ErrConflict):
+		ae = &Error{http.StatusConflict, "conflict", "this conflicts with an existing record", nil}
+	case errors.Is(err, store.ErrNotFound):
+		ae = &Error{http.StatusNotFound, "not_found", "not found", nil}
+	case errors.Is(err, ErrTokensUnavailable):
+		ae = &Error{http.StatusServiceUnavailable, "unavailable", err.Error(), nil}
+	case errors.Is(err, store.ErrUnavailable):
+		ae = &Error{http.StatusServiceUnavailable, "unavailable", "the store is unavailable; try again", nil}
+	default:
+		g.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = &Error{http.StatusInternalServerError, "internal", "internal error", nil}
+	}
+	web.WriteJSON(w, ae.Status, web.ErrorBody{Error: web.ErrorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}})
+}

@@ -1,0 +1,8 @@
+-- The client networks a shared-computer account may sign in from
+-- (store.Workstations), one row per CIDR in the order they were set.
+CREATE TABLE allowed_networks (
+	account_id TEXT COLLATE "C" NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	position   INTEGER NOT NULL,
+	cidr       TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (account_id, position)
+);
