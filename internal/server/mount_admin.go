@@ -7,17 +7,33 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin/api"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
-	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
 // mountAdmin wires the admin JSON API (/.gatehouse/api/v1/). It runs after
-// mountReset and mountSSO, whose invitation sender and providers it uses.
+// mountReset and mountSSO, whose invitation sender and providers the admin
+// service uses.
 func (s *Server) mountAdmin(ctx context.Context, mux *http.ServeMux, d *deps) error {
+	g := s.adminGuard(d)
+	(&api.Handler{Service: g.Service, Sessions: s.Sessions, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}).Mount(mux)
+	return nil
+}
+
+// adminGuard is the process's one admin service and its authorization
+// (a session plus the CSRF header, or an API token; capabilities from the
+// role model), shared by the JSON API, the HTML panel and every feature
+// that serves admin routes of its own (passkeys, properties), so they all
+// decide and record alike. Built by the first mount that asks, which must
+// run after mountReset and mountSSO.
+func (s *Server) adminGuard(d *deps) *api.Guard {
+	if s.admin != nil {
+		return s.admin
+	}
 	svc := &api.Service{
 		Store:    d.store,
 		Accounts: s.Accounts,
 		Policy:   authz.Policy{Roles: s.Accounts.Roles()},
+		Tokens:   d.store,
 		EndSessions: func(ctx context.Context, accountID string) ([]string, error) {
 			ids, err := s.Sessions.EndAccount(ctx, accountID)
 			s.Gate.ForgetSessions(ids)
@@ -29,18 +45,13 @@ func (s *Server) mountAdmin(ctx context.Context, mux *http.ServeMux, d *deps) er
 		Rand:       rand.Reader,
 		Logger:     d.logger,
 	}
-	// API tokens need a store that keeps them; without one, Bearer calls
-	// are refused and the token endpoints answer 503.
-	if tokens, ok := d.store.(store.APITokens); ok {
-		svc.Tokens = tokens
-	}
 	// Without the reset feature, password accounts are created invited and
 	// the API says no mail was sent.
 	if s.reset != nil {
 		svc.SendInvitation = s.reset.SendInvitation
 	}
-	(&api.Handler{Service: svc, Sessions: s.Sessions, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}).Mount(mux)
-	return nil
+	s.admin = &api.Guard{Service: svc, Sessions: s.Sessions, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}
+	return s.admin
 }
 
 // providerStatuses is the read-only view of the configured providers and

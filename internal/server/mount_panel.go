@@ -2,40 +2,21 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/internal/admin/api"
-	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/admin/panel"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // mountPanel wires the HTML admin panel (/.gatehouse/admin/) over the admin
-// API's service, and the terms-of-use interstitial the gate sends people to.
+// API's Guard and service, the passkey handler and the rules service, and
+// the terms-of-use interstitial the gate sends people to. It runs after
+// mountAdmin and mountPasskeys, whose service and handler it shares.
 func (s *Server) mountPanel(ctx context.Context, mux *http.ServeMux, d *deps) error {
-	svc := &api.Service{
-		Store:    d.store,
-		Accounts: s.Accounts,
-		Policy:   authz.Policy{Roles: s.Accounts.Roles()},
-		EndSessions: func(ctx context.Context, accountID string) ([]string, error) {
-			ids, err := s.Sessions.EndAccount(ctx, accountID)
-			s.Gate.ForgetSessions(ids)
-			return ids, err
-		},
-		Providers: func() []api.ProviderStatus { return s.providerStatuses(d) },
-		Now:       d.now,
-		Rand:      rand.Reader,
-		Logger:    d.logger,
+	var passkeys panel.Passkeys
+	if s.passkeys != nil {
+		passkeys = s.passkeys
 	}
-	if tokens, ok := d.store.(store.APITokens); ok {
-		svc.Tokens = tokens
-	}
-	if s.reset != nil {
-		// mountReset runs first and owns the invitation mail.
-		svc.SendInvitation = s.reset.SendInvitation
-	}
-	panel.New(svc, s.Sessions, d.renderer, d.csrf, d.clientIP, d.cfg.Limits.MaxFormBytes, d.logger).Mount(mux)
+	panel.New(s.adminGuard(d), passkeys, s.rulesService(d), d.renderer, d.csrf, d.cfg.Limits.MaxFormBytes, d.logger).Mount(mux)
 
 	s.Gate.TermsVersion = d.cfg.Terms.Version
 	(&panel.Terms{

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/internal/admin/api"
-	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 )
 
@@ -33,21 +31,7 @@ func (s *Server) mountPasskeys(ctx context.Context, mux *http.ServeMux, d *deps)
 	h.Logger = d.logger
 	h.Mount(mux)
 	d.login.PasswordBlocked = h.PasswordBlocked
+	// The admin panel lists, revokes and enrols through the same handler.
+	s.passkeys = h
 	return nil
-}
-
-// adminGuard is the admin API's authorization (session plus CSRF header,
-// or an API token; capabilities from the role model) for features that
-// serve their own routes under /.gatehouse/api/v1/.
-func (s *Server) adminGuard(d *deps) *api.Guard {
-	svc := &api.Service{
-		Store:    d.store,
-		Accounts: s.Accounts,
-		Policy:   authz.Policy{Roles: s.Accounts.Roles()},
-		Tokens:   d.store,
-		Now:      d.now,
-		Rand:     rand.Reader,
-		Logger:   d.logger,
-	}
-	return &api.Guard{Service: svc, Sessions: s.Sessions, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}
 }

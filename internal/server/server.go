@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -57,6 +59,8 @@ type Server struct {
 	providers []providers.Provider // nil until mountSSO
 	mail      *mail.Queue          // nil until mountReset
 	reset     *reset.Handler       // nil until mountReset
+	admin     *api.Guard           // the admin service and its authorization; see adminGuard
+	passkeys  *passkey.Handler     // nil until mountPasskeys
 
 	// background work started by Run
 	bg sync.WaitGroup

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -121,6 +122,14 @@ func (g *Guard) Authenticate(r *http.Request) (authz.Caller, error) {
 		}
 		return g.Service.LoadCaller(ctx, t.AccountID, authz.ViaToken, t.ID)
 	}
+	return g.SessionCaller(r)
+}
+
+// SessionCaller finds the caller from the browser session only, for HTML
+// pages (the admin panel), which a script holding an API token has no
+// business driving.
+func (g *Guard) SessionCaller(r *http.Request) (authz.Caller, error) {
+	ctx := r.Context()
 	sess, err := g.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
 		return authz.Caller{}, authz.ErrUnauthenticated
@@ -129,6 +138,17 @@ func (g *Guard) Authenticate(r *http.Request) (authz.Caller, error) {
 		return authz.Caller{}, err
 	}
 	return g.Service.LoadCaller(ctx, sess.AccountID, authz.ViaSession, "")
+}
+
+// Require reports authz.ErrForbidden unless the caller holds every one of
+// caps somewhere: the check Handle makes before an endpoint runs.
+func (g *Guard) Require(c authz.Caller, caps ...string) error {
+	for _, capability := range caps {
+		if !g.Service.Policy.Has(c, capability) {
+			return fmt.Errorf("%w: needs %s", authz.ErrForbidden, capability)
+		}
+	}
+	return nil
 }
 
 // Fail writes err as the contract's JSON error; the detail of an

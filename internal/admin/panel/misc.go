@@ -17,8 +17,8 @@ import (
 
 func (h *Handler) providers(x *call) error {
 	var ps []api.ProviderStatus
-	if h.Service.Providers != nil {
-		ps = h.Service.Providers()
+	if h.service().Providers != nil {
+		ps = h.service().Providers()
 	}
 	h.render(x, http.StatusOK, "providers", "admin.providers.title", ps, nil)
 	return nil
@@ -38,18 +38,18 @@ type tokensBody struct {
 }
 
 func (h *Handler) tokensBody(x *call) (tokensBody, error) {
-	ts, err := h.Service.ListAPITokens(x.ctx(), x.c)
+	ts, err := h.service().ListAPITokens(x.ctx(), x.c)
 	if err != nil {
 		return tokensBody{}, err
 	}
 	emails := map[string]string{}
-	now := h.Service.Now()
+	now := h.service().Now()
 	b := tokensBody{}
 	for _, t := range ts {
 		email, ok := emails[t.Account]
 		if !ok {
 			email = t.Account
-			if a, err := h.Service.Store.GetAccount(x.ctx(), t.Account); err == nil {
+			if a, err := h.service().Store.GetAccount(x.ctx(), t.Account); err == nil {
 				email = a.Email
 			}
 			emails[t.Account] = email
@@ -93,7 +93,7 @@ func (h *Handler) createToken(x *call) error {
 		// Valid through the whole chosen day (UTC).
 		expires = d.Add(24 * time.Hour)
 	}
-	t, err := h.Service.CreateAPIToken(x.ctx(), x.c, name, expires)
+	t, err := h.service().CreateAPIToken(x.ctx(), x.c, name, expires)
 	if err != nil {
 		return h.tokenProblems(x, name, err)
 	}
@@ -122,7 +122,7 @@ func (h *Handler) tokenProblems(x *call, name string, err error) error {
 }
 
 func (h *Handler) revokeToken(x *call) error {
-	if err := h.Service.RevokeAPIToken(x.ctx(), x.c, x.r.PathValue("id")); err != nil {
+	if err := h.service().RevokeAPIToken(x.ctx(), x.c, x.r.PathValue("id")); err != nil {
 		return err
 	}
 	redirect(x, Prefix+"tokens", "token_revoked")
@@ -168,7 +168,7 @@ func (h *Handler) audit(x *call) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.Service.ListAudit(x.ctx(), x.c, api.AuditFilter{
+	page, err := h.service().ListAudit(x.ctx(), x.c, api.AuditFilter{
 		Actor: actor, Target: target, Action: b.Action, Category: b.Category, Before: max(before, 0),
 	})
 	if err != nil {
@@ -183,7 +183,7 @@ func (h *Handler) audit(x *call) error {
 			return e
 		}
 		e := id
-		if a, err := h.Service.Store.GetAccount(x.ctx(), id); err == nil {
+		if a, err := h.service().Store.GetAccount(x.ctx(), id); err == nil {
 			e = a.Email
 		}
 		emails[id] = e
@@ -214,7 +214,7 @@ func (h *Handler) accountRef(x *call, v string) (string, error) {
 	if !strings.Contains(v, "@") {
 		return v, nil
 	}
-	a, err := h.Service.Store.GetAccountByEmail(x.ctx(), v)
+	a, err := h.service().Store.GetAccountByEmail(x.ctx(), v)
 	if errors.Is(err, store.ErrNotFound) {
 		return v, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,8 +16,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/api"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/i18n"
-	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -31,27 +33,46 @@ const ExportURL = api.Prefix + "accounts.csv"
 // named block inside it, so they all share the admin navigation.
 const template = "admin_panel"
 
-// Sessions finds the request's session.
+// Sessions finds the request's session (the terms interstitial's way in).
 type Sessions interface {
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 }
 
+// Passkeys is what the panel does with passkeys and workstation
+// enrolments; passkey.Handler is one, and the JSON API's routes run the
+// same code, so both decide and record alike.
+type Passkeys interface {
+	ListCredentials(ctx context.Context, c authz.Caller, accountID string) ([]passkey.CredentialView, error)
+	RevokeCredential(ctx context.Context, c authz.Caller, accountID, credID string) (int, error)
+	CreateEnrolment(ctx context.Context, c authz.Caller, accountID, name string, nets []netip.Prefix) (passkey.Enrolment, error)
+	AllowedNetworks(ctx context.Context, c authz.Caller, accountID string) ([]netip.Prefix, error)
+	SetAllowedNetworks(ctx context.Context, c authz.Caller, accountID string, cidrs []string) ([]netip.Prefix, error)
+}
+
 // Handler serves the admin panel. Every route goes through route, which
-// signs the visitor in, checks capabilities and the CSRF token.
+// signs the visitor in through the admin API's Guard, checks capabilities
+// and the CSRF token.
 type Handler struct {
-	Service      *api.Service
-	Sessions     Sessions
+	// Guard authenticates callers and holds the admin service
+	// (Guard.Service) the JSON API uses too.
+	Guard *api.Guard
+	// Passkeys and Rules, when set, add the passkey, property and access
+	// rule pages.
+	Passkeys     Passkeys
+	Rules        *rules.Service
 	Renderer     *web.Renderer
 	CSRF         *web.CSRF
-	ClientIP     func(*http.Request) string
 	MaxFormBytes int64
 	Logger       *slog.Logger
 }
 
-// New builds the panel over the admin service.
-func New(svc *api.Service, sessions Sessions, renderer *web.Renderer, csrf *web.CSRF, clientIP func(*http.Request) string, maxFormBytes int64, logger *slog.Logger) *Handler {
-	return &Handler{Service: svc, Sessions: sessions, Renderer: renderer, CSRF: csrf, ClientIP: clientIP, MaxFormBytes: maxFormBytes, Logger: logger}
+// New builds the panel over the admin API's Guard and service.
+func New(guard *api.Guard, passkeys Passkeys, rulesSvc *rules.Service, renderer *web.Renderer, csrf *web.CSRF, maxFormBytes int64, logger *slog.Logger) *Handler {
+	return &Handler{Guard: guard, Passkeys: passkeys, Rules: rulesSvc, Renderer: renderer, CSRF: csrf, MaxFormBytes: maxFormBytes, Logger: logger}
 }
+
+// service is the admin service shared with the JSON API.
+func (h *Handler) service() *api.Service { return h.Guard.Service }
 
 // call is one authorized panel request.
 type call struct {
@@ -90,6 +111,30 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.route(mux, "POST users/{id}/sessions", h.endSessions, panel, users)
 	h.route(mux, "POST users/{id}/memberships", h.setMembership, panel, users)
 	h.route(mux, "POST users/{id}/memberships/{company}/remove", h.removeMembership, panel, users)
+	if h.Passkeys != nil {
+		h.route(mux, "POST users/{id}/passkeys/{cred}/revoke", h.revokePasskey, panel, users)
+		h.route(mux, "POST users/{id}/enrolments", h.createEnrolment, panel, users)
+		h.route(mux, "POST users/{id}/networks", h.setNetworks, panel, users)
+	}
+	if h.Rules != nil {
+		// Property values are set per company, which the rules service
+		// checks the caller administers, as the properties API does.
+		h.route(mux, "POST users/{id}/properties", h.setValues, panel, users)
+		h.route(mux, "GET properties", h.properties, panel)
+		h.route(mux, "POST properties", h.createProperty, panel)
+		h.route(mux, "POST properties/{key}", h.updateProperty, panel)
+		h.route(mux, "POST properties/{key}/delete", h.deleteProperty, panel)
+		h.route(mux, "GET rules", h.rulesPage, panel)
+		h.route(mux, "POST rules", h.createRule, panel)
+		h.route(mux, "GET rules/{id}", h.rulePage, panel)
+		h.route(mux, "POST rules/{id}", h.updateRule, panel)
+		h.route(mux, "POST rules/{id}/enabled", h.toggleRule, panel)
+		h.route(mux, "POST rules/{id}/delete", h.deleteRule, panel)
+		h.route(mux, "GET explain", h.explain, panel)
+		h.route(mux, "GET import", h.importPage, panel)
+		h.route(mux, "POST import", h.importPreview, panel)
+		h.route(mux, "POST import/apply", h.importApply, panel)
+	}
 	h.route(mux, "GET invite", h.invitePage, panel, users)
 	h.route(mux, "POST invite", h.invite, panel, users)
 	h.route(mux, "GET companies", h.companies, panel, users)
@@ -116,10 +161,10 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, fn view, caps ...str
 	path = strings.TrimPrefix(path, "/")
 	changes := method != http.MethodGet
 	mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
-		if h.ClientIP != nil {
-			r = r.WithContext(account.WithAuditIP(r.Context(), h.ClientIP(r)))
+		if h.Guard.ClientIP != nil {
+			r = r.WithContext(account.WithAuditIP(r.Context(), h.Guard.ClientIP(r)))
 		}
-		c, err := h.authenticate(r)
+		c, err := h.Guard.SessionCaller(r)
 		if errors.Is(err, authz.ErrUnauthenticated) {
 			h.signIn(w, r)
 			return
@@ -129,9 +174,9 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, fn view, caps ...str
 			h.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
-		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r), policy: h.Service.Policy}
+		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r), policy: h.service().Policy}
 		if changes {
-			if !web.ParseForm(w, r, h.MaxFormBytes, h.Renderer) {
+			if !h.parseForm(w, r) {
 				return
 			}
 			if !h.CSRF.Check(r) {
@@ -139,11 +184,9 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, fn view, caps ...str
 				return
 			}
 		}
-		for _, capability := range caps {
-			if !x.has(capability) {
-				h.problem(x, web.ProblemForbidden)
-				return
-			}
+		if err := h.Guard.Require(c, caps...); err != nil {
+			h.problem(x, web.ProblemForbidden)
+			return
 		}
 		x.csrf = h.CSRF.Token(w, r)
 		if err := fn(x); err != nil {
@@ -152,16 +195,23 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, fn view, caps ...str
 	})
 }
 
-// authenticate reads the caller from the browser session.
-func (h *Handler) authenticate(r *http.Request) (authz.Caller, error) {
-	sess, err := h.Sessions.Lookup(r.Context(), r)
-	if errors.Is(err, session.ErrNoSession) {
-		return authz.Caller{}, authz.ErrUnauthenticated
+// parseForm reads a form post, a multipart one (a file upload) included,
+// within the size limit.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return web.ParseForm(w, r, h.MaxFormBytes, h.Renderer)
 	}
-	if err != nil {
-		return authz.Caller{}, err
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+	if err := r.ParseMultipartForm(maxUploadBytes); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.Renderer.Fail(w, r, web.ProblemTooLarge)
+		} else {
+			h.Renderer.Fail(w, r, web.ProblemBadRequest)
+		}
+		return false
 	}
-	return h.Service.LoadCaller(r.Context(), sess.AccountID, authz.ViaSession, "")
+	return true
 }
 
 // signIn sends a signed-out visitor to the login page, back here after.
@@ -189,10 +239,13 @@ func (h *Handler) problem(x *call, p web.Problem) {
 // fail turns an error a view returned into an error page; the detail goes
 // to the log only.
 func (h *Handler) fail(x *call, err error) {
+	var ae *api.Error
 	switch {
 	case errors.Is(err, authz.ErrForbidden), errors.Is(err, account.ErrSelfAction):
 		h.problem(x, web.ProblemForbidden)
 	case errors.Is(err, store.ErrNotFound):
+		h.problem(x, web.ProblemNotFound)
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 		h.problem(x, web.ProblemNotFound)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, api.ErrTokensUnavailable):
 		h.problem(x, web.ProblemUnavailable)
@@ -219,6 +272,7 @@ type nav struct {
 	Users        bool
 	Export       bool
 	Integration  bool
+	Props        bool // the properties and access rules pages
 	FullAdmin    bool
 	Name         string
 	Email        string
@@ -243,7 +297,7 @@ func (h *Handler) render(x *call, status int, section, titleKey string, body any
 	page.Data = pageData{
 		Nav: nav{
 			Section: section, Users: x.has(account.CapManageUsers), Export: x.has(account.CapExports),
-			Integration: x.has(account.CapIntegrationLogs), FullAdmin: x.policy.IsFullAdmin(x.c),
+			Integration: x.has(account.CapIntegrationLogs), FullAdmin: x.policy.IsFullAdmin(x.c), Props: h.Rules != nil,
 			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,

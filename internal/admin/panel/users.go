@@ -40,17 +40,17 @@ func (h *Handler) listUsers(x *call) error {
 	b := usersBody{
 		Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Role: q.Get("role"),
 		Company: q.Get("company"), Site: q.Get("site"), After: q.Get("after"),
-		Statuses: statuses, Roles: h.Service.Accounts.Roles().RoleNames(),
+		Statuses: statuses, Roles: h.service().Accounts.Roles().RoleNames(),
 	}
 	var err error
-	if b.Companies, err = h.Service.ListCompanies(x.ctx(), x.c); err != nil {
+	if b.Companies, err = h.service().ListCompanies(x.ctx(), x.c); err != nil {
 		return err
 	}
-	if b.Sites, err = h.Service.ListSites(x.ctx(), x.c, ""); err != nil {
+	if b.Sites, err = h.service().ListSites(x.ctx(), x.c, ""); err != nil {
 		return err
 	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	page, err := h.Service.ListAccounts(x.ctx(), x.c, api.AccountFilter{
+	page, err := h.service().ListAccounts(x.ctx(), x.c, api.AccountFilter{
 		Search: b.Search, Status: b.Status, Role: b.Role, Company: b.Company, Site: b.Site, After: b.After, Limit: limit,
 	})
 	if err != nil {
@@ -91,8 +91,8 @@ type formBody struct {
 
 func (h *Handler) signIns() []string {
 	out := []string{account.SignInPassword}
-	if h.Service.Providers != nil {
-		for _, p := range h.Service.Providers() {
+	if h.service().Providers != nil {
+		for _, p := range h.service().Providers() {
 			out = append(out, "sso:"+p.ID)
 		}
 	}
@@ -100,12 +100,12 @@ func (h *Handler) signIns() []string {
 }
 
 func (h *Handler) formBody(x *call, f userForm) (formBody, error) {
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.service().ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return formBody{}, err
 	}
 	return formBody{Form: f, Languages: i18n.Languages, DateFormats: dateFormats, Kinds: kinds,
-		SignIns: h.signIns(), Roles: h.Service.Accounts.Roles().RoleNames(), Companies: cos}, nil
+		SignIns: h.signIns(), Roles: h.service().Accounts.Roles().RoleNames(), Companies: cos}, nil
 }
 
 func (h *Handler) newUserPage(x *call) error {
@@ -125,7 +125,7 @@ func (h *Handler) createUser(x *call) error {
 		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"), Kind: formValue(x, "kind"),
 		SignIn: formValue(x, "sign_in"), Company: formValue(x, "company"), Role: formValue(x, "role"),
 	}
-	created, err := h.Service.CreateAccount(x.ctx(), x.c, api.NewAccount{
+	created, err := h.service().CreateAccount(x.ctx(), x.c, api.NewAccount{
 		Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Language: f.Language,
 		DateFormat: f.DateFormat, Kind: f.Kind, SignIn: f.SignIn,
 		Memberships: []account.MembershipInput{{Company: f.Company, Role: f.Role}},
@@ -165,14 +165,23 @@ type userBody struct {
 	SiteNames   map[string]string // site id -> name
 	// Lifecycle actions the account's status allows.
 	CanBlock, CanUnblock, CanDeactivate bool
+	// Passkeys and, for a shared-computer account, its workstation
+	// enrolment and allowed networks (one per line).
+	HasPasskeys bool
+	Passkeys    []passkeyRow
+	Shared      bool
+	Networks    string
+	// Properties are the value forms of the account's companies the
+	// caller administers.
+	Properties []valuesForm
 }
 
 func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, error) {
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.service().ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return userBody{}, err
 	}
-	sites, err := h.Service.ListSites(x.ctx(), x.c, "")
+	sites, err := h.service().ListSites(x.ctx(), x.c, "")
 	if err != nil {
 		return userBody{}, err
 	}
@@ -180,14 +189,55 @@ func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, er
 	for _, s := range sites {
 		names[s.ID] = s.Name
 	}
-	return userBody{
+	b := userBody{
 		A: a, Created: x.date(a.CreatedAt), Self: a.ID == x.c.Account.ID, Form: f,
-		Languages: i18n.Languages, DateFormats: dateFormats, Roles: h.Service.Accounts.Roles().RoleNames(),
+		Languages: i18n.Languages, DateFormats: dateFormats, Roles: h.service().Accounts.Roles().RoleNames(),
 		Companies: cos, SiteNames: names,
 		CanBlock:      a.Status == store.StatusActive,
 		CanUnblock:    a.Status == store.StatusBlocked,
 		CanDeactivate: a.Status != store.StatusDeactivated,
-	}, nil
+	}
+	if h.Passkeys != nil {
+		b.HasPasskeys, b.Shared = true, isShared(a)
+		if b.Passkeys, err = h.passkeyRows(x, a.ID); err != nil {
+			return userBody{}, err
+		}
+		if b.Shared {
+			nets, err := h.Passkeys.AllowedNetworks(x.ctx(), x.c, a.ID)
+			if err != nil {
+				return userBody{}, err
+			}
+			lines := make([]string, len(nets))
+			for i, n := range nets {
+				lines[i] = n.String()
+			}
+			b.Networks = strings.Join(lines, "\n")
+		}
+	}
+	if h.Rules != nil {
+		if b.Properties, err = h.valuesForms(x, a); err != nil {
+			return userBody{}, err
+		}
+	}
+	return b, nil
+}
+
+// userProblems shows the user page again with the problems of a refused
+// form; edit adjusts the body (to keep what was typed).
+func (h *Handler) userProblems(x *call, id string, ps []string, edit func(*userBody)) error {
+	a, err := h.service().GetAccount(x.ctx(), x.c, id)
+	if err != nil {
+		return err
+	}
+	b, err := h.userBody(x, a, formOf(a))
+	if err != nil {
+		return err
+	}
+	if edit != nil {
+		edit(&b)
+	}
+	h.render(x, http.StatusUnprocessableEntity, "user", "admin.user.title", b, ps)
+	return nil
 }
 
 func formOf(a api.AccountJSON) userForm {
@@ -195,7 +245,7 @@ func formOf(a api.AccountJSON) userForm {
 }
 
 func (h *Handler) userPage(x *call) error {
-	a, err := h.Service.GetAccount(x.ctx(), x.c, x.r.PathValue("id"))
+	a, err := h.service().GetAccount(x.ctx(), x.c, x.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -213,11 +263,11 @@ func (h *Handler) updateUser(x *call) error {
 		Email: formValue(x, "email"), FirstName: formValue(x, "first_name"), LastName: formValue(x, "last_name"),
 		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"),
 	}
-	_, err := h.Service.UpdateAccount(x.ctx(), x.c, id, account.ProfileUpdate{
+	_, err := h.service().UpdateAccount(x.ctx(), x.c, id, account.ProfileUpdate{
 		Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Language: &f.Language, DateFormat: &f.DateFormat,
 	})
 	if ps, ok := h.problems(x, err); ok {
-		a, err := h.Service.GetAccount(x.ctx(), x.c, id)
+		a, err := h.service().GetAccount(x.ctx(), x.c, id)
 		if err != nil {
 			return err
 		}
@@ -242,7 +292,7 @@ func (h *Handler) userStatus(x *call) error {
 		redirectError(x, Prefix+"users/"+id, "bad_action")
 		return nil
 	}
-	_, err := h.Service.Lifecycle(x.ctx(), x.c, id, action)
+	_, err := h.service().Lifecycle(x.ctx(), x.c, id, action)
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -258,7 +308,7 @@ func (h *Handler) userStatus(x *call) error {
 
 func (h *Handler) deleteUser(x *call) error {
 	id := x.r.PathValue("id")
-	err := h.Service.DeleteAccount(x.ctx(), x.c, id)
+	err := h.service().DeleteAccount(x.ctx(), x.c, id)
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -272,7 +322,7 @@ func (h *Handler) deleteUser(x *call) error {
 
 func (h *Handler) endSessions(x *call) error {
 	id := x.r.PathValue("id")
-	n, err := h.Service.EndAccountSessions(x.ctx(), x.c, id)
+	n, err := h.service().EndAccountSessions(x.ctx(), x.c, id)
 	if err != nil {
 		return err
 	}
@@ -282,7 +332,7 @@ func (h *Handler) endSessions(x *call) error {
 
 func (h *Handler) setMembership(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.Service.SetMembership(x.ctx(), x.c, id, account.MembershipInput{
+	_, err := h.service().SetMembership(x.ctx(), x.c, id, account.MembershipInput{
 		Company: formValue(x, "company"), Role: formValue(x, "role"), Sites: x.r.PostForm["site"],
 	})
 	if err := h.membershipOutcome(x, id, err); err != nil {
@@ -293,7 +343,7 @@ func (h *Handler) setMembership(x *call) error {
 
 func (h *Handler) removeMembership(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.Service.RemoveMembership(x.ctx(), x.c, id, x.r.PathValue("company"))
+	_, err := h.service().RemoveMembership(x.ctx(), x.c, id, x.r.PathValue("company"))
 	return h.membershipOutcome(x, id, err)
 }
 
@@ -301,7 +351,7 @@ func (h *Handler) removeMembership(x *call) error {
 // a notice, or with the reason it was refused.
 func (h *Handler) membershipOutcome(x *call, id string, err error) error {
 	if ps, ok := h.problems(x, err); ok {
-		a, gerr := h.Service.GetAccount(x.ctx(), x.c, id)
+		a, gerr := h.service().GetAccount(x.ctx(), x.c, id)
 		if gerr != nil {
 			return gerr
 		}
@@ -332,11 +382,11 @@ type inviteBody struct {
 }
 
 func (h *Handler) inviteBody(x *call, b inviteBody) (inviteBody, error) {
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.service().ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return inviteBody{}, err
 	}
-	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, h.Service.Accounts.Roles().RoleNames(), api.MaxInvitations
+	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, h.service().Accounts.Roles().RoleNames(), api.MaxInvitations
 	return b, nil
 }
 
@@ -354,7 +404,7 @@ func (h *Handler) invite(x *call) error {
 		Role: formValue(x, "role"), Language: formValue(x, "language")}
 	// People paste one address per line as often as with ";".
 	emails := strings.NewReplacer("\r\n", ";", "\n", ";", ",", ";").Replace(in.Emails)
-	res, err := h.Service.Invite(x.ctx(), x.c, api.Invitations{
+	res, err := h.service().Invite(x.ctx(), x.c, api.Invitations{
 		Emails: emails, Language: in.Language,
 		Memberships: []account.MembershipInput{{Company: in.Company, Role: in.Role}},
 	})

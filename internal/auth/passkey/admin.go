@@ -16,6 +16,15 @@ import (
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
+// Refusals of the admin operations. They are *api.Error values, so the
+// JSON API writes them as they are and other callers (the HTML panel)
+// recognise them with errors.Is.
+var (
+	ErrNoCredential      error = &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such credential"}
+	ErrNotSharedComputer error = &api.Error{Status: http.StatusConflict, Code: "not_shared_computer", Message: "workstation enrolments and allowed networks are for shared-computer accounts only"}
+	ErrAccountStatus     error = &api.Error{Status: http.StatusConflict, Code: "account_status", Message: "the account is blocked or deactivated"}
+)
+
 // mountAdmin registers the admin endpoints behind the shared admin
 // authorization (api.Guard): a session with the CSRF header, or an API
 // token, holding admin_panel and manage_users; each endpoint then checks
@@ -33,20 +42,20 @@ func (h *Handler) mountAdmin(mux *http.ServeMux) {
 	g.Handle(mux, "PUT accounts/{id}/allowed-networks", "account.allowed_networks", h.apiPutNetworks, panel, users)
 }
 
-// credentialView is a passkey as the API shows it; never the key itself.
-type credentialView struct {
-	ID             string     `json:"id"`
+// CredentialView is a passkey as admins see it; never the key itself.
+type CredentialView struct {
+	ID             string     `json:"id"` // base64url, as the revoke call takes it
 	Name           string     `json:"name"`
 	Workstation    bool       `json:"workstation"`
-	BackupEligible bool       `json:"backup_eligible"`
+	BackupEligible bool       `json:"backup_eligible"` // synced rather than device-bound
 	BackupState    bool       `json:"backup_state"`
 	Transports     []string   `json:"transports"`
 	CreatedAt      time.Time  `json:"created_at"`
 	LastUsedAt     *time.Time `json:"last_used_at"`
 }
 
-func viewOf(c store.Credential) credentialView {
-	v := credentialView{ID: encodeID(c.ID), Name: c.Name, Workstation: c.Workstation, BackupEligible: c.BackupEligible,
+func viewOf(c store.Credential) CredentialView {
+	v := CredentialView{ID: encodeID(c.ID), Name: c.Name, Workstation: c.Workstation, BackupEligible: c.BackupEligible,
 		BackupState: c.BackupState, Transports: c.Transports, CreatedAt: c.CreatedAt.UTC()}
 	if v.Transports == nil {
 		v.Transports = []string{}
@@ -58,60 +67,136 @@ func viewOf(c store.Credential) credentialView {
 	return v
 }
 
-// pathAccount reads the {id} account when the caller manages it.
-func (h *Handler) pathAccount(r *http.Request, c authz.Caller) (store.Account, error) {
-	return h.Admin.Service.ManagedAccount(r.Context(), c, r.PathValue("id"))
+// Enrolment is a new one-time workstation enrolment link.
+type Enrolment struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (h *Handler) apiListCredentials(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	acct, err := h.pathAccount(r, c)
+// ListCredentials lists the passkeys of an account the caller manages.
+func (h *Handler) ListCredentials(ctx context.Context, c authz.Caller, accountID string) ([]CredentialView, error) {
+	acct, err := h.Admin.Service.ManagedAccount(ctx, c, accountID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	creds, err := h.Credentials.ListCredentials(r.Context(), acct.ID)
+	creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := make([]credentialView, 0, len(creds))
+	out := make([]CredentialView, 0, len(creds))
 	for _, cr := range creds {
 		out = append(out, viewOf(cr))
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"credentials": out})
-	return nil
+	return out, nil
 }
 
-var errNoCredential = &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such credential"}
-
-func (h *Handler) apiDeleteCredential(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	acct, err := h.pathAccount(r, c)
+// RevokeCredential deletes a passkey (credID as CredentialView.ID shows
+// it) of an account the caller manages, ends the sessions signed in with
+// it, and records it. It returns how many sessions ended.
+func (h *Handler) RevokeCredential(ctx context.Context, c authz.Caller, accountID, credID string) (int, error) {
+	acct, err := h.Admin.Service.ManagedAccount(ctx, c, accountID)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	id, ok := decodeID(r.PathValue("credId"))
+	id, ok := decodeID(credID)
 	if !ok {
-		return errNoCredential
+		return 0, ErrNoCredential
 	}
-	ended, err := h.revoke(r.Context(), acct.ID, id)
+	ended, err := h.revoke(ctx, acct.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errNoCredential
+		return 0, ErrNoCredential
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
-	h.audit(r.Context(), adminEvent(r, c, "passkey.revoke", acct.ID,
+	h.audit(ctx, adminEvent(ctx, c, "passkey.revoke", acct.ID,
 		map[string]any{"credential": encodeID(id), "sessions_ended": len(ended)}))
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return len(ended), nil
+}
+
+// CreateEnrolment makes a single-use workstation enrolment link for a
+// shared-computer account the caller manages. name (optional) names the
+// workstation; nets, when not nil, replaces the account's allowed
+// networks in the same call.
+func (h *Handler) CreateEnrolment(ctx context.Context, c authz.Caller, accountID, name string, nets []netip.Prefix) (Enrolment, error) {
+	if len(name) > maxNameLen {
+		return Enrolment{}, fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
+	}
+	acct, err := h.Admin.Service.ManagedAccount(ctx, c, accountID)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	if acct.Kind != store.KindSharedComputer {
+		return Enrolment{}, ErrNotSharedComputer
+	}
+	if acct.Status == store.StatusBlocked || acct.Status == store.StatusDeactivated {
+		return Enrolment{}, ErrAccountStatus
+	}
+	token, err := h.randomID()
+	if err != nil {
+		return Enrolment{}, err
+	}
+	data, _ := json.Marshal(enrolment{Name: cleanName(name, "")})
+	now := h.Now()
+	expires := now.Add(h.opts.EnrolmentTTL).UTC().Truncate(time.Second)
+	// replace=false: an account may have several workstations, each with
+	// its own link.
+	if err := h.Store.CreateToken(ctx, store.Token{Hash: hashID(token), Kind: store.TokenEnrolment, AccountID: acct.ID,
+		Data: data, CreatedAt: now, ExpiresAt: expires}, false); err != nil {
+		return Enrolment{}, err
+	}
+	details := map[string]any{"name": name, "expires_at": expires.Format(time.RFC3339)}
+	if nets != nil {
+		if err := h.Networks.SetAllowedNetworks(ctx, acct.ID, nets); err != nil {
+			return Enrolment{}, err
+		}
+		details["allowed_networks"] = netStrings(nets)
+	}
+	h.audit(ctx, adminEvent(ctx, c, "enrolment.create", acct.ID, details))
+	return Enrolment{URL: h.publicBase + "/.gatehouse/enrol?token=" + token, ExpiresAt: expires}, nil
+}
+
+// AllowedNetworks reads the networks a shared-computer account the caller
+// manages may sign in from; none means anywhere.
+func (h *Handler) AllowedNetworks(ctx context.Context, c authz.Caller, accountID string) ([]netip.Prefix, error) {
+	acct, err := h.Admin.Service.ManagedAccount(ctx, c, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return h.Networks.AllowedNetworks(ctx, acct.ID)
+}
+
+// SetAllowedNetworks replaces the allowed networks of a shared-computer
+// account the caller manages (CIDRs or single addresses; an empty list
+// removes the limit) and records it. A bad entry is a validation error
+// naming it by index, and changes nothing.
+func (h *Handler) SetAllowedNetworks(ctx context.Context, c authz.Caller, accountID string, cidrs []string) ([]netip.Prefix, error) {
+	nets, bad, err := ParseNetworks(cidrs)
+	if err != nil {
+		return nil, fieldError("allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
+	}
+	acct, err := h.Admin.Service.ManagedAccount(ctx, c, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if acct.Kind != store.KindSharedComputer {
+		return nil, ErrNotSharedComputer
+	}
+	if err := h.Networks.SetAllowedNetworks(ctx, acct.ID, nets); err != nil {
+		return nil, err
+	}
+	h.audit(ctx, adminEvent(ctx, c, "account.allowed_networks", acct.ID, map[string]any{"allowed_networks": netStrings(nets)}))
+	return nets, nil
 }
 
 // adminEvent is the audit record of an admin change, in the shape the
 // admin API records its own.
-func adminEvent(r *http.Request, c authz.Caller, action, target string, details map[string]any) store.AuditEvent {
+func adminEvent(ctx context.Context, c authz.Caller, action, target string, details map[string]any) store.AuditEvent {
 	details["via"] = c.Via
 	if c.TokenID != "" {
 		details["token"] = c.TokenID
 	}
-	return store.AuditEvent{Actor: c.Account.ID, Action: action, Target: target, IP: account.AuditIP(r.Context()),
+	return store.AuditEvent{Actor: c.Account.ID, Action: action, Target: target, IP: account.AuditIP(ctx),
 		Outcome: "ok", Category: "admin", Details: details}
 }
 
@@ -128,59 +213,6 @@ func (h *Handler) revoke(ctx context.Context, accountID string, id []byte) ([]st
 	return ended, err
 }
 
-func (h *Handler) apiCreateEnrolment(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	ctx := r.Context()
-	var in struct {
-		Name            string   `json:"name"`
-		AllowedNetworks []string `json:"allowed_networks"`
-	}
-	if !readJSON(w, r, &in) {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body is not valid JSON"}
-	}
-	if len(in.Name) > maxNameLen {
-		return fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
-	}
-	nets, bad, err := ParseNetworks(in.AllowedNetworks)
-	if err != nil {
-		return fieldError("allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
-	}
-	acct, err := h.pathAccount(r, c)
-	if err != nil {
-		return err
-	}
-	if acct.Kind != store.KindSharedComputer {
-		return &api.Error{Status: http.StatusConflict, Code: "not_shared_computer", Message: "enrolments are for shared-computer accounts only"}
-	}
-	if acct.Status == store.StatusBlocked || acct.Status == store.StatusDeactivated {
-		return &api.Error{Status: http.StatusConflict, Code: "account_status", Message: "the account is " + acct.Status}
-	}
-	token, err := h.randomID()
-	if err != nil {
-		return err
-	}
-	data, _ := json.Marshal(enrolment{Name: cleanName(in.Name, "")})
-	now := h.Now()
-	expires := now.Add(h.opts.EnrolmentTTL)
-	// replace=false: an account may have several workstations, each with
-	// its own link.
-	if err := h.Store.CreateToken(ctx, store.Token{Hash: hashID(token), Kind: store.TokenEnrolment, AccountID: acct.ID,
-		Data: data, CreatedAt: now, ExpiresAt: expires}, false); err != nil {
-		return err
-	}
-	if in.AllowedNetworks != nil {
-		if err := h.Networks.SetAllowedNetworks(ctx, acct.ID, nets); err != nil {
-			return err
-		}
-	}
-	h.audit(ctx, adminEvent(r, c, "enrolment.create", acct.ID, map[string]any{
-		"name": in.Name, "expires_at": expires.UTC().Format(time.RFC3339), "allowed_networks": in.AllowedNetworks}))
-	web.WriteJSON(w, http.StatusCreated, map[string]string{
-		"url":        h.publicBase + "/.gatehouse/enrol?token=" + token,
-		"expires_at": expires.UTC().Format(time.RFC3339),
-	})
-	return nil
-}
-
 func fieldError(field, msg string) error {
 	return &account.ValidationError{Problems: []account.FieldProblem{{Field: field, Code: "invalid", Message: msg}}}
 }
@@ -193,12 +225,56 @@ func netStrings(nets []netip.Prefix) []string {
 	return out
 }
 
-func (h *Handler) apiGetNetworks(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	acct, err := h.pathAccount(r, c)
+var errBadJSON = &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body is not valid JSON"}
+
+// ---- JSON routes: thin wrappers over the operations above.
+
+func (h *Handler) apiListCredentials(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	out, err := h.ListCredentials(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	nets, err := h.Networks.AllowedNetworks(r.Context(), acct.ID)
+	web.WriteJSON(w, http.StatusOK, map[string]any{"credentials": out})
+	return nil
+}
+
+func (h *Handler) apiDeleteCredential(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	if _, err := h.RevokeCredential(r.Context(), c, r.PathValue("id"), r.PathValue("credId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) apiCreateEnrolment(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	var in struct {
+		Name            string   `json:"name"`
+		AllowedNetworks []string `json:"allowed_networks"`
+	}
+	if !readJSON(w, r, &in) {
+		return errBadJSON
+	}
+	var nets []netip.Prefix
+	if in.AllowedNetworks != nil {
+		var bad int
+		var err error
+		if nets, bad, err = ParseNetworks(in.AllowedNetworks); err != nil {
+			return fieldError("allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
+		}
+	}
+	e, err := h.CreateEnrolment(r.Context(), c, r.PathValue("id"), in.Name, nets)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusCreated, map[string]string{
+		"url":        e.URL,
+		"expires_at": e.ExpiresAt.Format(time.RFC3339),
+	})
+	return nil
+}
+
+func (h *Handler) apiGetNetworks(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	nets, err := h.AllowedNetworks(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -211,23 +287,12 @@ func (h *Handler) apiPutNetworks(w http.ResponseWriter, r *http.Request, c authz
 		AllowedNetworks []string `json:"allowed_networks"`
 	}
 	if !readJSON(w, r, &in) {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body is not valid JSON"}
+		return errBadJSON
 	}
-	nets, bad, err := ParseNetworks(in.AllowedNetworks)
-	if err != nil {
-		return fieldError("allowed_networks["+strconv.Itoa(bad)+"]", "not a CIDR or an IP address")
-	}
-	acct, err := h.pathAccount(r, c)
+	nets, err := h.SetAllowedNetworks(r.Context(), c, r.PathValue("id"), in.AllowedNetworks)
 	if err != nil {
 		return err
 	}
-	if acct.Kind != store.KindSharedComputer {
-		return &api.Error{Status: http.StatusConflict, Code: "not_shared_computer", Message: "allowed networks are for shared-computer accounts only"}
-	}
-	if err := h.Networks.SetAllowedNetworks(r.Context(), acct.ID, nets); err != nil {
-		return err
-	}
-	h.audit(r.Context(), adminEvent(r, c, "account.allowed_networks", acct.ID, map[string]any{"allowed_networks": netStrings(nets)}))
 	web.WriteJSON(w, http.StatusOK, map[string]any{"allowed_networks": netStrings(nets)})
 	return nil
 }
