@@ -28,7 +28,7 @@ const usage = `usage: gatehouse-bench <command> [flags]
 commands:
   upstream --listen ADDR [--jwks URL --issuer ISS --audience AUD --sample N]
   proxy    --listen ADDR --upstream URL
-  seed     --config FILE --email E --sessions N
+  seed     --config FILE --email E --sessions N   prints the last session's cookie (name=value)
   login    --url BASE --email E --password P      prints the session cookie (name=value)
   storm    --url BASE --email E --password P --concurrency N --duration D`
 
@@ -89,7 +89,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("account %s: %w", *email, err)
 		}
-		return bench.SeedSessions(ctx, st, a.ID, *sessions, time.Now(), rand.Reader)
+		m, err := server.SessionManager(ctx, cfg, st, time.Now, rand.Reader, logger)
+		if err != nil {
+			return err
+		}
+		ck, err := bench.SeedSessions(ctx, m, a.ID, *sessions)
+		if err != nil {
+			return err
+		}
+		if err := m.Flush(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, ck)
+		return nil
 	case "login":
 		ck, err := bench.Login(ctx, *base, *email, *password)
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/demo"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -172,7 +173,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	// Logs are buffered and flushed every 100 ms: one write per request to
+	// stderr costs more than the rest of the access log line.
+	logs := logbuf.New(stderr, 64<<10, 100*time.Millisecond, nil)
+	defer logs.Close()
+	logger := newLogger(cfg, logs)
 	st, err := server.OpenStore(ctx, cfg.Store, environ)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -14,8 +15,10 @@ import (
 // NewHasher builds the password hasher the config describes.
 func NewHasher(cfg config.Config) *password.Hasher {
 	a2 := cfg.Password.Argon2
-	return password.NewHasher(password.Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism},
+	h := password.NewHasher(password.Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism},
 		cfg.Password.MaxConcurrentHashes, rand.Reader)
+	h.LimitCPU(cfg.Password.HashCPUPercent, runtime.NumCPU())
+	return h
 }
 
 // NewAccountService builds the account rules over st, for the CLI and the

@@ -115,24 +115,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	}
 	signer := identity.NewSigner(s.Keys, s.issuer, identity.MaxAssertionTTL, now)
 
-	sessionKey, err := ensureSecret(ctx, st, "session_cookie_hash_key")
-	if err != nil {
-		return nil, err
-	}
 	csrfKey, err := ensureSecret(ctx, st, "csrf_key")
 	if err != nil {
 		return nil, err
 	}
-	s.Sessions, err = session.NewManager(st, session.Options{
-		PublicURL:         pub,
-		IdleTimeout:       time.Duration(cfg.Session.IdleTimeout),
-		AbsoluteTimeout:   time.Duration(cfg.Session.AbsoluteTimeout),
-		SharedIdleTimeout: time.Duration(cfg.Session.SharedIdleTimeout),
-		CacheSize:         cfg.Session.CacheSize,
-		CacheTTL:          time.Duration(cfg.Session.CacheTTL),
-		HashKey:           sessionKey,
-	}, now, rand.Reader, logger)
-	if err != nil {
+	if s.Sessions, err = SessionManager(ctx, cfg, st, now, rand.Reader, logger); err != nil {
 		return nil, err
 	}
 
@@ -181,6 +168,9 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Accounts.OnSessionsEnded = func(ids []string) {
 		s.Sessions.Forget(ids)
 		s.Gate.ForgetSessions(ids)
+	}
+	if err := s.startInvalidation(ctx); err != nil {
+		return nil, err
 	}
 
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)

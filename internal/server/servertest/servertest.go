@@ -77,6 +77,7 @@ func Start(t testing.TB, o Options) *Gateway {
 		cfg.Store = config.Store{Driver: "postgres", DSN: config.Secret(storetest.PostgresDSN(t))}
 	}
 	cfg.Password.Argon2 = TestArgon2
+	cfg.Password.HashCPUPercent = 100 // tests sign in often; the cap has tests of its own
 	cfg.Mail.From = "gatehouse@localhost"
 	cfg.Mail.OutboxDir = filepath.Join(t.TempDir(), "outbox")
 	if o.Configure != nil {

@@ -1,0 +1,99 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/server/servertest"
+)
+
+// secondGateway runs another gateway process on g's PostgreSQL schema: its
+// own caches, listeners and LISTEN connection, the same data.
+func secondGateway(t *testing.T, g *servertest.Gateway) *servertest.Gateway {
+	t.Helper()
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := g.Config
+	cfg.PublicURL = fmt.Sprintf("http://localhost:%d", pub.Addr().(*net.TCPAddr).Port)
+	cfg.Listen, cfg.OpsListen = pub.Addr().String(), ops.Addr().String()
+	return servertest.StartWith(t, cfg, pub, ops, servertest.Options{})
+}
+
+// untilRefused fetches path from g with c until the gateway stops letting
+// it through, and fails if that takes longer than within.
+func untilRefused(t *testing.T, g *servertest.Gateway, c *http.Client, path string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		_, resp := g.Get(t, c, path, "application/json")
+		if resp.StatusCode == http.StatusUnauthorized {
+			return time.Since(start)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s on the second gateway: %d, want 200 then 401", path, resp.StatusCode)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("the second gateway still let the ended session through after %s", within)
+		}
+	}
+}
+
+// TestSessionEndReachesEveryProcess: with two gateways on one PostgreSQL, a
+// logout on one and a block on one stop the session on the other within a
+// second, although the other had the session in its cache (trusted for
+// up to session.cache_ttl = 5s without a store read).
+func TestSessionEndReachesEveryProcess(t *testing.T) {
+	up := newUpstream(t)
+	g1 := servertest.Start(t, servertest.Options{Postgres: true, Configure: func(c *config.Config) {
+		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme",
+			Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
+	}})
+	g2 := secondGateway(t, g1)
+	acct := g1.CreateUser(t, account.NewAccount{Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
+		Password: pw, CompanyID: "acme", Role: "viewer"})
+
+	t.Run("logout", func(t *testing.T) {
+		c := servertest.Client(t)
+		g1.Login(t, c, "ada@example.com", pw)
+		for _, g := range []*servertest.Gateway{g1, g2} {
+			if _, resp := g.Get(t, c, "/app", "application/json"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("signed-in request on %s: %d", g.URL, resp.StatusCode)
+			}
+		}
+		// Keep the session's cookie: logout clears it from the jar.
+		replay := servertest.Client(t)
+		replay.Jar.SetCookies(mustURL(t, g2.URL), c.Jar.Cookies(mustURL(t, g1.URL)))
+		token := g1.CSRFToken(t, c, "/.gatehouse/logout")
+		if _, resp := g1.PostForm(t, c, "/.gatehouse/logout", url.Values{"csrf_token": {token}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("logout: %d", resp.StatusCode)
+		}
+		d := untilRefused(t, g2, replay, "/app", time.Second)
+		t.Logf("logout on one gateway reached the other in %s", d)
+	})
+
+	t.Run("block", func(t *testing.T) {
+		c := servertest.Client(t)
+		g1.Login(t, c, "ada@example.com", pw)
+		if _, resp := g2.Get(t, c, "/app", "application/json"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("signed-in request on the second gateway: %d", resp.StatusCode)
+		}
+		if _, err := g1.Server.Accounts.Block(context.Background(), "", acct.ID); err != nil {
+			t.Fatalf("block: %v", err)
+		}
+		d := untilRefused(t, g2, c, "/app", time.Second)
+		t.Logf("block on one gateway reached the other in %s", d)
+	})
+}
