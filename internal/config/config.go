@@ -46,7 +46,11 @@ type Password struct {
 	InviteTokenTTL      Duration `yaml:"invite_token_ttl"` // default 72h
 	Argon2              Argon2   `yaml:"argon2"`
 	MaxConcurrentHashes int      `yaml:"max_concurrent_hashes"` // default: number of CPUs
-	Lockout             Lockout  `yaml:"lockout"`
+	// HashCPUPercent caps the share of the machine's CPU that password
+	// hashing may take (1-100; 100: no cap), so a flood of sign-ins cannot
+	// starve proxying. Default 20.
+	HashCPUPercent int     `yaml:"hash_cpu_percent"`
+	Lockout        Lockout `yaml:"lockout"`
 }
 
 // Argon2 parameters (RFC 9106). Defaults: 64 MiB, 1 pass, 2 lanes.

@@ -35,6 +35,7 @@ func Default() Config {
 				Parallelism: 2,
 			},
 			MaxConcurrentHashes: runtime.NumCPU(),
+			HashCPUPercent:      20,
 			Lockout: Lockout{
 				MaxFailures: 5,
 				Window:      Duration(15 * time.Minute),

@@ -40,6 +40,7 @@ import (
 //	GATEHOUSE_PASSWORD_ARGON2_ITERATIONS      password.argon2.iterations
 //	GATEHOUSE_PASSWORD_ARGON2_PARALLELISM     password.argon2.parallelism
 //	GATEHOUSE_PASSWORD_MAX_CONCURRENT_HASHES  password.max_concurrent_hashes
+//	GATEHOUSE_PASSWORD_HASH_CPU_PERCENT       password.hash_cpu_percent
 //	GATEHOUSE_PASSWORD_LOCKOUT_MAX_FAILURES   password.lockout.max_failures
 //	GATEHOUSE_PASSWORD_LOCKOUT_WINDOW         password.lockout.window
 //	GATEHOUSE_PASSWORD_LOCKOUT_IP_LIMIT       password.lockout.ip_limit

@@ -215,6 +215,9 @@ func (v *validator) password(p Password) {
 	if p.Argon2.Parallelism < 1 {
 		v.add("password.argon2.parallelism", "must be at least 1")
 	}
+	if p.HashCPUPercent < 1 || p.HashCPUPercent > 100 {
+		v.add("password.hash_cpu_percent", "must be between 1 and 100 (100: no cap)")
+	}
 	if p.MaxConcurrentHashes < 0 {
 		v.add("password.max_concurrent_hashes", "must not be negative (0 means the number of CPUs)")
 	}

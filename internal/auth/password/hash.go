@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -55,6 +56,9 @@ type Hasher struct {
 	params Params
 	slots  chan struct{}
 	rand   io.Reader
+	// duty is the fraction of its time a slot may spend computing (1: no
+	// cap); see LimitCPU.
+	duty float64
 	// dummySalt is fixed per Hasher so VerifyDummy does exactly the work of
 	// a real Verify without reading randomness on every call.
 	dummySalt []byte
@@ -89,6 +93,7 @@ func NewHasher(p Params, maxConcurrent int, rand io.Reader) *Hasher {
 		params:    p,
 		slots:     make(chan struct{}, maxConcurrent),
 		rand:      rand,
+		duty:      1,
 		dummySalt: make([]byte, saltLen),
 	}
 }
@@ -96,17 +101,40 @@ func NewHasher(p Params, maxConcurrent int, rand io.Reader) *Hasher {
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Params { return h.params }
 
-// acquire takes a slot, giving up when ctx ends first.
-func (h *Hasher) acquire(ctx context.Context) error {
+// LimitCPU caps the share of the machine's CPU (percent of all cores) that
+// hashing may take. Each computation keeps min(parallelism, cores) cores
+// busy; after it, its slot stays taken long enough that the slots together
+// stay under the cap. The caller gets its answer at once: only the next
+// computation waits. So one sign-in is as fast as ever, while 50 at once
+// (or an attack) queue instead of taking the cores proxying needs. Call it
+// before use; 100 or more removes the cap.
+func (h *Hasher) LimitCPU(percent int, cores int) {
+	lanes := min(int(h.params.Parallelism), cores)
+	if percent >= 100 || percent <= 0 || lanes <= 0 {
+		h.duty = 1
+		return
+	}
+	h.duty = min(1, float64(percent)/100*float64(cores)/float64(lanes*cap(h.slots)))
+}
+
+// compute runs one argon2 computation in a slot, giving up when ctx ends
+// before a slot is free, and releases the slot as LimitCPU says.
+func (h *Hasher) compute(ctx context.Context, f func()) error {
 	select {
 	case h.slots <- struct{}{}:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	start := time.Now()
+	f()
+	if h.duty >= 1 {
+		<-h.slots
+		return nil
+	}
+	rest := time.Duration(float64(time.Since(start)) * (1/h.duty - 1))
+	time.AfterFunc(rest, func() { <-h.slots })
+	return nil
 }
-
-func (h *Hasher) release() { <-h.slots }
 
 // Hash returns pw hashed with a fresh salt, as a PHC string.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
@@ -114,11 +142,12 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	if _, err := io.ReadFull(h.rand, salt); err != nil {
 		return "", fmt.Errorf("password: reading salt: %w", err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	var key []byte
+	if err := h.compute(ctx, func() {
+		key = argon2.IDKey([]byte(pw), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, keyLen)
+	}); err != nil {
 		return "", err
 	}
-	defer h.release()
-	key := argon2.IDKey([]byte(pw), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, keyLen)
 	return encodePHC(h.params, salt, key), nil
 }
 
@@ -129,11 +158,12 @@ func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, needsRehash bo
 	if err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	var got []byte
+	if err := h.compute(ctx, func() {
+		got = argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
+	}); err != nil {
 		return false, false, err
 	}
-	defer h.release()
-	got := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return false, false, nil
 	}
@@ -144,13 +174,11 @@ func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, needsRehash bo
 // current parameters and always fails. The login handler calls it when no
 // account matches, so response time does not reveal which emails exist.
 func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
-	if err := h.acquire(ctx); err != nil {
-		return
-	}
-	defer h.release()
-	got := argon2.IDKey([]byte(pw), h.dummySalt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, keyLen)
-	// The comparison is kept so the dummy costs what a real verify costs.
-	subtle.ConstantTimeCompare(got, make([]byte, keyLen))
+	_ = h.compute(ctx, func() {
+		got := argon2.IDKey([]byte(pw), h.dummySalt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, keyLen)
+		// The comparison is kept so the dummy costs what a real verify costs.
+		subtle.ConstantTimeCompare(got, make([]byte, keyLen))
+	})
 }
 
 // Strict: a hash has exactly one spelling, so stored strings compare and

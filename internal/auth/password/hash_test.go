@@ -205,3 +205,57 @@ func FuzzParsePHC(f *testing.F) {
 		}
 	})
 }
+
+func TestLimitCPUHoldsTheSlotAfterWork(t *testing.T) {
+	p := Params{MemoryKiB: 19456, Iterations: 1, Parallelism: 1}
+	h := NewHasher(p, 1, nil)
+	h.LimitCPU(10, 2) // one lane on two cores: 20% duty per slot
+	if h.duty < 0.19 || h.duty > 0.21 {
+		t.Fatalf("duty = %v, want 0.2", h.duty)
+	}
+	if _, err := h.Hash(context.Background(), "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	// The caller has its answer, but the slot stays taken for a while.
+	if len(h.slots) != 1 {
+		t.Fatal("the slot was released at once despite the CPU cap")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.slots) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slot was never released")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// A waiting caller whose context ends gives up.
+	h.slots <- struct{}{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if ok, _, err := h.Verify(ctx, "x", mustHash(t, NewHasher(p, 1, nil), "x")); ok || err == nil {
+		t.Fatalf("Verify with a busy slot and an ended context: ok=%v err=%v", ok, err)
+	}
+	<-h.slots
+
+	for _, tc := range []struct {
+		percent, cores, slots int
+		parallel              uint8
+		want                  float64
+	}{
+		{100, 2, 2, 2, 1}, {0, 2, 2, 2, 1}, {20, 2, 1, 2, 0.2}, {20, 2, 2, 2, 0.1}, {50, 8, 1, 2, 1}, {20, 1, 1, 4, 0.2},
+	} {
+		h := NewHasher(Params{MemoryKiB: 19456, Iterations: 1, Parallelism: tc.parallel}, tc.slots, nil)
+		h.LimitCPU(tc.percent, tc.cores)
+		if d := h.duty - tc.want; d > 1e-9 || d < -1e-9 {
+			t.Errorf("LimitCPU(%d%%, %d cores) with %d slots of %d lanes: duty %v, want %v", tc.percent, tc.cores, tc.slots, tc.parallel, h.duty, tc.want)
+		}
+	}
+}
+
+func mustHash(t *testing.T, h *Hasher, pw string) string {
+	t.Helper()
+	s, err := h.Hash(context.Background(), pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
