@@ -59,6 +59,9 @@ type Keyring struct {
 	PublishDelay time.Duration
 	// PruneMargin: see DefaultPruneMargin. Set it before Load.
 	PruneMargin time.Duration
+	// RotateEvery, when positive, makes Run rotate once the newest key is
+	// this old (config keys.rotate_every). Set it before Run.
+	RotateEvery time.Duration
 
 	keys   store.Keys
 	now    func() time.Time
@@ -305,6 +308,32 @@ func (r *Keyring) Rotate(ctx context.Context) (string, error) {
 	return k.ID, nil
 }
 
+// RotateIfDue rotates when RotateEvery is set and the newest key (the one
+// signing, or the one about to) was created at least that long ago. Every
+// replica runs it; the refresh just before makes a rotation by one of them
+// visible to the others, so they do not rotate again.
+func (r *Keyring) RotateIfDue(ctx context.Context) (bool, error) {
+	if r.RotateEvery <= 0 {
+		return false, nil
+	}
+	snap := r.snap.Load()
+	if snap != nil && len(snap.keys) > 0 {
+		newest := snap.keys[0].created
+		for _, k := range snap.keys[1:] {
+			if k.created.After(newest) {
+				newest = k.created
+			}
+		}
+		if r.now().Sub(newest) < r.RotateEvery {
+			return false, nil
+		}
+	}
+	if _, err := r.Rotate(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // Prune deletes keys retired long enough ago that every assertion they
 // signed has expired (RetireAt + MaxAssertionTTL + PruneMargin), then
 // refreshes so they leave the JWKS.
@@ -332,6 +361,9 @@ func (r *Keyring) Run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			if err := r.Prune(ctx); err != nil && ctx.Err() == nil {
 				r.logger.Error("signing keys refresh failed", "err", err)
+			}
+			if _, err := r.RotateIfDue(ctx); err != nil && ctx.Err() == nil {
+				r.logger.Error("scheduled signing key rotation failed", "err", err)
 			}
 		}
 	}

@@ -374,3 +374,27 @@ func TestJWKSHandler(t *testing.T) {
 		t.Fatalf("POST: status %d", rec.Code)
 	}
 }
+
+func TestRotateIfDue(t *testing.T) {
+	kr, store, clk := loadedKeyring(t)
+	ctx := context.Background()
+	if rotated, err := kr.RotateIfDue(ctx); rotated || err != nil {
+		t.Fatalf("without RotateEvery: rotated=%v err=%v", rotated, err)
+	}
+	kr.RotateEvery = 24 * time.Hour
+	clk.Add(23 * time.Hour)
+	if rotated, err := kr.RotateIfDue(ctx); rotated || err != nil {
+		t.Fatalf("before it is due: rotated=%v err=%v", rotated, err)
+	}
+	clk.Add(2 * time.Hour)
+	if rotated, err := kr.RotateIfDue(ctx); !rotated || err != nil {
+		t.Fatalf("when due: rotated=%v err=%v", rotated, err)
+	}
+	if store.count() != 2 {
+		t.Fatalf("keys after a scheduled rotation: %d, want 2", store.count())
+	}
+	// The new key, though not signing yet, makes the next rotation not due.
+	if rotated, err := kr.RotateIfDue(ctx); rotated || err != nil {
+		t.Fatalf("right after a rotation: rotated=%v err=%v", rotated, err)
+	}
+}

@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Accounts = account.NewService(st, roles, hasher, now, rand.Reader)
 
 	s.Keys = identity.NewKeyring(st, now, rand.Reader, logger)
+	s.Keys.RotateEvery = cfg.Keys.RotateEvery.D()
 	if err := s.Keys.Load(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
