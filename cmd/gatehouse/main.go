@@ -183,7 +183,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger, Environ: environ})
+	opts := server.Options{Logger: logger, Environ: environ}
+	if cfg.Log.Format == "json" {
+		opts.AccessLog = logs
+	}
+	srv, err := server.New(ctx, cfg, st, opts)
 	if err != nil {
 		return err
 	}

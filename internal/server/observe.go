@@ -110,17 +110,24 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		s.Metrics.Request(info.route, sw.status)
-		if access {
-			s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("request_id", id),
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.String("route", info.route),
-				slog.Int("status", sw.status),
-				slog.Int64("bytes", sw.bytes),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("remote", r.RemoteAddr),
-			)
+		if !access {
+			return
 		}
+		e := accessEntry{start: start, id: id, method: r.Method, path: r.URL.Path, route: info.route,
+			status: sw.status, bytes: sw.bytes, duration: time.Since(start), remote: r.RemoteAddr}
+		if s.accessLog != nil {
+			s.accessLog.write(e)
+			return
+		}
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", e.id),
+			slog.String("method", e.method),
+			slog.String("path", e.path),
+			slog.String("route", e.route),
+			slog.Int("status", e.status),
+			slog.Int64("bytes", e.bytes),
+			slog.Duration("duration", e.duration),
+			slog.String("remote", e.remote),
+		)
 	})
 }

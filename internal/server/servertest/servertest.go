@@ -107,7 +107,7 @@ func StartWith(t testing.TB, cfg config.Config, pub, ops net.Listener, o Options
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger, Now: o.Now})
+	srv, err := server.New(ctx, cfg, st, server.Options{Logger: logger, Now: o.Now, AccessLog: logOut})
 	if err != nil {
 		cancel()
 		st.Close()
