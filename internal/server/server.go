@@ -321,6 +321,8 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	s.bg.Add(2)
 	go func() { defer s.bg.Done(); s.Sessions.Run(ctx) }()
 	go func() { defer s.bg.Done(); s.Keys.Run(ctx, time.Minute) }()
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); s.purge(ctx, time.Hour) }()
 	if s.mail != nil {
 		s.bg.Add(1)
 		go func() { defer s.bg.Done(); _ = s.mail.Run(ctx) }()
@@ -358,6 +360,26 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	}
 	s.bg.Wait()
 	return err
+}
+
+// purge removes spent tokens, ended throttling counters and old sent mail
+// every interval, until ctx ends.
+func (s *Server) purge(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.store.Purge(ctx, s.now(), 30*24*time.Hour)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Warn("store maintenance failed", "err", err)
+			} else if n > 0 {
+				s.logger.Debug("store maintenance", "removed", n)
+			}
+		}
+	}
 }
 
 func serve(srv *http.Server, l net.Listener) error {

@@ -460,6 +460,12 @@ type Properties interface {
 	DeleteAccessRule(ctx context.Context, id string) error
 }
 
+// Maintenance removes records that have served their purpose, so tables
+// that grow with traffic (tokens, throttling counters, sent mail) stay small.
+type Maintenance interface {
+	Purge(ctx context.Context, now time.Time, keepMail time.Duration) (int, error)
+}
+
 // Store is every capability together, as the server wires it.
 type Store interface {
 	Accounts
@@ -471,6 +477,7 @@ type Store interface {
 	Throttle
 	Audit
 	Secrets
+	Maintenance
 	MailQueue
 	APITokens
 	Credentials

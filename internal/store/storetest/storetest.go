@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PropertyValues", testPropertyValues},
 		{"AccessRules", testAccessRules},
 		{"AllowedNetworks", testAllowedNetworks},
+		{"Purge", testPurge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
