@@ -43,28 +43,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.Route.ServeHTTP(w, r.WithContext(ctx))
 		h.ObserveUpstream(d.Route, h.Now().Sub(start))
 	case SignIn:
-		if web.WantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			target := d.Path
-			if r.URL.RawQuery != "" {
-				target += "?" + r.URL.RawQuery
-			}
-			http.Redirect(w, r, LoginURL("", target), http.StatusFound)
-			return
+		if !navigate(w, r, d, LoginURL) {
+			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
-		web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 	case Terms:
-		if web.WantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			target := d.Path
-			if r.URL.RawQuery != "" {
-				target += "?" + r.URL.RawQuery
-			}
-			http.Redirect(w, r, TermsURL("", target), http.StatusFound)
-			return
+		if !navigate(w, r, d, TermsURL) {
+			termsRefused(w)
 		}
-		termsRefused(w)
 	default:
 		h.fail(w, r, d.Outcome)
 	}
+}
+
+// navigate sends a browser navigation (Accept names text/html) to a
+// gateway page that returns it to the checked path and query afterwards,
+// and reports whether it did.
+func navigate(w http.ResponseWriter, r *http.Request, d Decision, page func(base, target string) string) bool {
+	if !web.WantsHTML(r) {
+		return false
+	}
+	target := d.Path
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, page("", target), http.StatusFound)
+	return true
 }
 
 // termsRefused answers a request that is not a browser navigation while

@@ -318,3 +318,20 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryPageCarriesACSRFToken(t *testing.T) {
+	g, _, c := signedIn(t, "viewer")
+	for _, path := range []string{"/.gatehouse/login", "/.gatehouse/logout", "/.gatehouse/password/forgot",
+		"/.gatehouse/nothing-here", "/admin-only/x", "/.gatehouse/account/"} {
+		body, resp := g.Get(t, c, path, "text/html")
+		if !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: not HTML (%d)", path, resp.StatusCode)
+			continue
+		}
+		const marker = `<meta name="csrf-token" content="`
+		i := strings.Index(body, marker)
+		if i < 0 || strings.HasPrefix(body[i+len(marker):], `"`) {
+			t.Errorf("%s (%d): no csrf-token meta with a value", path, resp.StatusCode)
+		}
+	}
+}

@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	}
 
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
+	s.Renderer.CSRF = csrf
 	mux := http.NewServeMux()
 	login := &web.Login{
 		Renderer: s.Renderer, CSRF: csrf, Accounts: st, Audit: st, Passwords: hasher, Sessions: s.Sessions,

@@ -38,6 +38,9 @@ type Renderer struct {
 	pages   map[string]*template.Template
 	Catalog *i18n.Catalog
 	logger  *slog.Logger
+	// CSRF, when set, gives error pages their csrf-token too, so every
+	// page the gateway serves carries one.
+	CSRF *CSRF
 }
 
 // NewRenderer parses layout.html with each other page of templates.FS.
@@ -167,7 +170,7 @@ var (
 func (rn *Renderer) Fail(w http.ResponseWriter, r *http.Request, p Problem) {
 	lang := i18n.Negotiate("", r)
 	if WantsHTML(r) {
-		page := rn.Page(lang, "")
+		page := rn.Page(lang, rn.csrfToken(w, r))
 		page.Title = page.T(p.TitleKey)
 		page.Error = page.T(p.MsgKey)
 		rn.Render(w, p.Status, "error", page)
@@ -179,8 +182,15 @@ func (rn *Renderer) Fail(w http.ResponseWriter, r *http.Request, p Problem) {
 // FailMessage answers with an HTML error page carrying a specific message
 // (already translated), for flows such as SSO callbacks.
 func (rn *Renderer) FailMessage(w http.ResponseWriter, r *http.Request, status int, message string) {
-	page := rn.Page(i18n.Negotiate("", r), "")
+	page := rn.Page(i18n.Negotiate("", r), rn.csrfToken(w, r))
 	page.Title = page.T("error.title")
 	page.Error = message
 	rn.Render(w, status, "error", page)
+}
+
+func (rn *Renderer) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if rn.CSRF == nil {
+		return ""
+	}
+	return rn.CSRF.Token(w, r)
 }
