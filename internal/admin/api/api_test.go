@@ -51,6 +51,16 @@ type env struct {
 	invited  []string
 }
 
+// newSiteScopedEnv is newEnv with the site-scoped role model.
+func newSiteScopedEnv(t *testing.T) *env {
+	t.Helper()
+	model, err := account.LoadModel(account.ModelSiteScoped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnv(t, model)
+}
+
 func newEnv(t *testing.T, model *account.Model) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
@@ -432,11 +442,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestSiteScopedManagerScope(t *testing.T) {
-	model, err := account.LoadModel(account.ModelSiteScoped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEnv(t, model)
+	e := newSiteScopedEnv(t)
 	mgr := e.user("mgr@acme.example", "acme", "manager")
 	inAcme := e.user("user@acme.example", "acme", "user")
 	outside := e.user("user@beta.example", "beta", "user")
@@ -654,11 +660,7 @@ func TestExportCSV(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
-	model, err := account.LoadModel(account.ModelSiteScoped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEnv(t, model)
+	e := newSiteScopedEnv(t)
 	// Standard admin capabilities are absent in site-scoped: use a manager.
 	mgr := e.user("mgr@example.com", "acme", "manager")
 	u := e.user("u@example.com", "acme", "user")

@@ -56,28 +56,25 @@ func (h *Handler) companies(x *call) error {
 func (h *Handler) createCompany(x *call) error {
 	id, name := formValue(x, "id"), formValue(x, "name")
 	_, err := h.service().CreateCompany(x.ctx(), x.c, id, name)
-	if ps, ok := h.problems(x, err); ok {
-		b, err := h.companiesBody(x)
-		if err != nil {
-			return err
-		}
-		b.NewID, b.NewName = id, name
-		h.render(x, http.StatusUnprocessableEntity, "companies", "admin.companies.title", b, ps)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	redirect(x, Prefix+"companies", "company_created")
-	return nil
+	return h.companiesSaved(x, err, "company_created", func(b *companiesBody) { b.NewID, b.NewName = id, name })
 }
 
 func (h *Handler) renameCompany(x *call) error {
 	_, err := h.service().RenameCompany(x.ctx(), x.c, x.r.PathValue("id"), formValue(x, "name"))
+	return h.companiesSaved(x, err, "saved", nil)
+}
+
+// companiesSaved answers a change to a company: the companies page again
+// with the problems of a refused form (edit keeps what was typed), or back
+// to it with notice.
+func (h *Handler) companiesSaved(x *call, err error, notice string, edit func(*companiesBody)) error {
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.companiesBody(x)
 		if err != nil {
 			return err
+		}
+		if edit != nil {
+			edit(&b)
 		}
 		h.render(x, http.StatusUnprocessableEntity, "companies", "admin.companies.title", b, ps)
 		return nil
@@ -85,7 +82,7 @@ func (h *Handler) renameCompany(x *call) error {
 	if err != nil {
 		return err
 	}
-	redirect(x, Prefix+"companies", "saved")
+	redirect(x, Prefix+"companies", notice)
 	return nil
 }
 
@@ -199,19 +196,7 @@ func (h *Handler) sitePage(x *call) error {
 func (h *Handler) renameSite(x *call) error {
 	id := x.r.PathValue("id")
 	_, err := h.service().RenameSite(x.ctx(), x.c, id, formValue(x, "name"))
-	if ps, ok := h.problems(x, err); ok {
-		b, err := h.siteBody(x, id)
-		if err != nil {
-			return err
-		}
-		h.render(x, http.StatusUnprocessableEntity, "site", "admin.site.title", b, ps)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	redirect(x, Prefix+"sites/"+id, "saved")
-	return nil
+	return h.siteSaved(x, id, err, "saved")
 }
 
 // setSiteMembers grants the site to exactly the checked accounts. Roles
@@ -224,6 +209,12 @@ func (h *Handler) setSiteMembers(x *call) error {
 		accounts = []string{}
 	}
 	_, err := h.service().SetSiteMembers(x.ctx(), x.c, id, accounts)
+	return h.siteSaved(x, id, err, "access_saved")
+}
+
+// siteSaved answers a change to site id: its page again with the
+// problems of a refused form, or back to it with notice.
+func (h *Handler) siteSaved(x *call, id string, err error, notice string) error {
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.siteBody(x, id)
 		if err != nil {
@@ -235,6 +226,6 @@ func (h *Handler) setSiteMembers(x *call) error {
 	if err != nil {
 		return err
 	}
-	redirect(x, Prefix+"sites/"+id, "access_saved")
+	redirect(x, Prefix+"sites/"+id, notice)
 	return nil
 }

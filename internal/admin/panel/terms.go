@@ -57,24 +57,26 @@ type termsData struct {
 // redirect to sign in, or an error page) has been written.
 func (t *Terms) account(w http.ResponseWriter, r *http.Request, rd string) (store.Session, store.Account, bool) {
 	sess, err := t.Sessions.Lookup(r.Context(), r)
-	if errors.Is(err, session.ErrNoSession) {
-		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(rd), http.StatusFound)
-		return store.Session{}, store.Account{}, false
-	}
 	if err != nil {
-		t.Renderer.Fail(w, r, web.ProblemUnavailable)
+		t.refuse(w, r, rd, errors.Is(err, session.ErrNoSession))
 		return store.Session{}, store.Account{}, false
 	}
 	acc, err := t.Accounts.GetAccount(r.Context(), sess.AccountID)
-	if errors.Is(err, store.ErrNotFound) {
-		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(rd), http.StatusFound)
-		return store.Session{}, store.Account{}, false
-	}
 	if err != nil {
-		t.Renderer.Fail(w, r, web.ProblemUnavailable)
+		t.refuse(w, r, rd, errors.Is(err, store.ErrNotFound))
 		return store.Session{}, store.Account{}, false
 	}
 	return sess, acc, true
+}
+
+// refuse answers a request that has no account to read: off to sign in
+// when there is none (signIn), else an error page.
+func (t *Terms) refuse(w http.ResponseWriter, r *http.Request, rd string, signIn bool) {
+	if signIn {
+		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(rd), http.StatusFound)
+		return
+	}
+	t.Renderer.Fail(w, r, web.ProblemUnavailable)
 }
 
 func (t *Terms) page(w http.ResponseWriter, r *http.Request) {

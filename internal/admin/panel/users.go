@@ -267,16 +267,7 @@ func (h *Handler) updateUser(x *call) error {
 		Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Language: &f.Language, DateFormat: &f.DateFormat,
 	})
 	if ps, ok := h.problems(x, err); ok {
-		a, err := h.service().GetAccount(x.ctx(), x.c, id)
-		if err != nil {
-			return err
-		}
-		b, err := h.userBody(x, a, f)
-		if err != nil {
-			return err
-		}
-		h.render(x, http.StatusUnprocessableEntity, "user", "admin.user.title", b, ps)
-		return nil
+		return h.userProblems(x, id, ps, func(b *userBody) { b.Form = f })
 	}
 	if err != nil {
 		return err
@@ -351,16 +342,7 @@ func (h *Handler) removeMembership(x *call) error {
 // a notice, or with the reason it was refused.
 func (h *Handler) membershipOutcome(x *call, id string, err error) error {
 	if ps, ok := h.problems(x, err); ok {
-		a, gerr := h.service().GetAccount(x.ctx(), x.c, id)
-		if gerr != nil {
-			return gerr
-		}
-		b, berr := h.userBody(x, a, formOf(a))
-		if berr != nil {
-			return berr
-		}
-		h.render(x, http.StatusUnprocessableEntity, "user", "admin.user.title", b, ps)
-		return nil
+		return h.userProblems(x, id, ps, nil)
 	}
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)

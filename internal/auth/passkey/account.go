@@ -177,14 +177,34 @@ func (h *Handler) accountPreferences(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, accountPath+"?notice=saved", http.StatusSeeOther)
 }
 
-func (h *Handler) accountRename(w http.ResponseWriter, r *http.Request) {
+// credentialForm is accountForm for a change to one of the account's own
+// passkeys, named by the form's id; an id that does not decode is not found.
+func (h *Handler) credentialForm(w http.ResponseWriter, r *http.Request) (store.Account, []byte, bool) {
 	_, acct, ok := h.accountForm(w, r)
 	if !ok {
-		return
+		return store.Account{}, nil, false
 	}
 	id, ok := decodeID(r.PostFormValue("id"))
 	if !ok {
 		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return store.Account{}, nil, false
+	}
+	return acct, id, true
+}
+
+// failStore answers a failed change: a record that is not there is not
+// found, anything else leaves the store unavailable.
+func (h *Handler) failStore(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return
+	}
+	h.Renderer.Fail(w, r, web.ProblemUnavailable)
+}
+
+func (h *Handler) accountRename(w http.ResponseWriter, r *http.Request) {
+	acct, id, ok := h.credentialForm(w, r)
+	if !ok {
 		return
 	}
 	name := cleanName(r.PostFormValue("name"), "")
@@ -192,26 +212,16 @@ func (h *Handler) accountRename(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, accountPath, http.StatusSeeOther)
 		return
 	}
-	err := h.Credentials.RenameCredential(r.Context(), acct.ID, id, name)
-	if errors.Is(err, store.ErrNotFound) {
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
-		return
-	}
-	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+	if err := h.Credentials.RenameCredential(r.Context(), acct.ID, id, name); err != nil {
+		h.failStore(w, r, err)
 		return
 	}
 	http.Redirect(w, r, accountPath+"?notice=saved", http.StatusSeeOther)
 }
 
 func (h *Handler) accountRemove(w http.ResponseWriter, r *http.Request) {
-	_, acct, ok := h.accountForm(w, r)
+	acct, id, ok := h.credentialForm(w, r)
 	if !ok {
-		return
-	}
-	id, ok := decodeID(r.PostFormValue("id"))
-	if !ok {
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
 		return
 	}
 	if acct.Kind == store.KindSharedComputer {
@@ -220,12 +230,8 @@ func (h *Handler) accountRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ended, err := h.revoke(r.Context(), acct.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
-		return
-	}
 	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.failStore(w, r, err)
 		return
 	}
 	h.audit(r.Context(), store.AuditEvent{Actor: acct.ID, Action: "passkey.revoke", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",

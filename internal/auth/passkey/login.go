@@ -36,6 +36,16 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return json.Unmarshal(body, v) == nil
 }
 
+// readCall reads a ceremony call's JSON body into v, answering 400 when
+// it cannot.
+func (h *Handler) readCall(w http.ResponseWriter, r *http.Request, v any) bool {
+	if readJSON(w, r, v) {
+		return true
+	}
+	h.jsonFail(w, r, http.StatusBadRequest, "bad_request", "error.bad_request")
+	return false
+}
+
 // checkCSRF guards every ceremony call: the page's token in X-CSRF-Token.
 func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
 	if h.CSRF.Valid(r, r.Header.Get("X-CSRF-Token")) {
@@ -59,8 +69,7 @@ func (h *Handler) loginBegin(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Redirect string `json:"rd"`
 	}
-	if !readJSON(w, r, &in) {
-		h.jsonFail(w, r, http.StatusBadRequest, "bad_request", "error.bad_request")
+	if !h.readCall(w, r, &in) {
 		return
 	}
 	mediation := protocol.MediationDefault

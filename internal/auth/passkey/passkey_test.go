@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -218,17 +219,8 @@ func (hs *harness) browser(t *testing.T) *browser {
 
 func (b *browser) post(t *testing.T, path string, body []byte) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.hs.srv.URL+path, bytes.NewReader(body))
-	req.Header.Set("X-CSRF-Token", b.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return b.hs.send(t, b.c, http.MethodPost, path, bytes.NewReader(body),
+		map[string]string{"X-CSRF-Token": b.token, "Content-Type": "application/json"})
 }
 
 func (hs *harness) account(t *testing.T, id, kind string) store.Account {
@@ -285,7 +277,14 @@ func (b *browser) signedInAs(t *testing.T) string {
 // call sends an admin API request with the given headers.
 func (hs *harness) call(t *testing.T, c *http.Client, method, path string, header map[string]string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, hs.srv.URL+path, nil)
+	return hs.send(t, c, method, path, nil, header)
+}
+
+// send sends a request with a body and the given headers and decodes the
+// JSON answer.
+func (hs *harness) send(t *testing.T, c *http.Client, method, path string, body io.Reader, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, hs.srv.URL+path, body)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -479,18 +478,7 @@ func TestAdminAuthorization(t *testing.T) {
 	// A change: a token needs no CSRF header, a session does.
 	networks := "/.gatehouse/api/v1/accounts/" + floor.ID + "/allowed-networks"
 	put := func(c *http.Client, header map[string]string, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(http.MethodPut, hs.srv.URL+networks, strings.NewReader(body))
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return hs.send(t, c, http.MethodPut, networks, strings.NewReader(body), header)
 	}
 	if code, out := put(anon, bearer, `{"allowed_networks":["10.20.0.0/16","192.168.1.7"]}`); code != http.StatusOK {
 		t.Fatalf("put networks with a token: %d %v", code, out)
@@ -556,15 +544,9 @@ func TestRevokeEndsOnlyThatPasskeysSessions(t *testing.T) {
 		}
 	}
 
-	req, _ := http.NewRequest(http.MethodDelete, hs.srv.URL+"/.gatehouse/api/v1/accounts/"+floor.ID+"/credentials/"+b64.EncodeToString(k1.id), nil)
-	req.Header.Set("X-CSRF-Token", admin.token)
-	resp, err := admin.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("revoke: %d", resp.StatusCode)
+	if code, _ := hs.call(t, admin.c, http.MethodDelete, "/.gatehouse/api/v1/accounts/"+floor.ID+"/credentials/"+b64.EncodeToString(k1.id),
+		map[string]string{"X-CSRF-Token": admin.token}); code != http.StatusNoContent {
+		t.Fatalf("revoke: %d", code)
 	}
 	if who := ws1.signedInAs(t); who != "" {
 		t.Fatalf("the revoked passkey's session survived (%q)", who)

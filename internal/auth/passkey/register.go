@@ -73,8 +73,7 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name string `json:"name"`
 	}
-	if !readJSON(w, r, &in) {
-		h.jsonFail(w, r, http.StatusBadRequest, "bad_request", "error.bad_request")
+	if !h.readCall(w, r, &in) {
 		return
 	}
 	switch {
