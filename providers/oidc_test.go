@@ -6,37 +6,20 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
 
-// clock is a settable test clock shared by the fake provider and the client.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is the test clock shared by the fake provider and the client.
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) }
 
 const redirectURL = "https://gate.example.com/.gatehouse/sso/test/callback"
 
-func newFake(t *testing.T, clk *clock, opts providertest.Options) *providertest.Server {
+func newFake(t *testing.T, clk *clocktest.Clock, opts providertest.Options) *providertest.Server {
 	t.Helper()
 	opts.Now = clk.Now
 	srv := providertest.New(opts)
@@ -44,7 +27,7 @@ func newFake(t *testing.T, clk *clock, opts providertest.Options) *providertest.
 	return srv
 }
 
-func newProvider(t *testing.T, srv *providertest.Server, clk *clock, cfg config.Provider) Provider {
+func newProvider(t *testing.T, srv *providertest.Server, clk *clocktest.Clock, cfg config.Provider) Provider {
 	t.Helper()
 	if cfg.ID == "" {
 		cfg.ID = "test"
@@ -179,7 +162,7 @@ func TestOIDCClockSkew(t *testing.T) {
 		{"expired 3m ago", -8 * time.Minute, false},
 	}
 	for _, c := range cases {
-		idp.set(ours.Now().Add(c.offset))
+		idp.Set(ours.Now().Add(c.offset))
 		_, err := signIn(t, p)
 		if c.ok && err != nil {
 			t.Errorf("%s: refused: %v", c.name, err)
@@ -350,10 +333,4 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }

@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/proxy"
@@ -56,19 +56,6 @@ func (c *countingSigner) Sign(cl identity.Claims) (string, error) {
 	return fmt.Sprintf("token-%d-%s", c.n.Add(1), cl.Subject), nil
 }
 
-// clock is a settable now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func newTestGate(tb testing.TB, signer Signer, ids Identities, now func() time.Time) *Gate {
 	tb.Helper()
 	router, err := proxy.NewRouter([]config.Route{{PathPrefix: "/", Upstream: "http://127.0.0.1:9", Audience: "app", Company: "acme"}}, proxy.Options{})
@@ -94,13 +81,13 @@ func assertion(t *testing.T, g *Gate) string {
 // once while one background rebuild makes the next; the new one is served
 // as soon as it is ready.
 func TestStaleIdentityRefreshedOffTheRequestPath(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 	signer := &countingSigner{}
 	ids := &fixedIdentity{}
-	g := newTestGate(t, signer, ids, clk.now)
+	g := newTestGate(t, signer, ids, clk.Now)
 
 	first := assertion(t, g)
-	clk.add(g.DataTTL + time.Second)
+	clk.Add(g.DataTTL + time.Second)
 	signer.gate = make(chan struct{})
 	for range 5 {
 		if got := assertion(t, g); got != first {
@@ -122,10 +109,10 @@ func TestStaleIdentityRefreshedOffTheRequestPath(t *testing.T) {
 // TestNearlyExpiredAssertionRebuiltOnRequest: an assertion with less than
 // MinRemaining to live is never sent; the request waits for a new one.
 func TestNearlyExpiredAssertionRebuiltOnRequest(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
-	g := newTestGate(t, &countingSigner{}, &fixedIdentity{}, clk.now)
+	clk := clocktest.New(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	g := newTestGate(t, &countingSigner{}, &fixedIdentity{}, clk.Now)
 	first := assertion(t, g)
-	clk.add(identity.MaxAssertionTTL - g.MinRemaining + time.Second)
+	clk.Add(identity.MaxAssertionTTL - g.MinRemaining + time.Second)
 	if got := assertion(t, g); got == first {
 		t.Fatal("an assertion about to expire was served while a new one was made")
 	}
@@ -135,12 +122,12 @@ func TestNearlyExpiredAssertionRebuiltOnRequest(t *testing.T) {
 // TestFreshIdentityServedFromCache: within DataTTL and outside the refresh
 // window nothing is read or signed again.
 func TestFreshIdentityServedFromCache(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 	signer := &countingSigner{}
 	ids := &fixedIdentity{}
-	g := newTestGate(t, signer, ids, clk.now)
+	g := newTestGate(t, signer, ids, clk.Now)
 	first := assertion(t, g)
-	clk.add(g.DataTTL - time.Second)
+	clk.Add(g.DataTTL - time.Second)
 	if got := assertion(t, g); got != first {
 		t.Fatal("a fresh entry was rebuilt")
 	}

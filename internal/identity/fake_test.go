@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -101,38 +102,15 @@ func (m *memKeys) count() int {
 	return len(m.keys)
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
+// newClock is the settable time source every keyring test starts from.
+func newClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // loadedKeyring returns a keyring over a fresh in-memory store, loaded.
-func loadedKeyring(t testing.TB) (*Keyring, *memKeys, *clock) {
+func loadedKeyring(t testing.TB) (*Keyring, *memKeys, *clocktest.Clock) {
 	t.Helper()
 	st := &memKeys{}
 	clk := newClock()

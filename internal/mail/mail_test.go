@@ -12,22 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	gomail "github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/mail/mailtest"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type auditLog struct {
 	mu     sync.Mutex
@@ -165,7 +154,7 @@ func TestSMTPStartTLSMandatory(t *testing.T) {
 
 func TestOutboxWritesEML(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "outbox")
-	c := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	o, err := gomail.NewOutbox(dir, "gatehouse@example.com", c.Now, strings.NewReader(strings.Repeat("x", 64)))
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +181,7 @@ func TestQueueSurvivesOutageAndRestart(t *testing.T) {
 	ctx := context.Background()
 	st := mailtest.NewQueue()
 	audit := &auditLog{}
-	c := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 
 	srv := mailtest.StartServer(t)
 	addr := srv.Addr
@@ -280,7 +269,7 @@ func TestQueueGivesUpAfterMaxAttempts(t *testing.T) {
 	ctx := context.Background()
 	st := mailtest.NewQueue()
 	audit := &auditLog{}
-	c := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	f := &failing{}
 	q := gomail.NewQueue(st, audit, f, c.Now, nil)
 	q.MaxAttempts = 4

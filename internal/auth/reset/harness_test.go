@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/auth/throttle"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	gmail "github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/mail/mailtest"
@@ -33,18 +33,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a gateway in miniature: the real login, sessions, throttle, mail
 // queue and SMTP delivery, with the reset handler mounted.
 type env struct {
@@ -53,7 +41,7 @@ type env struct {
 	URL    string
 	st     store.Store
 	svc    *account.Service
-	clock  *clock
+	clock  *clocktest.Clock
 	reset  *reset.Handler
 	queue  *gmail.Queue
 	mailQ  *mailtest.Queue
@@ -74,7 +62,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	logger := slog.New(slog.DiscardHandler)
 	hasher := password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, nil)
 	svc := account.NewService(st, account.Standard(), hasher, c.Now, rand.Reader)

@@ -14,29 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse/gatehouse/providers"
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type sessionCall struct {
 	AccountID, IDP, IDTokenHint string
@@ -47,7 +31,7 @@ type sessionCall struct {
 // env is a gateway with four providers, each backed by its own fake IdP.
 type env struct {
 	t        *testing.T
-	clk      *clock
+	clk      *clocktest.Clock
 	st       store.Store
 	gw       *httptest.Server
 	h        *Handler
@@ -61,7 +45,7 @@ const auth0Roles = "https://gatehouse.example.com/roles"
 
 func newEnv(t *testing.T, jit map[string]config.JIT) *env {
 	t.Helper()
-	e := &env{t: t, clk: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, idps: map[string]*providertest.Server{}}
+	e := &env{t: t, clk: clocktest.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), idps: map[string]*providertest.Server{}}
 	st, err := sqlite.Open(t.Context(), ":memory:")
 	if err != nil {
 		t.Fatalf("sqlite store: %v", err)
