@@ -216,42 +216,13 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) bool {
 	}
 }
 
+// mapping checks a struct section: each key must name one of its fields.
 func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) bool {
-	if n.Kind != yaml.MappingNode {
-		w.add(orRoot(path), "expected a mapping, got "+kindName(n))
-		return false
-	}
 	fields := yamlFields(t)
-	seen := make(map[string]bool)
-	kept := make([]*yaml.Node, 0, len(n.Content))
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if isMerge(k) {
-			if w.merge(v, t, path) {
-				kept = append(kept, k, v)
-			}
-			continue
-		}
-		if k.Kind != yaml.ScalarNode {
-			w.add(orRoot(path), "a key must be a plain name")
-			continue
-		}
-		p := join(path, k.Value)
-		f, ok := fields[k.Value]
-		switch {
-		case !ok:
-			w.add(p, "unknown key")
-		case seen[k.Value]:
-			w.add(p, "duplicate key")
-		default:
-			seen[k.Value] = true
-			if w.walk(v, f.Type, p) {
-				kept = append(kept, k, v)
-			}
-		}
-	}
-	n.Content = kept
-	return true
+	return w.keyed(n, t, path, func(key string) (reflect.Type, bool) {
+		f, ok := fields[key]
+		return f.Type, ok
+	})
 }
 
 // merge checks the value of a YAML merge key ("<<: *base"): a mapping or a
@@ -289,7 +260,16 @@ func (w *walker) sequence(n *yaml.Node, t reflect.Type, path string) bool {
 	return true
 }
 
+// dict checks a map section: any key is allowed, every value has the map's
+// element type.
 func (w *walker) dict(n *yaml.Node, t reflect.Type, path string) bool {
+	return w.keyed(n, t, path, func(string) (reflect.Type, bool) { return t.Elem(), true })
+}
+
+// keyed walks a mapping node whose value types come from valueType (false
+// for a key that does not belong), dropping the entries that did not check
+// out so the decoder keeps the defaults there.
+func (w *walker) keyed(n *yaml.Node, t reflect.Type, path string, valueType func(key string) (reflect.Type, bool)) bool {
 	if n.Kind != yaml.MappingNode {
 		w.add(orRoot(path), "expected a mapping, got "+kindName(n))
 		return false
@@ -309,13 +289,17 @@ func (w *walker) dict(n *yaml.Node, t reflect.Type, path string) bool {
 			continue
 		}
 		p := join(path, k.Value)
-		if seen[k.Value] {
+		vt, ok := valueType(k.Value)
+		switch {
+		case !ok:
+			w.add(p, "unknown key")
+		case seen[k.Value]:
 			w.add(p, "duplicate key")
-			continue
-		}
-		seen[k.Value] = true
-		if w.walk(v, t.Elem(), p) {
-			kept = append(kept, k, v)
+		default:
+			seen[k.Value] = true
+			if w.walk(v, vt, p) {
+				kept = append(kept, k, v)
+			}
 		}
 	}
 	n.Content = kept

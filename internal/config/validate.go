@@ -128,18 +128,49 @@ func (v *validator) positive(path string, d Duration) {
 	}
 }
 
-func (v *validator) publicURL(raw string) {
-	const path = "public_url"
+// noneBlank reports each entry of list that is empty or only white space,
+// at path[index].
+func (v *validator) noneBlank(path string, list []string) {
+	for j, s := range list {
+		if strings.TrimSpace(s) == "" {
+			v.add(fmt.Sprintf("%s[%d]", path, j), "must not be empty")
+		}
+	}
+}
+
+// absoluteURL parses raw and reports it at path unless it is an absolute
+// URL with a host; the caller goes on only when ok.
+func (v *validator) absoluteURL(path, raw string) (u *url.URL, ok bool) {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" {
 		v.add(path, "not an absolute URL")
-		return
+		return nil, false
+	}
+	return u, true
+}
+
+// httpURL is absoluteURL for the rule public_url and route upstreams share:
+// http or https, with no user name or password. Those two problems do not
+// stop the caller, which goes on to its own checks.
+func (v *validator) httpURL(path, raw string) (u *url.URL, ok bool) {
+	u, ok = v.absoluteURL(path, raw)
+	if !ok {
+		return nil, false
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		v.add(path, "must be an http or https URL")
 	}
 	if u.User != nil {
 		v.add(path, "must not contain a user name or password")
+	}
+	return u, true
+}
+
+func (v *validator) publicURL(raw string) {
+	const path = "public_url"
+	u, ok := v.httpURL(path, raw)
+	if !ok {
+		return
 	}
 	if u.Path != "" && u.Path != "/" {
 		v.add(path, "must not have a path: Gatehouse serves the whole host")
@@ -276,11 +307,7 @@ func (v *validator) providers(ps []Provider) {
 				v.add(fmt.Sprintf("providers[%d].allowed_domains[%d]", i, j), "not a domain name")
 			}
 		}
-		for j, tid := range p.AllowedTenants {
-			if strings.TrimSpace(tid) == "" {
-				v.add(fmt.Sprintf("providers[%d].allowed_tenants[%d]", i, j), "must not be empty")
-			}
-		}
+		v.noneBlank(at("allowed_tenants"), p.AllowedTenants)
 		if p.Type == "microsoft" && multiTenantIssuer(p.Issuer) && len(p.AllowedTenants) == 0 {
 			v.add(at("allowed_tenants"), "required with the common or organizations issuer: otherwise any Microsoft tenant could sign in")
 		}
@@ -303,9 +330,8 @@ func (v *validator) providers(ps []Provider) {
 
 // issuer allows plain http only on loopback, where tests run a fake IdP.
 func (v *validator) issuer(path, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		v.add(path, "not an absolute URL")
+	u, ok := v.absoluteURL(path, raw)
+	if !ok {
 		return
 	}
 	switch {
@@ -348,16 +374,8 @@ func (v *validator) routes(rs []Route) {
 		if r.Public && (len(r.Allow.Roles) > 0 || len(r.Allow.Capabilities) > 0) {
 			v.add(at("allow"), "has no effect on a public route")
 		}
-		for j, role := range r.Allow.Roles {
-			if strings.TrimSpace(role) == "" {
-				v.add(fmt.Sprintf("routes[%d].allow.roles[%d]", i, j), "must not be empty")
-			}
-		}
-		for j, c := range r.Allow.Capabilities {
-			if strings.TrimSpace(c) == "" {
-				v.add(fmt.Sprintf("routes[%d].allow.capabilities[%d]", i, j), "must not be empty")
-			}
-		}
+		v.noneBlank(at("allow.roles"), r.Allow.Roles)
+		v.noneBlank(at("allow.capabilities"), r.Allow.Capabilities)
 		if r.Timeout < 0 {
 			v.add(at("timeout"), "must not be negative")
 		}
@@ -368,16 +386,9 @@ func (v *validator) routes(rs []Route) {
 }
 
 func (v *validator) upstream(path, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		v.add(path, "not an absolute URL")
+	u, ok := v.httpURL(path, raw)
+	if !ok {
 		return
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		v.add(path, "must be an http or https URL")
-	}
-	if u.User != nil {
-		v.add(path, "must not contain a user name or password")
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		v.add(path, "must not have a query or fragment")

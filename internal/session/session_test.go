@@ -119,6 +119,14 @@ func (h *harness) mustFail(c *http.Cookie, want error) {
 	}
 }
 
+// mustBeGone fails with msg while the store still holds the session id.
+func (h *harness) mustBeGone(id, msg string) {
+	h.t.Helper()
+	if _, ok := h.st.session(id); ok {
+		h.t.Fatal(msg)
+	}
+}
+
 var alice = StartParams{AccountID: "acc-alice", AMR: []string{"pwd"}, IDP: "local", UserAgent: "test", IP: "192.0.2.1"}
 
 func TestCookieAttributes(t *testing.T) {
@@ -192,9 +200,7 @@ func TestNoFixation(t *testing.T) {
 	if fresh.ID == old.ID || newCookie.Value == oldCookie.Value || bytes.Equal(fresh.TokenHash, old.TokenHash) {
 		t.Fatal("Start reused the session the request carried")
 	}
-	if _, ok := h.st.session(old.ID); ok {
-		t.Fatal("the session the request carried was not ended")
-	}
+	h.mustBeGone(old.ID, "the session the request carried was not ended")
 	h.mustFail(oldCookie, ErrNoSession)
 	h.mustLookup(newCookie, fresh.ID)
 
@@ -221,9 +227,7 @@ func TestIdleExpiry(t *testing.T) {
 	}
 	h.clk.add(31 * time.Minute)
 	h.mustFail(c, ErrNoSession)
-	if _, ok := h.st.session(s.ID); ok {
-		t.Fatal("idle-expired session not deleted from the store")
-	}
+	h.mustBeGone(s.ID, "idle-expired session not deleted from the store")
 
 	// Shared-computer sessions use the shorter idle timeout, also after a
 	// restart (a new manager over the same store) whose configuration has
@@ -360,9 +364,7 @@ func TestAbsoluteExpiry(t *testing.T) {
 	}
 	h.clk.add(10 * time.Minute) // exactly 2h
 	h.mustFail(c, ErrNoSession)
-	if _, ok := h.st.session(s.ID); ok {
-		t.Fatal("expired session not deleted from the store")
-	}
+	h.mustBeGone(s.ID, "expired session not deleted from the store")
 }
 
 func TestBadCookies(t *testing.T) {
@@ -437,9 +439,7 @@ func TestReplayAfterEnd(t *testing.T) {
 	if cl := h.sessionCookie(rec); cl.MaxAge >= 0 {
 		t.Fatalf("End did not clear the cookie: %+v", cl)
 	}
-	if _, ok := h.st.session(s.ID); ok {
-		t.Fatal("End left the session in the store")
-	}
+	h.mustBeGone(s.ID, "End left the session in the store")
 	// Same instant: the cache must not serve it.
 	h.mustFail(c, ErrNoSession)
 	h.clk.add(time.Hour)
@@ -706,9 +706,7 @@ func TestRunFlushesAndPurges(t *testing.T) {
 	if n := h.m.ActiveCount(); n != 1 {
 		t.Fatalf("ActiveCount = %d, want 1", n)
 	}
-	if _, ok := h.st.session(old.ID); ok {
-		t.Fatal("idle session not purged")
-	}
+	h.mustBeGone(old.ID, "idle session not purged")
 	if _, ok := h.st.session(s.ID); !ok {
 		t.Fatal("active session purged")
 	}

@@ -123,7 +123,7 @@ func TestForgotAnswersAlike(t *testing.T) {
 	var first string
 	for _, email := range []string{"active@example.com", "nobody@example.com", "sso@example.com", "blocked@example.com"} {
 		c := e.client()
-		resp, body := c.post("/.gatehouse/password/forgot", url.Values{"email": {email}})
+		resp, body := c.forgot(email)
 		answer := resp.Status + " " + resp.Header.Get("Location") + " " + body
 		if first == "" {
 			first = answer
@@ -142,11 +142,16 @@ func TestForgotAnswersAlike(t *testing.T) {
 	}
 }
 
+// forgot asks for a reset link for email, as the forgot-password form does.
+func (c *client) forgot(email string) (*http.Response, string) {
+	return c.post("/.gatehouse/password/forgot", url.Values{"email": {email}})
+}
+
 func TestExpiredTokenFails(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.createAccount("ada@example.com", oldPW)
 	c := e.client()
-	c.post("/.gatehouse/password/forgot", url.Values{"email": {"ada@example.com"}})
+	c.forgot("ada@example.com")
 	e.deliver()
 	link := linkIn(t, e.smtp.Wait(t, 1, 5*time.Second)[0].Data)
 	e.clock.Add(30*time.Minute + time.Second)
@@ -165,7 +170,7 @@ func TestNewTokenReplacesOld(t *testing.T) {
 	e.createAccount("ada@example.com", oldPW)
 	c := e.client()
 	for range 2 {
-		c.post("/.gatehouse/password/forgot", url.Values{"email": {"ada@example.com"}})
+		c.forgot("ada@example.com")
 		e.deliver()
 	}
 	got := e.smtp.Wait(t, 2, 5*time.Second)
@@ -182,14 +187,14 @@ func TestResetMailsPerAddressLimited(t *testing.T) {
 	e.createAccount("ada@example.com", oldPW)
 	c := e.client()
 	for range 5 {
-		c.post("/.gatehouse/password/forgot", url.Values{"email": {"ada@example.com"}})
+		c.forgot("ada@example.com")
 		e.reset.Wait()
 	}
 	if n := len(e.mailQ.All()); n != 3 {
 		t.Fatalf("%d reset mails in an hour, want 3", n)
 	}
 	e.clock.Add(time.Hour + time.Second)
-	c.post("/.gatehouse/password/forgot", url.Values{"email": {"ada@example.com"}})
+	c.forgot("ada@example.com")
 	e.reset.Wait()
 	if n := len(e.mailQ.All()); n != 4 {
 		t.Fatalf("after an hour: %d mails, want 4", n)
@@ -201,18 +206,18 @@ func TestForgotIPLimit(t *testing.T) {
 	c := e.client()
 	c.ip = "192.0.2.7"
 	for i := range 2 {
-		if resp, _ := c.post("/.gatehouse/password/forgot", url.Values{"email": {"x@example.com"}}); resp.StatusCode != http.StatusSeeOther {
+		if resp, _ := c.forgot("x@example.com"); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("request %d: %d", i+1, resp.StatusCode)
 		}
 	}
-	resp, body := c.post("/.gatehouse/password/forgot", url.Values{"email": {"x@example.com"}})
+	resp, body := c.forgot("x@example.com")
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many requests") {
 		t.Fatalf("over the limit: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	// The login form shares the client's limit per bucket; another client is free.
 	other := e.client()
 	other.ip = "192.0.2.8"
-	if resp, _ := other.post("/.gatehouse/password/forgot", url.Values{"email": {"x@example.com"}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := other.forgot("x@example.com"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("another client: %d", resp.StatusCode)
 	}
 }

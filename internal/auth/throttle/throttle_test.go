@@ -8,29 +8,39 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth/throttle"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time      { return c.t }
-func (c *clock) Add(d time.Duration) { c.t = c.t.Add(d) }
-func ipOf(r *http.Request) string    { return r.Header.Get("X-Test-IP") }
+func ipOf(r *http.Request) string { return r.Header.Get("X-Test-IP") }
 func req(ip string) *http.Request {
 	r := httptest.NewRequest("POST", "/.gatehouse/login", nil)
 	r.Header.Set("X-Test-IP", ip)
 	return r
 }
 
-func newGuard(t *testing.T, o throttle.Options) (*throttle.Guard, *clock) {
+func newGuard(t *testing.T, o throttle.Options) (*throttle.Guard, *clocktest.Clock) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	c := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	return throttle.New(st, o, ipOf, c.Now, nil), c
+}
+
+// failAda records n failed sign-ins for ada from one address.
+func failAda(ctx context.Context, g *throttle.Guard, n int) {
+	for range n {
+		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
+	}
+}
+
+// adaAllowed reports whether ada may try to sign in from that address.
+func adaAllowed(ctx context.Context, g *throttle.Guard) bool {
+	ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com")
+	return ok
 }
 
 func TestLockoutEngagesAndLifts(t *testing.T) {
@@ -54,16 +64,16 @@ func TestLockoutEngagesAndLifts(t *testing.T) {
 	}
 	// The fifth failure was a minute ago; the lock lasts 15 minutes from it.
 	c.Add(13 * time.Minute)
-	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); ok {
+	if adaAllowed(ctx, g) {
 		t.Fatal("lock lifted before 15 minutes")
 	}
 	c.Add(time.Minute + time.Second)
-	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+	if !adaAllowed(ctx, g) {
 		t.Fatal("lock still on after 15 minutes")
 	}
 	// A fresh lock needs five fresh failures.
-	g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
-	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+	failAda(ctx, g, 1)
+	if !adaAllowed(ctx, g) {
 		t.Fatal("one failure after the lock locked again")
 	}
 }
@@ -71,12 +81,10 @@ func TestLockoutEngagesAndLifts(t *testing.T) {
 func TestFailuresOutsideWindowDoNotLock(t *testing.T) {
 	ctx := context.Background()
 	g, c := newGuard(t, throttle.Options{IPLimit: 1000})
-	for range 4 {
-		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
-	}
+	failAda(ctx, g, 4)
 	c.Add(16 * time.Minute)
-	g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
-	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+	failAda(ctx, g, 1)
+	if !adaAllowed(ctx, g) {
 		t.Fatal("failures spread over more than the window locked the account")
 	}
 }
@@ -84,14 +92,10 @@ func TestFailuresOutsideWindowDoNotLock(t *testing.T) {
 func TestSuccessResetsCounter(t *testing.T) {
 	ctx := context.Background()
 	g, _ := newGuard(t, throttle.Options{IPLimit: 1000})
-	for range 4 {
-		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
-	}
+	failAda(ctx, g, 4)
 	g.Succeeded(ctx, req("10.0.0.1"), "ada@example.com")
-	for range 4 {
-		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
-	}
-	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); !ok {
+	failAda(ctx, g, 4)
+	if !adaAllowed(ctx, g) {
 		t.Fatal("success did not reset the failure count")
 	}
 }
@@ -99,10 +103,8 @@ func TestSuccessResetsCounter(t *testing.T) {
 func TestMaxFailuresCapped(t *testing.T) {
 	ctx := context.Background()
 	g, _ := newGuard(t, throttle.Options{MaxFailures: 100000, IPLimit: 100000})
-	for range 100 {
-		g.Failed(ctx, req("10.0.0.1"), "ada@example.com")
-	}
-	if ok, _ := g.Allow(ctx, req("10.0.0.1"), "ada@example.com"); ok {
+	failAda(ctx, g, 100)
+	if adaAllowed(ctx, g) {
 		t.Fatal("more than 100 failures allowed")
 	}
 }
@@ -110,7 +112,7 @@ func TestMaxFailuresCapped(t *testing.T) {
 func TestIPLimit(t *testing.T) {
 	ctx := context.Background()
 	g, c := newGuard(t, throttle.Options{IPLimit: 3, IPWindow: time.Minute})
-	c.t = c.t.Truncate(time.Minute)
+	c.Set(c.Now().Truncate(time.Minute))
 	for i := range 3 {
 		if ok, _ := g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketForgot); !ok {
 			t.Fatalf("request %d refused", i+1)
@@ -149,7 +151,7 @@ func TestIPLimit(t *testing.T) {
 func TestRetryAfterIsHonest(t *testing.T) {
 	ctx := context.Background()
 	g, c := newGuard(t, throttle.Options{IPLimit: 2, IPWindow: time.Minute})
-	c.t = c.t.Truncate(time.Minute).Add(10 * time.Second)
+	c.Set(c.Now().Truncate(time.Minute).Add(10 * time.Second))
 	for range 3 {
 		g.LimitIP(ctx, req("10.0.0.1"), throttle.BucketLogin)
 	}

@@ -44,10 +44,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if a.ID == "" {
 		return fmt.Errorf("store: create account: empty id")
 	}
-	a.CreatedAt = s.orNow(a.CreatedAt)
-	if a.UpdatedAt.IsZero() {
-		a.UpdatedAt = a.CreatedAt
-	}
+	a.CreatedAt, a.UpdatedAt = s.newTimes(a.CreatedAt, a.UpdatedAt)
 	_, err := s.w().ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, email_key, search_key)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		a.ID, a.Email, a.FirstName, a.LastName, a.Language, a.DateFormat, a.Kind, a.SignIn,

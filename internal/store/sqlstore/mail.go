@@ -32,10 +32,7 @@ func (s *Store) EnqueueMail(ctx context.Context, m store.Mail) (int64, error) {
 	if m.Status == "" {
 		m.Status = store.MailPending
 	}
-	m.CreatedAt = s.orNow(m.CreatedAt)
-	if m.NextAttempt.IsZero() {
-		m.NextAttempt = m.CreatedAt
-	}
+	m.CreatedAt, m.NextAttempt = s.newTimes(m.CreatedAt, m.NextAttempt)
 	var id int64
 	err := s.w().QueryRowContext(ctx, `INSERT INTO mail_outbox (to_addr, to_key, subject, text_body, html_body,
 		kind, account_id, status, attempts, last_error, next_attempt, lease_until, created_at, sent_at)

@@ -67,10 +67,7 @@ func (s *Store) CreatePropertyDef(ctx context.Context, d store.PropertyDef) erro
 	if err != nil {
 		return s.fail(err, "create property %s/%s: encode", d.CompanyID, d.Key)
 	}
-	d.CreatedAt = s.orNow(d.CreatedAt)
-	if d.UpdatedAt.IsZero() {
-		d.UpdatedAt = d.CreatedAt
-	}
+	d.CreatedAt, d.UpdatedAt = s.newTimes(d.CreatedAt, d.UpdatedAt)
 	_, err = s.w().ExecContext(ctx, `INSERT INTO property_defs (`+propertyDefCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		d.CompanyID, d.Key, labels, d.Type, choices, micros(d.CreatedAt), micros(d.UpdatedAt))
@@ -224,10 +221,7 @@ func (s *Store) CreateAccessRule(ctx context.Context, r store.AccessRule) error 
 	if r.ID == "" {
 		return errors.New("store: create access rule: empty id")
 	}
-	r.CreatedAt = s.orNow(r.CreatedAt)
-	if r.UpdatedAt.IsZero() {
-		r.UpdatedAt = r.CreatedAt
-	}
+	r.CreatedAt, r.UpdatedAt = s.newTimes(r.CreatedAt, r.UpdatedAt)
 	_, err := s.w().ExecContext(ctx, `INSERT INTO access_rules (`+accessRuleCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		r.ID, r.CompanyID, r.Name, int64(r.Position), r.Enabled, orEmpty(r.Condition), r.Capability, r.Tag,

@@ -91,10 +91,7 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	if err != nil {
 		return s.fail(err, "create session %q: encode amr", ss.ID)
 	}
-	ss.CreatedAt = s.orNow(ss.CreatedAt)
-	if ss.LastSeenAt.IsZero() {
-		ss.LastSeenAt = ss.CreatedAt
-	}
+	ss.CreatedAt, ss.LastSeenAt = s.newTimes(ss.CreatedAt, ss.LastSeenAt)
 	if ss.IdleTimeout < 0 {
 		return fmt.Errorf("store: create session %q: negative idle timeout %s", ss.ID, ss.IdleTimeout)
 	}

@@ -219,6 +219,17 @@ func (s *Store) orNow(t time.Time) time.Time {
 	return t
 }
 
+// newTimes fills the times of a record being created: a missing creation
+// time is now, and a missing later time (updated, last seen, next attempt)
+// starts at the creation time.
+func (s *Store) newTimes(created, later time.Time) (time.Time, time.Time) {
+	created = s.orNow(created)
+	if later.IsZero() {
+		later = created
+	}
+	return created, later
+}
+
 // nullString maps "" to NULL for optional references.
 func nullString(v string) sql.NullString {
 	return sql.NullString{String: v, Valid: v != ""}

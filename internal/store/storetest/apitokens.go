@@ -22,8 +22,7 @@ func sameAPIToken(t *testing.T, got, want store.APIToken) {
 
 func testAPITokens(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("admin", "admin@x.test"))
-	mustCreateAccount(t, s, account("other", "other@x.test"))
+	mustAccounts(t, s, "admin", "other")
 
 	t1 := store.APIToken{ID: "tok-1", Hash: []byte("hash-1"), Name: "CI export", AccountID: "admin",
 		CreatedAt: t0, ExpiresAt: t0.Add(90 * 24 * time.Hour)}
@@ -93,7 +92,7 @@ func testAPITokens(t *testing.T, s store.Store) {
 // A transaction's token writes commit or roll back with it.
 func testAPITokensInTx(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("admin", "admin@x.test"))
+	mustAccounts(t, s, "admin")
 	boom := errors.New("boom")
 	err := s.InTx(c, func(tx store.Store) error {
 		if err := tx.CreateAPIToken(c, store.APIToken{ID: "tok", Hash: []byte("h"), AccountID: "admin"}); err != nil {

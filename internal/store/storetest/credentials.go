@@ -35,8 +35,7 @@ func sameCredential(t *testing.T, got, want store.Credential) {
 
 func testCredentials(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 
 	k1 := credential("k1", "u1")
 	k2 := credential("k2", "u1")
@@ -116,8 +115,7 @@ func testCredentials(t *testing.T, s store.Store) {
 
 func testCredentialSessions(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 	key := []byte{0x00, 0xff, 'k', '1'}
 	other := []byte{0x00, 0xff, 'k', '2'}
 	mk := func(id, account string, cred []byte) {

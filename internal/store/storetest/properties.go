@@ -92,9 +92,7 @@ func testPropertyValues(t *testing.T, s store.Store) {
 	c := ctx(t)
 	mustCompany(t, s, "acme")
 	mustCompany(t, s, "globex")
-	for _, id := range []string{"u1", "u2", "u3"} {
-		mustCreateAccount(t, s, account(id, id+"@x.test"))
-	}
+	mustAccounts(t, s, "u1", "u2", "u3")
 	for _, d := range []store.PropertyDef{
 		{CompanyID: "acme", Key: "department", Type: store.PropertyChoice, Choices: []string{"sales", "ops"}},
 		{CompanyID: "acme", Key: "manages", Type: store.PropertyRelation},

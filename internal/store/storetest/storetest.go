@@ -99,6 +99,14 @@ func mustCreateAccount(t *testing.T, s store.Store, a store.Account) {
 	}
 }
 
+// mustAccounts creates a plain account for each id, with the email id@x.test.
+func mustAccounts(t *testing.T, s store.Store, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		mustCreateAccount(t, s, account(id, id+"@x.test"))
+	}
+}
+
 func mustCompany(t *testing.T, s store.Store, id string) {
 	t.Helper()
 	if err := s.CreateCompany(ctx(t), store.Company{ID: id, Name: "Company " + id, CreatedAt: t0}); err != nil {
@@ -526,8 +534,7 @@ func testMemberships(t *testing.T, s store.Store) {
 	c := ctx(t)
 	mustCompany(t, s, "acme")
 	mustCompany(t, s, "globex")
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 
 	noErr(t, "SetMembership", s.SetMembership(c, store.Membership{AccountID: "u1", CompanyID: "globex", Role: "viewer", CreatedAt: t0}))
 	noErr(t, "SetMembership", s.SetMembership(c, store.Membership{AccountID: "u1", CompanyID: "acme", Role: "viewer", CreatedAt: t0}))
@@ -575,8 +582,7 @@ func testSiteAccess(t *testing.T, s store.Store) {
 	mustCompany(t, s, "acme")
 	mustSite(t, s, "tls", "acme")
 	mustSite(t, s, "bdx", "acme")
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 
 	noErr(t, "GrantSite", s.GrantSite(c, "u1", "tls"))
 	noErr(t, "GrantSite(again)", s.GrantSite(c, "u1", "tls"))
@@ -611,8 +617,7 @@ func testSiteAccess(t *testing.T, s store.Store) {
 
 func testIdentities(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 	l := store.IdentityLink{ProviderID: "microsoft", Subject: "tid:oid", AccountID: "u1", CreatedAt: t0}
 	noErr(t, "LinkIdentity", s.LinkIdentity(c, l))
 	noErr(t, "LinkIdentity(other provider)", s.LinkIdentity(c, store.IdentityLink{ProviderID: "google", Subject: "tid:oid", AccountID: "u1", CreatedAt: t0}))
@@ -665,8 +670,7 @@ func sameSession(t *testing.T, got, want store.Session) {
 
 func testSessions(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 	s1 := session("s1", "u1")
 	s2 := session("s2", "u1")
 	s2.CreatedAt = t0.Add(time.Second)
@@ -735,7 +739,7 @@ func testSessions(t *testing.T, s store.Store) {
 
 func testTouchSessions(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
+	mustAccounts(t, s, "u1")
 	for _, id := range []string{"a", "b", "c"} {
 		noErr(t, "CreateSession", s.CreateSession(c, session(id, "u1")))
 	}
@@ -772,7 +776,7 @@ func testTouchSessions(t *testing.T, s store.Store) {
 
 func testDeleteExpiredSessions(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
+	mustAccounts(t, s, "u1")
 	now := t0.Add(24 * time.Hour)
 	mkIdle := func(id string, lastSeen, expires time.Time, idle time.Duration) {
 		ss := session(id, "u1")
@@ -878,7 +882,7 @@ func token(hash, kind, account string) store.Token {
 
 func testTokenSingleUse(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
+	mustAccounts(t, s, "u1")
 	tok := token("h1", store.TokenPasswordReset, "u1")
 	noErr(t, "CreateToken", s.CreateToken(c, tok, false))
 	wantErr(t, "CreateToken(same hash)", s.CreateToken(c, tok, false), store.ErrConflict)
@@ -922,7 +926,7 @@ func testTokenSingleUse(t *testing.T, s store.Store) {
 
 func testTokenExpiry(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
+	mustAccounts(t, s, "u1")
 	tok := token("h1", store.TokenInvitation, "u1")
 	noErr(t, "CreateToken", s.CreateToken(c, tok, false))
 	_, err := s.PeekToken(c, store.TokenInvitation, []byte("h1"), tok.ExpiresAt.Add(-time.Microsecond))
@@ -940,8 +944,7 @@ func testTokenExpiry(t *testing.T, s store.Store) {
 
 func testTokenReplace(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 	now := t0.Add(time.Minute)
 	noErr(t, "CreateToken", s.CreateToken(c, token("used", store.TokenPasswordReset, "u1"), false))
 	_, err := s.ConsumeToken(c, store.TokenPasswordReset, []byte("used"), now)
@@ -984,7 +987,7 @@ func testTokenReplace(t *testing.T, s store.Store) {
 
 func testTokenConcurrentConsume(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
+	mustAccounts(t, s, "u1")
 	noErr(t, "CreateToken", s.CreateToken(c, token("h", store.TokenEnrolment, "u1"), false))
 	const n = 8
 	var wg sync.WaitGroup
@@ -1318,7 +1321,7 @@ func testInTxRollback(t *testing.T, s store.Store) {
 	wantErr(t, "GetSite after rollback", err, store.ErrNotFound)
 
 	// A failed statement inside rolls back what came before it.
-	mustCreateAccount(t, s, account("taken", "taken@x.test"))
+	mustAccounts(t, s, "taken")
 	err = s.InTx(c, func(tx store.Store) error {
 		if err := tx.CreateCompany(c, store.Company{ID: "globex", Name: "Globex"}); err != nil {
 			return err
@@ -1384,7 +1387,7 @@ func testInTxCommit(t *testing.T, s store.Store) {
 
 	// The outer store keeps working after a transaction, and writes
 	// outside a transaction are visible at once.
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u2")
 	n, err := s.CountAccounts(c)
 	noErr(t, "CountAccounts", err)
 	if n != 2 {
@@ -1396,8 +1399,7 @@ func testCascade(t *testing.T, s store.Store) {
 	c := ctx(t)
 	mustCompany(t, s, "acme")
 	mustSite(t, s, "tls", "acme")
-	mustCreateAccount(t, s, account("u1", "u1@x.test"))
-	mustCreateAccount(t, s, account("u2", "u2@x.test"))
+	mustAccounts(t, s, "u1", "u2")
 	for _, id := range []string{"u1", "u2"} {
 		noErr(t, "SetMembership", s.SetMembership(c, store.Membership{AccountID: id, CompanyID: "acme", Role: "viewer"}))
 		noErr(t, "GrantSite", s.GrantSite(c, id, "tls"))

@@ -9,8 +9,7 @@ import (
 
 func testAllowedNetworks(t *testing.T, s store.Store) {
 	c := ctx(t)
-	mustCreateAccount(t, s, account("ws1", "ws1@x.test"))
-	mustCreateAccount(t, s, account("ws2", "ws2@x.test"))
+	mustAccounts(t, s, "ws1", "ws2")
 
 	got, err := s.AllowedNetworks(c, "ws1")
 	noErr(t, "AllowedNetworks before any", err)
@@ -55,7 +54,7 @@ func testAllowedNetworks(t *testing.T, s store.Store) {
 
 	// Deleting the account deletes its list.
 	noErr(t, "DeleteAccount", s.DeleteAccount(c, "ws2"))
-	mustCreateAccount(t, s, account("ws2", "ws2@x.test"))
+	mustAccounts(t, s, "ws2")
 	if got, err = s.AllowedNetworks(c, "ws2"); err != nil || len(got) != 0 {
 		t.Fatalf("a re-created account inherited networks: %v, %v", got, err)
 	}
