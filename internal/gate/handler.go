@@ -17,7 +17,9 @@ type Handler struct {
 	Renderer  *web.Renderer
 	PublicURL string // without a trailing slash
 	// Observe, when set, is told the outcome of every routed request.
-	Observe func(r *http.Request, route *proxy.Route, outcome Outcome)
+	// It gets the response writer the handler was given, so a wrapper of
+	// the server's can record the route without a context value.
+	Observe func(w http.ResponseWriter, route *proxy.Route, outcome Outcome)
 	// ObserveUpstream, when set, is told how long a forwarded request took.
 	ObserveUpstream func(route *proxy.Route, d time.Duration)
 	Now             func() time.Time
@@ -27,7 +29,7 @@ type Handler struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := h.Gate.Decide(r.Context(), r, r.Host, r.URL.EscapedPath())
 	if h.Observe != nil {
-		h.Observe(r, d.Route, d.Outcome)
+		h.Observe(w, d.Route, d.Outcome)
 	}
 	switch d.Outcome {
 	case Allow:
@@ -111,7 +113,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 	}
 	d := h.Gate.Decide(r.Context(), r, host, u.EscapedPath())
 	if h.Observe != nil {
-		h.Observe(r, d.Route, d.Outcome)
+		h.Observe(w, d.Route, d.Outcome)
 	}
 	switch d.Outcome {
 	case Allow:

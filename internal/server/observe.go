@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -12,14 +11,6 @@ import (
 	"time"
 )
 
-type requestInfoKey struct{}
-
-// requestInfo is filled in while a request is handled (which route took
-// it) and read by the observer afterwards.
-type requestInfo struct {
-	route string
-}
-
 // statusWriter remembers the status and size of a response. Unwrap lets
 // http.ResponseController reach Flush and Hijack, so streams and WebSocket
 // upgrades pass through it.
@@ -27,6 +18,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	route  string // the route that took the request, for metrics and the log
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -103,17 +95,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := ids.next()
 		r.Header.Set("X-Request-Id", id)
-		info := &requestInfo{route: "gatehouse"}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		sw := &statusWriter{ResponseWriter: w, route: "gatehouse"}
+		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		s.Metrics.Request(info.route, sw.status)
+		s.Metrics.Request(sw.route, sw.status)
 		if !access {
 			return
 		}
-		e := accessEntry{start: start, id: id, method: r.Method, path: r.URL.Path, route: info.route,
+		e := accessEntry{start: start, id: id, method: r.Method, path: r.URL.Path, route: sw.route,
 			status: sw.status, bytes: sw.bytes, duration: time.Since(start), remote: r.RemoteAddr}
 		if s.accessLog != nil {
 			s.accessLog.write(e)

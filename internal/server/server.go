@@ -196,11 +196,9 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	logout.Mount(mux)
 	(&web.Whoami{Sessions: s.Sessions, Identities: s.Accounts, Logger: logger}).Mount(mux)
 	gh := &gate.Handler{Gate: s.Gate, Renderer: s.Renderer, PublicURL: s.issuer, Now: now,
-		Observe: func(r *http.Request, route *proxy.Route, _ gate.Outcome) {
-			if route != nil {
-				if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-					info.route = route.Config.Audience
-				}
+		Observe: func(w http.ResponseWriter, route *proxy.Route, _ gate.Outcome) {
+			if sw, ok := w.(*statusWriter); ok && route != nil {
+				sw.route = route.Config.Audience
 			}
 		},
 		ObserveUpstream: func(route *proxy.Route, d time.Duration) { s.Metrics.Upstream(route.Config.Audience, d) },
