@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
 )
@@ -55,13 +56,13 @@ type scenario struct {
 	t      *testing.T
 	st     store.Sessions
 	reopen func() store.Sessions
-	clk    *clock
+	clk    *clocktest.Clock
 	m      *Manager
 }
 
 func (s *scenario) manager(st store.Sessions) *Manager {
 	s.t.Helper()
-	m, err := NewManager(st, Options{HashKey: testKey, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour}, s.clk.now, rand.Reader, nil)
+	m, err := NewManager(st, Options{HashKey: testKey, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour}, s.clk.Now, rand.Reader, nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -116,13 +117,13 @@ func runScenarios(t *testing.T, open backend) {
 			ws := alice
 			ws.Shared = true
 			sess, c := s.start(s.m, ws)
-			s.clk.add(9 * time.Minute)
+			s.clk.Add(9 * time.Minute)
 			m2 := s.manager(s.reopen())
 			s.ok(m2, c, sess.ID)
 			if err := m2.Flush(context.Background()); err != nil {
 				s.t.Fatal(err)
 			}
-			s.clk.add(11 * time.Minute)
+			s.clk.Add(11 * time.Minute)
 			s.gone(s.manager(s.reopen()), c)
 		},
 		"revoked passkey ends its sessions": func(s *scenario) {
@@ -153,20 +154,20 @@ func runScenarios(t *testing.T, open backend) {
 		"idle expiry and sliding": func(s *scenario) {
 			sess, c := s.start(s.m, alice)
 			for range 4 {
-				s.clk.add(20 * time.Minute)
+				s.clk.Add(20 * time.Minute)
 				s.ok(s.m, c, sess.ID)
 				if err := s.m.Flush(context.Background()); err != nil {
 					s.t.Fatal(err)
 				}
 			}
 			got, err := s.st.GetSession(context.Background(), sess.ID)
-			if err != nil || !got.LastSeenAt.Equal(s.clk.now()) {
-				s.t.Fatalf("flushed last seen = %v, %v; want %v", got.LastSeenAt, err, s.clk.now())
+			if err != nil || !got.LastSeenAt.Equal(s.clk.Now()) {
+				s.t.Fatalf("flushed last seen = %v, %v; want %v", got.LastSeenAt, err, s.clk.Now())
 			}
 			// A fresh process sees the flushed time and keeps it alive.
-			s.clk.add(25 * time.Minute)
+			s.clk.Add(25 * time.Minute)
 			s.ok(s.manager(s.st), c, sess.ID)
-			s.clk.add(31 * time.Minute)
+			s.clk.Add(31 * time.Minute)
 			s.gone(s.m, c)
 			if s.stored(sess.ID) {
 				s.t.Fatal("idle session left in the store")
@@ -175,10 +176,10 @@ func runScenarios(t *testing.T, open backend) {
 		"absolute expiry": func(s *scenario) {
 			sess, c := s.start(s.m, alice)
 			for range 11 {
-				s.clk.add(10 * time.Minute)
+				s.clk.Add(10 * time.Minute)
 				s.ok(s.m, c, sess.ID)
 			}
-			s.clk.add(10 * time.Minute)
+			s.clk.Add(10 * time.Minute)
 			s.gone(s.m, c)
 		},
 		"replay after end": func(s *scenario) {
@@ -214,7 +215,7 @@ func runScenarios(t *testing.T, open backend) {
 			ws.Shared = true
 			shared, _ := s.start(s.m, ws)
 			personal, _ := s.start(s.m, StartParams{AccountID: "acc-bob"})
-			s.clk.add(11 * time.Minute)
+			s.clk.Add(11 * time.Minute)
 			s.m.purge(context.Background())
 			if s.stored(shared.ID) || !s.stored(personal.ID) {
 				s.t.Fatalf("after 11 idle minutes: shared stored %v, personal stored %v; want false, true",
@@ -224,28 +225,28 @@ func runScenarios(t *testing.T, open backend) {
 		"purge": func(s *scenario) {
 			keep, kc := s.start(s.m, alice)
 			drop, _ := s.start(s.m, StartParams{AccountID: "acc-bob"})
-			s.clk.add(20 * time.Minute)
+			s.clk.Add(20 * time.Minute)
 			s.ok(s.m, kc, keep.ID)
-			s.clk.add(15 * time.Minute)
+			s.clk.Add(15 * time.Minute)
 			s.m.purge(context.Background())
 			if s.stored(drop.ID) || !s.stored(keep.ID) || s.m.ActiveCount() != 1 {
 				s.t.Fatalf("after purge: idle stored %v, active stored %v, count %d", s.stored(drop.ID), s.stored(keep.ID), s.m.ActiveCount())
 			}
 			// Run flushes on the way out even though its context is done.
-			s.clk.add(time.Minute)
+			s.clk.Add(time.Minute)
 			s.ok(s.m, kc, keep.ID)
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			s.m.Run(ctx)
-			if got, err := s.st.GetSession(context.Background(), keep.ID); err != nil || !got.LastSeenAt.Equal(s.clk.now()) {
-				s.t.Fatalf("after Run: last seen %v, %v; want %v", got.LastSeenAt, err, s.clk.now())
+			if got, err := s.st.GetSession(context.Background(), keep.ID); err != nil || !got.LastSeenAt.Equal(s.clk.Now()) {
+				s.t.Fatalf("after Run: last seen %v, %v; want %v", got.LastSeenAt, err, s.clk.Now())
 			}
 		},
 	}
 	for name, run := range cases {
 		t.Run(name, func(t *testing.T) {
 			st, reopen := open(t)
-			s := &scenario{t: t, st: st, reopen: reopen, clk: &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
+			s := &scenario{t: t, st: st, reopen: reopen, clk: clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))}
 			s.m = s.manager(st)
 			run(s)
 		})

@@ -17,33 +17,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 var testKey = bytes.Repeat([]byte("k"), 32)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type harness struct {
 	t   testing.TB
 	m   *Manager
 	st  *fakeStore
-	clk *clock
+	clk *clocktest.Clock
 }
 
 func newHarness(t testing.TB, opts Options) *harness {
@@ -52,8 +36,8 @@ func newHarness(t testing.TB, opts Options) *harness {
 		opts.HashKey = testKey
 	}
 	st := newFakeStore()
-	clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-	m, err := NewManager(st, opts, clk.now, rand.Reader, nil)
+	clk := clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	m, err := NewManager(st, opts, clk.Now, rand.Reader, nil)
 	if err != nil {
 		t.Fatalf("NewManager: %v", err)
 	}
@@ -187,7 +171,7 @@ func TestStartStoresOnlyTheTokenHash(t *testing.T) {
 	if s.ID == "" || strings.Contains(c.Value, s.ID) {
 		t.Fatalf("session id %q must be set and unrelated to the cookie", s.ID)
 	}
-	if !s.ExpiresAt.Equal(h.clk.now().Add(DefaultAbsoluteTimeout)) || s.AccountID != alice.AccountID || s.IDP != "local" {
+	if !s.ExpiresAt.Equal(h.clk.Now().Add(DefaultAbsoluteTimeout)) || s.AccountID != alice.AccountID || s.IDP != "local" {
 		t.Fatalf("record: %+v", s)
 	}
 	h.mustLookup(c, s.ID)
@@ -219,13 +203,13 @@ func TestIdleExpiry(t *testing.T) {
 
 	// Sliding: a request every 20 minutes keeps it alive well past 30.
 	for range 5 {
-		h.clk.add(20 * time.Minute)
+		h.clk.Add(20 * time.Minute)
 		h.mustLookup(c, s.ID)
 	}
 	if err := h.m.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h.clk.add(31 * time.Minute)
+	h.clk.Add(31 * time.Minute)
 	h.mustFail(c, ErrNoSession)
 	h.mustBeGone(s.ID, "idle-expired session not deleted from the store")
 
@@ -239,16 +223,16 @@ func TestIdleExpiry(t *testing.T) {
 	if rec, _ := h.st.session(ws.ID); rec.IdleTimeout != 10*time.Minute {
 		t.Fatalf("stored shared session IdleTimeout = %s, want 10m", rec.IdleTimeout)
 	}
-	h.clk.add(9 * time.Minute)
+	h.clk.Add(9 * time.Minute)
 	h.mustLookup(wc, ws.ID)
-	m2, err := NewManager(h.st, Options{HashKey: testKey, IdleTimeout: 30 * time.Minute, SharedIdleTimeout: 20 * time.Minute}, h.clk.now, rand.Reader, nil)
+	m2, err := NewManager(h.st, Options{HashKey: testKey, IdleTimeout: 30 * time.Minute, SharedIdleTimeout: 20 * time.Minute}, h.clk.Now, rand.Reader, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.m.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h.clk.add(11 * time.Minute)
+	h.clk.Add(11 * time.Minute)
 	if _, err := m2.Lookup(context.Background(), h.request(wc)); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("shared session after 11 idle minutes on a fresh manager: %v", err)
 	}
@@ -262,11 +246,11 @@ func TestIdleTimeoutFixedAtStart(t *testing.T) {
 	}
 	// A manager configured with a shorter timeout later still honours the
 	// one the session started with.
-	m2, err := NewManager(h.st, Options{HashKey: testKey, IdleTimeout: 5 * time.Minute}, h.clk.now, rand.Reader, nil)
+	m2, err := NewManager(h.st, Options{HashKey: testKey, IdleTimeout: 5 * time.Minute}, h.clk.Now, rand.Reader, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.clk.add(20 * time.Minute)
+	h.clk.Add(20 * time.Minute)
 	if got, err := m2.Lookup(context.Background(), h.request(c)); err != nil || got.ID != s.ID {
 		t.Fatalf("Lookup on a manager with a shorter default = %s, %v", got.ID, err)
 	}
@@ -274,7 +258,7 @@ func TestIdleTimeoutFixedAtStart(t *testing.T) {
 	// A record without one (written before the field existed) takes the
 	// manager's default.
 	legacy := store.Session{ID: "legacy", TokenHash: make([]byte, 32), AccountID: "u-legacy",
-		CreatedAt: h.clk.now(), LastSeenAt: h.clk.now(), ExpiresAt: h.clk.now().Add(time.Hour)}
+		CreatedAt: h.clk.Now(), LastSeenAt: h.clk.Now(), ExpiresAt: h.clk.Now().Add(time.Hour)}
 	if err := h.st.CreateSession(context.Background(), legacy); err != nil {
 		t.Fatal(err)
 	}
@@ -347,11 +331,11 @@ func TestIdleUsesStoredLastSeen(t *testing.T) {
 	// Another replica's flushed touch keeps the session alive here.
 	h := newHarness(t, Options{IdleTimeout: 30 * time.Minute})
 	s, c := h.start(alice)
-	h.clk.add(25 * time.Minute)
-	if err := h.st.TouchSessions(context.Background(), map[string]time.Time{s.ID: h.clk.now()}); err != nil {
+	h.clk.Add(25 * time.Minute)
+	if err := h.st.TouchSessions(context.Background(), map[string]time.Time{s.ID: h.clk.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	h.clk.add(25 * time.Minute)
+	h.clk.Add(25 * time.Minute)
 	h.mustLookup(c, s.ID)
 }
 
@@ -359,10 +343,10 @@ func TestAbsoluteExpiry(t *testing.T) {
 	h := newHarness(t, Options{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour})
 	s, c := h.start(alice)
 	for range 11 {
-		h.clk.add(10 * time.Minute)
+		h.clk.Add(10 * time.Minute)
 		h.mustLookup(c, s.ID)
 	}
-	h.clk.add(10 * time.Minute) // exactly 2h
+	h.clk.Add(10 * time.Minute) // exactly 2h
 	h.mustFail(c, ErrNoSession)
 	h.mustBeGone(s.ID, "expired session not deleted from the store")
 }
@@ -370,7 +354,7 @@ func TestAbsoluteExpiry(t *testing.T) {
 func TestBadCookies(t *testing.T) {
 	h := newHarness(t, Options{})
 	_, good := h.start(alice)
-	other, err := NewManager(newFakeStore(), Options{HashKey: bytes.Repeat([]byte("x"), 32)}, h.clk.now, rand.Reader, nil)
+	other, err := NewManager(newFakeStore(), Options{HashKey: bytes.Repeat([]byte("x"), 32)}, h.clk.Now, rand.Reader, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +426,7 @@ func TestReplayAfterEnd(t *testing.T) {
 	h.mustBeGone(s.ID, "End left the session in the store")
 	// Same instant: the cache must not serve it.
 	h.mustFail(c, ErrNoSession)
-	h.clk.add(time.Hour)
+	h.clk.Add(time.Hour)
 	h.mustFail(c, ErrNoSession)
 
 	// End without a session only clears the cookie.
@@ -465,7 +449,7 @@ func TestEndWhenStoreDownKeepsCookie(t *testing.T) {
 		t.Fatal("cookie cleared although the session could not be ended")
 	}
 	h.st.setDown(false)
-	h.clk.add(MaxCacheTTL)
+	h.clk.Add(MaxCacheTTL)
 	h.mustLookup(c, s.ID)
 }
 
@@ -519,11 +503,11 @@ func TestStoreDown(t *testing.T) {
 	h.mustLookup(c, s.ID)
 
 	h.st.setDown(true)
-	h.clk.add(4 * time.Second)
+	h.clk.Add(4 * time.Second)
 	h.mustLookup(c, s.ID) // still within the cache TTL
-	h.clk.add(time.Second)
+	h.clk.Add(time.Second)
 	h.mustFail(c, store.ErrUnavailable)
-	h.clk.add(10 * time.Second)
+	h.clk.Add(10 * time.Second)
 	h.mustFail(c, store.ErrUnavailable)
 
 	// A cookie the cache has never seen also reports the outage.
@@ -541,7 +525,7 @@ func TestStoreErrorsAreUnavailable(t *testing.T) {
 	h := newHarness(t, Options{})
 	_, c := h.start(alice)
 	h.m.st = errStore{h.st}
-	h.clk.add(MaxCacheTTL)
+	h.clk.Add(MaxCacheTTL)
 	_, err := h.lookup(c)
 	if !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, errBroken) {
 		t.Fatalf("Lookup with a broken store: %v", err)
@@ -584,7 +568,7 @@ func TestTouchBatching(t *testing.T) {
 		cookies = append(cookies, c)
 	}
 	for range 50 {
-		h.clk.add(time.Second)
+		h.clk.Add(time.Second)
 		for i, c := range cookies {
 			h.mustLookup(c, ids[i])
 		}
@@ -600,8 +584,8 @@ func TestTouchBatching(t *testing.T) {
 		t.Fatalf("TouchSessions calls = %v, want one with 3 sessions", calls)
 	}
 	for _, id := range ids {
-		if got := calls[0][id]; !got.Equal(h.clk.now()) {
-			t.Errorf("touch of %s = %v, want %v", id, got, h.clk.now())
+		if got := calls[0][id]; !got.Equal(h.clk.Now()) {
+			t.Errorf("touch of %s = %v, want %v", id, got, h.clk.Now())
 		}
 	}
 	// Nothing new: no write.
@@ -613,7 +597,7 @@ func TestTouchBatching(t *testing.T) {
 	}
 
 	// A failed flush is retried by the next one.
-	h.clk.add(time.Minute)
+	h.clk.Add(time.Minute)
 	h.mustLookup(cookies[0], ids[0])
 	h.st.setDown(true)
 	if err := h.m.Flush(context.Background()); !errors.Is(err, store.ErrUnavailable) {
@@ -624,7 +608,7 @@ func TestTouchBatching(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls = h.st.touchCalls()
-	if len(calls) != 2 || len(calls[1]) != 1 || !calls[1][ids[0]].Equal(h.clk.now()) {
+	if len(calls) != 2 || len(calls[1]) != 1 || !calls[1][ids[0]].Equal(h.clk.Now()) {
 		t.Fatalf("retried flush = %v", calls)
 	}
 }
@@ -641,7 +625,7 @@ func TestCacheBound(t *testing.T) {
 			t.Fatalf("cache holds %d entries, bound 3", n)
 		}
 	}
-	h.clk.add(time.Minute)
+	h.clk.Add(time.Minute)
 	for round := range 3 {
 		for i, c := range cookies {
 			h.mustLookup(c, sessions[i].ID)
@@ -656,8 +640,8 @@ func TestCacheBound(t *testing.T) {
 	}
 	for _, s := range sessions {
 		got, _ := h.st.session(s.ID)
-		if !got.LastSeenAt.Equal(h.clk.now()) {
-			t.Errorf("session %s last seen %v, want %v", s.ID, got.LastSeenAt, h.clk.now())
+		if !got.LastSeenAt.Equal(h.clk.Now()) {
+			t.Errorf("session %s last seen %v, want %v", s.ID, got.LastSeenAt, h.clk.Now())
 		}
 	}
 }
@@ -682,7 +666,7 @@ func TestCacheHitDoesNoIO(t *testing.T) {
 		t.Fatalf("cache hit allocates %.1f times, want at most 2", allocs)
 	}
 	// After the TTL it is confirmed once, then cached again.
-	h.clk.add(MaxCacheTTL)
+	h.clk.Add(MaxCacheTTL)
 	h.mustLookup(c, s.ID)
 	h.mustLookup(c, s.ID)
 	if n := h.st.getCalls() - before; n != 1 {
@@ -694,9 +678,9 @@ func TestRunFlushesAndPurges(t *testing.T) {
 	h := newHarness(t, Options{IdleTimeout: 30 * time.Minute})
 	s, c := h.start(alice)
 	old, _ := h.start(StartParams{AccountID: "acc-bob"})
-	h.clk.add(20 * time.Minute)
+	h.clk.Add(20 * time.Minute)
 	h.mustLookup(c, s.ID)
-	h.clk.add(15 * time.Minute) // bob idle 35 min, alice 15
+	h.clk.Add(15 * time.Minute) // bob idle 35 min, alice 15
 
 	// With its context already done, Run does its start-up purge and the
 	// final flush, then returns: no goroutine and no waiting on tickers.
@@ -710,12 +694,12 @@ func TestRunFlushesAndPurges(t *testing.T) {
 	if _, ok := h.st.session(s.ID); !ok {
 		t.Fatal("active session purged")
 	}
-	h.clk.add(time.Minute)
+	h.clk.Add(time.Minute)
 	h.mustLookup(c, s.ID)
 	h.m.Run(ctx)
 	got, _ := h.st.session(s.ID)
-	if !got.LastSeenAt.Equal(h.clk.now()) {
-		t.Fatalf("Run did not flush: last seen %v, want %v", got.LastSeenAt, h.clk.now())
+	if !got.LastSeenAt.Equal(h.clk.Now()) {
+		t.Fatalf("Run did not flush: last seen %v, want %v", got.LastSeenAt, h.clk.Now())
 	}
 }
 
@@ -777,7 +761,7 @@ func TestConcurrentUse(t *testing.T) {
 					return
 				}
 				if i%50 == 0 {
-					h.clk.add(3 * time.Second)
+					h.clk.Add(3 * time.Second)
 				}
 			}
 		}()
