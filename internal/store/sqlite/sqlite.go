@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -75,11 +76,30 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		read.SetMaxIdleConns(4)
 	}
 	s := &Store{Store: sqlstore.New(write, dialect(), sqlstore.Options{Read: read})}
-	if err := s.Migrate(ctx); err != nil {
+	if err := migrateWhenFree(ctx, s); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateWhenFree migrates, waiting out another process that is opening
+// the same file at the same moment. Switching a new file to WAL takes an
+// exclusive lock for which SQLite does not always call its busy handler,
+// so busy_timeout alone does not cover two processes starting together.
+func migrateWhenFree(ctx context.Context, s *Store) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := s.Migrate(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // connString builds the modernc DSN. busy_timeout matters only when another
