@@ -99,7 +99,7 @@
   var loginBtn = document.getElementById("passkey-login");
   if (loginBtn) {
     var rd = loginBtn.getAttribute("data-rd") || "";
-    var pending = null, clicked = false;
+    var pending = null, clicked = false, finishing = false;
     var signIn = function (mode, signal) {
       var q = mode ? "?mode=" + mode : "";
       return post("/.gatehouse/passkey/login/begin" + q, {rd: rd}).then(function (opts) {
@@ -107,9 +107,17 @@
         if (mode === "conditional") { req.mediation = "conditional"; req.signal = signal; }
         return navigator.credentials.get(req);
       }).then(function (cred) {
+        // Autofill and the button can both resolve; only one may finish,
+        // or the second sign-in would end the first one's session while
+        // the page is already leaving with the first one's cookie.
+        if (finishing || (signal && signal.aborted)) { return null; }
+        finishing = true;
         return post("/.gatehouse/passkey/login/finish" + q, credentialJSON(cred));
       }).then(function (res) {
-        window.location.assign(res.redirect || "/");
+        if (res) { window.location.assign(res.redirect || "/"); }
+      }, function (err) {
+        finishing = false;
+        throw err;
       });
     };
     loginBtn.addEventListener("click", function () {
