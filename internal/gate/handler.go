@@ -45,11 +45,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.Route.ServeHTTP(w, r.WithContext(ctx))
 		h.ObserveUpstream(d.Route, h.Now().Sub(start))
 	case SignIn:
-		if !navigate(w, r, d, LoginURL) {
+		if !navigate(w, r, LoginURL, "", withQuery(d.Path, r.URL.RawQuery)) {
 			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
-		if !navigate(w, r, d, TermsURL) {
+		if !navigate(w, r, TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
 			termsRefused(w)
 		}
 	default:
@@ -58,18 +58,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // navigate sends a browser navigation (Accept names text/html) to a
-// gateway page that returns it to the checked path and query afterwards,
+// gateway page, page(base, target), that returns it to target afterwards,
 // and reports whether it did.
-func navigate(w http.ResponseWriter, r *http.Request, d Decision, page func(base, target string) string) bool {
+func navigate(w http.ResponseWriter, r *http.Request, page func(base, target string) string, base, target string) bool {
 	if !web.WantsHTML(r) {
 		return false
 	}
-	target := d.Path
-	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
-	}
-	http.Redirect(w, r, page("", target), http.StatusFound)
+	http.Redirect(w, r, page(base, target), http.StatusFound)
 	return true
+}
+
+// withQuery joins the checked path and the raw query.
+func withQuery(path, rawQuery string) string {
+	if rawQuery == "" {
+		return path
+	}
+	return path + "?" + rawQuery
+}
+
+// forwardedOrigin is the scheme and host the front proxy says the browser
+// used; anything but https counts as http.
+func forwardedOrigin(r *http.Request, host string) string {
+	proto := r.Header.Get("X-Forwarded-Proto")
+	if proto != "https" {
+		proto = "http"
+	}
+	return proto + "://" + host
 }
 
 // termsRefused answers a request that is not a browser navigation while
@@ -129,33 +143,13 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusOK)
 	case SignIn:
-		if web.WantsHTML(r) {
-			proto := r.Header.Get("X-Forwarded-Proto")
-			if proto != "https" {
-				proto = "http"
-			}
-			target := proto + "://" + host + d.Path
-			if u.RawQuery != "" {
-				target += "?" + u.RawQuery
-			}
-			http.Redirect(w, r, LoginURL(h.PublicURL, target), http.StatusFound)
-			return
+		if !navigate(w, r, LoginURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
+			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
-		web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 	case Terms:
-		if web.WantsHTML(r) {
-			proto := r.Header.Get("X-Forwarded-Proto")
-			if proto != "https" {
-				proto = "http"
-			}
-			target := proto + "://" + host + d.Path
-			if u.RawQuery != "" {
-				target += "?" + u.RawQuery
-			}
-			http.Redirect(w, r, TermsURL(h.PublicURL, target), http.StatusFound)
-			return
+		if !navigate(w, r, TermsURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
+			termsRefused(w)
 		}
-		termsRefused(w)
 	default:
 		h.fail(w, r, d.Outcome)
 	}
