@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
 // Upstream answers every request with a short 200. Every SampleEvery-th
@@ -133,20 +134,7 @@ func NewBareProxy(target *url.URL, logger *slog.Logger) http.Handler {
 			pr.SetXForwarded()
 		},
 		Transport:  tr,
-		BufferPool: &buffers{},
+		BufferPool: proxy.NewBufferPool(),
 		ErrorLog:   slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
-
-// buffers reuses copy buffers, as any tuned proxy does; without it every
-// response costs a fresh 32 KiB allocation.
-type buffers struct{ p sync.Pool }
-
-func (b *buffers) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
-	}
-	return make([]byte, 32<<10)
-}
-
-func (b *buffers) Put(p []byte) { b.p.Put(&p) }

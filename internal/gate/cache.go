@@ -20,14 +20,20 @@ const cacheShards = 64
 
 type cacheShard struct {
 	mu sync.RWMutex
-	m  map[string]*entry
+	m  map[cacheKey]*entry
+}
+
+// cacheKey names one cached identity: a session seen through a route's
+// audience and company. A struct, not a joined string, so a lookup builds
+// nothing.
+type cacheKey struct {
+	session, audience, company string
 }
 
 type entry struct {
-	sessionID string
-	built     time.Time // when the account data was read
-	exp       time.Time // when the assertion expires
-	decision  Decision
+	built    time.Time // when the account data was read
+	exp      time.Time // when the assertion expires
+	decision Decision
 	// refreshing is set while a background rebuild of this entry runs.
 	refreshing atomic.Bool
 }
@@ -38,22 +44,23 @@ func newIdentityCache(max int) *identityCache {
 	}
 	c := &identityCache{perShard: max / cacheShards}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*entry)
+		c.shards[i].m = make(map[cacheKey]*entry)
 	}
 	return c
 }
 
-func (c *identityCache) shard(key string) *cacheShard {
-	// FNV-1a, inline to avoid an allocation per lookup.
+func (c *identityCache) shard(key cacheKey) *cacheShard {
+	// FNV-1a over the session id, inline to avoid an allocation per
+	// lookup; a session's entries for every route share a shard.
 	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
+	for i := 0; i < len(key.session); i++ {
+		h ^= uint32(key.session[i])
 		h *= 16777619
 	}
 	return &c.shards[h%cacheShards]
 }
 
-func (c *identityCache) get(key string) (*entry, bool) {
+func (c *identityCache) get(key cacheKey) (*entry, bool) {
 	s := c.shard(key)
 	s.mu.RLock()
 	e, ok := s.m[key]
@@ -61,7 +68,7 @@ func (c *identityCache) get(key string) (*entry, bool) {
 	return e, ok
 }
 
-func (c *identityCache) put(key string, e *entry) {
+func (c *identityCache) put(key cacheKey, e *entry) {
 	s := c.shard(key)
 	s.mu.Lock()
 	if _, exists := s.m[key]; !exists && len(s.m) >= c.perShard {
@@ -79,8 +86,8 @@ func (c *identityCache) dropSessions(ids map[string]bool) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		for k, e := range s.m {
-			if ids[e.sessionID] {
+		for k := range s.m {
+			if ids[k.session] {
 				delete(s.m, k)
 			}
 		}

@@ -155,7 +155,7 @@ func (g *Gate) Decide(ctx context.Context, r *http.Request, host, escapedPath st
 // hot path never waits for the store or for a signature; past that point
 // it is rebuilt on the request.
 func (g *Gate) identityFor(ctx context.Context, sess store.Session, route *proxy.Route) (*entry, error) {
-	key := sess.ID + "\x00" + route.Config.Audience + "\x00" + route.Config.Company
+	key := cacheKey{session: sess.ID, audience: route.Config.Audience, company: route.Config.Company}
 	now := g.now()
 	if e, ok := g.cache.get(key); ok {
 		left := e.exp.Sub(now)
@@ -175,7 +175,7 @@ func (g *Gate) identityFor(ctx context.Context, sess store.Session, route *proxy
 
 // refresh rebuilds a stale entry off the request path. A failure keeps the
 // old entry (it is still valid) and lets a later request try again.
-func (g *Gate) refresh(key string, sess store.Session, route *proxy.Route, old *entry) {
+func (g *Gate) refresh(key cacheKey, sess store.Session, route *proxy.Route, old *entry) {
 	defer g.refreshes.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 	defer cancel()
@@ -195,13 +195,13 @@ func (g *Gate) WaitRefreshes() { g.refreshes.Wait() }
 
 // build reads the account, applies the policy, signs the assertion and
 // caches the result.
-func (g *Gate) build(ctx context.Context, key string, sess store.Session, route *proxy.Route) (*entry, error) {
+func (g *Gate) build(ctx context.Context, key cacheKey, sess store.Session, route *proxy.Route) (*entry, error) {
 	now := g.now()
 	id, err := g.identities.Identity(ctx, sess.AccountID, route.Config.Company)
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{sessionID: sess.ID, built: now}
+	e := &entry{built: now}
 	if route.Config.Public && id.Account.Status != store.StatusActive {
 		// Public routes let anyone through, but only an active account's
 		// identity is ever vouched for.

@@ -33,16 +33,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch d.Outcome {
 	case Allow:
-		ctx := r.Context()
-		if d.Identity != nil {
-			ctx = proxy.WithIdentity(ctx, d.Identity)
-		}
 		if h.ObserveUpstream == nil {
-			d.Route.ServeHTTP(w, r.WithContext(ctx))
+			d.Route.Forward(w, r, d.Identity)
 			return
 		}
 		start := h.Now()
-		d.Route.ServeHTTP(w, r.WithContext(ctx))
+		d.Route.Forward(w, r, d.Identity)
 		h.ObserveUpstream(d.Route, h.Now().Sub(start))
 	case SignIn:
 		if !navigate(w, r, LoginURL, "", withQuery(d.Path, r.URL.RawQuery)) {
@@ -137,7 +133,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 			// A public route without a session: answer the identity
 			// headers empty, so a front proxy that copies them replaces
 			// whatever the client sent under those names.
-			for _, name := range identityHeaders {
+			for _, name := range proxy.IdentityHeaderNames() {
 				w.Header()[name] = []string{""}
 			}
 		}
@@ -153,16 +149,4 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.fail(w, r, d.Outcome)
 	}
-}
-
-// IdentityHeaderNames returns the headers a forward-auth 200 carries, for
-// front-proxy configs that must copy exactly these onto the request.
-func IdentityHeaderNames() []string {
-	return append([]string(nil), identityHeaders...)
-}
-
-// identityHeaders are the headers a forward-auth 200 carries.
-var identityHeaders = []string{
-	"X-Gatehouse-Assertion", "X-Gatehouse-User", "X-Gatehouse-Email", "X-Gatehouse-Role",
-	"X-Gatehouse-Shared-Computer", "X-Forwarded-User", "X-Forwarded-Email",
 }

@@ -3,9 +3,11 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,10 +23,12 @@ type Metrics struct {
 	upstream *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
 
-	// Resolved children, so the hot path skips label hashing.
-	mu        sync.RWMutex
-	counters  map[requestKey]prometheus.Counter
-	observers map[string]prometheus.Observer
+	// Resolved children, so the hot path skips label hashing. The maps
+	// are copied on write and read through atomic pointers: readers on
+	// every core share no lock word to fight over.
+	mu        sync.Mutex // serialises writers
+	counters  atomic.Pointer[map[requestKey]prometheus.Counter]
+	observers atomic.Pointer[map[string]prometheus.Observer]
 }
 
 type requestKey struct {
@@ -50,9 +54,9 @@ func New(activeSessions func() float64) *Metrics {
 			Name: "gatehouse_logins_total",
 			Help: "Sign-in attempts, by method and result.",
 		}, []string{"method", "result"}),
-		counters:  map[requestKey]prometheus.Counter{},
-		observers: map[string]prometheus.Observer{},
 	}
+	m.counters.Store(&map[requestKey]prometheus.Counter{})
+	m.observers.Store(&map[string]prometheus.Observer{})
 	reg.MustRegister(m.requests, m.upstream, m.logins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if activeSessions != nil {
@@ -67,28 +71,22 @@ func New(activeSessions func() float64) *Metrics {
 // Request counts one response.
 func (m *Metrics) Request(route string, status int) {
 	k := requestKey{route, status}
-	m.mu.RLock()
-	c, ok := m.counters[k]
-	m.mu.RUnlock()
+	c, ok := (*m.counters.Load())[k]
 	if !ok {
-		c = m.requests.WithLabelValues(route, strconv.Itoa(status))
-		m.mu.Lock()
-		m.counters[k] = c
-		m.mu.Unlock()
+		c = child(&m.mu, &m.counters, k, func() prometheus.Counter {
+			return m.requests.WithLabelValues(route, strconv.Itoa(status))
+		})
 	}
 	c.Inc()
 }
 
 // Upstream records how long an upstream took.
 func (m *Metrics) Upstream(route string, d time.Duration) {
-	m.mu.RLock()
-	o, ok := m.observers[route]
-	m.mu.RUnlock()
+	o, ok := (*m.observers.Load())[route]
 	if !ok {
-		o = m.upstream.WithLabelValues(route)
-		m.mu.Lock()
-		m.observers[route] = o
-		m.mu.Unlock()
+		o = child(&m.mu, &m.observers, route, func() prometheus.Observer {
+			return m.upstream.WithLabelValues(route)
+		})
 	}
 	o.Observe(d.Seconds())
 }
@@ -101,4 +99,20 @@ func (m *Metrics) Login(method, result string) {
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// child returns the resolved collector for k, resolving it with resolve and
+// publishing a copy of the map that includes it when it is new.
+func child[K comparable, V any](mu *sync.Mutex, p *atomic.Pointer[map[K]V], k K, resolve func() V) V {
+	mu.Lock()
+	defer mu.Unlock()
+	old := *p.Load()
+	if v, ok := old[k]; ok {
+		return v
+	}
+	v := resolve()
+	next := maps.Clone(old)
+	next[k] = v
+	p.Store(&next)
+	return v
 }

@@ -1,11 +1,11 @@
 package proxy
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // identityNames are the exact names (lower-case, "-" for "_") that carry an
@@ -19,18 +19,39 @@ var identityNames = [...]string{
 
 const identityPrefix = "x-gatehouse-"
 
-// StripIdentityHeaders deletes every header a client could use to pose as a
-// signed-in user: names beginning with X-Gatehouse- and the X-Forwarded-User,
-// -Email, -Groups and -Preferred-Username headers. Names are compared
-// case-insensitively with "_" read as "-", because many upstream stacks
-// (CGI, WSGI, Rack) fold X_Forwarded_Email and X-Forwarded-Email together.
-// It allocates nothing when no header matches.
-func StripIdentityHeaders(h http.Header) {
-	for k := range h {
-		if isIdentityHeader(k) {
-			delete(h, k)
+// upstreamHeader returns the header to send upstream: a copy of h without
+// the names the gateway alone may set, and without its session cookie.
+//
+// Removed are every name beginning with X-Gatehouse-, X-Forwarded-User,
+// -Email, -Groups and -Preferred-Username (a client posing as a signed-in
+// user), and X-Forwarded-*, Forwarded and X-Real-IP (the gateway writes
+// its own). Names are compared case-insensitively with "_" read as "-",
+// because many upstream stacks (CGI, WSGI, Rack) fold X_Forwarded_Email and
+// X-Forwarded-Email together.
+//
+// The copy is made with room for the headers the gateway adds, so setting
+// them never grows the map: one allocation instead of several.
+func upstreamHeader(h http.Header, sessionCookie string) http.Header {
+	out := make(http.Header, len(h)+addedHeaders)
+	for k, v := range h {
+		if !isGatewayHeader(k) {
+			out[k] = v
 		}
 	}
+	StripCookie(out, sessionCookie)
+	return out
+}
+
+// addedHeaders is how many headers rewrite adds: the identity headers,
+// X-Forwarded-For, -Proto and -Host, and room for the User-Agent
+// ReverseProxy adds when the client sent none.
+const addedHeaders = len(identityHeaderNames) + 4
+
+// isGatewayHeader reports whether the gateway owns the header name: the
+// identity family and the forwarding family.
+func isGatewayHeader(name string) bool {
+	return isIdentityHeader(name) || hasFoldedPrefix(name, "x-forwarded-") ||
+		foldedEqual(name, "forwarded") || foldedEqual(name, "x-real-ip")
 }
 
 func isIdentityHeader(name string) bool {
@@ -46,16 +67,6 @@ func isIdentityHeader(name string) bool {
 		}
 	}
 	return false
-}
-
-// stripForwardingHeaders deletes X-Forwarded-*, Forwarded and X-Real-IP in
-// every spelling; the gateway writes its own.
-func stripForwardingHeaders(h http.Header) {
-	for k := range h {
-		if hasFoldedPrefix(k, "x-forwarded-") || foldedEqual(k, "forwarded") || foldedEqual(k, "x-real-ip") {
-			delete(h, k)
-		}
-	}
 }
 
 // hasFoldedPrefix compares without allocating; prefix must be lower-case
@@ -164,38 +175,45 @@ func trimSpace(s string) string {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// Identity is what the gateway vouches for on a forwarded request.
+// Identity is what the gateway vouches for on a forwarded request. It is
+// built once per session and route and then shared by every request of
+// that session: treat it as read-only once built.
 type Identity struct {
 	Assertion      string // signed ES256 JWT
 	User           string // the account's stable id (the assertion's sub)
 	Email          string
 	Role           string // role in the route's company
 	SharedComputer bool
+
+	// values holds the header values in identityHeaderNames order, made
+	// on first use so that setting the headers allocates nothing.
+	once   sync.Once
+	values [len(identityHeaderNames)]string
 }
 
-type identityKey struct{}
-
-// WithIdentity returns a context carrying id for the forwarder to send
-// upstream.
-func WithIdentity(ctx context.Context, id *Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, id)
+// identityHeaderNames are the headers of the contract's "Identity sent
+// upstream", in canonical form.
+var identityHeaderNames = [...]string{
+	"X-Gatehouse-Assertion", "X-Gatehouse-User", "X-Gatehouse-Email", "X-Gatehouse-Role",
+	"X-Gatehouse-Shared-Computer", "X-Forwarded-User", "X-Forwarded-Email",
 }
 
-// IdentityFrom returns the identity stored by WithIdentity, if any.
-func IdentityFrom(ctx context.Context) (*Identity, bool) {
-	id, ok := ctx.Value(identityKey{}).(*Identity)
-	return id, ok && id != nil
-}
+// IdentityHeaderNames returns the names SetHeaders writes.
+func IdentityHeaderNames() []string { return slices.Clone(identityHeaderNames[:]) }
 
-// SetHeaders writes the identity headers of the contract. Callers strip
-// incoming identity headers first (StripIdentityHeaders) so no spoofed
-// spelling survives beside them.
+// SetHeaders writes the identity headers of the contract. Callers remove
+// incoming identity headers first so no spoofed spelling survives beside
+// them.
+//
+// The value slices are shared by every request of the session. Each has
+// a capacity of one, so an Add appends to a new array; nothing in net/http
+// writes into a header value slice in place.
 func (id *Identity) SetHeaders(h http.Header) {
-	h.Set("X-Gatehouse-Assertion", id.Assertion)
-	h.Set("X-Gatehouse-User", id.User)
-	h.Set("X-Gatehouse-Email", id.Email)
-	h.Set("X-Gatehouse-Role", id.Role)
-	h.Set("X-Gatehouse-Shared-Computer", strconv.FormatBool(id.SharedComputer))
-	h.Set("X-Forwarded-User", id.User)
-	h.Set("X-Forwarded-Email", id.Email)
+	id.once.Do(func() {
+		id.values = [...]string{id.Assertion, id.User, id.Email, id.Role,
+			strconv.FormatBool(id.SharedComputer), id.User, id.Email}
+	})
+	for i, name := range identityHeaderNames {
+		h[name] = id.values[i : i+1 : i+1]
+	}
 }

@@ -86,7 +86,7 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 	}
 	transports := make(map[transportKey]*http.Transport)
 	seen := make(map[[2]string]int)
-	pool := newBufferPool()
+	pool := NewBufferPool()
 	var errs []error
 	for i, rc := range routes {
 		key := fmt.Sprintf("routes[%d]", i)
@@ -234,42 +234,67 @@ func (r *Route) matchPath(p string) bool {
 	return len(p) == len(r.prefix) || r.prefix[len(r.prefix)-1] == '/' || p[len(r.prefix)] == '/'
 }
 
-// ServeHTTP forwards r upstream under the normalised path. The path is
-// normalised again here and must still belong to this route, so a handler
-// chain that changed r.URL between policy and forwarding cannot send a
-// request somewhere the policy did not look.
+// ServeHTTP forwards r upstream without an identity, as on a public route
+// for a visitor without a session.
 func (r *Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.Forward(w, req, nil)
+}
+
+// Forward forwards req upstream under the normalised path with id's
+// headers (none when id is nil). The path is normalised again here and
+// must still belong to this route, so a handler chain that changed req.URL
+// between policy and forwarding cannot send a request somewhere the policy
+// did not look.
+func (r *Route) Forward(w http.ResponseWriter, req *http.Request, id *Identity) {
 	clean, err := NormalizePath(req.URL.EscapedPath())
 	if err != nil || !r.matchPath(clean) {
 		r.opts.ErrorPage(w, req, http.StatusBadRequest)
 		return
 	}
-	ctx := context.WithValue(req.Context(), cleanPathKey{}, clean)
+	ctx := &forwardContext{Context: req.Context(), clean: clean, id: id}
 	r.proxy.ServeHTTP(w, req.WithContext(ctx))
 }
 
-type cleanPathKey struct{}
+// forwardContext carries what rewrite needs, the checked path and the
+// identity, to ReverseProxy's Rewrite, which sees only the request. It is
+// one allocation where two context.WithValue layers would be two; it
+// passes every other lookup, cancellation and deadline to its parent.
+type forwardContext struct {
+	context.Context
+	clean string
+	id    *Identity
+}
+
+type forwardKey struct{}
+
+func (c *forwardContext) Value(key any) any {
+	if key == (forwardKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
 
 func (r *Route) rewrite(pr *httputil.ProxyRequest) {
-	clean, _ := pr.In.Context().Value(cleanPathKey{}).(string)
+	fc, ok := pr.In.Context().Value(forwardKey{}).(*forwardContext)
+	if !ok {
+		// Only Forward hands requests to the ReverseProxy.
+		panic("proxy: request reached the forwarder without Forward")
+	}
 	pr.SetURL(r.upstream)
 	// SetURL joined the raw incoming path; replace it with the path the
 	// policy checked, and drop RawPath so it is re-escaped from that path
 	// rather than echoing the client's encoding.
-	pr.Out.URL.Path = joinPath(r.upstream.Path, clean)
+	pr.Out.URL.Path = joinPath(r.upstream.Path, fc.clean)
 	pr.Out.URL.RawPath = ""
 	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 
-	// ReverseProxy already drops X-Forwarded-For/Host/Proto and Forwarded
-	// from Out before Rewrite; also remove the "_" spellings and the rest of
-	// the family, which some upstream stacks read the same way.
-	stripForwardingHeaders(pr.Out.Header)
+	// ReverseProxy already dropped X-Forwarded-For/Host/Proto and
+	// Forwarded; upstreamHeader also removes their "_" spellings, the rest
+	// of the family, and every identity header a client sent.
+	pr.Out.Header = upstreamHeader(pr.Out.Header, r.opts.SessionCookieName)
 	r.setForwarded(pr)
-
-	StripIdentityHeaders(pr.Out.Header)
-	StripCookie(pr.Out.Header, r.opts.SessionCookieName)
-	if id, ok := IdentityFrom(pr.In.Context()); ok {
-		id.SetHeaders(pr.Out.Header)
+	if fc.id != nil {
+		fc.id.SetHeaders(pr.Out.Header)
 	}
 }
 
@@ -289,12 +314,14 @@ func (r *Route) setForwarded(pr *httputil.ProxyRequest) {
 		}
 		xff += peer.String()
 	}
-	if xff != "" {
-		pr.Out.Header.Set("X-Forwarded-For", xff)
-	}
 	proto, host := r.opts.TrustedProxies.ForwardedProtoHost(in)
-	pr.Out.Header.Set("X-Forwarded-Proto", proto)
-	pr.Out.Header.Set("X-Forwarded-Host", host)
+	// One array backs the three values (canonical names, set directly).
+	v := &[3]string{xff, proto, host}
+	if xff != "" {
+		pr.Out.Header["X-Forwarded-For"] = v[0:1:1]
+	}
+	pr.Out.Header["X-Forwarded-Proto"] = v[1:2:2]
+	pr.Out.Header["X-Forwarded-Host"] = v[2:3:3]
 }
 
 // upstreamError answers 504 when the upstream was too slow and 502 for any
@@ -360,12 +387,22 @@ func hasUpper(s string) bool {
 	return false
 }
 
-// bufferPool reuses copy buffers across forwarded requests.
-type bufferPool struct{ p sync.Pool }
-
-func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
+// NewBufferPool returns a pool of the 32 KiB buffers ReverseProxy copies
+// bodies through; without one every response costs a fresh buffer.
+func NewBufferPool() httputil.BufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *b.p.Get().(*[]byte) }
-func (b *bufferPool) Put(p []byte) { b.p.Put(&p) }
+const copyBufferSize = 32 << 10
+
+// bufferPool keeps array pointers, so that Put converts the slice back
+// without allocating, as a pointer to a fresh slice header would.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[copyBufferSize]byte)[:] }
+
+func (b *bufferPool) Put(p []byte) {
+	if len(p) == copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(p))
+	}
+}

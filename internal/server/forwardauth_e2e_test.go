@@ -18,7 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/gate"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/server/servertest"
 )
 
@@ -385,7 +385,7 @@ func TestForwardAuthTraefikConfig(t *testing.T) {
 		t.Error("forwardAuth must say trustForwardHeader: false")
 	}
 	got := slices.Sorted(slices.Values(fa.AuthResponseHeaders))
-	want := slices.Sorted(slices.Values(gate.IdentityHeaderNames()))
+	want := slices.Sorted(slices.Values(proxy.IdentityHeaderNames()))
 	if !slices.Equal(got, want) {
 		t.Errorf("authResponseHeaders = %v, want exactly %v", got, want)
 	}
