@@ -7,13 +7,13 @@
 #
 # Every server is its own process (gatehouse serve; gatehouse-bench
 # upstream/proxy) so CPU time and peak RSS are read from /proc.
-# Knobs: ROUNDS (3), DURATION (10s), CONNS (64), SESSIONS (100000),
+# Knobs: ROUNDS (5), DURATION (10s), CONNS (64), SESSIONS (100000),
 # BENCHTIME (1s, Go benchmarks), SKIP_GO_BENCH=1, BENCH_PORT (18300),
 # ACCESS_LOG (true: measured with the access log on, as deployed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
@@ -107,15 +107,18 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 tck=$(getconf CLK_TCK)
 
-# run NAME URL PID: one wrk run; appends "name reqs dur_us p50 p99 sockerr staterr cpu_s" to results.
+# run NAME URL PID: one wrk run; appends "name reqs dur_us p50 p99 sockerr
+# staterr cpu_ticks upstream_cpu_ticks" to results. The upstream's CPU is
+# read too: what the gateway sends it (the identity headers) costs it time
+# on the same cores.
 run() {
-	local name=$1 url=$2 pid=$3 c0 c1 line
-	c0=$(cpu_ticks "$pid")
+	local name=$1 url=$2 pid=$3 c0 c1 u0 u1 line
+	c0=$(cpu_ticks "$pid"); u0=$(cpu_ticks "$pid_up")
 	line=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -H "$hdr" -s "$work/report.lua" "$url" | grep '^RESULT')
-	c1=$(cpu_ticks "$pid")
-	echo "$name ${line#RESULT } $(( c1 - c0 ))" >>"$work/results"
-	echo "$name ${line#RESULT } $(( c1 - c0 ))" | awk -v tck="$tck" \
-		'{printf "  %-10s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  cpu %6.1f us/req  sock_err %d  non2xx %d\n", $1, $2/($3/1e6), $4/1000, $5/1000, $8/tck*1e6/$2, $6, $7}'
+	c1=$(cpu_ticks "$pid"); u1=$(cpu_ticks "$pid_up")
+	echo "$name ${line#RESULT } $(( c1 - c0 )) $(( u1 - u0 ))" >>"$work/results"
+	echo "$name ${line#RESULT } $(( c1 - c0 )) $(( u1 - u0 ))" | awk -v tck="$tck" \
+		'{printf "  %-10s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  cpu %6.1f us/req (upstream %5.1f)  sock_err %d  non2xx %d\n", $1, $2/($3/1e6), $4/1000, $5/1000, $8/tck*1e6/$2, $9/tck*1e6/$2, $6, $7}'
 }
 
 echo "== warm-up"
@@ -153,11 +156,13 @@ done
 stats=$(curl -fsS "http://$up/__bench/stats")
 rss_storm=$(hwm_kb "$pid_gw")
 live=$(curl -fsS "http://$ops/metrics" | awk '/^gatehouse_active_sessions/ {print $2}')
+gogc=$(curl -fsS "http://$ops/metrics" | awk '/^go_gc_gogc_percent/ {print $2}')
 
 echo "== summary (medians over rounds)"
 echo "upstream assertion check: $stats"
 echo "gateway responses to the app route by status, before the storm (499: wrk closed the connection at the end of a run): $(echo "$metrics" | tr '\n' ' ')"
 echo "active sessions (gauge): ${live:-?}"
+echo "gatehouse GC percentage set by the heap floor (limits.gc_heap_floor_bytes): ${gogc:-?}"
 echo "peak RSS under proxying load: gatehouse $((rss_gw/1024)) MB, bare proxy $((rss_bare/1024)) MB, upstream $((rss_up/1024)) MB"
 echo "peak RSS of gatehouse after the sign-in storm (argon2id memory): $((rss_storm/1024)) MB"
 awk -v tck="$tck" -v rss_gw="$rss_gw" -v stats="$stats" -v metrics="$metrics" '
@@ -168,7 +173,7 @@ function median(arr, n,   i, j, t) {
 {
 	n[$1]++; k = n[$1]
 	rps[$1, k] = $2 / ($3 / 1e6); p50[$1, k] = $4 / 1000; p99[$1, k] = $5 / 1000
-	cpu[$1, k] = $8 / tck * 1e6 / $2; sock[$1] += $6; st[$1] += $7
+	cpu[$1, k] = $8 / tck * 1e6 / $2; upc[$1, k] = $9 / tck * 1e6 / $2; sock[$1] += $6; st[$1] += $7
 }
 END {
 	split("direct bare gatehouse calm storm", names, " ")
@@ -178,7 +183,8 @@ END {
 		for (k = 1; k <= n[m]; k++) { a[k] = p50[m, k] } P50[m] = median(a, n[m])
 		for (k = 1; k <= n[m]; k++) { a[k] = p99[m, k] } P99[m] = median(a, n[m])
 		for (k = 1; k <= n[m]; k++) { a[k] = cpu[m, k] } C[m] = median(a, n[m])
-		printf "%-10s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  cpu %6.1f us/req  socket errors %d  non-2xx %d\n", m, R[m], P50[m], P99[m], C[m], sock[m], st[m]
+		for (k = 1; k <= n[m]; k++) { a[k] = upc[m, k] } U[m] = median(a, n[m])
+		printf "%-10s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  cpu %6.1f us/req (upstream %5.1f)  socket errors %d  non-2xx %d\n", m, R[m], P50[m], P99[m], C[m], U[m], sock[m], st[m]
 	}
 	# Rounds were interleaved so that each comparison is made between runs
 	# seconds apart: take the median of the per-round ratios and differences,
@@ -190,7 +196,8 @@ END {
 	ns = n["storm"] < n["calm"] ? n["storm"] : n["calm"]
 	for (k = 1; k <= ns; k++) { a[k] = rps["storm", k] / rps["calm", k] } iso = median(a, ns)
 	printf "ratios (median of per-round ratios for gatehouse/bare): gatehouse/bare %.2f, gatehouse/direct %.2f, bare/direct %.2f\n", ratio, R["gatehouse"]/R["direct"], R["bare"]/R["direct"]
-	printf "added by gatehouse over bare: p99 %+.2f ms, cpu %+.1f us/req\n", added_p99, added_cpu
+	for (k = 1; k <= nr; k++) { a[k] = upc["gatehouse", k] - upc["bare", k] } added_up = median(a, nr)
+	printf "added by gatehouse over bare: p99 %+.2f ms, cpu %+.1f us/req (and %+.1f us/req in the upstream, reading the identity headers)\n", added_p99, added_cpu, added_up
 	printf "login isolation: throughput with 50 sign-ins in flight / undisturbed = %.2f\n", iso
 	errs = 0; for (m in sock) errs += sock[m] + st[m]
 	nonok = (metrics ~ /status="([135-9]|2[^0-9]|4[0-8]|49[0-8])/) ? 1 : 0
@@ -205,4 +212,4 @@ END {
 	printf "  [%s] assertions verified by the upstream on a sample (%d ok, %d failed)\n", (verified > 0 && failed == 0 ? "PASS" : "FAIL"), verified, failed
 	printf "  [%s] login isolation >= 0.70 (%.2f)\n", (iso >= 0.70 ? "PASS" : "FAIL"), iso
 }' "$work/results" | tee "$work/summary"
-echo "raw results: $work/results (name requests duration_us p50_us p99_us socket_err status_err cpu_ticks)"
+echo "raw results: $work/results (name requests duration_us p50_us p99_us socket_err status_err cpu_ticks upstream_cpu_ticks)"

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/demo"
+	"github.com/gatehouse/gatehouse/internal/gcfloor"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -178,6 +179,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	logs := logbuf.New(stderr, 64<<10, 100*time.Millisecond, nil)
 	defer logs.Close()
 	logger := newLogger(cfg, logs)
+	// Collect garbage by a heap floor rather than at every doubling of a
+	// small live heap (limits.gc_heap_floor_bytes).
+	defer gcfloor.Start(uint64(cfg.Limits.GCHeapFloorBytes)).Stop()
 	st, err := server.OpenStore(ctx, cfg.Store, environ)
 	if err != nil {
 		return err

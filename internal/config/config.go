@@ -140,10 +140,14 @@ type Log struct {
 	Access bool   `yaml:"access"` // one line per proxied request; default true
 }
 
-// Limits bounds requests.
+// Limits bounds requests and tunes the process.
 type Limits struct {
 	MaxHeaderBytes int   `yaml:"max_header_bytes"` // default 65536
 	MaxFormBytes   int64 `yaml:"max_form_bytes"`   // default 65536
+	// GCHeapFloorBytes: the garbage collector lets the heap grow to at
+	// least this before collecting (see internal/gcfloor); 0 keeps Go's
+	// default pacing. Default 12 MiB.
+	GCHeapFloorBytes int64 `yaml:"gc_heap_floor_bytes"`
 }
 
 // Terms of use that accounts must accept.

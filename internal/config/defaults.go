@@ -52,8 +52,9 @@ func Default() Config {
 			Access: true,
 		},
 		Limits: Limits{
-			MaxHeaderBytes: 64 << 10,
-			MaxFormBytes:   64 << 10,
+			MaxHeaderBytes:   64 << 10,
+			MaxFormBytes:     64 << 10,
+			GCHeapFloorBytes: 12 << 20,
 		},
 	}
 }

@@ -59,6 +59,7 @@ import (
 //	GATEHOUSE_LOG_ACCESS                      log.access
 //	GATEHOUSE_LIMITS_MAX_HEADER_BYTES         limits.max_header_bytes
 //	GATEHOUSE_LIMITS_MAX_FORM_BYTES           limits.max_form_bytes
+//	GATEHOUSE_LIMITS_GC_HEAP_FLOOR_BYTES      limits.gc_heap_floor_bytes
 //	GATEHOUSE_TERMS_VERSION                   terms.version
 //	GATEHOUSE_TERMS_URL                       terms.url
 const EnvPrefix = "GATEHOUSE_"

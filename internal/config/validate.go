@@ -91,6 +91,9 @@ func (c Config) Validate() []Problem {
 	if c.Limits.MaxHeaderBytes <= 0 {
 		v.add("limits.max_header_bytes", "must be positive")
 	}
+	if c.Limits.GCHeapFloorBytes < 0 {
+		v.add("limits.gc_heap_floor_bytes", "must not be negative (0 keeps Go's default pacing)")
+	}
 	if c.Limits.MaxFormBytes <= 0 {
 		v.add("limits.max_form_bytes", "must be positive")
 	}

@@ -1,0 +1,120 @@
+// Package gcfloor keeps the Go garbage collector from running more often
+// than a small heap needs.
+//
+// A gateway keeps little live data (a few MiB: templates, caches,
+// connection buffers) but allocates several KiB on every request it
+// forwards. With the default pacing (GOGC=100) the collector runs whenever
+// the heap doubles, so with a 5 MiB live heap it runs every 5 MiB of
+// garbage, a hundred times a second under load, and each run marks the
+// whole live heap. That costs more per request than anything the gateway
+// itself does.
+//
+// A floor changes the goal from "twice the live heap" to "twice the live
+// heap, or the floor if that is larger": a small heap is collected less
+// often, at a memory cost bounded by the floor, and a heap already past
+// half the floor is paced exactly as before.
+package gcfloor
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+)
+
+// Bounds of the GC percentage the floor sets.
+const (
+	minPercent = 100  // never collect more often than the default
+	maxPercent = 1000 // a nearly empty heap must not mean "never collect"
+)
+
+// Floor adjusts the GC percentage after every collection.
+type Floor struct {
+	floor   uint64
+	stopped atomic.Bool
+
+	mu      sync.Mutex
+	percent int // the percentage last set
+	before  int // the percentage to restore on Stop
+	sample  []metrics.Sample
+}
+
+// Start keeps the heap goal at no less than floor bytes, from the next
+// collection on. It does nothing and returns nil when floor is 0 or the
+// GOGC environment variable is set: an operator's explicit choice wins.
+func Start(floor uint64) *Floor {
+	if floor == 0 || os.Getenv("GOGC") != "" {
+		return nil
+	}
+	f := &Floor{floor: floor, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	f.before = debug.SetGCPercent(minPercent)
+	f.percent = minPercent
+	f.arm()
+	return f
+}
+
+// Stop ends the adjustments and restores the percentage in force before
+// Start. It is safe on a nil Floor.
+func (f *Floor) Stop() {
+	if f == nil || f.stopped.Swap(true) {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	debug.SetGCPercent(f.before)
+}
+
+// Percent is the GC percentage the floor set last.
+func (f *Floor) Percent() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.percent
+}
+
+// sentinel is allocated to be collected: its cleanup runs after the
+// collection that found it unreachable, which is when the live heap has
+// just been measured. It has a pointer field so the allocator never packs
+// it into a shared tiny block, whose other tenants would keep it alive.
+type sentinel struct{ _ *byte }
+
+func (f *Floor) arm() {
+	runtime.AddCleanup(new(sentinel), (*Floor).collected, f)
+}
+
+func (f *Floor) collected() {
+	if f.stopped.Load() {
+		return
+	}
+	f.adjust()
+	f.arm()
+}
+
+func (f *Floor) adjust() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped.Load() {
+		return
+	}
+	metrics.Read(f.sample)
+	if f.sample[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	p := percentFor(f.floor, f.sample[0].Value.Uint64())
+	// Small changes are not worth a call into the runtime's pacer.
+	if diff := p - f.percent; diff > f.percent/10 || -diff > f.percent/10 {
+		debug.SetGCPercent(p)
+		f.percent = p
+	}
+}
+
+// percentFor is the GC percentage that makes the heap goal, live ×
+// (1 + percent/100), equal to the floor, within [minPercent, maxPercent].
+func percentFor(floor, live uint64) int {
+	if live == 0 {
+		return maxPercent
+	}
+	p := int64(floor*100/live) - 100
+	return int(min(max(p, minPercent), maxPercent))
+}
