@@ -139,6 +139,7 @@ done
 # allocates its memory cost per hash, which is reported separately below.
 rss_gw=$(hwm_kb "$pid_gw"); rss_bare=$(hwm_kb "$pid_bare"); rss_up=$(hwm_kb "$pid_up")
 metrics=$(curl -fsS "http://$ops/metrics" | grep '^gatehouse_requests_total{route="app"' || true)
+gogc=$(curl -fsS "http://$ops/metrics" | awk '/^go_gc_gogc_percent/ {print $2}')
 
 echo "== login load isolation: 50 concurrent password sign-ins"
 storm_secs=$(( ${DURATION%s} + 4 ))
@@ -156,13 +157,12 @@ done
 stats=$(curl -fsS "http://$up/__bench/stats")
 rss_storm=$(hwm_kb "$pid_gw")
 live=$(curl -fsS "http://$ops/metrics" | awk '/^gatehouse_active_sessions/ {print $2}')
-gogc=$(curl -fsS "http://$ops/metrics" | awk '/^go_gc_gogc_percent/ {print $2}')
 
 echo "== summary (medians over rounds)"
 echo "upstream assertion check: $stats"
 echo "gateway responses to the app route by status, before the storm (499: wrk closed the connection at the end of a run): $(echo "$metrics" | tr '\n' ' ')"
 echo "active sessions (gauge): ${live:-?}"
-echo "gatehouse GC percentage set by the heap floor (limits.gc_heap_floor_bytes): ${gogc:-?}"
+echo "gatehouse GC percentage under proxying load, set by the heap floor (limits.gc_heap_floor_bytes): ${gogc:-?}"
 echo "peak RSS under proxying load: gatehouse $((rss_gw/1024)) MB, bare proxy $((rss_bare/1024)) MB, upstream $((rss_up/1024)) MB"
 echo "peak RSS of gatehouse after the sign-in storm (argon2id memory): $((rss_storm/1024)) MB"
 awk -v tck="$tck" -v rss_gw="$rss_gw" -v stats="$stats" -v metrics="$metrics" '

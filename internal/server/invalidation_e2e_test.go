@@ -32,25 +32,6 @@ func secondGateway(t *testing.T, g *servertest.Gateway) *servertest.Gateway {
 	return servertest.StartWith(t, cfg, pub, ops, servertest.Options{})
 }
 
-// untilRefused fetches path from g with c until the gateway stops letting
-// it through, and fails if that takes longer than within.
-func untilRefused(t *testing.T, g *servertest.Gateway, c *http.Client, path string, within time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		_, resp := g.Get(t, c, path, "application/json")
-		if resp.StatusCode == http.StatusUnauthorized {
-			return time.Since(start)
-		}
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s on the second gateway: %d, want 200 then 401", path, resp.StatusCode)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("the second gateway still let the ended session through after %s", within)
-		}
-	}
-}
-
 // TestSessionEndReachesEveryProcess: with two gateways on one PostgreSQL, a
 // logout on one and a block on one stop the session on the other within a
 // second, although the other had the session in its cache (trusted for
@@ -80,7 +61,7 @@ func TestSessionEndReachesEveryProcess(t *testing.T) {
 		if _, resp := g1.PostForm(t, c, "/.gatehouse/logout", url.Values{"csrf_token": {token}}); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("logout: %d", resp.StatusCode)
 		}
-		d := untilRefused(t, g2, replay, "/app", time.Second)
+		d := g2.UntilRefused(t, replay, "/app", time.Second)
 		t.Logf("logout on one gateway reached the other in %s", d)
 	})
 
@@ -93,7 +74,7 @@ func TestSessionEndReachesEveryProcess(t *testing.T) {
 		if _, err := g1.Server.Accounts.Block(context.Background(), "", acct.ID); err != nil {
 			t.Fatalf("block: %v", err)
 		}
-		d := untilRefused(t, g2, c, "/app", time.Second)
+		d := g2.UntilRefused(t, c, "/app", time.Second)
 		t.Logf("block on one gateway reached the other in %s", d)
 	})
 }

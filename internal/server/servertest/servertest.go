@@ -238,3 +238,24 @@ func (g *Gateway) Login(t testing.TB, c *http.Client, email, password string) {
 		t.Fatalf("login as %s: status %d: %.300s", email, resp.StatusCode, body)
 	}
 }
+
+// UntilRefused fetches path from g with c until the gateway stops letting
+// the session through (401), and returns how long that took. It fails the
+// test on any answer other than 200 or 401, and once within has passed.
+func (g *Gateway) UntilRefused(t testing.TB, c *http.Client, path string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		_, resp := g.Get(t, c, path, "application/json")
+		d := time.Since(start)
+		switch {
+		case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized:
+			t.Fatalf("GET %s on %s: %d, want 200 then 401", path, g.URL, resp.StatusCode)
+		case resp.StatusCode == http.StatusUnauthorized:
+			return d
+		case d > within:
+			t.Fatalf("%s still let the ended session through after %s", g.URL, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
