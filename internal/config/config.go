@@ -146,7 +146,7 @@ type Limits struct {
 	MaxFormBytes   int64 `yaml:"max_form_bytes"`   // default 65536
 	// GCHeapFloorBytes: the garbage collector lets the heap grow to at
 	// least this before collecting (see internal/gcfloor); 0 keeps Go's
-	// default pacing. Default 12 MiB.
+	// default pacing. Default 14 MiB.
 	GCHeapFloorBytes int64 `yaml:"gc_heap_floor_bytes"`
 }
 

@@ -145,7 +145,7 @@ func TestDefaultsWithoutFile(t *testing.T) {
 		{"password.max_concurrent_hashes", cfg.Password.MaxConcurrentHashes, runtime.NumCPU()},
 		{"password.lockout.max_failures", cfg.Password.Lockout.MaxFailures, 5},
 		{"password.lockout.window", cfg.Password.Lockout.Window.D(), 15 * time.Minute},
-		{"limits", cfg.Limits, Limits{MaxHeaderBytes: 65536, MaxFormBytes: 65536, GCHeapFloorBytes: 12 << 20}},
+		{"limits", cfg.Limits, Limits{MaxHeaderBytes: 65536, MaxFormBytes: 65536, GCHeapFloorBytes: 14 << 20}},
 		{"log", cfg.Log, Log{Level: "info", Format: "json", Access: true}},
 		{"routes", len(cfg.Routes), 0},
 		{"providers", len(cfg.Providers), 0},

@@ -54,7 +54,7 @@ func Default() Config {
 		Limits: Limits{
 			MaxHeaderBytes:   64 << 10,
 			MaxFormBytes:     64 << 10,
-			GCHeapFloorBytes: 12 << 20,
+			GCHeapFloorBytes: 14 << 20,
 		},
 	}
 }

@@ -9,10 +9,11 @@
 // whole live heap. That costs more per request than anything the gateway
 // itself does.
 //
-// A floor changes the goal from "twice the live heap" to "twice the live
-// heap, or the floor if that is larger": a small heap is collected less
-// often, at a memory cost bounded by the floor, and a heap already past
-// half the floor is paced exactly as before.
+// A floor changes the heap goal from Go's default (the live heap, plus as
+// much again as the live heap and the GC roots, stacks and globals, hold)
+// to that default or the floor, whichever is larger: a small heap is
+// collected less often, at a memory cost bounded by the floor, and a heap
+// whose default goal already passes the floor is paced exactly as before.
 package gcfloor
 
 import (
@@ -48,7 +49,9 @@ func Start(floor uint64) *Floor {
 	if floor == 0 || os.Getenv("GOGC") != "" {
 		return nil
 	}
-	f := &Floor{floor: floor, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	f := &Floor{floor: floor, sample: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"},
+	}}
 	f.before = debug.SetGCPercent(minPercent)
 	f.percent = minPercent
 	f.arm()
@@ -98,10 +101,14 @@ func (f *Floor) adjust() {
 		return
 	}
 	metrics.Read(f.sample)
-	if f.sample[0].Value.Kind() != metrics.KindUint64 {
-		return
+	var v [3]uint64
+	for i, s := range f.sample {
+		if s.Value.Kind() != metrics.KindUint64 {
+			return
+		}
+		v[i] = s.Value.Uint64()
 	}
-	p := percentFor(f.floor, f.sample[0].Value.Uint64())
+	p := percentFor(f.floor, v[0], v[1]+v[2])
 	// Small changes are not worth a call into the runtime's pacer.
 	if diff := p - f.percent; diff > f.percent/10 || -diff > f.percent/10 {
 		debug.SetGCPercent(p)
@@ -109,12 +116,18 @@ func (f *Floor) adjust() {
 	}
 }
 
-// percentFor is the GC percentage that makes the heap goal, live ×
-// (1 + percent/100), equal to the floor, within [minPercent, maxPercent].
-func percentFor(floor, live uint64) int {
-	if live == 0 {
+// percentFor is the GC percentage that makes the heap goal equal to the
+// floor, within [minPercent, maxPercent]. The runtime's goal is
+// live + (live + roots) × percent/100, roots being the stacks and globals
+// it scans (the GC guide's formula), so
+// percent = (floor - live) × 100 / (live + roots).
+func percentFor(floor, live, roots uint64) int {
+	if live >= floor {
+		return minPercent
+	}
+	if live+roots == 0 {
 		return maxPercent
 	}
-	p := int64(floor*100/live) - 100
+	p := int64((floor - live) * 100 / (live + roots))
 	return int(min(max(p, minPercent), maxPercent))
 }

@@ -10,21 +10,23 @@ import (
 func TestPercentFor(t *testing.T) {
 	const mib = 1 << 20
 	cases := []struct {
-		floor, live uint64
-		want        int
+		floor, live, roots uint64
+		want               int
 	}{
-		{16 * mib, 4 * mib, 300},   // goal 4 × 4 MiB = the floor
-		{16 * mib, 5 * mib, 220},   // 5 × 3.2
-		{16 * mib, 8 * mib, 100},   // half the floor: the default already reaches it
-		{16 * mib, 64 * mib, 100},  // past the floor: never below the default
-		{16 * mib, 1 * mib, 1000},  // tiny heap: capped
-		{16 * mib, 0, 1000},        // nothing measured yet
-		{16 * mib, 15 * mib, 100},  // just under the floor
-		{160 * mib, 40 * mib, 300}, // scales with the floor
+		{16 * mib, 4 * mib, 0, 300},          // goal 4 + 4 × 3 = the floor
+		{16 * mib, 4 * mib, 2 * mib, 200},    // 4 + (4 + 2) × 2: roots count as the runtime counts them
+		{16 * mib, 5 * mib, 0, 220},          // 5 + 5 × 2.2
+		{16 * mib, 6 * mib, 2 * mib, 125},    // 6 + 8 × 1.25
+		{16 * mib, 7 * mib, 2 * mib, 100},    // the default goal, 7 + 9, already reaches the floor
+		{16 * mib, 64 * mib, 1 * mib, 100},   // past the floor: never below the default
+		{16 * mib, 1 * mib, 0, 1000},         // tiny heap: capped
+		{16 * mib, 0, 0, 1000},               // nothing measured yet
+		{160 * mib, 40 * mib, 0, 300},        // scales with the floor
+		{160 * mib, 20 * mib, 20 * mib, 350}, // 20 + 40 × 3.5
 	}
 	for _, c := range cases {
-		if got := percentFor(c.floor, c.live); got != c.want {
-			t.Errorf("percentFor(%d MiB, %d MiB) = %d, want %d", c.floor/mib, c.live/mib, got, c.want)
+		if got := percentFor(c.floor, c.live, c.roots); got != c.want {
+			t.Errorf("percentFor(%d MiB, %d MiB, %d MiB) = %d, want %d", c.floor/mib, c.live/mib, c.roots/mib, got, c.want)
 		}
 	}
 }
