@@ -197,7 +197,7 @@ END {
 	for (k = 1; k <= ns; k++) { a[k] = rps["storm", k] / rps["calm", k] } iso = median(a, ns)
 	printf "ratios (median of per-round ratios for gatehouse/bare): gatehouse/bare %.2f, gatehouse/direct %.2f, bare/direct %.2f\n", ratio, R["gatehouse"]/R["direct"], R["bare"]/R["direct"]
 	for (k = 1; k <= nr; k++) { a[k] = upc["gatehouse", k] - upc["bare", k] } added_up = median(a, nr)
-	printf "added by gatehouse over bare: p99 %+.2f ms, cpu %+.1f us/req (and %+.1f us/req in the upstream, reading the identity headers)\n", added_p99, added_cpu, added_up
+	printf "added by gatehouse over bare: p99 %+.2f ms, cpu %+.1f us/req (and %+.1f us/req in the upstream: the identity headers it reads, and the gateway sharing its cores)\n", added_p99, added_cpu, added_up
 	printf "login isolation: throughput with 50 sign-ins in flight / undisturbed = %.2f\n", iso
 	errs = 0; for (m in sock) errs += sock[m] + st[m]
 	nonok = (metrics ~ /status="([135-9]|2[^0-9]|4[0-8]|49[0-8])/) ? 1 : 0

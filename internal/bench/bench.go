@@ -127,6 +127,9 @@ func NewBareProxy(target *url.URL, logger *slog.Logger) http.Handler {
 		MaxIdleConns:        512,
 		MaxIdleConnsPerHost: 512,
 		IdleConnTimeout:     90 * time.Second,
+		// As the gateway's: pass the client's Accept-Encoding through
+		// rather than ask for gzip and inflate.
+		DisableCompression: true,
 	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {

@@ -177,6 +177,10 @@ func newTransport(scheme string, timeout time.Duration, maxIdle int) *http.Trans
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     scheme == "https",
+		// The upstream sees the client's own Accept-Encoding. Otherwise a
+		// client that sent none would make the transport ask for gzip and
+		// then inflate the answer itself: work on both sides for nothing.
+		DisableCompression: true,
 	}
 }
 

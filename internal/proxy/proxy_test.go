@@ -402,6 +402,30 @@ func TestForwardedHeaders(t *testing.T) {
 	})
 }
 
+// The upstream sees exactly the client's Accept-Encoding, none included:
+// the gateway neither asks for compression on its own nor inflates.
+func TestAcceptEncodingIsTheClients(t *testing.T) {
+	up := echoUpstream(t)
+	gw := httptest.NewServer(newGateway(t, []config.Route{{PathPrefix: "/", Upstream: up.URL}}))
+	defer gw.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, sent := range []string{"", "br, zstd"} {
+		req, _ := http.NewRequest("GET", gw.URL+"/", nil)
+		if sent != "" {
+			req.Header.Set("Accept-Encoding", sent)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := decodeSeen(t, resp.Body)
+		resp.Body.Close()
+		if got := strings.Join(s.Header.Values("Accept-Encoding"), ", "); got != sent {
+			t.Errorf("client sent Accept-Encoding %q, upstream saw %q", sent, got)
+		}
+	}
+}
+
 func TestUpstreamDownIs502(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
