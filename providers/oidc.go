@@ -93,11 +93,14 @@ var (
 
 // discovery is what the provider's metadata document told us.
 type discovery struct {
-	issuer     string // as advertised; may hold "{tenantid}"
-	oauth      oauth2.Config
-	verifier   *oidc.IDTokenVerifier
-	endSession string
-	issParam   bool
+	issuer   string // as advertised; may hold "{tenantid}"
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	// newVerifier makes a verifier with a key set of its own, for the one
+	// retry after a signature failure (see verify).
+	newVerifier func() *oidc.IDTokenVerifier
+	endSession  string
+	issParam    bool
 }
 
 // NewOIDC builds a generic OIDC provider (type "oidc").
@@ -272,17 +275,20 @@ func (p *OIDC) fetchDiscovery(ctx context.Context) (*discovery, error) {
 	}
 	// The key set refetches the JWKS whenever a token names a kid it has not
 	// seen, so a provider's new signing key is used without a restart.
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.WithoutCancel(ctx), p.client), m.JWKSURL)
-	verifier := oidc.NewVerifier(m.Issuer, keys, &oidc.Config{
-		ClientID:             p.clientID,
-		SupportedSigningAlgs: algs,
-		// The issuer is compared by verify, which knows the vendor's shape
-		// (Microsoft's {tenantid}); go-oidc would only compare literally.
-		SkipIssuerCheck: true,
-		// go-oidc refuses tokens with exp before Now; shifting Now back
-		// grants the clock skew.
-		Now: func() time.Time { return p.now().Add(-clockSkew) },
-	})
+	keyCtx := oidc.ClientContext(context.WithoutCancel(ctx), p.client)
+	newVerifier := func() *oidc.IDTokenVerifier {
+		return oidc.NewVerifier(m.Issuer, oidc.NewRemoteKeySet(keyCtx, m.JWKSURL), &oidc.Config{
+			ClientID:             p.clientID,
+			SupportedSigningAlgs: algs,
+			// The issuer is compared by verify, which knows the vendor's
+			// shape (Microsoft's {tenantid}); go-oidc would only compare
+			// literally.
+			SkipIssuerCheck: true,
+			// go-oidc refuses tokens with exp before Now; shifting Now back
+			// grants the clock skew.
+			Now: func() time.Time { return p.now().Add(-clockSkew) },
+		})
+	}
 	return &discovery{
 		issuer: m.Issuer,
 		oauth: oauth2.Config{
@@ -292,9 +298,10 @@ func (p *OIDC) fetchDiscovery(ctx context.Context) (*discovery, error) {
 			Scopes:       p.scopes,
 			Endpoint:     oauth2.Endpoint{AuthURL: m.AuthURL, TokenURL: m.TokenURL},
 		},
-		verifier:   verifier,
-		endSession: m.EndSessionURL,
-		issParam:   m.IssParamSupported,
+		verifier:    newVerifier(),
+		newVerifier: newVerifier,
+		endSession:  m.EndSessionURL,
+		issParam:    m.IssParamSupported,
 	}, nil
 }
 
@@ -401,6 +408,13 @@ func invalid(format string, args ...any) error {
 // allowed algorithm, audience, exp).
 func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Identity, error) {
 	t, err := d.verifier.Verify(ctx, raw)
+	if err != nil && strings.Contains(err.Error(), "failed to verify signature") {
+		// go-oidc's key set shares one in-flight JWKS fetch among callers,
+		// and one that arrives as a fetch completes can be handed that
+		// fetch's keys, from before a rotation. A fresh key set fetches
+		// anew; once, and only for a signature failure.
+		t, err = d.newVerifier().Verify(ctx, raw)
+	}
 	if err != nil {
 		return nil, invalid("%v", err)
 	}

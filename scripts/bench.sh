@@ -39,7 +39,7 @@ trap cleanup EXIT
 echo "== Go benchmarks (-benchmem)"
 if [ -z "${SKIP_GO_BENCH:-}" ]; then
 	$GO test -run '^$' -benchmem -benchtime="$BENCHTIME" \
-		-bench 'BenchmarkLookupHit$|BenchmarkLookupMiss$|BenchmarkDecide|BenchmarkSign$|BenchmarkUpstreamHeader|BenchmarkStripCookie|BenchmarkForward|BenchmarkGatewayRequest' \
+		-bench 'BenchmarkLookupHit$|BenchmarkLookupMiss$|BenchmarkDecide|BenchmarkSign$|BenchmarkUpstreamHeader|BenchmarkStripCookie|BenchmarkForward|BenchmarkGatewayRequest|BenchmarkBareProxyRequest' \
 		./internal/session ./internal/gate ./internal/identity ./internal/proxy ./internal/server | grep -E '^(Benchmark|ok|FAIL|---)' 
 fi
 
