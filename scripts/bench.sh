@@ -7,14 +7,14 @@
 #
 # Every server is its own process (gatehouse serve; gatehouse-bench
 # upstream/proxy) so CPU time and peak RSS are read from /proc.
-# Knobs: ROUNDS (5), DURATION (10s), CONNS (64), SESSIONS (100000),
+# Knobs: ROUNDS (6), DURATION (8s), CONNS (64), SESSIONS (100000),
 # BENCHTIME (1s, Go benchmarks), SKIP_GO_BENCH=1, BENCH_PORT (18300),
 # ACCESS_LOG (true: measured with the access log on, as deployed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-6}
+DURATION=${DURATION:-8s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 SESSIONS=${SESSIONS:-100000}
@@ -128,11 +128,20 @@ done
 : >"$work/results"
 
 echo "== load: $ROUNDS interleaved rounds of $DURATION, $CONNS connections, $THREADS wrk threads"
+# Odd rounds run direct, bare, gatehouse; even rounds the reverse. A
+# machine that slows down or speeds up during a round then favours neither
+# proxy: bare always runs in the middle, gatehouse as often first as last.
 for r in $(seq 1 "$ROUNDS"); do
 	echo " round $r"
-	run direct "http://$up/r$r" "$pid_up"
-	run bare "http://$bare/r$r" "$pid_bare"
-	run gatehouse "http://$gw/r$r" "$pid_gw"
+	if (( r % 2 )); then
+		run direct "http://$up/r$r" "$pid_up"
+		run bare "http://$bare/r$r" "$pid_bare"
+		run gatehouse "http://$gw/r$r" "$pid_gw"
+	else
+		run gatehouse "http://$gw/r$r" "$pid_gw"
+		run bare "http://$bare/r$r" "$pid_bare"
+		run direct "http://$up/r$r" "$pid_up"
+	fi
 done
 
 # Peak RSS of the proxying load, read before the sign-in storm: argon2id
