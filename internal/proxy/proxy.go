@@ -20,11 +20,10 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 )
 
-// Defaults for route settings left at zero.
-const (
-	DefaultTimeout      = 30 * time.Second
-	DefaultMaxIdleConns = 256
-)
+// DefaultMaxIdleConns is the idle-connection limit of a route that sets
+// none. A zero timeout, by contrast, means none: the config gives every
+// route 30s unless it says 0.
+const DefaultMaxIdleConns = 256
 
 const (
 	dialTimeout     = 5 * time.Second
@@ -117,9 +116,6 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 			errs = append(errs, fmt.Errorf("%s: timeout and max_idle_conns must not be negative", key))
 		}
 		timeout := time.Duration(rc.Timeout)
-		if timeout == 0 {
-			timeout = DefaultTimeout
-		}
 		maxIdle := rc.MaxIdleConns
 		if maxIdle == 0 {
 			maxIdle = DefaultMaxIdleConns

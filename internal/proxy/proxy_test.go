@@ -426,6 +426,25 @@ func TestAcceptEncodingIsTheClients(t *testing.T) {
 	}
 }
 
+// A route's timeout of 0 means no response-header timeout, as documented;
+// routes that differ only in it get transports of their own.
+func TestZeroTimeoutMeansNone(t *testing.T) {
+	rt, err := NewRouter([]config.Route{
+		{PathPrefix: "/a", Upstream: "http://127.0.0.1:9"},
+		{PathPrefix: "/b", Upstream: "http://127.0.0.1:9", Timeout: config.Duration(5 * time.Second)},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Duration
+	for _, tr := range rt.transports {
+		got = append(got, tr.ResponseHeaderTimeout)
+	}
+	if !reflect.DeepEqual(got, []time.Duration{0, 5 * time.Second}) {
+		t.Errorf("response-header timeouts %v, want [0s 5s]", got)
+	}
+}
+
 func TestUpstreamDownIs502(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
