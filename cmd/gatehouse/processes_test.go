@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,44 +81,28 @@ log: {level: warn, access: false}
 	g2 := startGateway(t, cfg, ports[2], ports[3])
 
 	t.Run("logout", func(t *testing.T) {
-		c := servertest.Client(t)
-		g1.Login(t, c, "ada@example.com", password)
-		for _, g := range []*servertest.Gateway{g1, g2} {
-			if _, resp := g.Get(t, c, "/app", "application/json"); resp.StatusCode != http.StatusOK {
-				t.Fatalf("signed-in request on %s: %d", g.URL, resp.StatusCode)
-			}
-		}
-		// Keep the session's cookie: logout clears it from the jar.
-		replay := servertest.Client(t)
-		replay.Jar.SetCookies(mustParseURL(t, g2.URL), c.Jar.Cookies(mustParseURL(t, g1.URL)))
-		token := g1.CSRFToken(t, c, "/.gatehouse/logout")
-		if _, resp := g1.PostForm(t, c, "/.gatehouse/logout", url.Values{"csrf_token": {token}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("logout: %d", resp.StatusCode)
-		}
-		d := g2.UntilRefused(t, replay, "/app", time.Second)
+		d := g1.SessionEndReaches(t, g2, "ada@example.com", password, "/app", time.Second, func(c *http.Client) {
+			g1.Logout(t, c)
+		})
 		t.Logf("logout in one process reached the other in %s", d)
 	})
 
 	t.Run("block", func(t *testing.T) {
-		c := servertest.Client(t)
-		g1.Login(t, c, "ada@example.com", password)
-		if _, resp := g2.Get(t, c, "/app", "application/json"); resp.StatusCode != http.StatusOK {
-			t.Fatalf("signed-in request on the second process: %d", resp.StatusCode)
-		}
-		req, err := http.NewRequest(http.MethodPost, g1.URL+"/.gatehouse/api/v1/accounts/"+accountID+"/block", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+apiToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("block through the API: %d", resp.StatusCode)
-		}
-		d := g2.UntilRefused(t, c, "/app", time.Second)
+		d := g1.SessionEndReaches(t, g2, "ada@example.com", password, "/app", time.Second, func(*http.Client) {
+			req, err := http.NewRequest(http.MethodPost, g1.URL+"/.gatehouse/api/v1/accounts/"+accountID+"/block", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+apiToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("block through the API: %d", resp.StatusCode)
+			}
+		})
 		t.Logf("block in one process reached the other in %s", d)
 	})
 }
@@ -207,13 +190,4 @@ func newUpstream(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(up.Close)
 	return up
-}
-
-func mustParseURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -47,34 +46,18 @@ func TestSessionEndReachesEveryProcess(t *testing.T) {
 		Password: pw, CompanyID: "acme", Role: "viewer"})
 
 	t.Run("logout", func(t *testing.T) {
-		c := servertest.Client(t)
-		g1.Login(t, c, "ada@example.com", pw)
-		for _, g := range []*servertest.Gateway{g1, g2} {
-			if _, resp := g.Get(t, c, "/app", "application/json"); resp.StatusCode != http.StatusOK {
-				t.Fatalf("signed-in request on %s: %d", g.URL, resp.StatusCode)
-			}
-		}
-		// Keep the session's cookie: logout clears it from the jar.
-		replay := servertest.Client(t)
-		replay.Jar.SetCookies(mustURL(t, g2.URL), c.Jar.Cookies(mustURL(t, g1.URL)))
-		token := g1.CSRFToken(t, c, "/.gatehouse/logout")
-		if _, resp := g1.PostForm(t, c, "/.gatehouse/logout", url.Values{"csrf_token": {token}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("logout: %d", resp.StatusCode)
-		}
-		d := g2.UntilRefused(t, replay, "/app", time.Second)
+		d := g1.SessionEndReaches(t, g2, "ada@example.com", pw, "/app", time.Second, func(c *http.Client) {
+			g1.Logout(t, c)
+		})
 		t.Logf("logout on one gateway reached the other in %s", d)
 	})
 
 	t.Run("block", func(t *testing.T) {
-		c := servertest.Client(t)
-		g1.Login(t, c, "ada@example.com", pw)
-		if _, resp := g2.Get(t, c, "/app", "application/json"); resp.StatusCode != http.StatusOK {
-			t.Fatalf("signed-in request on the second gateway: %d", resp.StatusCode)
-		}
-		if _, err := g1.Server.Accounts.Block(context.Background(), "", acct.ID); err != nil {
-			t.Fatalf("block: %v", err)
-		}
-		d := g2.UntilRefused(t, c, "/app", time.Second)
+		d := g1.SessionEndReaches(t, g2, "ada@example.com", pw, "/app", time.Second, func(*http.Client) {
+			if _, err := g1.Server.Accounts.Block(context.Background(), "", acct.ID); err != nil {
+				t.Fatalf("block: %v", err)
+			}
+		})
 		t.Logf("block on one gateway reached the other in %s", d)
 	})
 }

@@ -239,23 +239,53 @@ func (g *Gateway) Login(t testing.TB, c *http.Client, email, password string) {
 	}
 }
 
-// UntilRefused fetches path from g with c until the gateway stops letting
-// the session through (401), and returns how long that took. It fails the
-// test on any answer other than 200 or 401, and once within has passed.
-func (g *Gateway) UntilRefused(t testing.TB, c *http.Client, path string, within time.Duration) time.Duration {
+// SessionEndReaches signs email in on g, checks that g and other both let
+// the session through to path (so other has it in its cache), runs end
+// with the signed-in client, and then asks other with the session's cookie
+// until it refuses it (401). It returns how long that took and fails the
+// test past within, or on any answer other than 200 or 401.
+func (g *Gateway) SessionEndReaches(t testing.TB, other *Gateway, email, password, path string, within time.Duration, end func(c *http.Client)) time.Duration {
 	t.Helper()
+	c := Client(t)
+	g.Login(t, c, email, password)
+	for _, gw := range []*Gateway{g, other} {
+		if _, resp := gw.Get(t, c, path, "application/json"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("signed-in request to %s on %s: %d", path, gw.URL, resp.StatusCode)
+		}
+	}
+	// Keep the session's cookie: a logout clears it from c's jar.
+	gURL, err := url.Parse(g.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherURL, err := url.Parse(other.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay := Client(t)
+	replay.Jar.SetCookies(otherURL, c.Jar.Cookies(gURL))
+	end(c)
 	start := time.Now()
 	for {
-		_, resp := g.Get(t, c, path, "application/json")
+		_, resp := other.Get(t, replay, path, "application/json")
 		d := time.Since(start)
 		switch {
 		case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized:
-			t.Fatalf("GET %s on %s: %d, want 200 then 401", path, g.URL, resp.StatusCode)
+			t.Fatalf("GET %s on %s: %d, want 200 then 401", path, other.URL, resp.StatusCode)
 		case resp.StatusCode == http.StatusUnauthorized:
 			return d
 		case d > within:
-			t.Fatalf("%s still let the ended session through after %s", g.URL, within)
+			t.Fatalf("%s still let the ended session through after %s", other.URL, within)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Logout signs c out of g through the logout form.
+func (g *Gateway) Logout(t testing.TB, c *http.Client) {
+	t.Helper()
+	token := g.CSRFToken(t, c, "/.gatehouse/logout")
+	if _, resp := g.PostForm(t, c, "/.gatehouse/logout", url.Values{"csrf_token": {token}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
 	}
 }
