@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +15,8 @@ import (
 	gomail "github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/mail/mailtest"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
-
-type auditLog struct {
-	mu     sync.Mutex
-	events []store.AuditEvent
-}
-
-func (a *auditLog) AppendAudit(_ context.Context, e store.AuditEvent) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, e)
-	return nil
-}
-func (a *auditLog) ListAudit(context.Context, store.AuditQuery) ([]store.AuditEvent, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]store.AuditEvent(nil), a.events...), nil
-}
 
 func smtpSender(t *testing.T, host string, port int) *gomail.SMTP {
 	t.Helper()
@@ -180,7 +163,7 @@ func TestOutboxWritesEML(t *testing.T) {
 func TestQueueSurvivesOutageAndRestart(t *testing.T) {
 	ctx := context.Background()
 	st := mailtest.NewQueue()
-	audit := &auditLog{}
+	audit := &storetest.AuditLog{}
 	c := clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 
 	srv := mailtest.StartServer(t)
@@ -219,8 +202,8 @@ func TestQueueSurvivesOutageAndRestart(t *testing.T) {
 	if n, _ := q2.Flush(ctx); n != 0 {
 		t.Fatal("sent twice")
 	}
-	if len(audit.events) != 0 {
-		t.Fatalf("unexpected audit %v", audit.events)
+	if len(audit.Events()) != 0 {
+		t.Fatalf("unexpected audit %v", audit.Events())
 	}
 }
 
@@ -244,7 +227,7 @@ func TestQueueRunDeliversOnKick(t *testing.T) {
 func TestQueuePermanentFailureIsAudited(t *testing.T) {
 	ctx := context.Background()
 	st := mailtest.NewQueue()
-	audit := &auditLog{}
+	audit := &storetest.AuditLog{}
 	srv := mailtest.StartServer(t)
 	srv.RejectWith(mailtest.ErrMailboxUnavailable)
 	q := gomail.NewQueue(st, audit, smtpSender(t, srv.Host, srv.Port), nil, nil)
@@ -253,8 +236,8 @@ func TestQueuePermanentFailureIsAudited(t *testing.T) {
 	if m, _ := st.GetMail(ctx, id); m.Status != store.MailFailed || !strings.Contains(m.LastError, "550") {
 		t.Fatalf("mail %+v", m)
 	}
-	if len(audit.events) != 1 || audit.events[0].Category != "integration" || audit.events[0].Action != "mail.failed" || audit.events[0].Target != "acct1" {
-		t.Fatalf("audit %+v", audit.events)
+	if events := audit.Events(); len(events) != 1 || events[0].Category != "integration" || events[0].Action != "mail.failed" || events[0].Target != "acct1" {
+		t.Fatalf("audit %+v", events)
 	}
 }
 
@@ -268,7 +251,7 @@ func (f *failing) Send(context.Context, gomail.Message) error {
 func TestQueueGivesUpAfterMaxAttempts(t *testing.T) {
 	ctx := context.Background()
 	st := mailtest.NewQueue()
-	audit := &auditLog{}
+	audit := &storetest.AuditLog{}
 	c := clocktest.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	f := &failing{}
 	q := gomail.NewQueue(st, audit, f, c.Now, nil)
@@ -284,8 +267,8 @@ func TestQueueGivesUpAfterMaxAttempts(t *testing.T) {
 	if m, _ := st.GetMail(ctx, id); m.Status != store.MailFailed {
 		t.Fatalf("status %s", m.Status)
 	}
-	if len(audit.events) != 1 {
-		t.Fatalf("audit %+v", audit.events)
+	if events := audit.Events(); len(events) != 1 {
+		t.Fatalf("audit %+v", events)
 	}
 }
 

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
 // fakeDir is an in-memory Directory.
@@ -44,29 +44,11 @@ func (d *fakeDir) add(id, email, kind, company, role string) {
 	d.members[id] = append(d.members[id], store.Membership{AccountID: id, CompanyID: company, Role: role})
 }
 
-type fakeAudit struct {
-	mu     sync.Mutex
-	events []store.AuditEvent
-}
-
-func (a *fakeAudit) AppendAudit(_ context.Context, e store.AuditEvent) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, e)
-	return nil
-}
-
-func (a *fakeAudit) ListAudit(context.Context, store.AuditQuery) ([]store.AuditEvent, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]store.AuditEvent(nil), a.events...), nil
-}
-
 type fixture struct {
 	svc     *Service
 	mem     *MemStore
 	dir     *fakeDir
-	audit   *fakeAudit
+	audit   *storetest.AuditLog
 	now     time.Time
 	changes int
 }
@@ -78,7 +60,7 @@ func newFixture(tb testing.TB) *fixture {
 	f := &fixture{
 		mem:   NewMemStore(),
 		dir:   &fakeDir{accounts: map[string]store.Account{}, members: map[string][]store.Membership{}},
-		audit: &fakeAudit{},
+		audit: &storetest.AuditLog{},
 		now:   time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
 	}
 	f.svc = NewService(f.mem, f.dir, f.audit, account.Standard(), func() time.Time { return f.now }, rand.Reader, nil)
