@@ -17,6 +17,7 @@
 package gcfloor
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -125,7 +126,7 @@ func percentFor(floor, live, roots uint64) int {
 	if live >= floor {
 		return minPercent
 	}
-	if live+roots == 0 {
+	if live+roots == 0 || floor-live > math.MaxUint64/100 {
 		return maxPercent
 	}
 	p := int64((floor - live) * 100 / (live + roots))

@@ -1,6 +1,7 @@
 package gcfloor
 
 import (
+	"math"
 	"runtime"
 	"runtime/metrics"
 	"testing"
@@ -23,6 +24,7 @@ func TestPercentFor(t *testing.T) {
 		{16 * mib, 0, 0, 1000},               // nothing measured yet
 		{160 * mib, 40 * mib, 0, 300},        // scales with the floor
 		{160 * mib, 20 * mib, 20 * mib, 350}, // 20 + 40 × 3.5
+		{math.MaxUint64, 4 * mib, 0, 1000},   // no overflow into a small percentage
 	}
 	for _, c := range cases {
 		if got := percentFor(c.floor, c.live, c.roots); got != c.want {
