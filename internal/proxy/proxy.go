@@ -234,12 +234,6 @@ func (r *Route) matchPath(p string) bool {
 	return len(p) == len(r.prefix) || r.prefix[len(r.prefix)-1] == '/' || p[len(r.prefix)] == '/'
 }
 
-// ServeHTTP forwards r upstream without an identity, as on a public route
-// for a visitor without a session.
-func (r *Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r.Forward(w, req, nil)
-}
-
 // Forward forwards req upstream under the normalised path with id's
 // headers (none when id is nil). The path is normalised again here and
 // must still belong to this route, so a handler chain that changed req.URL
