@@ -4,16 +4,26 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
-// identityCache keeps, per (session, audience), the identity built for a
-// route and its signed assertion, so the hot path neither queries the store
-// for the account nor signs anything. It is bounded: when full, an
-// arbitrary entry of the same shard is evicted (Go map iteration order),
-// which is cheap and good enough for a cache whose entries live seconds.
+// identityCache keeps, per (session, audience, company), what the account
+// is in that company and the assertion signed for that audience, so the
+// hot path neither queries the store nor signs anything. It holds no
+// decision: a route's policy is applied to the cached identity on every
+// request, because routes that share an audience and a company may allow
+// different roles. It is bounded: when full, an arbitrary entry of the
+// same shard is evicted (Go map iteration order), which is cheap and good
+// enough for a cache whose entries live seconds.
 type identityCache struct {
 	shards   [cacheShards]cacheShard
 	perShard int
+	// gen moves on every drop. A build that read the store before a drop
+	// may still answer its own request, but is not cached, so data read
+	// before a change (a role taken away) cannot outlive the change.
+	gen atomic.Uint64
 }
 
 const cacheShards = 64
@@ -30,10 +40,17 @@ type cacheKey struct {
 	session, audience, company string
 }
 
+// entry is every input of a decision that comes from the store, for one
+// key. The key names all of them: the account data is read for the key's
+// company, the assertion is signed for its audience and session.
 type entry struct {
-	built    time.Time // when the account data was read
-	exp      time.Time // when the assertion expires
-	decision Decision
+	built time.Time // when the account data was read
+	exp   time.Time // when the assertion expires, or the entry for one without it
+	// status, role, capabilities and terms: what policy is applied to.
+	id account.Identity
+	// fwd is the identity sent upstream; nil when the account is not
+	// active, since only an active account is ever vouched for.
+	fwd *proxy.Identity
 	// refreshing is set while a background rebuild of this entry runs.
 	refreshing atomic.Bool
 }
@@ -68,9 +85,17 @@ func (c *identityCache) get(key cacheKey) (*entry, bool) {
 	return e, ok
 }
 
-func (c *identityCache) put(key cacheKey, e *entry) {
+// generation is read before a build reads the store; put compares it.
+func (c *identityCache) generation() uint64 { return c.gen.Load() }
+
+// put caches e under key unless a drop happened since gen was read.
+func (c *identityCache) put(key cacheKey, e *entry, gen uint64) {
 	s := c.shard(key)
 	s.mu.Lock()
+	if c.gen.Load() != gen {
+		s.mu.Unlock()
+		return
+	}
 	if _, exists := s.m[key]; !exists && len(s.m) >= c.perShard {
 		for k := range s.m {
 			delete(s.m, k)
@@ -83,6 +108,7 @@ func (c *identityCache) put(key cacheKey, e *entry) {
 
 // dropSession removes every entry of the given sessions.
 func (c *identityCache) dropSessions(ids map[string]bool) {
+	c.gen.Add(1)
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -97,6 +123,7 @@ func (c *identityCache) dropSessions(ids map[string]bool) {
 
 // clear empties the cache, used when account data changes in bulk.
 func (c *identityCache) clear() {
+	c.gen.Add(1)
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()

@@ -143,9 +143,28 @@ func (g *Gate) Decide(ctx context.Context, r *http.Request, host, escapedPath st
 		d.Outcome = Unavailable
 		return d
 	}
-	d.Outcome = e.decision.Outcome
-	d.Identity = e.decision.Identity
+	d.Outcome, d.Identity = g.apply(e, route)
 	return d
+}
+
+// apply decides for one request from the cached identity and the route's
+// own policy. It runs on every request, never from a cache: two routes
+// with one audience and company share the entry but not their policy.
+func (g *Gate) apply(e *entry, route *proxy.Route) (Outcome, *proxy.Identity) {
+	if route.Config.Public {
+		// Public routes let anyone through, with the identity of an active
+		// account only (fwd is nil otherwise).
+		return Allow, e.fwd
+	}
+	if !allowed(e.id, route) {
+		return Deny, nil
+	}
+	if g.TermsVersion != "" && e.id.Account.TermsVersion != g.TermsVersion {
+		// Accepting the terms forgets the session's entries, so the
+		// answer changes at once.
+		return Terms, nil
+	}
+	return Allow, e.fwd
 }
 
 // identityFor returns the cached identity of the session for the route's
@@ -179,12 +198,13 @@ func (g *Gate) refresh(key cacheKey, sess store.Session, route *proxy.Route, old
 	defer g.refreshes.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 	defer cancel()
-	if _, err := g.build(ctx, key, sess, route); err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			g.logger.Warn("refreshing identity failed", "err", err)
-		}
-		old.refreshing.Store(false)
+	_, err := g.build(ctx, key, sess, route)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		g.logger.Warn("refreshing identity failed", "err", err)
 	}
+	// Whether the new entry replaced this one or was not cached (a drop
+	// raced with the build), a later request may try again.
+	old.refreshing.Store(false)
 }
 
 // refreshTimeout bounds a background rebuild.
@@ -193,35 +213,22 @@ const refreshTimeout = 10 * time.Second
 // WaitRefreshes waits for the background rebuilds started so far.
 func (g *Gate) WaitRefreshes() { g.refreshes.Wait() }
 
-// build reads the account, applies the policy, signs the assertion and
-// caches the result.
+// build reads the account, signs the assertion when the account may be
+// vouched for, and caches the result. Nothing in it depends on a route's
+// policy, only on the key's session, audience and company.
 func (g *Gate) build(ctx context.Context, key cacheKey, sess store.Session, route *proxy.Route) (*entry, error) {
+	gen := g.cache.generation()
 	now := g.now()
 	id, err := g.identities.Identity(ctx, sess.AccountID, route.Config.Company)
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{built: now}
-	if route.Config.Public && id.Account.Status != store.StatusActive {
-		// Public routes let anyone through, but only an active account's
-		// identity is ever vouched for.
-		e.decision = Decision{Outcome: Allow}
+	e := &entry{built: now, id: id}
+	if id.Account.Status != store.StatusActive {
+		// Refused on every private route and anonymous on public ones:
+		// nothing to sign.
 		e.exp = now.Add(g.DataTTL + g.RefreshBefore)
-		g.cache.put(key, e)
-		return e, nil
-	}
-	if !route.Config.Public && !allowed(id, route) {
-		e.decision = Decision{Outcome: Deny}
-		e.exp = now.Add(g.DataTTL + g.RefreshBefore)
-		g.cache.put(key, e)
-		return e, nil
-	}
-	if !route.Config.Public && g.TermsVersion != "" && id.Account.TermsVersion != g.TermsVersion {
-		// Cached like a denial: accepting the terms forgets the session's
-		// entries, so the answer changes at once.
-		e.decision = Decision{Outcome: Terms}
-		e.exp = now.Add(g.DataTTL + g.RefreshBefore)
-		g.cache.put(key, e)
+		g.cache.put(key, e, gen)
 		return e, nil
 	}
 	claims := claimsFor(id, sess, route)
@@ -242,14 +249,14 @@ func (g *Gate) build(ctx context.Context, key cacheKey, sess store.Session, rout
 		return nil, err
 	}
 	e.exp = now.Add(identity.MaxAssertionTTL)
-	e.decision = Decision{Outcome: Allow, Identity: &proxy.Identity{
+	e.fwd = &proxy.Identity{
 		Assertion:      token,
 		User:           id.Account.ID,
 		Email:          id.Account.Email,
 		Role:           id.Role,
 		SharedComputer: id.Account.Kind == store.KindSharedComputer,
-	}}
-	g.cache.put(key, e)
+	}
+	g.cache.put(key, e, gen)
 	return e, nil
 }
 
