@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/server/servertest"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
@@ -69,6 +77,7 @@ log: {level: warn, access: false}
 		t.Fatalf("create viewer: %+v", r)
 	}
 	accountID := strings.Fields(r.stdout)[1] // "created ID (active)"
+	ada := accountID
 	r = gatehouse(t, "", "token", "create", "--config", cfg, "--email", "admin@example.com", "--name", "test")
 	_, apiToken, ok := strings.Cut(strings.TrimSpace(r.stdout), ": ")
 	if r.code != 0 || !ok {
@@ -85,6 +94,29 @@ log: {level: warn, access: false}
 			g1.Logout(t, c)
 		})
 		t.Logf("logout in one process reached the other in %s", d)
+	})
+
+	t.Run("passkey revoked", func(t *testing.T) {
+		// A session signed in with a passkey, started on the shared store
+		// the way a passkey sign-in starts one; revoking the passkey
+		// through the API of one process ends it on the other.
+		c, credID := passkeySession(t, cfg, g1, ada)
+		d := g1.SignedInEndReaches(t, g2, c, "/app", time.Second, func(*http.Client) {
+			req, err := http.NewRequest(http.MethodDelete, g1.URL+"/.gatehouse/api/v1/accounts/"+ada+"/credentials/"+credID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+apiToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("revoke the passkey through the API: %d", resp.StatusCode)
+			}
+		})
+		t.Logf("passkey revocation in one process reached the other in %s", d)
 	})
 
 	t.Run("block", func(t *testing.T) {
@@ -105,6 +137,46 @@ log: {level: warn, access: false}
 		})
 		t.Logf("block in one process reached the other in %s", d)
 	})
+
+}
+
+// passkeySession registers a passkey for the account in the store the
+// gateways share and starts a session signed in with it, as the passkey
+// sign-in does; it returns a client holding that session's cookie for g
+// and the passkey's id as the API names it.
+func passkeySession(t *testing.T, cfgPath string, g *servertest.Gateway, accountID string) (*http.Client, string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := server.OpenStore(ctx, cfg.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id := make([]byte, 16)
+	rand.Read(id)
+	if err := st.CreateCredential(ctx, store.Credential{ID: id, AccountID: accountID, Name: "test key",
+		PublicKey: []byte{0xa0}, AttestationType: "none", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := server.SessionManager(ctx, cfg, st, time.Now, rand.Reader, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if _, err := sessions.Start(ctx, rec, nil, session.StartParams{AccountID: accountID, AMR: []string{"hwk"}, IDP: "local", CredentialID: id}); err != nil {
+		t.Fatal(err)
+	}
+	c := servertest.Client(t)
+	u, err := url.Parse(g.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Jar.SetCookies(u, rec.Result().Cookies())
+	return c, base64.RawURLEncoding.EncodeToString(id)
 }
 
 // startGateway runs `gatehouse serve` as a child process on the given

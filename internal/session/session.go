@@ -91,8 +91,9 @@ type Manager struct {
 	purgeInt time.Duration // how often Run purges expired sessions
 
 	// OnEnded, when set, is told the ids of sessions this Manager ended
-	// (End, EndSession, EndAccount), so other processes sharing the store
-	// can drop them from their caches. Set it before serving.
+	// (End, EndSession, EndAccount, EndCredential), so other processes
+	// sharing the store can drop them from their caches. Set it before
+	// serving.
 	OnEnded func(ids []string)
 }
 
@@ -402,9 +403,7 @@ func (m *Manager) EndSession(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("session: end %s: %w", id, err)
 	}
-	if m.OnEnded != nil {
-		m.OnEnded([]string{id})
-	}
+	m.ended([]string{id})
 	return nil
 }
 
@@ -419,9 +418,7 @@ func (m *Manager) EndAccount(ctx context.Context, accountID string) ([]string, e
 	if err != nil {
 		return nil, fmt.Errorf("session: end sessions of %s: %w", accountID, err)
 	}
-	if m.OnEnded != nil && len(ids) > 0 {
-		m.OnEnded(ids)
-	}
+	m.ended(ids)
 	return ids, nil
 }
 
@@ -436,7 +433,17 @@ func (m *Manager) EndCredential(ctx context.Context, accountID string, credentia
 		m.cache.dropAccount(accountID)
 		return nil, fmt.Errorf("session: end passkey sessions of %s: %w", accountID, err)
 	}
+	m.ended(ids)
 	return ids, nil
+}
+
+// ended tells OnEnded the sessions this Manager just ended. Every way of
+// ending sessions goes through it, so another process never honours one
+// for longer than the invalidation takes to reach it.
+func (m *Manager) ended(ids []string) {
+	if m.OnEnded != nil && len(ids) > 0 {
+		m.OnEnded(ids)
+	}
 }
 
 // Forget drops sessions from this process's cache only, for sessions

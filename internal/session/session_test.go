@@ -327,6 +327,46 @@ func TestEndCredential(t *testing.T) {
 	}
 }
 
+// TestEveryEndIsPublished: each way the Manager ends sessions tells
+// OnEnded exactly the sessions it ended, so other processes drop them
+// within the invalidation's delay, not the cache's 5 s.
+func TestEveryEndIsPublished(t *testing.T) {
+	h := newHarness(t, Options{})
+	var published [][]string
+	h.m.OnEnded = func(ids []string) { published = append(published, slices.Sorted(slices.Values(ids))) }
+	key := []byte("passkey-1")
+	pk := alice
+	pk.CredentialID = key
+	byPasskey, _ := h.start(pk)
+	plain, plainCookie := h.start(alice)
+	another, _ := h.start(alice)
+	bob := alice
+	bob.AccountID = "acc-bob"
+	bobs, _ := h.start(bob)
+	ctx := context.Background()
+
+	if _, err := h.m.EndCredential(ctx, alice.AccountID, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.End(ctx, httptest.NewRecorder(), h.request(plainCookie)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.EndAccount(ctx, alice.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.EndSession(ctx, bobs.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Ending sessions that are already gone publishes nothing new.
+	if _, err := h.m.EndCredential(ctx, alice.AccountID, key); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{byPasskey.ID}, {plain.ID}, {another.ID}, {bobs.ID}}
+	if !slices.EqualFunc(published, want, slices.Equal[[]string]) {
+		t.Fatalf("published %v, want %v", published, want)
+	}
+}
+
 func TestIdleUsesStoredLastSeen(t *testing.T) {
 	// Another replica's flushed touch keeps the session alive here.
 	h := newHarness(t, Options{IdleTimeout: 30 * time.Minute})

@@ -248,6 +248,13 @@ func (g *Gateway) SessionEndReaches(t testing.TB, other *Gateway, email, passwor
 	t.Helper()
 	c := Client(t)
 	g.Login(t, c, email, password)
+	return g.SignedInEndReaches(t, other, c, path, within, end)
+}
+
+// SignedInEndReaches is SessionEndReaches for a client c already signed
+// in on g by other means (a passkey session, say).
+func (g *Gateway) SignedInEndReaches(t testing.TB, other *Gateway, c *http.Client, path string, within time.Duration, end func(c *http.Client)) time.Duration {
+	t.Helper()
 	for _, gw := range []*Gateway{g, other} {
 		if _, resp := gw.Get(t, c, path, "application/json"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("signed-in request to %s on %s: %d", path, gw.URL, resp.StatusCode)
