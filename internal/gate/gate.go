@@ -88,6 +88,10 @@ type Gate struct {
 	// waits for the new one instead.
 	MinRemaining time.Duration
 	refreshes    sync.WaitGroup
+	// StoreTimeout bounds building an identity on a request (the account,
+	// its memberships and the access rules), so a database that stops
+	// answering gets the request a 503 rather than a hang.
+	StoreTimeout time.Duration
 	// Enricher, when set, fills props and grants; without it they are empty.
 	Enricher Enricher
 	// TermsVersion, when set, is the terms-of-use version an account must
@@ -101,6 +105,7 @@ func New(router *proxy.Router, sessions Sessions, identities Identities, signer 
 		router: router, sessions: sessions, identities: identities, signer: signer,
 		logger: logger, now: now, cache: newIdentityCache(cacheSize),
 		DataTTL: 30 * time.Second, RefreshBefore: 2 * time.Minute, MinRemaining: time.Minute,
+		StoreTimeout: 2 * time.Second,
 	}
 }
 
@@ -189,6 +194,8 @@ func (g *Gate) identityFor(ctx context.Context, sess store.Session, route *proxy
 			return e, nil
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, g.StoreTimeout)
+	defer cancel()
 	return g.build(ctx, key, sess, route)
 }
 

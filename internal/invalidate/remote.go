@@ -25,6 +25,11 @@ type Remote struct {
 	// FirstListen bounds how long Subscribe waits for the first
 	// connection before returning (it keeps trying in the background).
 	FirstListen time.Duration
+	// Resync, when set, is called after every reconnection but the first:
+	// what was published while the connection was down never arrives, so
+	// the subscriber should stop trusting what it cached meanwhile. Set it
+	// before Subscribe.
+	Resync func()
 }
 
 var _ Bus = (*Remote)(nil)
@@ -57,7 +62,13 @@ func (b *Remote) Subscribe(ctx context.Context, fn func([]string)) {
 				fn(ids)
 			}
 		},
-		func() { once.Do(func() { close(ready) }) },
+		func() {
+			first := false
+			once.Do(func() { first = true; close(ready) })
+			if !first && b.Resync != nil {
+				b.Resync()
+			}
+		},
 		b.logger)
 	t := time.NewTimer(b.FirstListen)
 	defer t.Stop()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ type cable struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  []net.Conn
+	frozen atomic.Bool
 }
 
 func newCable(t *testing.T, target string) *cable {
@@ -49,6 +51,9 @@ func (c *cable) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
+			for c.frozen.Load() {
+				time.Sleep(10 * time.Millisecond)
+			}
 			out, err := net.Dial("tcp", c.target)
 			if err != nil {
 				in.Close()
@@ -57,11 +62,38 @@ func (c *cable) serve(ln net.Listener) {
 			c.mu.Lock()
 			c.conns = append(c.conns, in, out)
 			c.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
+			go func() { c.pipe(out, in); out.Close() }()
+			go func() { c.pipe(in, out); in.Close() }()
 		}
 	}()
 }
+
+// pipe copies src to dst, holding every chunk back while the cable is
+// frozen, as a network that silently drops packets would.
+func (c *cable) pipe(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for c.frozen.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// freeze stalls the cable without closing anything: packets are neither
+// delivered nor refused, and new connections hang, like a partition.
+func (c *cable) freeze() { c.frozen.Store(true) }
+
+// thaw delivers what was held back and lets traffic flow again.
+func (c *cable) thaw() { c.frozen.Store(false) }
 
 func (c *cable) cut() {
 	c.mu.Lock()
@@ -151,9 +183,14 @@ func TestStoreOutageGives503AndRecovers(t *testing.T) {
 	}
 
 	cab.mend()
-	waitFor(t, 15*time.Second, "service back after the store returned", func() bool {
-		return status(t, c, g.URL+"/x") == http.StatusOK
+	took = waitFor(t, 5*time.Second, "the same cookie works again after the store returned", func() bool {
+		st := status(t, c, g.URL+"/x")
+		if st == http.StatusUnauthorized {
+			t.Fatal("the outage signed the browser out (401)")
+		}
+		return st == http.StatusOK
 	})
+	t.Logf("service back %v after the store returned", took.Round(time.Millisecond))
 	waitFor(t, 5*time.Second, "/readyz back", func() bool {
 		return status(t, http.DefaultClient, g.OpsURL+"/readyz") == http.StatusOK
 	})
@@ -236,4 +273,98 @@ func TestKeyRotationKeepsOldAssertionsVerifiable(t *testing.T) {
 	if kidOf(t, fresh) != newKid {
 		t.Errorf("new assertion signed by %s, want %s", kidOf(t, fresh), newKid)
 	}
+}
+
+// TestDatabaseRestartKeepsSessions stops and starts a real PostgreSQL
+// server under a signed-in browser: an outage answers 503, never "sign in",
+// and the same cookie works again soon after the database is back.
+func TestDatabaseRestartKeepsSessions(t *testing.T) {
+	pg := storetest.NewCluster(t)
+	up := newUpstream(t)
+	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
+		c.Store = config.Store{Driver: "postgres", DSN: config.Secret(pg.DSN)}
+		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme", Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
+	}})
+	g.CreateUser(t, account.NewAccount{Email: "r@example.com", Password: pw, CompanyID: "acme", Role: "viewer"})
+	c := servertest.Client(t)
+	g.Login(t, c, "r@example.com", pw)
+	if st := status(t, c, g.URL+"/x"); st != http.StatusOK {
+		t.Fatalf("before the restart: %d", st)
+	}
+
+	for round := range 2 {
+		pg.Stop()
+		waitFor(t, 8*time.Second, "503 while the database is down", func() bool {
+			st := status(t, c, g.URL+"/x")
+			if st == http.StatusUnauthorized {
+				t.Fatalf("round %d: the database outage signed the browser out (401)", round)
+			}
+			return st == http.StatusServiceUnavailable
+		})
+		pg.Start()
+		took := waitFor(t, 5*time.Second, "the same cookie works again after the database restarted", func() bool {
+			st := status(t, c, g.URL+"/x")
+			if st == http.StatusUnauthorized {
+				t.Fatalf("round %d: the session was lost across the database restart (401)", round)
+			}
+			return st == http.StatusOK
+		})
+		t.Logf("round %d: service back %v after the database restarted", round, took.Round(time.Millisecond))
+	}
+}
+
+// TestStorePartitionGives503AndRecovers: a database that stops answering
+// without closing anything (a network partition) must not hold requests:
+// each gets 503 within 5 s, and the same cookie works again soon after the
+// network heals.
+func TestStorePartitionGives503AndRecovers(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	hostStart := strings.Index(dsn, "@") + 1
+	hostEnd := hostStart + strings.Index(dsn[hostStart:], "/")
+	cab := newCable(t, dsn[hostStart:hostEnd])
+	viaCable := dsn[:hostStart] + cab.addr + dsn[hostEnd:]
+	t.Cleanup(cab.thaw)
+
+	up := newUpstream(t)
+	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
+		c.Store = config.Store{Driver: "postgres", DSN: config.Secret(viaCable)}
+		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme", Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
+	}})
+	g.CreateUser(t, account.NewAccount{Email: "p@example.com", Password: pw, CompanyID: "acme", Role: "viewer"})
+	c := servertest.Client(t)
+	c.Timeout = 20 * time.Second
+	g.Login(t, c, "p@example.com", pw)
+	if st := status(t, c, g.URL+"/x"); st != http.StatusOK {
+		t.Fatalf("before the partition: %d", st)
+	}
+
+	cab.freeze()
+	start := time.Now()
+	for time.Since(start) < 8*time.Second {
+		asked := time.Now()
+		st := status(t, c, g.URL+"/x")
+		if d := time.Since(asked); d > 5*time.Second {
+			t.Fatalf("a request during the partition took %v (status %d), want an answer within 5 s", d, st)
+		}
+		if st == http.StatusUnauthorized {
+			t.Fatal("the partition signed the browser out (401)")
+		}
+		if st == http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st := status(t, c, g.URL+"/x"); st != http.StatusServiceUnavailable {
+		t.Fatalf("during the partition: %d, want 503", st)
+	}
+
+	cab.thaw()
+	took := waitFor(t, 5*time.Second, "the same cookie works again after the partition healed", func() bool {
+		st := status(t, c, g.URL+"/x")
+		if st == http.StatusUnauthorized {
+			t.Fatal("the session was lost across the partition (401)")
+		}
+		return st == http.StatusOK
+	})
+	t.Logf("service back %v after the partition healed", took.Round(time.Millisecond))
 }

@@ -25,7 +25,9 @@ func (s *Server) startInvalidation(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		bus = invalidate.NewRemote(pg, channel, s.logger)
+		remote := invalidate.NewRemote(pg, channel, s.logger)
+		remote.Resync = s.Sessions.Recheck
+		bus = remote
 	}
 	bus.Subscribe(ctx, func(ids []string) {
 		s.Sessions.Forget(ids)

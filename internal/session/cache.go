@@ -219,6 +219,17 @@ func (c *cache) drop(ids ...string) {
 	}
 }
 
+// unconfirmAll makes every entry ask the store at its next lookup, keeping
+// the entries and their unflushed touches.
+func (c *cache) unconfirmAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	for _, e := range c.byID {
+		e.checkedAt = time.Time{}
+	}
+}
+
 // dropEntry revokes one entry found by a lookup.
 func (c *cache) dropEntry(e *entry) {
 	c.mu.Lock()

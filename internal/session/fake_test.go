@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -21,6 +22,9 @@ type fakeStore struct {
 	// afterGet, when set, runs after GetSessionByToken has read its answer
 	// and before it returns, to stage races.
 	afterGet func()
+	// hang makes GetSessionByToken wait for its context to end, as a
+	// database behind a network partition does.
+	hang bool
 }
 
 var _ store.Sessions = (*fakeStore)(nil)
@@ -73,7 +77,14 @@ func (f *fakeStore) CreateSession(_ context.Context, s store.Session) error {
 	return nil
 }
 
-func (f *fakeStore) GetSessionByToken(_ context.Context, tokenHash []byte) (store.Session, error) {
+func (f *fakeStore) GetSessionByToken(ctx context.Context, tokenHash []byte) (store.Session, error) {
+	f.mu.Lock()
+	hang := f.hang
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return store.Session{}, fmt.Errorf("%w: %w", store.ErrUnavailable, ctx.Err())
+	}
 	s, err := func() (store.Session, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()

@@ -10,6 +10,11 @@ import (
 // context is already done.
 const finalFlushTimeout = 5 * time.Second
 
+// backgroundTimeout bounds each flush and purge, so a database that stops
+// answering (a partition) cannot hold the flush lock until TCP gives up;
+// the touches not written are kept for the next flush.
+const backgroundTimeout = 10 * time.Second
+
 // Run does the background work until ctx ends: it writes the sliding
 // last-seen times every 5 s, purges expired sessions and refreshes the
 // active count every minute, and flushes once more before returning.
@@ -29,11 +34,15 @@ func (m *Manager) Run(ctx context.Context) {
 			cancel()
 			return
 		case <-flush.C:
-			if err := m.Flush(ctx); err != nil {
+			fctx, cancel := context.WithTimeout(ctx, backgroundTimeout)
+			if err := m.Flush(fctx); err != nil {
 				m.log.WarnContext(ctx, "session: flush last-seen times", "err", err)
 			}
+			cancel()
 		case <-purge.C:
-			m.purge(ctx)
+			pctx, cancel := context.WithTimeout(ctx, backgroundTimeout)
+			m.purge(pctx)
+			cancel()
 		}
 	}
 }

@@ -36,6 +36,11 @@ const (
 	// MaxCacheTTL is both the default and the ceiling: the contract lets a
 	// cached session be trusted at most 5 s without the store.
 	MaxCacheTTL = 5 * time.Second
+	// DefaultStoreTimeout bounds one store read made for a request. A
+	// database that stops answering without closing its connections (a
+	// network partition) must cost a request a 503, not a hang until TCP
+	// gives up minutes later.
+	DefaultStoreTimeout = 2 * time.Second
 
 	minHashKeyLen = 32
 	// maxUserAgent bounds what a client can make us store.
@@ -52,6 +57,9 @@ type Options struct {
 	SharedIdleTimeout time.Duration // for shared-computer sessions
 	CacheSize         int
 	CacheTTL          time.Duration // at most MaxCacheTTL
+	// StoreTimeout bounds each store read a lookup makes (default
+	// DefaultStoreTimeout).
+	StoreTimeout time.Duration
 	// HashKey signs cookies (HMAC-SHA256); at least 32 bytes, the same on
 	// every replica (kept in store.Secrets).
 	HashKey []byte
@@ -82,6 +90,7 @@ type Manager struct {
 	secure     bool
 
 	idle, sharedIdle, absolute, ttl time.Duration
+	storeTimeout                    time.Duration
 
 	cache    *cache
 	keyBufs  *sync.Pool
@@ -120,6 +129,7 @@ func NewManager(st store.Sessions, opts Options, now func() time.Time, rnd io.Re
 		def(&opts.AbsoluteTimeout, DefaultAbsoluteTimeout, "absolute timeout"),
 		def(&opts.SharedIdleTimeout, DefaultSharedIdleTimeout, "shared idle timeout"),
 		def(&opts.CacheTTL, MaxCacheTTL, "cache TTL"),
+		def(&opts.StoreTimeout, DefaultStoreTimeout, "store timeout"),
 	); err != nil {
 		return nil, err
 	}
@@ -158,21 +168,22 @@ func NewManager(st store.Sessions, opts Options, now func() time.Time, rnd io.Re
 		MaxAge(int(opts.AbsoluteTimeout / time.Second)).
 		MaxLength(maxCookieLen)
 	return &Manager{
-		st:         st,
-		now:        now,
-		rand:       rnd,
-		log:        logger,
-		codec:      codec,
-		cookieName: name,
-		secure:     secure,
-		idle:       opts.IdleTimeout,
-		sharedIdle: opts.SharedIdleTimeout,
-		absolute:   opts.AbsoluteTimeout,
-		ttl:        opts.CacheTTL,
-		cache:      newCache(opts.CacheSize),
-		keyBufs:    newKeyBufs(),
-		flushInt:   5 * time.Second,
-		purgeInt:   time.Minute,
+		st:           st,
+		now:          now,
+		rand:         rnd,
+		log:          logger,
+		codec:        codec,
+		cookieName:   name,
+		secure:       secure,
+		idle:         opts.IdleTimeout,
+		sharedIdle:   opts.SharedIdleTimeout,
+		absolute:     opts.AbsoluteTimeout,
+		ttl:          opts.CacheTTL,
+		storeTimeout: opts.StoreTimeout,
+		cache:        newCache(opts.CacheSize),
+		keyBufs:      newKeyBufs(),
+		flushInt:     5 * time.Second,
+		purgeInt:     time.Minute,
 	}, nil
 }
 
@@ -264,7 +275,7 @@ func (m *Manager) Lookup(ctx context.Context, r *http.Request) (store.Session, e
 	}
 	th := sha256.Sum256(token)
 	epoch := m.cache.currentEpoch()
-	s, err := m.st.GetSessionByToken(ctx, th[:])
+	s, err := m.getByToken(ctx, th[:])
 	if err != nil {
 		return store.Session{}, m.storeErr(err)
 	}
@@ -281,7 +292,7 @@ func (m *Manager) Lookup(ctx context.Context, r *http.Request) (store.Session, e
 // older than CacheTTL. On a store failure the cached copy is not used.
 func (m *Manager) revalidate(ctx context.Context, v view, now time.Time) (store.Session, error) {
 	epoch := m.cache.currentEpoch()
-	s, err := m.st.GetSessionByToken(ctx, v.sess.TokenHash)
+	s, err := m.getByToken(ctx, v.sess.TokenHash)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			m.cache.dropEntry(v.e)
@@ -340,9 +351,18 @@ func (m *Manager) idleFor(s store.Session) time.Duration {
 // refused either way, so a failure is only logged; the purge in Run will
 // catch it later.
 func (m *Manager) deleteExpired(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	defer cancel()
 	if err := m.st.DeleteSession(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		m.log.WarnContext(ctx, "session: delete expired session", "sid", id, "err", err)
 	}
+}
+
+// getByToken reads a session for a request, within the store timeout.
+func (m *Manager) getByToken(ctx context.Context, tokenHash []byte) (store.Session, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	defer cancel()
+	return m.st.GetSessionByToken(ctx, tokenHash)
 }
 
 // storeErr maps a store error for a lookup: an unknown token is no
@@ -383,7 +403,7 @@ func (m *Manager) endRequestSession(ctx context.Context, r *http.Request) error 
 			return nil
 		}
 		th := sha256.Sum256(token)
-		s, err := m.st.GetSessionByToken(ctx, th[:])
+		s, err := m.getByToken(ctx, th[:])
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -445,6 +465,11 @@ func (m *Manager) ended(ids []string) {
 		m.OnEnded(ids)
 	}
 }
+
+// Recheck makes every cached session ask the store again at its next
+// lookup, for when ends published by other processes may have been
+// missed (the invalidation bus reconnected).
+func (m *Manager) Recheck() { m.cache.unconfirmAll() }
 
 // Forget drops sessions from this process's cache only, for sessions
 // another component or replica already deleted from the store.

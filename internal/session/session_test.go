@@ -714,6 +714,60 @@ func TestCacheHitDoesNoIO(t *testing.T) {
 	}
 }
 
+// TestRecheckAsksTheStoreAgain: after Recheck every cached session is
+// confirmed by the store once before it is trusted from memory again, and
+// one the store no longer has is refused.
+func TestRecheckAsksTheStoreAgain(t *testing.T) {
+	h := newHarness(t, Options{})
+	kept, keptCookie := h.start(alice)
+	gone, goneCookie := h.start(alice)
+	h.mustLookup(keptCookie, kept.ID)
+	h.mustLookup(goneCookie, gone.ID)
+	// Another process ended this one; its notification was lost.
+	if err := h.st.DeleteSession(context.Background(), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.mustLookup(goneCookie, gone.ID) // still trusted from memory
+	before := h.st.getCalls()
+	h.m.Recheck()
+	h.mustFail(goneCookie, ErrNoSession)
+	h.mustLookup(keptCookie, kept.ID)
+	h.mustLookup(keptCookie, kept.ID)
+	if n := h.st.getCalls() - before; n != 2 {
+		t.Fatalf("%d store reads after Recheck, want 2 (one per session, then from memory)", n)
+	}
+}
+
+// TestHungStoreGivesUnavailableInTime: a store that never answers costs
+// a lookup StoreTimeout, then the request is told the store is
+// unavailable (503), never that it has no session.
+func TestHungStoreGivesUnavailableInTime(t *testing.T) {
+	h := newHarness(t, Options{StoreTimeout: 50 * time.Millisecond})
+	s, c := h.start(alice)
+	h.mustLookup(c, s.ID)
+	h.st.mu.Lock()
+	h.st.hang = true
+	h.st.mu.Unlock()
+	h.clk.Add(MaxCacheTTL) // the cached copy needs confirming
+	start := time.Now()
+	_, err := h.m.Lookup(context.Background(), h.request(c))
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("lookup against a hung store: %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("lookup against a hung store took %v with a 50ms store timeout", d)
+	}
+	fresh := &http.Cookie{Name: c.Name, Value: c.Value}
+	h.m.Forget([]string{s.ID}) // not cached: the lookup reads the store
+	if _, err := h.m.Lookup(context.Background(), h.request(fresh)); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("uncached lookup against a hung store: %v, want ErrUnavailable", err)
+	}
+	h.st.mu.Lock()
+	h.st.hang = false
+	h.st.mu.Unlock()
+	h.mustLookup(c, s.ID)
+}
+
 func TestRunFlushesAndPurges(t *testing.T) {
 	h := newHarness(t, Options{IdleTimeout: 30 * time.Minute})
 	s, c := h.start(alice)

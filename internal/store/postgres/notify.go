@@ -60,16 +60,36 @@ func (s *Store) listenOnce(ctx context.Context, channel string, fn func(string),
 		connected()
 	}
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return ctx.Err()
+		// Wake up now and then to ping: a connection that a partition or
+		// a restart behind one silently broke would otherwise wait for
+		// notifications that can never come.
+		wctx, cancel := context.WithTimeout(ctx, listenPingEvery)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			fn(n.Payload)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			pctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("listen: ping: %w", err)
 			}
+		default:
 			return err
 		}
-		fn(n.Payload)
 	}
 }
+
+// How often an idle listening connection is checked, and how long the
+// check may take before the connection is given up and re-opened.
+const (
+	listenPingEvery   = 15 * time.Second
+	listenPingTimeout = 3 * time.Second
+)
 
 // Channel names a notification channel for this store's schema: NOTIFY
 // reaches the whole database, and deployments (or tests) sharing one
