@@ -33,7 +33,7 @@ type Terms struct {
 	Redirect     func(rd string) string // a safe target for rd
 	MaxFormBytes int64
 	ClientIP     func(*http.Request) string
-	// Accepted is told once an account accepted, so cached gate decisions
+	// Accepted is told once an account accepted, so cached gate identities
 	// of its sessions are dropped and the app opens at once.
 	Accepted func(ctx context.Context, accountID string)
 	Now      func() time.Time
