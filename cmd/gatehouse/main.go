@@ -272,6 +272,11 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer, environ []string) e
 	} else {
 		problems = cfg.Validate()
 	}
+	// Warnings are printed as well but are not problems: alone they leave
+	// the exit status 0.
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stdout, w.String())
+	}
 	if len(problems) == 0 {
 		fmt.Fprintln(stdout, "config ok")
 		return nil

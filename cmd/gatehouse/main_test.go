@@ -167,6 +167,34 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+// A public_url on an IP address is a warning, printed in the dotted-path
+// form, that leaves the exit status 0; with a real problem beside it the
+// status is 1 and both lines are printed. A host name prints no warning.
+func TestConfigCheckWarnsOfIPPublicURL(t *testing.T) {
+	const warning = "public_url: warning: the host is an IP address, so passkeys are off (WebAuthn needs a host name)"
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, u := range []string{"http://10.0.0.5:8080", "http://[fd00::1]:8080", "http://127.0.0.1:8080"} {
+		r := gatehouse(t, "", "config", "check", "--config", write("public_url: "+u+"\n"))
+		if r.code != 0 || r.stdout != warning+"\nconfig ok\n" {
+			t.Errorf("%s: exit %d, stdout %q; want 0 and the warning then config ok", u, r.code, r.stdout)
+		}
+	}
+	r := gatehouse(t, "", "config", "check", "--config", write("public_url: http://10.0.0.5:8080\nsession:\n  idle_timeout: soon\n"))
+	if r.code != 1 || r.stdout != warning+"\nsession.idle_timeout: not a duration\n" {
+		t.Errorf("warning and problem: exit %d, stdout %q; want 1 and both lines", r.code, r.stdout)
+	}
+	r = gatehouse(t, "", "config", "check", "--config", write("public_url: https://gate.example.com\n"))
+	if r.code != 0 || r.stdout != "config ok\n" {
+		t.Errorf("host name: exit %d, stdout %q; want 0 and only config ok", r.code, r.stdout)
+	}
+}
+
 func TestCommandsRefuseBadInput(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"serve", "--config", "/does/not/exist.yaml"}, {"keys", "spin"}} {
 		r := gatehouse(t, "", args...)
