@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,6 +194,33 @@ func TestConfigCheckWarnsOfIPPublicURL(t *testing.T) {
 	r = gatehouse(t, "", "config", "check", "--config", write("public_url: https://gate.example.com\n"))
 	if r.code != 0 || r.stdout != "config ok\n" {
 		t.Errorf("host name: exit %d, stdout %q; want 0 and only config ok", r.code, r.stdout)
+	}
+}
+
+// health is what a container's health check runs: 0 on 200, 1 on any
+// other answer or none, 2 on a bad URL.
+func TestHealth(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	if r := gatehouse(t, "", "health", "--url", srv.URL+"/readyz"); r.code != 0 || r.stdout != "ok\n" {
+		t.Errorf("healthy: %+v", r)
+	}
+	if r := gatehouse(t, "", "health", "--url", srv.URL+"/healthz"); r.code != 1 || !strings.Contains(r.stderr, "503") {
+		t.Errorf("503: %+v, want exit 1 naming the status", r)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	if r := gatehouse(t, "", "health", "--url", closed.URL+"/readyz"); r.code != 1 {
+		t.Errorf("nothing listening: %+v, want exit 1", r)
+	}
+	for _, bad := range []string{"not a url", "ftp://x/readyz", "/readyz"} {
+		if r := gatehouse(t, "", "health", "--url", bad); r.code != 2 {
+			t.Errorf("--url %q: %+v, want exit 2", bad, r)
+		}
 	}
 }
 
