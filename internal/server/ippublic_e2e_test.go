@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -106,6 +107,9 @@ func TestIPPublicURLPasswordOnly(t *testing.T) {
 		t.Errorf("API credential list: %d %v", code, out)
 	}
 	userPath := "/.gatehouse/admin/users/" + ws.ID
+	if body, _ := g.Get(t, c, userPath, "text/html"); strings.Contains(body, `id="enrolment-form"`) || !strings.Contains(body, `id="enrolment-off"`) {
+		t.Error("the panel offers a workstation enrolment with passkeys off")
+	}
 	panelCSRF := g.CSRFToken(t, c, userPath)
 	_, resp = g.PostForm(t, c, userPath+"/enrolments", url.Values{"csrf_token": {panelCSRF}, "name": {"Line 1"}})
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "error=passkeys_off") {
@@ -131,6 +135,26 @@ func TestIPPublicURLPasswordOnly(t *testing.T) {
 	if body, resp := g.Get(t, wsc, "/.gatehouse/account/", "text/html"); resp.StatusCode != http.StatusOK || strings.Contains(body, `id="passkey-add"`) {
 		t.Errorf("shared account page: %d", resp.StatusCode)
 	}
+
+	// A shared-computer account bound to a workstation before the gateway
+	// moved to an IP address keeps refusing its password, cleanly, until
+	// an admin revokes that workstation's passkey.
+	bound := g.CreateUser(t, account.NewAccount{Email: "bound@example.com", Password: pw, CompanyID: "acme", Role: "shared_computer", Kind: store.KindSharedComputer})
+	credID := []byte("workstation-credential-1")
+	if err := g.Store.CreateCredential(t.Context(), store.Credential{ID: credID, AccountID: bound.ID, Name: "Line 2", PublicKey: []byte{1},
+		Workstation: true, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	bc := servertest.Client(t)
+	loginCSRF := g.CSRFToken(t, bc, "/.gatehouse/login")
+	body, resp = g.PostForm(t, bc, "/.gatehouse/login", url.Values{"email": {"bound@example.com"}, "password": {pw}, "csrf_token": {loginCSRF}})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `name="password"`) {
+		t.Fatalf("bound workstation's password: %d %.300s, want 401 and the login page", resp.StatusCode, body)
+	}
+	if code, out := pkApiCall(t, g, c, csrf, http.MethodDelete, "/.gatehouse/api/v1/accounts/"+bound.ID+"/credentials/"+base64.RawURLEncoding.EncodeToString(credID), ""); code != http.StatusNoContent {
+		t.Fatalf("revoking the workstation passkey: %d %v", code, out)
+	}
+	g.Login(t, bc, "bound@example.com", pw)
 
 	// Exactly one warning, at start, in the words config check uses.
 	if n := strings.Count(logs.String(), "passkeys are off"); n != 1 {
