@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the test suites need is here and running: a PostgreSQL
-# server on 127.0.0.1:5432, Debian's Chromium, nginx and Caddy. Installs
+# server on 127.0.0.1:5432, Debian's Chromium, nginx, Caddy and
+# docker-compose (for its schema check of the compose file). Installs
 # what is missing (Debian/Ubuntu, as root or with sudo) and fails loudly
 # when it cannot, because no suite may be skipped.
 set -euo pipefail
@@ -76,4 +77,10 @@ for bin in nginx caddy; do
 		fi
 	fi
 done
-echo "test-deps: PostgreSQL, Chromium, nginx and Caddy ready" >&2
+# docker-compose validates deploy/compose/compose.yaml against the Compose
+# schema (deploy/deploy_test.go); `config` needs no Docker engine.
+if ! command -v docker-compose >/dev/null 2>&1; then
+	echo "test-deps: installing docker-compose" >&2
+	apt_install docker-compose
+fi
+echo "test-deps: PostgreSQL, Chromium, nginx, Caddy and docker-compose ready" >&2

@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -53,6 +55,8 @@ commands:
                                create an admin API token (printed once)
   keys rotate [--config FILE]  create a new assertion signing key
   config check [--config FILE] validate a config file
+  health [--url URL]           exit 0 when an ops endpoint answers 200 (a
+                               container health check; default /readyz on 127.0.0.1:9091)
   version                      print the version`
 
 func main() {
@@ -106,6 +110,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdDemo(ctx, rest, stdout, stderr, environ)
 	case cmd == "migrate":
 		return cmdMigrate(ctx, rest, stdout, stderr, environ)
+	case cmd == "health":
+		return cmdHealth(ctx, rest, stdout, stderr)
 	case cmd == "config" && sub == "check":
 		return cmdConfigCheck(rest[1:], stdout, stderr, environ)
 	case cmd == "keys" && sub == "rotate":
@@ -272,6 +278,11 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer, environ []string) e
 	} else {
 		problems = cfg.Validate()
 	}
+	// Warnings are printed as well but are not problems: alone they leave
+	// the exit status 0.
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stdout, w.String())
+	}
 	if len(problems) == 0 {
 		fmt.Fprintln(stdout, "config ok")
 		return nil
@@ -280,6 +291,37 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer, environ []string) e
 		fmt.Fprintln(stdout, p.String())
 	}
 	return exitError{code: 1}
+}
+
+// cmdHealth is the health check of a container image that has no shell
+// or HTTP client of its own: it asks the operations listener and exits 0
+// on 200, 1 on any other answer or none.
+func cmdHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("health", stderr)
+	target := fs.String("url", "http://127.0.0.1:9091/readyz", "ops endpoint to ask")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	u, err := url.Parse(*target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("--url: not an absolute http(s) URL")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: %s answered %d", u.Path, resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
 }
 
 func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {

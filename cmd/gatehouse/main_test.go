@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,6 +165,61 @@ func TestConfigCheck(t *testing.T) {
 	for _, want := range []string{"public_url:", "sesion: unknown key", "session.idle_timeout: not a duration", "routes[0].upstream:"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("config check output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// A public_url on an IP address is a warning, printed in the dotted-path
+// form, that leaves the exit status 0; with a real problem beside it the
+// status is 1 and both lines are printed. A host name prints no warning.
+func TestConfigCheckWarnsOfIPPublicURL(t *testing.T) {
+	const warning = "public_url: warning: the host is an IP address, so passkeys are off (WebAuthn needs a host name)"
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, u := range []string{"http://10.0.0.5:8080", "http://[fd00::1]:8080", "http://127.0.0.1:8080"} {
+		r := gatehouse(t, "", "config", "check", "--config", write("public_url: "+u+"\n"))
+		if r.code != 0 || r.stdout != warning+"\nconfig ok\n" {
+			t.Errorf("%s: exit %d, stdout %q; want 0 and the warning then config ok", u, r.code, r.stdout)
+		}
+	}
+	r := gatehouse(t, "", "config", "check", "--config", write("public_url: http://10.0.0.5:8080\nsession:\n  idle_timeout: soon\n"))
+	if r.code != 1 || r.stdout != warning+"\nsession.idle_timeout: not a duration\n" {
+		t.Errorf("warning and problem: exit %d, stdout %q; want 1 and both lines", r.code, r.stdout)
+	}
+	r = gatehouse(t, "", "config", "check", "--config", write("public_url: https://gate.example.com\n"))
+	if r.code != 0 || r.stdout != "config ok\n" {
+		t.Errorf("host name: exit %d, stdout %q; want 0 and only config ok", r.code, r.stdout)
+	}
+}
+
+// health is what a container's health check runs: 0 on 200, 1 on any
+// other answer or none, 2 on a bad URL.
+func TestHealth(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	if r := gatehouse(t, "", "health", "--url", srv.URL+"/readyz"); r.code != 0 || r.stdout != "ok\n" {
+		t.Errorf("healthy: %+v", r)
+	}
+	if r := gatehouse(t, "", "health", "--url", srv.URL+"/healthz"); r.code != 1 || !strings.Contains(r.stderr, "503") {
+		t.Errorf("503: %+v, want exit 1 naming the status", r)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	if r := gatehouse(t, "", "health", "--url", closed.URL+"/readyz"); r.code != 1 {
+		t.Errorf("nothing listening: %+v, want exit 1", r)
+	}
+	for _, bad := range []string{"not a url", "ftp://x/readyz", "/readyz"} {
+		if r := gatehouse(t, "", "health", "--url", bad); r.code != 2 {
+			t.Errorf("--url %q: %+v, want exit 2", bad, r)
 		}
 	}
 }

@@ -375,7 +375,7 @@ func TestBadEnvOverrideNamesTheVariable(t *testing.T) {
 		"GATEHOUSE_MAIL_SMTP_PORT=smtp",
 		"GATEHOUSE_LOG_ACCESS=maybe",
 		"GATEHOUSE_PASSWORD_ARGON2_PARALLELISM=256",
-		"GATEHOUSE_PUBLIC_URL=http://10.0.0.1",
+		"GATEHOUSE_PUBLIC_URL=ftp://10.0.0.1",
 	}
 	cfg, err := LoadBytes(nil, env)
 	got := problemsOf(t, err)
@@ -384,7 +384,7 @@ func TestBadEnvOverrideNamesTheVariable(t *testing.T) {
 		"GATEHOUSE_PASSWORD_ARGON2_PARALLELISM: not a whole number from 0 to 255 (overrides password.argon2.parallelism)",
 		"GATEHOUSE_MAIL_SMTP_PORT: not an integer (overrides mail.smtp.port)",
 		"GATEHOUSE_LOG_ACCESS: not true or false (overrides log.access)",
-		"public_url: host must be a host name, not an IP address: it is the passkey relying-party id (set by GATEHOUSE_PUBLIC_URL)",
+		"public_url: must be an http or https URL (set by GATEHOUSE_PUBLIC_URL)",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

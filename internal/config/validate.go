@@ -108,6 +108,36 @@ func (c Config) Validate() []Problem {
 	return v.problems
 }
 
+// Warning is something a configuration allows that switches a feature
+// off. It does not stop the gateway: `config check` prints it and still
+// exits 0, and serve logs it once at start.
+type Warning struct {
+	Path    string
+	Message string
+}
+
+// String gives the form `gatehouse config check` prints:
+// "path: warning: message".
+func (w Warning) String() string { return w.Path + ": warning: " + w.Message }
+
+// Warnings returns every warning about a configuration, in file order.
+// Like Validate it resolves no secrets.
+func (c Config) Warnings() []Warning {
+	var ws []Warning
+	if PasskeysOff(c.PublicURL) {
+		ws = append(ws, Warning{Path: "public_url", Message: "the host is an IP address, so passkeys are off (WebAuthn needs a host name)"})
+	}
+	return ws
+}
+
+// PasskeysOff reports whether publicURL's host is an IP address. WebAuthn
+// takes the relying-party id from a host name only, so on such a gateway
+// sign-in is by password and SSO, and the passkey features are off.
+func PasskeysOff(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && net.ParseIP(u.Hostname()) != nil
+}
+
 type validator struct {
 	problems []Problem
 }
@@ -181,12 +211,9 @@ func (v *validator) publicURL(raw string) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		v.add(path, "must not have a query or fragment")
 	}
-	host := u.Hostname()
-	switch {
-	case net.ParseIP(host) != nil:
-		v.add(path, "host must be a host name, not an IP address: it is the passkey relying-party id")
-	case !isHostname(host):
-		v.add(path, "host is not a valid host name")
+	// An IP address is allowed (passkeys are then off, see Warnings).
+	if host := u.Hostname(); net.ParseIP(host) == nil && !isHostname(host) {
+		v.add(path, "host is not a valid host name or IP address")
 	}
 	if p := u.Port(); p != "" && !validPort(p, false) {
 		v.add(path, "not a valid port")

@@ -43,8 +43,8 @@ func TestValidate(t *testing.T) {
 		{"public_url with path", func(c *Config) { c.PublicURL = "https://example.com/gate" }, []string{"public_url"}},
 		{"public_url with query", func(c *Config) { c.PublicURL = "https://example.com/?a=b" }, []string{"public_url"}},
 		{"public_url with fragment", func(c *Config) { c.PublicURL = "https://example.com#x" }, []string{"public_url"}},
-		{"public_url IPv4", func(c *Config) { c.PublicURL = "http://127.0.0.1:8080" }, []string{"public_url"}},
-		{"public_url IPv6", func(c *Config) { c.PublicURL = "http://[::1]:8080" }, []string{"public_url"}},
+		{"public_url bad host", func(c *Config) { c.PublicURL = "http://gate_way.example.com" }, []string{"public_url"}},
+		{"public_url IPv6 without brackets", func(c *Config) { c.PublicURL = "http://fd00::1:8080" }, []string{"public_url"}},
 		{"public_url bad port", func(c *Config) { c.PublicURL = "http://localhost:99999" }, []string{"public_url"}},
 		{"listen without port", func(c *Config) { c.Listen = "127.0.0.1" }, []string{"listen"}},
 		{"listen bad port", func(c *Config) { c.Listen = "127.0.0.1:http" }, []string{"listen"}},
@@ -175,5 +175,59 @@ func TestProblemString(t *testing.T) {
 	err := Problems{{Path: "a", Message: "x"}, {Path: "b", Message: "y"}}
 	if got := err.Error(); got != "config: a: x; b: y" {
 		t.Errorf("Error = %q", got)
+	}
+}
+
+// An IP address in public_url is valid: the gateway starts with passkeys
+// off, and that is one warning, not a problem. A host name warns of nothing.
+func TestPublicURLOnIPAddress(t *testing.T) {
+	const warning = "public_url: warning: the host is an IP address, so passkeys are off (WebAuthn needs a host name)"
+	cases := []struct {
+		url  string
+		want []string // warnings
+	}{
+		{"http://10.0.0.5:8080", []string{warning}},
+		{"http://127.0.0.1:8080", []string{warning}},
+		{"http://[fd00::1]:8080", []string{warning}},
+		{"https://[::1]", []string{warning}},
+		{"http://gate.example.com:8080", nil},
+		{"http://localhost:8080", nil},
+		{"https://10-0-0-5.example.com", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.url, func(t *testing.T) {
+			c := validBase()
+			c.PublicURL = tc.url
+			if ps := c.Validate(); len(ps) != 0 {
+				t.Fatalf("problems: %v", ps)
+			}
+			var got []string
+			for _, w := range c.Warnings() {
+				got = append(got, w.String())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("warnings %q, want %q", got, tc.want)
+			}
+			if off := PasskeysOff(tc.url); off != (tc.want != nil) {
+				t.Fatalf("PasskeysOff = %v", off)
+			}
+		})
+	}
+}
+
+func TestPublicURLOnIPAddressThroughLoad(t *testing.T) {
+	cfg, err := LoadBytes([]byte("public_url: http://[fd00::1]:8080/\n"), []string{"GATEHOUSE_LISTEN=0.0.0.0:8080"})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if cfg.PublicURL != "http://[fd00::1]:8080" {
+		t.Fatalf("public_url = %q", cfg.PublicURL)
+	}
+	if ws := cfg.Warnings(); len(ws) != 1 || ws[0].Path != "public_url" {
+		t.Fatalf("warnings = %v", ws)
+	}
+	cfg, err = LoadBytes(nil, []string{"GATEHOUSE_PUBLIC_URL=http://10.0.0.5:8080"})
+	if err != nil || len(cfg.Warnings()) != 1 {
+		t.Fatalf("env override to an IP: err %v, warnings %v", err, cfg.Warnings())
 	}
 }

@@ -31,6 +31,7 @@ func (s *Server) mountPasskeys(ctx context.Context, mux *http.ServeMux, d *deps)
 	h.Logger = d.logger
 	h.Mount(mux)
 	d.login.PasswordBlocked = h.PasswordBlocked
+	d.login.PasskeysOff = !h.Enabled()
 	// The admin panel lists, revokes and enrols through the same handler.
 	s.passkeys = h
 	return nil

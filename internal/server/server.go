@@ -90,6 +90,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if now == nil {
 		now = time.Now
 	}
+	// Once at start: what the config allows but switches off (passkeys
+	// on an IP public_url), the same words `config check` prints.
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w.Path+": "+w.Message, "key", w.Path)
+	}
 	pub, err := url.Parse(strings.TrimSuffix(cfg.PublicURL, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("public_url: %w", err)

@@ -64,9 +64,12 @@ type Login struct {
 	// Providers lists the SSO buttons, in order, with their status now.
 	Providers       func() []ProviderButton
 	PasswordBlocked PasswordSignInBlocker
-	MaxFormBytes    int64
-	ClientIP        func(r *http.Request) string
-	Logger          *slog.Logger
+	// PasskeysOff hides the passkey button (a public_url on an IP
+	// address, where WebAuthn cannot work).
+	PasskeysOff  bool
+	MaxFormBytes int64
+	ClientIP     func(r *http.Request) string
+	Logger       *slog.Logger
 	// OnResult, when set, counts logins by result for metrics.
 	OnResult func(result string)
 }
@@ -75,6 +78,7 @@ type loginData struct {
 	Redirect  string
 	Email     string
 	Providers []ProviderButton
+	Passkeys  bool
 }
 
 // Mount registers the login routes.
@@ -94,7 +98,7 @@ func (l *Login) render(w http.ResponseWriter, r *http.Request, status int, rd, e
 	if l.Providers != nil {
 		providers = l.Providers()
 	}
-	p.Data = loginData{Redirect: rd, Email: email, Providers: providers}
+	p.Data = loginData{Redirect: rd, Email: email, Providers: providers, Passkeys: !l.PasskeysOff}
 	l.Renderer.Render(w, status, "login", p)
 }
 

@@ -134,6 +134,8 @@ func passkeyRefusal(err error) (string, bool) {
 		return "not_shared_computer", true
 	case errors.Is(err, passkey.ErrAccountStatus):
 		return "account_status", true
+	case errors.Is(err, passkey.ErrOff):
+		return "passkeys_off", true
 	}
 	return "", false
 }

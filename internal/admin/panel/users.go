@@ -168,6 +168,9 @@ type userBody struct {
 	// Passkeys and, for a shared-computer account, its workstation
 	// enrolment and allowed networks (one per line).
 	HasPasskeys bool
+	// PasskeysOff: the gateway cannot enrol workstations (public_url on
+	// an IP address), so the enrolment form gives way to the reason.
+	PasskeysOff bool
 	Passkeys    []passkeyRow
 	Shared      bool
 	Networks    string
@@ -199,6 +202,9 @@ func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, er
 	}
 	if h.Passkeys != nil {
 		b.HasPasskeys, b.Shared = true, isShared(a)
+		if e, ok := h.Passkeys.(interface{ Enabled() bool }); ok {
+			b.PasskeysOff = !e.Enabled()
+		}
 		if b.Passkeys, err = h.passkeyRows(x, a.ID); err != nil {
 			return userBody{}, err
 		}

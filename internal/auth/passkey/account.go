@@ -20,8 +20,10 @@ var (
 )
 
 type accountData struct {
-	Account     store.Account
-	Shared      bool
+	Account store.Account
+	Shared  bool
+	// PasskeysOff hides "Add a passkey" on a gateway without passkeys.
+	PasskeysOff bool
 	Languages   []string
 	DateFormats []string
 	Passkeys    []passkeyRow
@@ -127,7 +129,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if noticeKey != "" {
 		p.Notice = p.T(noticeKey)
 	}
-	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, Languages: languages, DateFormats: dateFormats}
+	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: h.off, Languages: languages, DateFormats: dateFormats}
 	for _, c := range creds {
 		d.Passkeys = append(d.Passkeys, passkeyRow{ID: encodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
 			Created: formatTime(c.CreatedAt, acct.DateFormat), LastUsed: formatTime(c.LastUsedAt, acct.DateFormat)})

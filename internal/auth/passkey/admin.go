@@ -119,6 +119,10 @@ func (h *Handler) RevokeCredential(ctx context.Context, c authz.Caller, accountI
 // workstation; nets, when not nil, replaces the account's allowed
 // networks in the same call.
 func (h *Handler) CreateEnrolment(ctx context.Context, c authz.Caller, accountID, name string, nets []netip.Prefix) (Enrolment, error) {
+	if h.off {
+		// A link no workstation could use would only be spent in vain.
+		return Enrolment{}, ErrOff
+	}
 	if len(name) > maxNameLen {
 		return Enrolment{}, fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
 	}

@@ -63,7 +63,7 @@ func loginSlot(r *http.Request) string {
 }
 
 func (h *Handler) loginBegin(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(w, r) {
+	if h.offCall(w, r) || !h.checkCSRF(w, r) {
 		return
 	}
 	var in struct {
@@ -103,7 +103,7 @@ type loginFailure struct {
 }
 
 func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(w, r) {
+	if h.offCall(w, r) || !h.checkCSRF(w, r) {
 		return
 	}
 	ctx := r.Context()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -55,6 +56,13 @@ var (
 	// ErrEnrolment: the enrolment link is unknown, used or expired.
 	ErrEnrolment = errors.New("passkey: enrolment link used or expired")
 )
+
+// ErrOff refuses every passkey ceremony and enrolment on a gateway whose
+// public_url host is an IP address: WebAuthn takes its relying-party id
+// from a host name only. It is an *api.Error, so the JSON API writes it as
+// it is and the HTML panel recognises it with errors.Is.
+var ErrOff error = &api.Error{Status: http.StatusConflict, Code: "passkeys_off",
+	Message: "passkeys are off: public_url is an IP address, and passkeys need a host name"}
 
 // Sessions is what the handlers need of session.Manager.
 type Sessions interface {
@@ -106,7 +114,8 @@ type Handler struct {
 	Logger          *slog.Logger
 
 	opts       Options
-	wa         *webauthn.WebAuthn
+	wa         *webauthn.WebAuthn // nil when off
+	off        bool
 	secure     bool
 	publicBase string
 }
@@ -123,6 +132,15 @@ func New(opts Options) (*Handler, error) {
 		opts.EnrolmentTTL = DefaultEnrolmentTTL
 	}
 	origin := opts.PublicURL.Scheme + "://" + opts.PublicURL.Host
+	h := &Handler{opts: opts, secure: opts.PublicURL.Scheme == "https",
+		publicBase: origin + opts.PublicURL.EscapedPath()}
+	if net.ParseIP(opts.PublicURL.Hostname()) != nil {
+		// No relying party can be named by an IP address. The account
+		// page, sessions and the admin views of existing credentials still
+		// work; every ceremony answers ErrOff.
+		h.off = true
+		return h, nil
+	}
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:          opts.PublicURL.Hostname(),
 		RPDisplayName: "Gatehouse",
@@ -138,8 +156,21 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
-	return &Handler{opts: opts, wa: wa, secure: opts.PublicURL.Scheme == "https",
-		publicBase: origin + opts.PublicURL.EscapedPath()}, nil
+	h.wa = wa
+	return h, nil
+}
+
+// Enabled reports whether passkeys work on this gateway: false when the
+// public_url host is an IP address, so pages hide their passkey buttons.
+func (h *Handler) Enabled() bool { return !h.off }
+
+// offCall answers a ceremony call with ErrOff when passkeys are off.
+func (h *Handler) offCall(w http.ResponseWriter, r *http.Request) bool {
+	if !h.off {
+		return false
+	}
+	h.jsonFail(w, r, http.StatusConflict, "passkeys_off", "passkey.off")
+	return true
 }
 
 // Mount registers every route of the feature.
@@ -203,5 +234,11 @@ func amr(c store.Credential) string {
 	return "hwk"
 }
 
-// Origin is the only origin ceremonies are accepted from.
-func (h *Handler) Origin() string { return h.wa.Config.RPOrigins[0] }
+// Origin is the only origin ceremonies are accepted from ("" when
+// passkeys are off).
+func (h *Handler) Origin() string {
+	if h.off {
+		return ""
+	}
+	return h.wa.Config.RPOrigins[0]
+}

@@ -569,3 +569,32 @@ func TestRevokeEndsOnlyThatPasskeysSessions(t *testing.T) {
 		t.Fatalf("revoke audit: %+v %v", events, err)
 	}
 }
+
+// On a public_url whose host is an IP address there is no relying-party
+// id: the handler is built with passkeys off; on a host name they are on.
+func TestPasskeysOffOnIPAddress(t *testing.T) {
+	for raw, enabled := range map[string]bool{
+		"http://10.0.0.5:8080":       false,
+		"http://[fd00::1]:8080":      false,
+		"http://127.0.0.1:8080":      false,
+		"https://gate.example.com":   true,
+		"http://localhost:8080":      true,
+		"https://10-0-0-5.internal":  true,
+		"https://gate.example.com:1": true,
+	} {
+		pub, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := passkey.New(passkey.Options{PublicURL: pub})
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if h.Enabled() != enabled {
+			t.Errorf("%s: Enabled = %v, want %v", raw, h.Enabled(), enabled)
+		}
+		if (h.Origin() != "") != enabled {
+			t.Errorf("%s: Origin = %q", raw, h.Origin())
+		}
+	}
+}

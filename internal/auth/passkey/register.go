@@ -63,7 +63,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (store.Sessio
 }
 
 func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(w, r) {
+	if h.offCall(w, r) || !h.checkCSRF(w, r) {
 		return
 	}
 	sess, acct, ok := h.signedIn(w, r)
@@ -137,7 +137,7 @@ func (h *Handler) finishRegistration(ctx context.Context, w http.ResponseWriter,
 }
 
 func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(w, r) {
+	if h.offCall(w, r) || !h.checkCSRF(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -238,6 +238,10 @@ type enrolData struct {
 }
 
 func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
+	if h.off {
+		h.Renderer.FailMessage(w, r, http.StatusConflict, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.off"))
+		return
+	}
 	token := r.URL.Query().Get("token")
 	t, acct, err := h.peekEnrolment(r.Context(), token)
 	if err != nil {
@@ -262,7 +266,7 @@ func (h *Handler) enrolPageFail(w http.ResponseWriter, r *http.Request, err erro
 }
 
 func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(w, r) {
+	if h.offCall(w, r) || !h.checkCSRF(w, r) {
 		return
 	}
 	token := r.URL.Query().Get("token")
@@ -283,7 +287,7 @@ func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(w, r) {
+	if h.offCall(w, r) || !h.checkCSRF(w, r) {
 		return
 	}
 	ctx := r.Context()
