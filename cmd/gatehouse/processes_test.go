@@ -263,3 +263,64 @@ func newUpstream(t *testing.T) *httptest.Server {
 	t.Cleanup(up.Close)
 	return up
 }
+
+// TestServeRunsOnTheEmbeddedDefaults: `gatehouse serve` with no config
+// file starts (SQLite under ./gatehouse-data/, no mail configured), answers
+// ready and serves the login page.
+func TestServeRunsOnTheEmbeddedDefaults(t *testing.T) {
+	ports := loopbackPorts(t, 2)
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "serve")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), runMainEnv+"=1",
+		fmt.Sprintf("GATEHOUSE_LISTEN=127.0.0.1:%d", ports[0]), fmt.Sprintf("GATEHOUSE_OPS_LISTEN=127.0.0.1:%d", ports[1]))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(done) }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[1]))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gatehouse serve on the embedded defaults not ready after 15s")
+		}
+		select {
+		case <-done:
+			t.Fatalf("gatehouse serve on the embedded defaults exited: %v", exitErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/.gatehouse/login", ports[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login page on the embedded defaults: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gatehouse-data", "gatehouse.db")); err != nil {
+		t.Fatalf("the embedded default store: %v", err)
+	}
+}

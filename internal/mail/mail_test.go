@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/config"
 	gomail "github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/mail/mailtest"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -278,5 +279,19 @@ func TestBackoff(t *testing.T) {
 		if got := gomail.Backoff(i + 1); got != w {
 			t.Fatalf("Backoff(%d) = %s, want %s", i+1, got, w)
 		}
+	}
+}
+
+// TestUnconfiguredRefusesForGood: with neither an SMTP host nor an outbox,
+// the gateway still starts; each message fails permanently with a reason
+// that names the keys to set, so none waits in the queue for ever.
+func TestUnconfiguredRefusesForGood(t *testing.T) {
+	s, err := gomail.NewSender(config.Mail{}, nil, time.Now, nil)
+	if err != nil {
+		t.Fatalf("NewSender with no mail settings: %v", err)
+	}
+	err = s.Send(context.Background(), gomail.Message{To: "a@example.com", Subject: "x"})
+	if !errors.Is(err, gomail.ErrPermanent) || !errors.Is(err, gomail.ErrUnconfigured) {
+		t.Fatalf("Send = %v, want a permanent ErrUnconfigured", err)
 	}
 }

@@ -51,5 +51,8 @@ func newMailQueue(cfg config.Config, st store.Store, environ []string, now func(
 	if err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
+	if _, off := sender.(mail.Unconfigured); off {
+		logger.Warn("mail is not configured: password reset and invitation mails cannot be delivered; set mail.smtp.host or mail.outbox_dir")
+	}
 	return mail.NewQueue(mq, st, sender, now, logger), nil
 }
