@@ -125,6 +125,22 @@ func TestLogoutTokenClockSkew(t *testing.T) {
 	}
 }
 
+func TestLogoutTokenNotBeforeAndNonceSpelling(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, providertest.Options{})
+	p := logoutProvider(t, newProvider(t, srv, clk, config.Provider{}))
+	later := clk.Now().Add(10 * time.Minute).Unix()
+	if _, err := p.VerifyLogoutToken(t.Context(), mint(t, srv, providertest.Logout{SID: "s", Claims: map[string]any{"nbf": later}}, providertest.NoFault)); !errors.Is(err, ErrInvalidLogoutToken) {
+		t.Fatalf("nbf in the future: %v", err)
+	}
+	if _, err := p.VerifyLogoutToken(t.Context(), mint(t, srv, providertest.Logout{SID: "s", Claims: map[string]any{"nbf": clk.Now().Unix()}}, providertest.NoFault)); err != nil {
+		t.Fatalf("nbf now: %v", err)
+	}
+	if _, err := p.VerifyLogoutToken(t.Context(), mint(t, srv, providertest.Logout{SID: "s", Claims: map[string]any{"Nonce": "n"}}, providertest.NoFault)); !errors.Is(err, ErrInvalidLogoutToken) {
+		t.Fatalf("a nonce spelled Nonce: %v", err)
+	}
+}
+
 func TestMicrosoftLogoutSubject(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{MultiTenant: true})
@@ -171,6 +187,8 @@ func TestParseLogoutClaims(t *testing.T) {
 		`{"sub":"u","jti":"","events":{"` + BackChannelEvent + `":{}}}`,
 		`{"sub":"","sid":"","jti":"j","events":{"` + BackChannelEvent + `":{}}}`,
 		`{"sub":"u","jti":"j","nonce":null,"events":{"` + BackChannelEvent + `":{}}}`,
+		`{"sub":"u","jti":"j","nbf":"soon","events":{"` + BackChannelEvent + `":{}}}`,
+		`{"sub":"u","jti":"j","nbf":1e300,"events":{"` + BackChannelEvent + `":{}}}`,
 	} {
 		if c, err := parseLogoutClaims([]byte(bad)); err == nil {
 			t.Errorf("parseLogoutClaims(%s) = %+v, want an error", bad, c)
