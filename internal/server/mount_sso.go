@@ -79,7 +79,7 @@ func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) erro
 	// Every provider's logout tokens are accepted: each is verified with
 	// that provider's keys and names only sessions it started.
 	sso.NewBackChannel(sso.BackChannelDeps{
-		Providers: list, Used: d.store, Audit: d.store, EndSessions: s.Sessions.EndProviderSessions,
+		Providers: list, Used: d.store, Audit: d.store, Throttle: d.store, EndSessions: s.Sessions.EndProviderSessions,
 		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Now: d.now, Logger: d.logger,
 	}).Mount(mux)
 

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -18,12 +19,24 @@ import (
 // BackChannelDeps.MaxBodyBytes is zero; a logout token is a few KiB.
 const DefaultMaxLogoutBody = 64 << 10
 
+// Every token that fails verification may make the gateway fetch the
+// provider's JWKS again (that is how a new key is noticed), so a client
+// address that sent RefusedTokenLimit invalid tokens within
+// RefusedTokenWindow gets 429 until the window ends. A provider sending
+// valid tokens is never limited, however many users it signs out.
+const (
+	RefusedTokenLimit  = 30
+	RefusedTokenWindow = time.Minute
+)
+
 // BackChannelDeps are the back-channel logout handler's collaborators.
 type BackChannelDeps struct {
 	Providers []providers.Provider
 	// Used remembers each logout token's jti, on every replica.
 	Used  store.LogoutTokens
 	Audit store.Audit
+	// Throttle counts refused tokens per client address, on every replica.
+	Throttle store.Throttle
 	// EndSessions ends the sessions of providerID with provider session
 	// sid and/or identity subject, here and on every replica
 	// (session.Manager.EndProviderSessions), and returns their ids.
@@ -133,12 +146,23 @@ func (b *BackChannel) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	throttleKey := "backchannel:refused:" + b.d.ClientIP(r)
+	// A store failure lets the request through: the store is then likely
+	// needed and failing for the logout anyway.
+	if n, resetAt, err := b.d.Throttle.Count(r.Context(), throttleKey, b.d.Now()); err == nil && n >= RefusedTokenLimit {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(resetAt.Sub(b.d.Now()).Seconds()+0.5))))
+		refuse(http.StatusTooManyRequests, "invalid_request", "too many invalid logout tokens; try again later", "too many refused tokens from this address")
+		return
+	}
 	lt, err := p.VerifyLogoutToken(r.Context(), values[0])
 	switch {
 	case errors.Is(err, providers.ErrUnavailable):
 		refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "the provider's keys are not loaded yet", err.Error())
 		return
 	case err != nil:
+		if _, _, herr := b.d.Throttle.Hit(r.Context(), throttleKey, RefusedTokenWindow, b.d.Now()); herr != nil {
+			b.d.Logger.Warn("back-channel logout: counting a refused token", "err", herr)
+		}
 		refuse(http.StatusBadRequest, "invalid_request", "the logout token is invalid", err.Error())
 		return
 	}

@@ -36,7 +36,7 @@ func newBackChannel(e *env) *backChannel {
 	}
 	mux := http.NewServeMux()
 	NewBackChannel(BackChannelDeps{
-		Providers: list, Used: e.st, Audit: e.st, Now: e.clk.Now, MaxBodyBytes: 8 << 10,
+		Providers: list, Used: e.st, Audit: e.st, Throttle: e.st, Now: e.clk.Now, MaxBodyBytes: 8 << 10,
 		EndSessions: func(_ context.Context, provider, sid, subject string) ([]string, error) {
 			b.mu.Lock()
 			defer b.mu.Unlock()
@@ -220,5 +220,37 @@ func TestSignInPassesProviderSession(t *testing.T) {
 	last := calls[len(calls)-1]
 	if last.ProviderSID == "" || last.ProviderSID != e.idps["corp"].LastSID() || last.ProviderSubject != "user-1" {
 		t.Fatalf("session start %+v, want the provider's sid %q and subject user-1", last, e.idps["corp"].LastSID())
+	}
+}
+
+func TestBackChannelLogoutThrottlesRefusedTokens(t *testing.T) {
+	e := newEnv(t, nil)
+	b := newBackChannel(e)
+	bad := b.mint("corp", providertest.Logout{SID: "sid-1"}, providertest.UnknownKid)
+	for i := range RefusedTokenLimit {
+		if resp, _ := b.post("corp", formType, tokenForm(bad)); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("refused token %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	jwks := e.idps["corp"].JWKSRequests()
+	good := b.mint("corp", providertest.Logout{SID: "sid-1"}, providertest.NoFault)
+	resp, _ := b.post("corp", formType, tokenForm(good))
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after %d refused tokens: %d, Retry-After %q", RefusedTokenLimit, resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if e.idps["corp"].JWKSRequests() != jwks || len(b.calls()) != 0 {
+		t.Fatal("a throttled request was verified or acted on")
+	}
+	e.clk.Add(RefusedTokenWindow)
+	good = b.mint("corp", providertest.Logout{SID: "sid-1"}, providertest.NoFault)
+	if resp, le := b.post("corp", formType, tokenForm(good)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the window: %d %+v", resp.StatusCode, le)
+	}
+	// Valid tokens are never counted.
+	for range RefusedTokenLimit + 1 {
+		tok := b.mint("corp", providertest.Logout{SID: "sid-2"}, providertest.NoFault)
+		if resp, le := b.post("corp", formType, tokenForm(tok)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("valid token: %d %+v", resp.StatusCode, le)
+		}
 	}
 }
