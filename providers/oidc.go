@@ -390,7 +390,6 @@ func (p *OIDC) Exchange(ctx context.Context, code, pkceVerifier, nonce string) (
 // standardClaims are the claims every vendor shares.
 type standardClaims struct {
 	AZP           string   `json:"azp"`
-	SID           string   `json:"sid"`
 	Email         string   `json:"email"`
 	EmailVerified flexBool `json:"email_verified"`
 	GivenName     string   `json:"given_name"`
@@ -462,6 +461,9 @@ func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Id
 	if t.Subject == "" {
 		return nil, invalid("no sub")
 	}
+	// A sid of another type is ignored rather than failing the sign-in:
+	// it only serves back-channel logout.
+	sid, _ := all["sid"].(string)
 	id := &Identity{
 		Subject:       t.Subject,
 		Email:         std.Email,
@@ -471,7 +473,7 @@ func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Id
 		Name:          std.Name,
 		Locale:        std.Locale,
 		Roles:         p.mapRoles(all),
-		SID:           std.SID,
+		SID:           sid,
 		IDToken:       raw,
 		Issuer:        t.Issuer,
 		Claims:        all,
