@@ -29,6 +29,9 @@ const (
 	RefusedTokenWindow = time.Minute
 )
 
+// endTimeout bounds recording the jti and ending the sessions.
+const endTimeout = 10 * time.Second
+
 // BackChannelDeps are the back-channel logout handler's collaborators.
 type BackChannelDeps struct {
 	Providers []providers.Provider
@@ -174,9 +177,13 @@ func (b *BackChannel) logout(w http.ResponseWriter, r *http.Request) {
 		details["subject"] = lt.Subject
 	}
 
+	// From here the provider hanging up must not leave the jti used and
+	// the sessions alive.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), endTimeout)
+	defer cancel()
 	// The jti is used up before anything ends, so of two replicas given
 	// the same token only one acts on it.
-	err = b.d.Used.UseLogoutToken(r.Context(), pid, lt.JTI, lt.ReplayUntil, b.d.Now())
+	err = b.d.Used.UseLogoutToken(ctx, pid, lt.JTI, lt.ReplayUntil, b.d.Now())
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		refuse(http.StatusBadRequest, "invalid_request", "the logout token was already used", "jti replayed")
@@ -186,7 +193,7 @@ func (b *BackChannel) logout(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "try again later", "store: "+err.Error())
 		return
 	}
-	ids, err := b.d.EndSessions(r.Context(), pid, lt.SID, lt.Subject)
+	ids, err := b.d.EndSessions(ctx, pid, lt.SID, lt.Subject)
 	if err != nil {
 		b.d.Logger.Error("back-channel logout: ending sessions failed", "provider", pid, "err", err)
 		refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "try again later", "ending sessions: "+err.Error())
