@@ -207,6 +207,10 @@ type LogoutTokens interface {
 	// has not expired at now; an expired record is replaced. Two
 	// concurrent calls for one jti never both succeed.
 	UseLogoutToken(ctx context.Context, providerID, jti string, expiresAt, now time.Time) error
+	// ReleaseLogoutToken forgets a recorded jti, for a logout that failed
+	// after recording it, so the provider can deliver the token again.
+	// Releasing an unknown jti is not an error.
+	ReleaseLogoutToken(ctx context.Context, providerID, jti string) error
 }
 
 // SigningKey is an ES256 key that signs identity assertions.

@@ -196,6 +196,10 @@ func (b *BackChannel) logout(w http.ResponseWriter, r *http.Request) {
 	ids, err := b.d.EndSessions(ctx, pid, lt.SID, lt.Subject)
 	if err != nil {
 		b.d.Logger.Error("back-channel logout: ending sessions failed", "provider", pid, "err", err)
+		// Nothing was done, so the token may be delivered again.
+		if rerr := b.d.Used.ReleaseLogoutToken(ctx, pid, lt.JTI); rerr != nil {
+			b.d.Logger.Warn("back-channel logout: releasing the jti failed", "provider", pid, "err", rerr)
+		}
 		refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "try again later", "ending sessions: "+err.Error())
 		return
 	}

@@ -203,12 +203,20 @@ func TestBackChannelLogoutStoreFailure(t *testing.T) {
 	e := newEnv(t, nil)
 	b := newBackChannel(e)
 	b.fails = errors.New("store: unavailable")
-	resp, le := b.post("corp", formType, tokenForm(b.mint("corp", providertest.Logout{SID: "sid-1"}, providertest.NoFault)))
+	tok := b.mint("corp", providertest.Logout{SID: "sid-1"}, providertest.NoFault)
+	resp, le := b.post("corp", formType, tokenForm(tok))
 	if resp.StatusCode != http.StatusServiceUnavailable || le.Error != "temporarily_unavailable" {
 		t.Fatalf("ending failed: %d %+v", resp.StatusCode, le)
 	}
 	if ev := b.lastAudit(); ev.Outcome != "error" {
 		t.Fatalf("audit %+v", ev)
+	}
+	// Nothing ended, so the same token delivered again works.
+	b.mu.Lock()
+	b.fails = nil
+	b.mu.Unlock()
+	if resp, le := b.post("corp", formType, tokenForm(tok)); resp.StatusCode != http.StatusOK || len(b.calls()) != 1 {
+		t.Fatalf("the same token after the failure: %d %+v, %d calls", resp.StatusCode, le, len(b.calls()))
 	}
 }
 

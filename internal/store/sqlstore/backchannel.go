@@ -70,3 +70,11 @@ func (s *Store) UseLogoutToken(ctx context.Context, providerID, jti string, expi
 	}
 	return nil
 }
+
+// ReleaseLogoutToken deletes the record of a logout token's jti.
+func (s *Store) ReleaseLogoutToken(ctx context.Context, providerID, jti string) error {
+	if _, err := s.w().ExecContext(ctx, `DELETE FROM logout_tokens WHERE provider_id = $1 AND jti = $2`, providerID, jti); err != nil {
+		return s.fail(err, "release logout token of provider %q", providerID)
+	}
+	return nil
+}

@@ -95,6 +95,12 @@ func testLogoutTokenSingleUse(t *testing.T, s store.Store) {
 	// Expired but not purged yet: replaced, then live again.
 	noErr(t, "UseLogoutToken(jti-1 expired)", s.UseLogoutToken(c, "corp", "jti-1", t0.Add(time.Hour), until))
 	wantErr(t, "UseLogoutToken(jti-1 renewed)", s.UseLogoutToken(c, "corp", "jti-1", t0.Add(time.Hour), until), store.ErrConflict)
+
+	// Released, it can be used again; only that provider's.
+	noErr(t, "ReleaseLogoutToken", s.ReleaseLogoutToken(c, "corp", "jti-1"))
+	noErr(t, "ReleaseLogoutToken(again)", s.ReleaseLogoutToken(c, "corp", "jti-1"))
+	noErr(t, "UseLogoutToken(released)", s.UseLogoutToken(c, "corp", "jti-1", t0.Add(time.Hour), until))
+	wantErr(t, "UseLogoutToken(other provider, not released)", s.UseLogoutToken(c, "other", "jti-1", until, t0), store.ErrConflict)
 }
 
 func testLogoutTokenConcurrentUse(t *testing.T, s store.Store) {
