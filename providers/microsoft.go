@@ -85,6 +85,17 @@ func NewMicrosoft(ctx context.Context, cfg config.Provider, opts Options) (Provi
 			id.EmailVerified = domainAllowed(domains, domain)
 			return nil
 		},
+		// Identities are linked on tid:oid, while a logout token's sub is
+		// the pairwise sub; only a token that also names tid and oid can
+		// be matched to them (one with a sid still can by sid).
+		logoutSubject: func(_ string, claims map[string]any) string {
+			tid, _ := claims["tid"].(string)
+			oid, _ := claims["oid"].(string)
+			if tid == "" || oid == "" {
+				return ""
+			}
+			return tid + ":" + oid
+		},
 	})
 }
 

@@ -54,6 +54,9 @@ type hooks struct {
 	tokenIssuerOK func(discovered, got string, claims map[string]any) bool
 	// finish applies vendor checks (tenant, domain) and vendor claim shapes.
 	finish func(id *Identity, claims map[string]any) error
+	// logoutSubject turns a logout token's sub into the identity link's
+	// key (Identity.Subject); "" when it cannot.
+	logoutSubject func(sub string, claims map[string]any) string
 	// endSession builds the logout URL when discovery has none.
 	endSession func(d *discovery, idTokenHint, postLogoutRedirect string) (string, bool)
 }
@@ -96,9 +99,13 @@ type discovery struct {
 	issuer   string // as advertised; may hold "{tenantid}"
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
-	// newVerifier makes a verifier with a key set of its own, for the one
-	// retry after a signature failure (see verify).
-	newVerifier func() *oidc.IDTokenVerifier
+	// logoutVerifier shares verifier's key set but leaves exp to
+	// VerifyLogoutToken, since a logout token may lack one.
+	logoutVerifier *oidc.IDTokenVerifier
+	// newVerifier makes a verifier (logout: for logout tokens) with a key
+	// set of its own, for the one retry after a signature failure (see
+	// verifySignature).
+	newVerifier func(logout bool) *oidc.IDTokenVerifier
 	endSession  string
 	issParam    bool
 }
@@ -276,18 +283,24 @@ func (p *OIDC) fetchDiscovery(ctx context.Context) (*discovery, error) {
 	// The key set refetches the JWKS whenever a token names a kid it has not
 	// seen, so a provider's new signing key is used without a restart.
 	keyCtx := oidc.ClientContext(context.WithoutCancel(ctx), p.client)
-	newVerifier := func() *oidc.IDTokenVerifier {
-		return oidc.NewVerifier(m.Issuer, oidc.NewRemoteKeySet(keyCtx, m.JWKSURL), &oidc.Config{
+	withKeys := func(keys oidc.KeySet, logout bool) *oidc.IDTokenVerifier {
+		return oidc.NewVerifier(m.Issuer, keys, &oidc.Config{
 			ClientID:             p.clientID,
 			SupportedSigningAlgs: algs,
 			// The issuer is compared by verify, which knows the vendor's
 			// shape (Microsoft's {tenantid}); go-oidc would only compare
 			// literally.
 			SkipIssuerCheck: true,
+			// A logout token's exp is optional; VerifyLogoutToken judges it.
+			SkipExpiryCheck: logout,
 			// go-oidc refuses tokens with exp before Now; shifting Now back
 			// grants the clock skew.
 			Now: func() time.Time { return p.now().Add(-clockSkew) },
 		})
+	}
+	keys := oidc.NewRemoteKeySet(keyCtx, m.JWKSURL)
+	newVerifier := func(logout bool) *oidc.IDTokenVerifier {
+		return withKeys(oidc.NewRemoteKeySet(keyCtx, m.JWKSURL), logout)
 	}
 	return &discovery{
 		issuer: m.Issuer,
@@ -298,10 +311,11 @@ func (p *OIDC) fetchDiscovery(ctx context.Context) (*discovery, error) {
 			Scopes:       p.scopes,
 			Endpoint:     oauth2.Endpoint{AuthURL: m.AuthURL, TokenURL: m.TokenURL},
 		},
-		verifier:    newVerifier(),
-		newVerifier: newVerifier,
-		endSession:  m.EndSessionURL,
-		issParam:    m.IssParamSupported,
+		verifier:       withKeys(keys, false),
+		logoutVerifier: withKeys(keys, true),
+		newVerifier:    newVerifier,
+		endSession:     m.EndSessionURL,
+		issParam:       m.IssParamSupported,
 	}, nil
 }
 
@@ -407,14 +421,7 @@ func invalid(format string, args ...any) error {
 // shape, iat, azp, nonce, sub) after go-oidc's own (signature with an
 // allowed algorithm, audience, exp).
 func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Identity, error) {
-	t, err := d.verifier.Verify(ctx, raw)
-	if err != nil && strings.Contains(err.Error(), "failed to verify signature") {
-		// go-oidc's key set shares one in-flight JWKS fetch among callers,
-		// and one that arrives as a fetch completes can be handed that
-		// fetch's keys, from before a rotation. A fresh key set fetches
-		// anew; once, and only for a signature failure.
-		t, err = d.newVerifier().Verify(ctx, raw)
-	}
+	t, err := verifySignature(ctx, d, raw, false)
 	if err != nil {
 		return nil, invalid("%v", err)
 	}
@@ -454,6 +461,9 @@ func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Id
 	if t.Subject == "" {
 		return nil, invalid("no sub")
 	}
+	// A sid of another type is ignored rather than failing the sign-in:
+	// it only serves back-channel logout.
+	sid, _ := all["sid"].(string)
 	id := &Identity{
 		Subject:       t.Subject,
 		Email:         std.Email,
@@ -463,6 +473,7 @@ func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Id
 		Name:          std.Name,
 		Locale:        std.Locale,
 		Roles:         p.mapRoles(all),
+		SID:           sid,
 		IDToken:       raw,
 		Issuer:        t.Issuer,
 		Claims:        all,
@@ -475,6 +486,24 @@ func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Id
 		return nil, err
 	}
 	return id, nil
+}
+
+// verifySignature runs go-oidc's checks (signature with an allowed
+// algorithm, audience and, unless logout, exp).
+func verifySignature(ctx context.Context, d *discovery, raw string, logout bool) (*oidc.IDToken, error) {
+	v := d.verifier
+	if logout {
+		v = d.logoutVerifier
+	}
+	t, err := v.Verify(ctx, raw)
+	if err != nil && strings.Contains(err.Error(), "failed to verify signature") {
+		// go-oidc's key set shares one in-flight JWKS fetch among callers,
+		// and one that arrives as a fetch completes can be handed that
+		// fetch's keys, from before a rotation. A fresh key set fetches
+		// anew; once, and only for a signature failure.
+		t, err = d.newVerifier(logout).Verify(ctx, raw)
+	}
+	return t, err
 }
 
 // checkEmailDomain restricts sign-in to allowed_domains, when set.

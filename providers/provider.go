@@ -76,7 +76,10 @@ type Identity struct {
 	Locale        string
 	// Roles are gatehouse role names, already translated by role_map;
 	// provider roles without a mapping are dropped.
-	Roles   []string
+	Roles []string
+	// SID is the provider's session id (the ID token's sid), which a
+	// back-channel logout token may name; empty when the provider sent none.
+	SID     string
 	IDToken string // raw, kept for id_token_hint at logout
 	Issuer  string
 	Claims  map[string]any

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
+	"github.com/gatehouse/gatehouse/providers/providertest"
 )
 
 // runMainEnv makes the test binary behave as the gatehouse command, so a
@@ -40,12 +41,15 @@ func TestMain(m *testing.M) {
 }
 
 // TestSessionEndReachesAnotherProcess runs two `gatehouse serve` OS
-// processes on one PostgreSQL database and proves that a logout or a block
-// on one stops the session on the other within a second, although the
+// processes on one PostgreSQL database and proves that a logout, a block
+// or a provider's back-channel logout on one stops the session on the
+// other within a second, although the
 // other had the session in its cache (trusted for up to 5s without a
 // store read). Only PostgreSQL LISTEN/NOTIFY links the two processes.
 func TestSessionEndReachesAnotherProcess(t *testing.T) {
 	up := newUpstream(t)
+	idp := providertest.New(providertest.Options{})
+	t.Cleanup(idp.Close)
 	ports := loopbackPorts(t, 4)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "gatehouse.yaml")
@@ -56,10 +60,12 @@ store: {driver: postgres, dsn: %q}
 password:
   argon2: {memory_kib: 19456, iterations: 1, parallelism: 1}
 mail: {from: gatehouse@example.com, outbox_dir: %q}
+providers:
+  - {id: corp, type: oidc, issuer: %q, client_id: %q, client_secret: %q}
 routes:
   - {path_prefix: /, upstream: %q, audience: app, company: acme}
 log: {level: warn, access: false}
-`, ports[0], storetest.PostgresDSN(t), filepath.Join(dir, "outbox"), up.URL)
+`, ports[0], storetest.PostgresDSN(t), filepath.Join(dir, "outbox"), idp.Issuer, idp.ClientID(), idp.ClientSecret(), up.URL)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +84,11 @@ log: {level: warn, access: false}
 	}
 	accountID := strings.Fields(r.stdout)[1] // "created ID (active)"
 	ada := accountID
+	if r := gatehouse(t, "", "user", "create", "--config", cfg, "--email", "linus@example.com", "--first-name", "Linus",
+		"--last-name", "Torvalds", "--role", "viewer", "--company", "acme", "--sign-in", "sso:corp"); r.code != 0 {
+		t.Fatalf("create SSO viewer: %+v", r)
+	}
+	idp.SetUser(providertest.User{Subject: "linus-1", Email: "linus@example.com", EmailVerified: true, GivenName: "Linus", FamilyName: "Torvalds"})
 	r = gatehouse(t, "", "token", "create", "--config", cfg, "--email", "admin@example.com", "--name", "test")
 	_, apiToken, ok := strings.Cut(strings.TrimSpace(r.stdout), ": ")
 	if r.code != 0 || !ok {
@@ -100,8 +111,8 @@ log: {level: warn, access: false}
 		// A session signed in with a passkey, started on the shared store
 		// the way a passkey sign-in starts one; revoking the passkey
 		// through the API of one process ends it on the other.
-		c, credID := passkeySession(t, cfg, g1, ada)
-		d := g1.SignedInEndReaches(t, g2, c, "/app", time.Second, func(*http.Client) {
+		var credID string
+		d := g1.SignedInEndReaches(t, g2, func(c *http.Client) { credID = passkeySignIn(t, cfg, g1, ada, c) }, "/app", time.Second, func(*http.Client) {
 			req, err := http.NewRequest(http.MethodDelete, g1.URL+"/.gatehouse/api/v1/accounts/"+ada+"/credentials/"+credID, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -138,13 +149,40 @@ log: {level: warn, access: false}
 		t.Logf("block in one process reached the other in %s", d)
 	})
 
+	// The provider posts its logout token to one replica (as a load
+	// balancer would pick one); the session must stop on the other too.
+	backChannel := func(t *testing.T, l func() providertest.Logout) {
+		t.Helper()
+		var posted time.Time
+		var answered time.Duration
+		d := g1.SignedInEndReaches(t, g2, func(c *http.Client) { g1.SignInSSO(t, c, "corp") }, "/app", time.Second, func(*http.Client) {
+			tok, err := idp.LogoutToken(l(), providertest.NoFault)
+			if err != nil {
+				t.Fatal(err)
+			}
+			posted = time.Now()
+			st, body, err := idp.PostLogout(g1.URL+"/.gatehouse/sso/corp/backchannel-logout", tok)
+			answered = time.Since(posted)
+			if err != nil || st != http.StatusOK {
+				t.Fatalf("back-channel logout on %s: %d %s %v", g1.URL, st, body, err)
+			}
+		})
+		t.Logf("back-channel logout posted to one process: answered 200 in %s, the other refused the session %s after that (%s after the post)",
+			answered, d, answered+d)
+	}
+	t.Run("backchannel logout by sid", func(t *testing.T) {
+		backChannel(t, func() providertest.Logout { return providertest.Logout{SID: idp.LastSID()} })
+	})
+	t.Run("backchannel logout by sub", func(t *testing.T) {
+		backChannel(t, func() providertest.Logout { return providertest.Logout{Subject: "linus-1"} })
+	})
 }
 
-// passkeySession registers a passkey for the account in the store the
+// passkeySignIn registers a passkey for the account in the store the
 // gateways share and starts a session signed in with it, as the passkey
-// sign-in does; it returns a client holding that session's cookie for g
-// and the passkey's id as the API names it.
-func passkeySession(t *testing.T, cfgPath string, g *servertest.Gateway, accountID string) (*http.Client, string) {
+// sign-in does; it gives c that session's cookie for g and returns the
+// passkey's id as the API names it.
+func passkeySignIn(t *testing.T, cfgPath string, g *servertest.Gateway, accountID string, c *http.Client) string {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := config.Load(cfgPath, nil)
@@ -170,13 +208,12 @@ func passkeySession(t *testing.T, cfgPath string, g *servertest.Gateway, account
 	if _, err := sessions.Start(ctx, rec, nil, session.StartParams{AccountID: accountID, AMR: []string{"hwk"}, IDP: "local", CredentialID: id}); err != nil {
 		t.Fatal(err)
 	}
-	c := servertest.Client(t)
 	u, err := url.Parse(g.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Jar.SetCookies(u, rec.Result().Cookies())
-	return c, base64.RawURLEncoding.EncodeToString(id)
+	return base64.RawURLEncoding.EncodeToString(id)
 }
 
 // startGateway runs `gatehouse serve` as a child process on the given

@@ -17,8 +17,8 @@ import (
 
 // mountSSO builds the configured identity providers (a provider whose
 // discovery fails keeps retrying in the background and shows as
-// unavailable) and wires the sign-in flow, the login buttons and
-// RP-initiated logout.
+// unavailable) and wires the sign-in flow, the login buttons,
+// RP-initiated logout and back-channel logout.
 func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) error {
 	if len(d.cfg.Providers) == 0 {
 		return nil
@@ -52,10 +52,11 @@ func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) erro
 
 	h := sso.New(sso.Deps{
 		Providers: list, JIT: jit, Store: d.store,
-		StartSession: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, idp, idTokenHint string, shared bool) error {
+		StartSession: func(w http.ResponseWriter, r *http.Request, in sso.SignIn) error {
 			_, err := s.Sessions.Start(r.Context(), w, r, session.StartParams{
-				AccountID: accountID, AMR: amr, IDP: idp, IDTokenHint: idTokenHint, Shared: shared,
+				AccountID: in.AccountID, AMR: in.AMR, IDP: in.IDP, IDTokenHint: in.IDTokenHint, Shared: in.Shared,
 				UserAgent: r.UserAgent(), IP: d.clientIP(r),
+				ProviderSID: in.ProviderSID, ProviderSubject: in.ProviderSubject,
 			})
 			return err
 		},
@@ -75,6 +76,12 @@ func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) erro
 		ClientIP: d.clientIP, PublicURL: d.publicURL, Now: d.now, Rand: rand.Reader, Logger: d.logger,
 	})
 	h.Mount(mux)
+	// Every provider's logout tokens are accepted: each is verified with
+	// that provider's keys and names only sessions it started.
+	sso.NewBackChannel(sso.BackChannelDeps{
+		Providers: list, Used: d.store, Audit: d.store, Throttle: d.store, EndSessions: s.Sessions.EndProviderSessions,
+		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Now: d.now, Logger: d.logger,
+	}).Mount(mux)
 
 	d.login.Providers = func() []web.ProviderButton {
 		buttons := make([]web.ProviderButton, 0, len(list))

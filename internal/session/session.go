@@ -77,6 +77,10 @@ type StartParams struct {
 	// CredentialID is the passkey used to sign in (nil for other methods),
 	// so EndCredential can end the session when that passkey is revoked.
 	CredentialID []byte
+	// ProviderSID and ProviderSubject are what the identity provider IDP
+	// knows an SSO session by, so EndProviderSessions can end it.
+	ProviderSID     string
+	ProviderSubject string
 }
 
 // Manager starts, finds and ends sessions. It is safe for concurrent use.
@@ -239,6 +243,9 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		CreatedAt:    now,
 		LastSeenAt:   now,
 		ExpiresAt:    now.Add(m.absolute),
+
+		ProviderSID:     p.ProviderSID,
+		ProviderSubject: p.ProviderSubject,
 	}
 	epoch := m.cache.currentEpoch()
 	if err := m.st.CreateSession(ctx, s); err != nil {

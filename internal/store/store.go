@@ -153,6 +153,12 @@ type Session struct {
 	CredentialID []byte
 	UserAgent    string
 	IP           string
+	// ProviderSID and ProviderSubject are what the identity provider
+	// (IDP) knows an SSO session by: the ID token's sid (empty when it
+	// sent none) and the identity link's subject. A back-channel logout
+	// names one or both.
+	ProviderSID     string
+	ProviderSubject string
 	// IdleTimeout is fixed when the session starts: shared computers get a
 	// shorter one than people; zero means the manager's default.
 	IdleTimeout time.Duration
@@ -180,6 +186,31 @@ type Sessions interface {
 	// without one, idle since before idleBefore.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
 	CountSessions(ctx context.Context) (int, error)
+}
+
+// ProviderSessions ends sessions by what their identity provider knows
+// them by, for OpenID Connect back-channel logout.
+type ProviderSessions interface {
+	// DeleteProviderSessions ends the sessions that signed in through
+	// providerID (Session.IDP) whose ProviderSID is sid, when sid is not
+	// empty, and whose ProviderSubject is subject, when subject is not
+	// empty, and returns their ids, sorted. At least one of sid and
+	// subject must be given.
+	DeleteProviderSessions(ctx context.Context, providerID, sid, subject string) ([]string, error)
+}
+
+// LogoutTokens remembers the back-channel logout tokens already used, so
+// a replayed one is refused on every replica.
+type LogoutTokens interface {
+	// UseLogoutToken records the token jti of providerID as used until
+	// expiresAt. ErrConflict when it is already recorded and that record
+	// has not expired at now; an expired record is replaced. Two
+	// concurrent calls for one jti never both succeed.
+	UseLogoutToken(ctx context.Context, providerID, jti string, expiresAt, now time.Time) error
+	// ReleaseLogoutToken forgets a recorded jti, for a logout that failed
+	// after recording it, so the provider can deliver the token again.
+	// Releasing an unknown jti is not an error.
+	ReleaseLogoutToken(ctx context.Context, providerID, jti string) error
 }
 
 // SigningKey is an ES256 key that signs identity assertions.
@@ -461,7 +492,8 @@ type Properties interface {
 }
 
 // Maintenance removes records that have served their purpose, so tables
-// that grow with traffic (tokens, throttling counters, sent mail) stay small.
+// that grow with traffic (tokens, throttling counters, sent mail, used
+// logout tokens) stay small.
 type Maintenance interface {
 	Purge(ctx context.Context, now time.Time, keepMail time.Duration) (int, error)
 }
@@ -472,6 +504,8 @@ type Store interface {
 	Companies
 	Identities
 	Sessions
+	ProviderSessions
+	LogoutTokens
 	Keys
 	Tokens
 	Throttle

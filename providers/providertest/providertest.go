@@ -50,6 +50,17 @@ const (
 	// Authorization response faults.
 	ForeignIssuerInResponse // RFC 9207 iss names another issuer
 	AccessDenied            // error=access_denied instead of a code
+	// Logout token faults (LogoutToken), besides the signature, issuer,
+	// audience and time faults above.
+	LogoutNoEvents        // no events claim
+	LogoutForeignEvent    // events without the back-channel logout member
+	LogoutEventNotObject  // the back-channel logout member is not an object
+	LogoutEventsNotObject // events is an array
+	LogoutWithNonce       // a nonce claim, as an ID token has
+	LogoutNoSIDNoSub      // neither sid nor sub
+	LogoutNoJTI           // no jti
+	LogoutNoIAT           // no iat
+	LogoutStaleWithoutExp // no exp and iat older than the accepted age
 )
 
 func (f Fault) authorization() bool { return f == ForeignIssuerInResponse || f == AccessDenied }
@@ -108,6 +119,7 @@ type Server struct {
 	discoveryDown bool
 	logouts       []url.Values
 	tokenRequests int
+	lastSID       string
 	jwksRequests  int
 	lastAuthorize url.Values
 }
@@ -122,6 +134,7 @@ type grant struct {
 	redirectURI string
 	challenge   string
 	nonce       string
+	sid         string // the provider session this sign-in belongs to
 	user        User
 }
 
@@ -217,6 +230,13 @@ func (s *Server) JWKSRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.jwksRequests
+}
+
+// LastSID is the sid of the last sign-in the provider approved.
+func (s *Server) LastSID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastSID
 }
 
 // LastAuthorize is the query of the last authorization request.
@@ -354,7 +374,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	default:
 		code := randomString(24)
 		s.mu.Lock()
-		s.codes[code] = grant{redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), user: user}
+		// Every sign-in is a new provider session, named in the ID
+		// token's sid, which a logout token can end later.
+		sid := randomString(12)
+		s.codes[code] = grant{redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), sid: sid, user: user}
+		s.lastSID = sid
 		s.mu.Unlock()
 		back.Set("code", code)
 	}
@@ -444,6 +468,7 @@ func (s *Server) claims(g grant, fault Fault) map[string]any {
 		"iat":            now.Unix(),
 		"exp":            now.Add(s.opts.TokenTTL).Unix(),
 		"nonce":          g.nonce,
+		"sid":            g.sid,
 		"email":          u.Email,
 		"email_verified": u.EmailVerified,
 		"given_name":     u.GivenName,
@@ -484,19 +509,25 @@ func (s *Server) idToken(g grant, fault Fault) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.sign(payload, "JWT", fault)
+}
+
+// sign signs payload with the current key, or breaks the signature as
+// fault says.
+func (s *Server) sign(payload []byte, typ string, fault Fault) (string, error) {
 	s.mu.Lock()
 	k := s.keys[len(s.keys)-1]
 	s.mu.Unlock()
 	switch fault {
 	case AlgNone:
-		return rawJWT(map[string]any{"alg": "none", "typ": "JWT"}, payload, nil), nil
+		return rawJWT(map[string]any{"alg": "none", "typ": typ}, payload, nil), nil
 	case HS256PublicKey:
 		der, err := x509.MarshalPKIXPublicKey(k.signer.Public())
 		if err != nil {
 			return "", err
 		}
 		secret := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-		head := map[string]any{"alg": "HS256", "typ": "JWT", "kid": k.id}
+		head := map[string]any{"alg": "HS256", "typ": typ, "kid": k.id}
 		signingInput := rawJWT(head, payload, nil)
 		mac := hmac.New(sha256.New, secret)
 		mac.Write([]byte(strings.TrimSuffix(signingInput, ".")))
@@ -505,7 +536,7 @@ func (s *Server) idToken(g grant, fault Fault) (string, error) {
 		k = s.newKey()
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.signer},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), k.id))
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader(jose.HeaderKey("kid"), k.id))
 	if err != nil {
 		return "", err
 	}

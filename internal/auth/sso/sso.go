@@ -33,7 +33,21 @@ const (
 
 // StartSession starts the gateway session once the identity is mapped; the
 // session package provides it.
-type StartSession func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, idp, idTokenHint string, shared bool) error
+type StartSession func(w http.ResponseWriter, r *http.Request, in SignIn) error
+
+// SignIn is a finished SSO sign-in, as the session starts from it.
+type SignIn struct {
+	AccountID   string
+	AMR         []string
+	IDP         string // the provider id
+	IDTokenHint string // the raw ID token, for RP-initiated logout
+	Shared      bool   // a shared-computer account
+	// ProviderSID (the ID token's sid, "" when none) and ProviderSubject
+	// (the identity link's subject) let a back-channel logout find the
+	// session.
+	ProviderSID     string
+	ProviderSubject string
+}
 
 // Deps are the handler's collaborators.
 type Deps struct {
@@ -323,7 +337,11 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.audit(r, store.AuditEvent{Actor: acct.ID, Action: "sso." + how, Target: acct.ID, Outcome: "ok", Category: "auth",
 			Details: map[string]any{"provider": pid, "subject": id.Subject}})
 	}
-	if err := h.d.StartSession(w, r, acct.ID, []string{"fed"}, pid, id.IDToken, acct.Kind == store.KindSharedComputer); err != nil {
+	err = h.d.StartSession(w, r, SignIn{
+		AccountID: acct.ID, AMR: []string{"fed"}, IDP: pid, IDTokenHint: id.IDToken,
+		Shared: acct.Kind == store.KindSharedComputer, ProviderSID: id.SID, ProviderSubject: id.Subject,
+	})
+	if err != nil {
 		h.d.Logger.Error("sso: starting the session failed", "provider", pid, "account", acct.ID, "err", err)
 		h.d.RenderError(w, r, http.StatusInternalServerError, "Your session could not be started. Please try again.")
 		return

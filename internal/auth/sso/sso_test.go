@@ -22,11 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
 
-type sessionCall struct {
-	AccountID, IDP, IDTokenHint string
-	AMR                         []string
-	Shared                      bool
-}
+type sessionCall = SignIn
 
 // env is a gateway with four providers, each backed by its own fake IdP.
 type env struct {
@@ -97,11 +93,11 @@ func newEnv(t *testing.T, jit map[string]config.JIT) *env {
 		Providers: ps,
 		JIT:       jit,
 		Store:     st,
-		StartSession: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, idp, hint string, shared bool) error {
+		StartSession: func(w http.ResponseWriter, r *http.Request, in SignIn) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			e.sessions = append(e.sessions, sessionCall{accountID, idp, hint, amr, shared})
-			http.SetCookie(w, &http.Cookie{Name: "gatehouse_session", Value: "s-" + accountID, Path: "/"})
+			e.sessions = append(e.sessions, in)
+			http.SetCookie(w, &http.Cookie{Name: "gatehouse_session", Value: "s-" + in.AccountID, Path: "/"})
 			return nil
 		},
 		ValidateRedirect: func(rd string) string {

@@ -246,15 +246,15 @@ func (g *Gateway) Login(t testing.TB, c *http.Client, email, password string) {
 // test past within, or on any answer other than 200 or 401.
 func (g *Gateway) SessionEndReaches(t testing.TB, other *Gateway, email, password, path string, within time.Duration, end func(c *http.Client)) time.Duration {
 	t.Helper()
-	c := Client(t)
-	g.Login(t, c, email, password)
-	return g.SignedInEndReaches(t, other, c, path, within, end)
+	return g.SignedInEndReaches(t, other, func(c *http.Client) { g.Login(t, c, email, password) }, path, within, end)
 }
 
-// SignedInEndReaches is SessionEndReaches for a client c already signed
-// in on g by other means (a passkey session, say).
-func (g *Gateway) SignedInEndReaches(t testing.TB, other *Gateway, c *http.Client, path string, within time.Duration, end func(c *http.Client)) time.Duration {
+// SignedInEndReaches is SessionEndReaches with any sign-in: signIn
+// leaves c signed in on g (with Login, or SSO through SignInSSO).
+func (g *Gateway) SignedInEndReaches(t testing.TB, other *Gateway, signIn func(c *http.Client), path string, within time.Duration, end func(c *http.Client)) time.Duration {
 	t.Helper()
+	c := Client(t)
+	signIn(c)
 	for _, gw := range []*Gateway{g, other} {
 		if _, resp := gw.Get(t, c, path, "application/json"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("signed-in request to %s on %s: %d", path, gw.URL, resp.StatusCode)
@@ -295,4 +295,40 @@ func (g *Gateway) Logout(t testing.TB, c *http.Client) {
 	if _, resp := g.PostForm(t, c, "/.gatehouse/logout", url.Values{"csrf_token": {token}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d", resp.StatusCode)
 	}
+}
+
+// SignInSSO signs c in on g through the provider's sign-in flow, following
+// every redirect between the gateway and the provider, and fails the test
+// unless it ends on the gateway with a session (a 303 out of the callback).
+func (g *Gateway) SignInSSO(t testing.TB, c *http.Client, provider string) {
+	t.Helper()
+	next := g.URL + "/.gatehouse/sso/" + provider + "/start?rd=%2F"
+	for range 10 {
+		req, err := http.NewRequest(http.MethodGet, next, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", next, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 300 || resp.StatusCode >= 400 {
+			t.Fatalf("SSO sign-in through %s: %d at %s: %.300s", provider, resp.StatusCode, next, body)
+		}
+		if strings.HasPrefix(req.URL.Path, "/.gatehouse/sso/"+provider+"/callback") {
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("SSO callback: %d", resp.StatusCode)
+			}
+			return
+		}
+		loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next = loc.String()
+	}
+	t.Fatalf("SSO sign-in through %s: too many redirects", provider)
 }

@@ -10,8 +10,9 @@ import (
 var _ store.Maintenance = (*Store)(nil)
 
 // Purge deletes one-time tokens past their expiry, throttling counters
-// whose window is over, and sent or failed mail created before
-// now-keepMail, in one transaction, and returns how many rows went.
+// whose window is over, used logout tokens that can no longer be
+// replayed, and sent or failed mail created before now-keepMail, in one
+// transaction, and returns how many rows went.
 func (s *Store) Purge(ctx context.Context, now time.Time, keepMail time.Duration) (int, error) {
 	total := 0
 	err := s.inTx(ctx, func(t *Store) error {
@@ -21,6 +22,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keepMail time.Duration
 		}{
 			{`DELETE FROM tokens WHERE expires_at <= $1`, micros(now)},
 			{`DELETE FROM throttle WHERE window_end <= $1`, micros(now)},
+			{`DELETE FROM logout_tokens WHERE expires_at <= $1`, micros(now)},
 			{`DELETE FROM mail_outbox WHERE status <> '` + store.MailPending + `' AND created_at < $1`, micros(now.Add(-keepMail))},
 		} {
 			res, err := t.w().ExecContext(ctx, q.sql, q.arg)

@@ -55,14 +55,14 @@ func (s *Store) ListIdentities(ctx context.Context, accountID string) ([]store.I
 }
 
 const sessionCols = `id, token_hash, account_id, amr, idp, id_token_hint, user_agent, ip,
-	created_at, last_seen_at, expires_at, credential_id, idle_timeout`
+	created_at, last_seen_at, expires_at, credential_id, idle_timeout, provider_sid, provider_subject`
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var ss store.Session
 	var amr string
 	var created, seen, expires, idle int64
 	err := row.Scan(&ss.ID, &ss.TokenHash, &ss.AccountID, &amr, &ss.IDP, &ss.IDTokenHint, &ss.UserAgent,
-		&ss.IP, &created, &seen, &expires, &ss.CredentialID, &idle)
+		&ss.IP, &created, &seen, &expires, &ss.CredentialID, &idle, &ss.ProviderSID, &ss.ProviderSubject)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -101,9 +101,10 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 		credentialID = ss.CredentialID
 	}
 	_, err = s.w().ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		ss.ID, ss.TokenHash, ss.AccountID, string(amrJSON), ss.IDP, ss.IDTokenHint, ss.UserAgent, ss.IP,
-		micros(ss.CreatedAt), micros(ss.LastSeenAt), micros(ss.ExpiresAt), credentialID, ss.IdleTimeout.Microseconds())
+		micros(ss.CreatedAt), micros(ss.LastSeenAt), micros(ss.ExpiresAt), credentialID, ss.IdleTimeout.Microseconds(),
+		ss.ProviderSID, ss.ProviderSubject)
 	if err != nil {
 		return s.fail(err, "create session %q for %q", ss.ID, ss.AccountID)
 	}

@@ -38,6 +38,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TouchSessions", testTouchSessions},
 		{"CredentialSessions", testCredentialSessions},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"ProviderSessions", testProviderSessions},
+		{"LogoutTokenSingleUse", testLogoutTokenSingleUse},
+		{"LogoutTokenConcurrentUse", testLogoutTokenConcurrentUse},
 		{"SigningKeys", testSigningKeys},
 		{"TokenSingleUse", testTokenSingleUse},
 		{"TokenExpiry", testTokenExpiry},
@@ -663,7 +666,7 @@ func sameSession(t *testing.T, got, want store.Session) {
 	if got.ID != want.ID || !bytes.Equal(got.TokenHash, want.TokenHash) || got.AccountID != want.AccountID ||
 		!slices.Equal(got.AMR, want.AMR) || got.IDP != want.IDP || got.IDTokenHint != want.IDTokenHint ||
 		got.UserAgent != want.UserAgent || got.IP != want.IP || !bytes.Equal(got.CredentialID, want.CredentialID) ||
-		got.IdleTimeout != want.IdleTimeout {
+		got.IdleTimeout != want.IdleTimeout || got.ProviderSID != want.ProviderSID || got.ProviderSubject != want.ProviderSubject {
 		t.Fatalf("session:\n got %+v\nwant %+v", got, want)
 	}
 }
@@ -675,6 +678,7 @@ func testSessions(t *testing.T, s store.Store) {
 	s2 := session("s2", "u1")
 	s2.CreatedAt = t0.Add(time.Second)
 	s2.AMR, s2.IDP = []string{"fed"}, "google"
+	s2.ProviderSID, s2.ProviderSubject = "google-sid-1", "google-sub-1"
 	s2.CredentialID, s2.IdleTimeout = []byte{0x00, 0xff, 'k'}, 10*time.Minute+time.Microsecond
 	s3 := session("s3", "u2")
 	s3.AMR = nil
