@@ -29,8 +29,6 @@ func (m *Manager) EndProviderSessions(ctx context.Context, providerID, sid, subj
 		// trusted no longer than CacheTTL without the store.
 		return nil, fmt.Errorf("session: end sessions of provider %s: %w", providerID, err)
 	}
-	if m.OnEnded != nil && len(ids) > 0 {
-		m.OnEnded(ids)
-	}
+	m.ended(ids)
 	return ids, nil
 }
