@@ -30,7 +30,7 @@ func (h *Handler) sessionRows(t func(key string) string, sessions []store.Sessio
 	for _, s := range sessions {
 		rows = append(rows, sessionRow{
 			ID: s.ID, Current: s.ID == currentID,
-			Method: MethodLabel(t, s, h.ProviderName), Device: DeviceLabel(t, device.Parse(s.UserAgent)),
+			Method: MethodLabel(t, session.Method(s), s.IDP, h.ProviderName), Device: DeviceLabel(t, device.Parse(s.UserAgent)),
 			UserAgent: s.UserAgent, IP: s.IP,
 			Created: formatTime(s.CreatedAt, dateFormat), LastSeen: formatTime(s.LastSeenAt, dateFormat),
 		})
@@ -38,11 +38,11 @@ func (h *Handler) sessionRows(t func(key string) string, sessions []store.Sessio
 	return rows
 }
 
-// MethodLabel is how s signed in, in words: password, passkey, or single
-// sign-on with the provider's display name (providerName may be nil),
-// translated with t.
-func MethodLabel(t func(key string) string, s store.Session, providerName func(id string) string) string {
-	switch session.Method(s) {
+// MethodLabel says a sign-in method (session.Method) in words: password,
+// passkey, or single sign-on with the display name of provider idp
+// (providerName may be nil), translated with t.
+func MethodLabel(t func(key string) string, method, idp string, providerName func(id string) string) string {
+	switch method {
 	case session.MethodPassword:
 		return t("account.method.password")
 	case session.MethodPasskey:
@@ -50,10 +50,10 @@ func MethodLabel(t func(key string) string, s store.Session, providerName func(i
 	case session.MethodSSO:
 		name := ""
 		if providerName != nil {
-			name = providerName(s.IDP)
+			name = providerName(idp)
 		}
 		if name == "" {
-			name = s.IDP
+			name = idp
 		}
 		return strings.ReplaceAll(t("account.method.sso"), "{provider}", name)
 	}
