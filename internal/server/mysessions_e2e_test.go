@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/server/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/providers/providertest"
 )
 
 // User-Agent headers of the test clients, and how the pages name them.
@@ -386,4 +387,33 @@ func TestAdminAccountSessionsAPI(t *testing.T) {
 			t.Fatalf("user page after the last end: %.2000s", body)
 		}
 	})
+}
+
+// TestAccountPageNamesSSOProvider: a session started through single
+// sign-on shows the provider's display name on the account page, and its
+// method and idp in the admin API.
+func TestAccountPageNamesSSOProvider(t *testing.T) {
+	idp := providertest.New(providertest.Options{})
+	t.Cleanup(idp.Close)
+	up := newUpstream(t)
+	g := ssoGateway(t, up, idp)
+	acct := g.CreateUser(t, account.NewAccount{Email: "linus@example.com", FirstName: "L", LastName: "T", SignIn: "sso:corp", CompanyID: "acme", Role: "viewer"})
+	g.CreateUser(t, account.NewAccount{Email: "admin@example.com", Password: pw, CompanyID: "acme", Role: "admin"})
+	idp.SetUser(providertest.User{Subject: "idp-123", Email: "linus@example.com", EmailVerified: true, GivenName: "Linus", FamilyName: "Torvalds"})
+
+	c := clientAs(t, uaEdgeWindows)
+	if resp, body := follow(t, c, g.URL+"/.gatehouse/sso/corp/start?rd=/docs"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("SSO sign-in: %d %q", resp.StatusCode, body)
+	}
+	body, resp := g.Get(t, c, "/.gatehouse/account/", "text/html")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Single sign-on (Corp SSO)") || !strings.Contains(body, "Edge on Windows") {
+		t.Fatalf("account page of an SSO session: %d %.3000s", resp.StatusCode, body)
+	}
+
+	admin := servertest.Client(t)
+	g.Login(t, admin, "admin@example.com", pw)
+	code, out := adminCall(t, g, admin, "", http.MethodGet, "/.gatehouse/api/v1/accounts/"+acct.ID+"/sessions")
+	if code != http.StatusOK || !strings.Contains(out, `"method":"sso"`) || !strings.Contains(out, `"idp":"corp"`) || !strings.Contains(out, `"amr":["fed"]`) {
+		t.Fatalf("API list of an SSO session: %d %s", code, out)
+	}
 }
