@@ -41,11 +41,12 @@ func TestMain(m *testing.M) {
 }
 
 // TestSessionEndReachesAnotherProcess runs two `gatehouse serve` OS
-// processes on one PostgreSQL database and proves that a logout, a block
-// or a provider's back-channel logout on one stops the session on the
-// other within a second, although the
-// other had the session in its cache (trusted for up to 5s without a
-// store read). Only PostgreSQL LISTEN/NOTIFY links the two processes.
+// processes on one PostgreSQL database and proves that a logout, a "sign
+// out everywhere else", a passkey revocation, a block or a provider's
+// back-channel logout on one stops the session on the other within a
+// second, although the other had the session in its cache (trusted for up
+// to 5s without a store read). Only PostgreSQL LISTEN/NOTIFY links the two
+// processes.
 func TestSessionEndReachesAnotherProcess(t *testing.T) {
 	up := newUpstream(t)
 	idp := providertest.New(providertest.Options{})
@@ -128,6 +129,20 @@ log: {level: warn, access: false}
 			}
 		})
 		t.Logf("passkey revocation in one process reached the other in %s", d)
+	})
+
+	t.Run("everywhere else", func(t *testing.T) {
+		var kept *http.Client
+		d := g1.SessionEndReaches(t, g2, "ada@example.com", password, "/app", time.Second, func(*http.Client) {
+			kept = g1.SignOutEverywhereElse(t, "ada@example.com", password)
+		})
+		t.Logf("\"sign out everywhere else\" in one process reached the other in %s", d)
+		for _, g := range []*servertest.Gateway{g1, g2} {
+			if _, resp := g.Get(t, kept, "/app", "application/json"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("the session that signed out everywhere else, on %s: %d", g.URL, resp.StatusCode)
+			}
+		}
+		g1.Logout(t, kept)
 	})
 
 	t.Run("block", func(t *testing.T) {

@@ -32,8 +32,8 @@ func secondGateway(t *testing.T, g *servertest.Gateway) *servertest.Gateway {
 }
 
 // TestSessionEndReachesEveryProcess: with two gateways on one PostgreSQL, a
-// logout on one and a block on one stop the session on the other within a
-// second, although the other had the session in its cache (trusted for
+// logout, a "sign out everywhere else" from the account page and a block
+// on one stop the session on the other within a second, although the other had the session in its cache (trusted for
 // up to session.cache_ttl = 5s without a store read).
 func TestSessionEndReachesEveryProcess(t *testing.T) {
 	up := newUpstream(t)
@@ -50,6 +50,20 @@ func TestSessionEndReachesEveryProcess(t *testing.T) {
 			g1.Logout(t, c)
 		})
 		t.Logf("logout on one gateway reached the other in %s", d)
+	})
+
+	t.Run("everywhere else", func(t *testing.T) {
+		var kept *http.Client
+		d := g1.SessionEndReaches(t, g2, "ada@example.com", pw, "/app", time.Second, func(*http.Client) {
+			kept = g1.SignOutEverywhereElse(t, "ada@example.com", pw)
+		})
+		t.Logf("\"sign out everywhere else\" on one gateway reached the other in %s", d)
+		for _, g := range []*servertest.Gateway{g1, g2} {
+			if _, resp := g.Get(t, kept, "/app", "application/json"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("the session that signed out everywhere else, on %s: %d", g.URL, resp.StatusCode)
+			}
+		}
+		g1.Logout(t, kept)
 	})
 
 	t.Run("block", func(t *testing.T) {

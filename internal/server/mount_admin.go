@@ -39,6 +39,14 @@ func (s *Server) adminGuard(d *deps) *api.Guard {
 			s.Gate.ForgetSessions(ids)
 			return ids, err
 		},
+		ListSessions: s.Sessions.List,
+		EndSession: func(ctx context.Context, accountID, sessionID string) error {
+			if err := s.Sessions.EndAccountSession(ctx, accountID, sessionID); err != nil {
+				return err
+			}
+			s.Gate.ForgetSessions([]string{sessionID})
+			return nil
+		},
 		Providers:  func() []api.ProviderStatus { return s.providerStatuses(d) },
 		Properties: s.rulesService(d),
 		Now:        d.now,

@@ -26,6 +26,7 @@ func (s *Server) mountPasskeys(ctx context.Context, mux *http.ServeMux, d *deps)
 	h.ClientIP = d.clientIP
 	h.Redirect = d.redirect
 	h.OnSessionsEnded = s.Gate.ForgetSessions
+	h.ProviderName = s.providerName
 	h.Now = d.now
 	h.Rand = rand.Reader
 	h.Logger = d.logger
@@ -35,4 +36,15 @@ func (s *Server) mountPasskeys(ctx context.Context, mux *http.ServeMux, d *deps)
 	// The admin panel lists, revokes and enrols through the same handler.
 	s.passkeys = h
 	return nil
+}
+
+// providerName is the display name of a configured identity provider, ""
+// for one that is not configured (any more). It runs after mountSSO.
+func (s *Server) providerName(id string) string {
+	for _, p := range s.providers {
+		if p.ID() == id {
+			return p.DisplayName()
+		}
+	}
+	return ""
 }

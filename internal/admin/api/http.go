@@ -68,7 +68,9 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	for _, action := range []string{ActionBlock, ActionUnblock, ActionDeactivate} {
 		g.Handle(mux, "POST accounts/{id}/"+action, "account."+action, h.lifecycle(action), panel, users)
 	}
+	g.Handle(mux, "GET accounts/{id}/sessions", "account.sessions.list", h.listSessions, panel, users)
 	g.Handle(mux, "DELETE accounts/{id}/sessions", "account.sessions.end", h.endSessions, panel, users)
+	g.Handle(mux, "DELETE accounts/{id}/sessions/{sid}", "account.session.end", h.endSession, panel, users)
 	g.Handle(mux, "PUT accounts/{id}/memberships/{company}", "account.membership.set", h.setMembership, panel, users)
 	g.Handle(mux, "DELETE accounts/{id}/memberships/{company}", "account.membership.remove", h.removeMembership, panel, users)
 	g.Handle(mux, "POST invitations", "account.invite", h.invite, panel, users)

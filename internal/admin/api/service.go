@@ -43,6 +43,13 @@ type Service struct {
 	// EndSessions ends every session of an account and drops it from the
 	// caches (session.Manager.EndAccount plus the gate's cache).
 	EndSessions func(ctx context.Context, accountID string) ([]string, error)
+	// ListSessions lists an account's live sessions with their latest
+	// last-seen times (session.Manager.List); nil: the store's records.
+	ListSessions func(ctx context.Context, accountID string) ([]store.Session, error)
+	// EndSession ends one session of an account and drops it from the
+	// caches (session.Manager.EndAccountSession plus the gate's cache);
+	// an id that is not the account's is store.ErrNotFound.
+	EndSession func(ctx context.Context, accountID, sessionID string) error
 	// SendInvitation mails the "set your password" link
 	// ((*reset.Handler).SendInvitation); nil: no mail is sent.
 	SendInvitation func(ctx context.Context, a store.Account) error

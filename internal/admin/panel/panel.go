@@ -109,6 +109,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.route(mux, "POST users/{id}/status", h.userStatus, panel, users)
 	h.route(mux, "POST users/{id}/delete", h.deleteUser, panel, users)
 	h.route(mux, "POST users/{id}/sessions", h.endSessions, panel, users)
+	h.route(mux, "POST users/{id}/sessions/{sid}/end", h.endSession, panel, users)
 	h.route(mux, "POST users/{id}/memberships", h.setMembership, panel, users)
 	h.route(mux, "POST users/{id}/memberships/{company}/remove", h.removeMembership, panel, users)
 	if h.Passkeys != nil {

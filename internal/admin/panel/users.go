@@ -177,6 +177,8 @@ type userBody struct {
 	// Properties are the value forms of the account's companies the
 	// caller administers.
 	Properties []valuesForm
+	// Sessions are the account's live sessions.
+	Sessions []sessionRow
 }
 
 func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, error) {
@@ -224,6 +226,9 @@ func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, er
 		if b.Properties, err = h.valuesForms(x, a); err != nil {
 			return userBody{}, err
 		}
+	}
+	if b.Sessions, err = h.sessionRows(x, a.ID); err != nil {
+		return userBody{}, err
 	}
 	return b, nil
 }

@@ -39,16 +39,6 @@ type passkeyRow struct {
 	LastUsed    string
 }
 
-type sessionRow struct {
-	ID        string
-	Current   bool
-	Method    string
-	UserAgent string
-	IP        string
-	Created   string
-	LastSeen  string
-}
-
 // layoutFor turns the account's date format into a Go layout.
 func layoutFor(format string) string {
 	if format == "DD/MM/YYYY" {
@@ -100,6 +90,8 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
 		notice = "account.passkey_removed"
 	case "ended":
 		notice = "account.session_ended"
+	case "others_ended":
+		notice = "account.others_ended"
 	}
 	h.renderAccount(w, r, http.StatusOK, sess, acct, "", notice)
 }
@@ -111,7 +103,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
-	sessions, err := h.Store.ListAccountSessions(ctx, acct.ID)
+	sessions, err := h.Sessions.List(ctx, acct.ID)
 	if err != nil {
 		h.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
@@ -134,14 +126,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		d.Passkeys = append(d.Passkeys, passkeyRow{ID: encodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
 			Created: formatTime(c.CreatedAt, acct.DateFormat), LastUsed: formatTime(c.LastUsedAt, acct.DateFormat)})
 	}
-	for _, s := range sessions {
-		method := s.IDP
-		if len(s.AMR) > 0 {
-			method = s.AMR[0]
-		}
-		d.Sessions = append(d.Sessions, sessionRow{ID: s.ID, Current: s.ID == sess.ID, Method: method, UserAgent: s.UserAgent, IP: s.IP,
-			Created: formatTime(s.CreatedAt, acct.DateFormat), LastSeen: formatTime(s.LastSeenAt, acct.DateFormat)})
-	}
+	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct.DateFormat)
 	p.Data = d
 	h.Renderer.Render(w, status, "account", p)
 }
@@ -239,33 +224,4 @@ func (h *Handler) accountRemove(w http.ResponseWriter, r *http.Request) {
 	h.audit(r.Context(), store.AuditEvent{Actor: acct.ID, Action: "passkey.revoke", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
 		Details: map[string]any{"credential": encodeID(id), "sessions_ended": len(ended)}})
 	http.Redirect(w, r, accountPath+"?notice=removed", http.StatusSeeOther)
-}
-
-func (h *Handler) accountEndSession(w http.ResponseWriter, r *http.Request) {
-	_, acct, ok := h.accountForm(w, r)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	id := r.PostFormValue("id")
-	target, err := h.Store.GetSession(ctx, id)
-	// Someone else's session answers exactly like a missing one.
-	if errors.Is(err, store.ErrNotFound) || (err == nil && target.AccountID != acct.ID) {
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
-		return
-	}
-	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
-		return
-	}
-	if err := h.Sessions.EndSession(ctx, id); err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
-		return
-	}
-	if h.OnSessionsEnded != nil {
-		h.OnSessionsEnded([]string{id})
-	}
-	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
-		Details: map[string]any{"session": id}})
-	http.Redirect(w, r, accountPath+"?notice=ended", http.StatusSeeOther)
 }

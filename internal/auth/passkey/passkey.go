@@ -69,6 +69,14 @@ type Sessions interface {
 	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 	EndSession(ctx context.Context, id string) error
+	// List returns the account's live sessions with their latest last-seen.
+	List(ctx context.Context, accountID string) ([]store.Session, error)
+	// EndAccountSession ends one of the account's own sessions and answers
+	// session.ErrNotAccountSession for any other id.
+	EndAccountSession(ctx context.Context, accountID, id string) error
+	// EndOthers ends every session of the account but keepID and returns
+	// their ids.
+	EndOthers(ctx context.Context, accountID, keepID string) ([]string, error)
 	// EndCredential ends the account's sessions signed in with the
 	// passkey and returns their ids.
 	EndCredential(ctx context.Context, accountID string, credentialID []byte) ([]string, error)
@@ -109,9 +117,12 @@ type Handler struct {
 	// OnSessionsEnded, when set, learns sessions ended here so identity
 	// caches drop them.
 	OnSessionsEnded func(ids []string)
-	Now             func() time.Time
-	Rand            io.Reader
-	Logger          *slog.Logger
+	// ProviderName gives the display name of an identity provider, for the
+	// sign-in method of SSO sessions; nil or "" shows the provider's id.
+	ProviderName func(id string) string
+	Now          func() time.Time
+	Rand         io.Reader
+	Logger       *slog.Logger
 
 	opts       Options
 	wa         *webauthn.WebAuthn // nil when off
@@ -192,6 +203,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/rename", h.accountRename)
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
 	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
+	mux.HandleFunc("POST /.gatehouse/account/sessions/end-others", h.accountEndOthers)
 
 	h.mountAdmin(mux)
 }

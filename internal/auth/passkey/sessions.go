@@ -1,0 +1,135 @@
+package passkey
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/device"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// sessionRow is one line of the account page's sessions table.
+type sessionRow struct {
+	ID        string
+	Current   bool
+	Method    string
+	Device    string
+	UserAgent string // the raw header, shown on hover
+	IP        string
+	Created   string
+	LastSeen  string
+}
+
+// sessionRows lists the sessions for the page, translated with t (the
+// page's T) and dated in the account's format; currentID is the session showing the page.
+func (h *Handler) sessionRows(t func(key string) string, sessions []store.Session, currentID, dateFormat string) []sessionRow {
+	rows := make([]sessionRow, 0, len(sessions))
+	for _, s := range sessions {
+		rows = append(rows, sessionRow{
+			ID: s.ID, Current: s.ID == currentID,
+			Method: MethodLabel(t, session.Method(s), s.IDP, h.ProviderName), Device: DeviceLabel(t, device.Parse(s.UserAgent)),
+			UserAgent: s.UserAgent, IP: s.IP,
+			Created: formatTime(s.CreatedAt, dateFormat), LastSeen: formatTime(s.LastSeenAt, dateFormat),
+		})
+	}
+	return rows
+}
+
+// MethodLabel says a sign-in method (session.Method) in words: password,
+// passkey, or single sign-on with the display name of provider idp
+// (providerName may be nil), translated with t.
+func MethodLabel(t func(key string) string, method, idp string, providerName func(id string) string) string {
+	switch method {
+	case session.MethodPassword:
+		return t("account.method.password")
+	case session.MethodPasskey:
+		return t("account.method.passkey")
+	case session.MethodSSO:
+		name := ""
+		if providerName != nil {
+			name = providerName(idp)
+		}
+		if name == "" {
+			name = idp
+		}
+		return strings.ReplaceAll(t("account.method.sso"), "{provider}", name)
+	}
+	return t("account.method.unknown")
+}
+
+// DeviceLabel names a device in words: "Chrome on Windows", or the half
+// that was recognised, or "Unknown device", translated with t.
+func DeviceLabel(t func(key string) string, d device.Device) string {
+	switch {
+	case d.Browser != "" && d.OS != "":
+		return strings.NewReplacer("{browser}", d.Browser, "{os}", d.OS).Replace(t("account.device_on"))
+	case d.Browser != "":
+		return d.Browser
+	case d.OS != "":
+		return d.OS
+	}
+	return t("account.device_unknown")
+}
+
+// accountEndSession ends one of the signed-in person's other sessions.
+// Their own current one is ended by signing out instead.
+func (h *Handler) accountEndSession(w http.ResponseWriter, r *http.Request) {
+	sess, acct, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostFormValue("id")
+	if id == sess.ID {
+		h.renderAccount(w, r, http.StatusConflict, sess, acct, "account.end_current", "")
+		return
+	}
+	// Someone else's session answers exactly like a missing one.
+	err := h.Sessions.EndAccountSession(ctx, acct.ID, id)
+	if errors.Is(err, session.ErrNotAccountSession) {
+		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		return
+	}
+	if err != nil {
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	if h.OnSessionsEnded != nil {
+		h.OnSessionsEnded([]string{id})
+	}
+	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
+		Details: map[string]any{"session": id, "from_session": sess.ID}})
+	http.Redirect(w, r, accountPath+"?notice=ended", http.StatusSeeOther)
+}
+
+// accountEndOthers signs the person out everywhere but here.
+func (h *Handler) accountEndOthers(w http.ResponseWriter, r *http.Request) {
+	sess, acct, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	ended, err := h.Sessions.EndOthers(ctx, acct.ID, sess.ID)
+	// Whatever ended before a failure is gone: drop and record it too.
+	if len(ended) > 0 && h.OnSessionsEnded != nil {
+		h.OnSessionsEnded(ended)
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	if ended == nil {
+		ended = []string{}
+	}
+	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end_others", Target: acct.ID, IP: h.ClientIP(r), Outcome: outcome, Category: "auth",
+		Details: map[string]any{"sessions": ended, "sessions_ended": len(ended), "kept_session": sess.ID}})
+	if err != nil {
+		h.Logger.Error("ending the other sessions", "account", acct.ID, "err", err)
+		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		return
+	}
+	http.Redirect(w, r, accountPath+"?notice=others_ended", http.StatusSeeOther)
+}
