@@ -114,18 +114,8 @@ log: {level: warn, access: false}
 		// through the API of one process ends it on the other.
 		var credID string
 		d := g1.SignedInEndReaches(t, g2, func(c *http.Client) { credID = passkeySignIn(t, cfg, g1, ada, c) }, "/app", time.Second, func(*http.Client) {
-			req, err := http.NewRequest(http.MethodDelete, g1.URL+"/.gatehouse/api/v1/accounts/"+ada+"/credentials/"+credID, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+apiToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
-				t.Fatalf("revoke the passkey through the API: %d", resp.StatusCode)
+			if st := apiCall(t, g1, apiToken, http.MethodDelete, "accounts/"+ada+"/credentials/"+credID); st != http.StatusOK && st != http.StatusNoContent {
+				t.Fatalf("revoke the passkey through the API: %d", st)
 			}
 		})
 		t.Logf("passkey revocation in one process reached the other in %s", d)
@@ -147,18 +137,8 @@ log: {level: warn, access: false}
 
 	t.Run("block", func(t *testing.T) {
 		d := g1.SessionEndReaches(t, g2, "ada@example.com", password, "/app", time.Second, func(*http.Client) {
-			req, err := http.NewRequest(http.MethodPost, g1.URL+"/.gatehouse/api/v1/accounts/"+accountID+"/block", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+apiToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("block through the API: %d", resp.StatusCode)
+			if st := apiCall(t, g1, apiToken, http.MethodPost, "accounts/"+accountID+"/block"); st != http.StatusOK {
+				t.Fatalf("block through the API: %d", st)
 			}
 		})
 		t.Logf("block in one process reached the other in %s", d)
@@ -191,6 +171,22 @@ log: {level: warn, access: false}
 	t.Run("backchannel logout by sub", func(t *testing.T) {
 		backChannel(t, func() providertest.Logout { return providertest.Logout{Subject: "linus-1"} })
 	})
+}
+
+// apiCall makes an admin API call with no body on g and returns its status.
+func apiCall(t *testing.T, g *servertest.Gateway, token, method, path string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, g.URL+"/.gatehouse/api/v1/"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // passkeySignIn registers a passkey for the account in the store the

@@ -116,6 +116,31 @@ func (c *cable) mend() {
 	c.serve(ln)
 }
 
+// cabledPostgres gives the test its own schema on the test PostgreSQL
+// server and a DSN that reaches it through a new cable.
+func cabledPostgres(t *testing.T) (*cable, string) {
+	dsn := storetest.PostgresDSN(t)
+	hostStart := strings.Index(dsn, "@") + 1
+	hostEnd := hostStart + strings.Index(dsn[hostStart:], "/")
+	cab := newCable(t, dsn[hostStart:hostEnd])
+	return cab, dsn[:hostStart] + cab.addr + dsn[hostEnd:]
+}
+
+// signedInOnPostgres starts a gateway on the PostgreSQL database dsn
+// names, with one app, and a client signed in there as a viewer.
+func signedInOnPostgres(t *testing.T, dsn string) (*upstream, *servertest.Gateway, *http.Client) {
+	t.Helper()
+	up := newUpstream(t)
+	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
+		c.Store = config.Store{Driver: "postgres", DSN: config.Secret(dsn)}
+		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme", Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
+	}})
+	g.CreateUser(t, account.NewAccount{Email: "viewer@example.com", Password: pw, CompanyID: "acme", Role: "viewer"})
+	c := servertest.Client(t)
+	g.Login(t, c, "viewer@example.com", pw)
+	return up, g, c
+}
+
 // waitFor polls until cond holds or the deadline passes, and returns how
 // long it took.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
@@ -144,20 +169,9 @@ func status(t *testing.T, c *http.Client, url string) int {
 }
 
 func TestStoreOutageGives503AndRecovers(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	hostStart := strings.Index(dsn, "@") + 1
-	hostEnd := hostStart + strings.Index(dsn[hostStart:], "/")
-	cab := newCable(t, dsn[hostStart:hostEnd])
-	viaCable := dsn[:hostStart] + cab.addr + dsn[hostEnd:]
+	cab, viaCable := cabledPostgres(t)
 
-	up := newUpstream(t)
-	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
-		c.Store = config.Store{Driver: "postgres", DSN: config.Secret(viaCable)}
-		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme", Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
-	}})
-	g.CreateUser(t, account.NewAccount{Email: "o@example.com", Password: pw, CompanyID: "acme", Role: "viewer"})
-	c := servertest.Client(t)
-	g.Login(t, c, "o@example.com", pw)
+	up, g, c := signedInOnPostgres(t, viaCable)
 	if st := status(t, c, g.URL+"/x"); st != http.StatusOK {
 		t.Fatalf("before the outage: %d", st)
 	}
@@ -280,14 +294,7 @@ func TestKeyRotationKeepsOldAssertionsVerifiable(t *testing.T) {
 // and the same cookie works again soon after the database is back.
 func TestDatabaseRestartKeepsSessions(t *testing.T) {
 	pg := storetest.NewCluster(t)
-	up := newUpstream(t)
-	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
-		c.Store = config.Store{Driver: "postgres", DSN: config.Secret(pg.DSN)}
-		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme", Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
-	}})
-	g.CreateUser(t, account.NewAccount{Email: "r@example.com", Password: pw, CompanyID: "acme", Role: "viewer"})
-	c := servertest.Client(t)
-	g.Login(t, c, "r@example.com", pw)
+	_, g, c := signedInOnPostgres(t, pg.DSN)
 	if st := status(t, c, g.URL+"/x"); st != http.StatusOK {
 		t.Fatalf("before the restart: %d", st)
 	}
@@ -318,22 +325,11 @@ func TestDatabaseRestartKeepsSessions(t *testing.T) {
 // each gets 503 within 5 s, and the same cookie works again soon after the
 // network heals.
 func TestStorePartitionGives503AndRecovers(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	hostStart := strings.Index(dsn, "@") + 1
-	hostEnd := hostStart + strings.Index(dsn[hostStart:], "/")
-	cab := newCable(t, dsn[hostStart:hostEnd])
-	viaCable := dsn[:hostStart] + cab.addr + dsn[hostEnd:]
+	cab, viaCable := cabledPostgres(t)
 	t.Cleanup(cab.thaw)
 
-	up := newUpstream(t)
-	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
-		c.Store = config.Store{Driver: "postgres", DSN: config.Secret(viaCable)}
-		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme", Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
-	}})
-	g.CreateUser(t, account.NewAccount{Email: "p@example.com", Password: pw, CompanyID: "acme", Role: "viewer"})
-	c := servertest.Client(t)
+	_, g, c := signedInOnPostgres(t, viaCable)
 	c.Timeout = 20 * time.Second
-	g.Login(t, c, "p@example.com", pw)
 	if st := status(t, c, g.URL+"/x"); st != http.StatusOK {
 		t.Fatalf("before the partition: %d", st)
 	}
