@@ -158,7 +158,3 @@ type Terms struct {
 
 // Duration is a time.Duration written as "30m" in YAML.
 type Duration time.Duration
-
-// Secret is a value that may be given inline, as env:NAME or as file:PATH.
-// Resolve returns the actual value; String never reveals it.
-type Secret string
