@@ -340,7 +340,7 @@ func (v *validator) providers(ps []Provider) {
 			}
 		}
 		v.noneBlank(at("allowed_tenants"), p.AllowedTenants)
-		// What depends on the type (Microsoft's tenant rule) is the type's
+		// What depends on the type (a vendor's tenant rule, say) is the type's
 		// own, registered with it in package providers.
 		for _, tp := range providers.Validate(p) {
 			v.add(at(tp.Key), tp.Message)
