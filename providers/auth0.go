@@ -4,21 +4,18 @@ import (
 	"context"
 	"net/url"
 	"strings"
-
-	"github.com/gatehouse/gatehouse/internal/config"
 )
 
-// NewAuth0 builds an Auth0 provider. issuer may be the tenant domain
+var auth0Kind = Kind{Type: "auth0", New: newAuth0, DisplayName: "Auth0"}
+
+// newAuth0 builds an Auth0 provider. issuer may be the tenant domain
 // ("acme.eu.auth0.com", or a custom domain) or the full issuer URL; Auth0's
 // issuer always ends with "/" and tokens are compared to it exactly.
 // Subjects such as "google-oauth2|123" are kept as they are: Auth0 makes
 // them unique per upstream connection. Roles come from the namespaced claim
 // roles_claim (set by an Auth0 Action) through role_map.
-func NewAuth0(ctx context.Context, cfg config.Provider, opts Options) (Provider, error) {
+func newAuth0(ctx context.Context, cfg Config, opts Options) (Provider, error) {
 	cfg.Issuer = auth0Issuer(cfg.Issuer)
-	if cfg.DisplayName == "" {
-		cfg.DisplayName = "Auth0"
-	}
 	clientID := cfg.ClientID
 	return newOIDC(ctx, cfg, opts, hooks{
 		// Tenants without "RP-Initiated Logout End Session Endpoint Discovery"

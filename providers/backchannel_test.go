@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
 
@@ -31,7 +30,7 @@ func mint(t *testing.T, srv *providertest.Server, l providertest.Logout, f provi
 func TestIDTokenCarriesSID(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := newProvider(t, srv, clk, config.Provider{})
+	p := newProvider(t, srv, clk, Config{})
 	id, err := signIn(t, p)
 	if err != nil {
 		t.Fatalf("sign-in: %v", err)
@@ -46,7 +45,7 @@ func TestLogoutTokenValid(t *testing.T) {
 	for _, alg := range []string{"ES256", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
 			srv := newFake(t, clk, providertest.Options{Algorithm: alg})
-			p := logoutProvider(t, newProvider(t, srv, clk, config.Provider{}))
+			p := logoutProvider(t, newProvider(t, srv, clk, Config{}))
 			lt, err := p.VerifyLogoutToken(t.Context(), mint(t, srv, providertest.Logout{SID: "sid-1", Subject: "user-1", JTI: "j-1"}, providertest.NoFault))
 			if err != nil {
 				t.Fatalf("valid token: %v", err)
@@ -90,7 +89,7 @@ func TestLogoutTokenRefused(t *testing.T) {
 	}
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := logoutProvider(t, newProvider(t, srv, clk, config.Provider{}))
+	p := logoutProvider(t, newProvider(t, srv, clk, Config{}))
 	for name, f := range faults {
 		t.Run(name, func(t *testing.T) {
 			tok := mint(t, srv, providertest.Logout{SID: "sid-1", Subject: "user-1"}, f)
@@ -100,7 +99,7 @@ func TestLogoutTokenRefused(t *testing.T) {
 		})
 	}
 	t.Run("an ID token", func(t *testing.T) {
-		id, err := signIn(t, newProvider(t, srv, clk, config.Provider{}))
+		id, err := signIn(t, newProvider(t, srv, clk, Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +112,7 @@ func TestLogoutTokenRefused(t *testing.T) {
 func TestLogoutTokenClockSkew(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := logoutProvider(t, newProvider(t, srv, clk, config.Provider{}))
+	p := logoutProvider(t, newProvider(t, srv, clk, Config{}))
 	tok := mint(t, srv, providertest.Logout{SID: "s"}, providertest.NoFault) // exp in 2 minutes
 	clk.Add(2*time.Minute + clockSkew - time.Second)
 	if _, err := p.VerifyLogoutToken(t.Context(), tok); err != nil {
@@ -128,7 +127,7 @@ func TestLogoutTokenClockSkew(t *testing.T) {
 func TestLogoutTokenNotBeforeAndNonceSpelling(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := logoutProvider(t, newProvider(t, srv, clk, config.Provider{}))
+	p := logoutProvider(t, newProvider(t, srv, clk, Config{}))
 	later := clk.Now().Add(10 * time.Minute).Unix()
 	if _, err := p.VerifyLogoutToken(t.Context(), mint(t, srv, providertest.Logout{SID: "s", Claims: map[string]any{"nbf": later}}, providertest.NoFault)); !errors.Is(err, ErrInvalidLogoutToken) {
 		t.Fatalf("nbf in the future: %v", err)
@@ -144,7 +143,7 @@ func TestLogoutTokenNotBeforeAndNonceSpelling(t *testing.T) {
 func TestMicrosoftLogoutSubject(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{MultiTenant: true})
-	p := logoutProvider(t, newProvider(t, srv, clk, config.Provider{
+	p := logoutProvider(t, newProvider(t, srv, clk, Config{
 		Type: "microsoft", AllowedTenants: []string{"tenant-a"}, AllowedDomains: []string{"contoso.com"},
 	}))
 	claims := map[string]any{"tid": "tenant-a", "oid": "oid-1"}

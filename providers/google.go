@@ -3,22 +3,19 @@ package providers
 import (
 	"context"
 	"fmt"
-
-	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 const googleIssuer = "https://accounts.google.com"
 
-// NewGoogle builds a Google (Workspace) provider. allowed_domains is checked
+var googleKind = Kind{Type: "google", New: newGoogle, DisplayName: "Google"}
+
+// newGoogle builds a Google (Workspace) provider. allowed_domains is checked
 // against the hd claim, which Google sets only for Workspace accounts and
 // which names the organisation that owns the account; an email suffix would
 // also match consumer accounts using an address at that domain.
-func NewGoogle(ctx context.Context, cfg config.Provider, opts Options) (Provider, error) {
+func newGoogle(ctx context.Context, cfg Config, opts Options) (Provider, error) {
 	if cfg.Issuer == "" {
 		cfg.Issuer = googleIssuer
-	}
-	if cfg.DisplayName == "" {
-		cfg.DisplayName = "Google"
 	}
 	allowed := cfg.AllowedDomains
 	return newOIDC(ctx, cfg, opts, hooks{

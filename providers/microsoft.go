@@ -6,13 +6,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 const microsoftLogin = "https://login.microsoftonline.com/"
 
-// NewMicrosoft builds a Microsoft Entra ID provider.
+var microsoftKind = Kind{Type: "microsoft", New: newMicrosoft, DisplayName: "Microsoft", Validate: validateMicrosoft}
+
+// newMicrosoft builds a Microsoft Entra ID provider.
 //
 // The issuer is tenant-specific (…/TENANT/v2.0), or one of the multi-tenant
 // endpoints (…/common/v2.0, …/organizations/v2.0) whose discovered issuer
@@ -27,16 +27,13 @@ const microsoftLogin = "https://login.microsoftonline.com/"
 // on a user. So an email counts as verified only when the tenant is allowed
 // and the address's domain is in allowed_domains, domains the operator
 // vouches belong to those tenants.
-func NewMicrosoft(ctx context.Context, cfg config.Provider, opts Options) (Provider, error) {
+func newMicrosoft(ctx context.Context, cfg Config, opts Options) (Provider, error) {
 	if cfg.Issuer == "" {
 		if len(cfg.AllowedTenants) == 1 {
 			cfg.Issuer = microsoftLogin + cfg.AllowedTenants[0] + "/v2.0"
 		} else {
 			cfg.Issuer = microsoftLogin + "organizations/v2.0"
 		}
-	}
-	if cfg.DisplayName == "" {
-		cfg.DisplayName = "Microsoft"
 	}
 	if cfg.RolesClaim == "" && len(cfg.RoleMap) > 0 {
 		cfg.RolesClaim = "roles" // Entra app roles
@@ -110,6 +107,32 @@ func microsoftMultiTenant(issuer string) bool {
 	switch strings.ToLower(first) {
 	case "common", "organizations", "consumers":
 		return true
+	}
+	return false
+}
+
+// validateMicrosoft is the configuration rule of the type: on a shared
+// endpoint, whose tokens come from any tenant, the tid allow-list is the
+// only tenant check left, so it must not be empty.
+func validateMicrosoft(cfg Config) []Problem {
+	if sharedIssuer(cfg.Issuer) && len(cfg.AllowedTenants) == 0 {
+		return []Problem{{Key: "allowed_tenants", Message: "required with the common or organizations issuer: otherwise any Microsoft tenant could sign in"}}
+	}
+	return nil
+}
+
+// sharedIssuer spots a shared endpoint in any segment of the configured
+// issuer, the discovered form with its "{tenantid}" placeholder included.
+func sharedIssuer(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	for seg := range strings.SplitSeq(u.Path, "/") {
+		switch strings.ToLower(seg) {
+		case "common", "organizations", "{tenantid}":
+			return true
+		}
 	}
 	return false
 }

@@ -16,8 +16,6 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
-
-	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 const (
@@ -110,12 +108,15 @@ type discovery struct {
 	issParam    bool
 }
 
-// NewOIDC builds a generic OIDC provider (type "oidc").
-func NewOIDC(ctx context.Context, cfg config.Provider, opts Options) (Provider, error) {
+// oidcKind is the generic type, for any provider that keeps to the standard.
+var oidcKind = Kind{Type: "oidc", New: newGeneric}
+
+// newGeneric builds a generic OIDC provider (type "oidc").
+func newGeneric(ctx context.Context, cfg Config, opts Options) (Provider, error) {
 	return newOIDC(ctx, cfg, opts, hooks{})
 }
 
-func newOIDC(ctx context.Context, cfg config.Provider, opts Options, h hooks) (*OIDC, error) {
+func newOIDC(ctx context.Context, cfg Config, opts Options, h hooks) (*OIDC, error) {
 	var problems []string
 	if cfg.ID == "" {
 		problems = append(problems, "id is empty")
@@ -150,9 +151,6 @@ func newOIDC(ctx context.Context, cfg config.Provider, opts Options, h hooks) (*
 		hooks:          h,
 		ready:          make(chan struct{}),
 	}
-	if p.displayName == "" {
-		p.displayName = cfg.ID
-	}
 	if p.client == nil {
 		p.client = &http.Client{Timeout: discoveryTimeout}
 	}
@@ -176,7 +174,7 @@ func newOIDC(ctx context.Context, cfg config.Provider, opts Options, h hooks) (*
 
 func scopesWithOpenID(scopes []string) []string {
 	if len(scopes) == 0 {
-		return []string{oidc.ScopeOpenID, "email", "profile"}
+		return defaultScopes()
 	}
 	if slices.Contains(scopes, oidc.ScopeOpenID) {
 		return slices.Clone(scopes)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clocktest"
-	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
 
@@ -27,7 +26,7 @@ func newFake(t *testing.T, clk *clocktest.Clock, opts providertest.Options) *pro
 	return srv
 }
 
-func newProvider(t *testing.T, srv *providertest.Server, clk *clocktest.Clock, cfg config.Provider) Provider {
+func newProvider(t *testing.T, srv *providertest.Server, clk *clocktest.Clock, cfg Config) Provider {
 	t.Helper()
 	if cfg.ID == "" {
 		cfg.ID = "test"
@@ -94,7 +93,7 @@ func signIn(t *testing.T, p Provider) (*Identity, error) {
 func TestOIDCSignIn(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{Algorithm: "RS256"})
-	p := newProvider(t, srv, clk, config.Provider{DisplayName: "Corp SSO"})
+	p := newProvider(t, srv, clk, Config{DisplayName: "Corp SSO"})
 	id, err := signIn(t, p)
 	if err != nil {
 		t.Fatalf("sign-in: %v", err)
@@ -130,7 +129,7 @@ func TestOIDCRejectsBrokenTokens(t *testing.T) {
 	}
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := newProvider(t, srv, clk, config.Provider{})
+	p := newProvider(t, srv, clk, Config{})
 	for name, f := range faults {
 		t.Run(name, func(t *testing.T) {
 			srv.Break(f)
@@ -150,7 +149,7 @@ func TestOIDCRejectsBrokenTokens(t *testing.T) {
 func TestOIDCClockSkew(t *testing.T) {
 	idp, ours := newClock(), newClock()
 	srv := newFake(t, idp, providertest.Options{TokenTTL: 5 * time.Minute})
-	p := newProvider(t, srv, ours, config.Provider{})
+	p := newProvider(t, srv, ours, Config{})
 	cases := []struct {
 		name   string
 		offset time.Duration // how far the provider's clock runs ahead of ours
@@ -176,7 +175,7 @@ func TestOIDCClockSkew(t *testing.T) {
 func TestOIDCCodeAndPKCE(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := newProvider(t, srv, clk, config.Provider{})
+	p := newProvider(t, srv, clk, Config{})
 	resp := authorize(t, p, "st", "n", verifier)
 	if _, err := p.Exchange(t.Context(), resp.Get("code"), verifier+"x", "n"); !errors.Is(err, ErrExchange) {
 		t.Fatalf("wrong verifier: %v", err)
@@ -190,7 +189,7 @@ func TestOIDCCodeAndPKCE(t *testing.T) {
 func TestOIDCKeyRotation(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := newProvider(t, srv, clk, config.Provider{})
+	p := newProvider(t, srv, clk, Config{})
 	if _, err := signIn(t, p); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +215,7 @@ func TestOIDCDiscoveryRetry(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	p, err := New(ctx, config.Provider{ID: "test", Type: "oidc", Issuer: srv.Issuer, ClientID: srv.ClientID()},
+	p, err := New(ctx, Config{ID: "test", Type: "oidc", Issuer: srv.Issuer, ClientID: srv.ClientID()},
 		Options{ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL, HTTPClient: srv.Client(), Now: clk.Now, After: after})
 	if err != nil {
 		t.Fatalf("New must not fail on discovery: %v", err)
@@ -253,7 +252,7 @@ func TestOIDCDiscoveryRetry(t *testing.T) {
 func TestOIDCDiscoveryIssuerMismatch(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p, err := New(t.Context(), config.Provider{ID: "x", Type: "oidc", Issuer: srv.Issuer + "/", ClientID: "c"},
+	p, err := New(t.Context(), Config{ID: "x", Type: "oidc", Issuer: srv.Issuer + "/", ClientID: "c"},
 		Options{RedirectURL: redirectURL, HTTPClient: srv.Client(), Now: clk.Now, After: func(time.Duration) <-chan time.Time { return nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +265,7 @@ func TestOIDCDiscoveryIssuerMismatch(t *testing.T) {
 func TestOIDCAllowedDomainsAndRoles(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := newProvider(t, srv, clk, config.Provider{
+	p := newProvider(t, srv, clk, Config{
 		AllowedDomains: []string{"Example.com"},
 		RolesClaim:     "groups",
 		RoleMap:        map[string]string{"eng": "manager", "it": "admin"},
@@ -289,7 +288,7 @@ func TestOIDCAllowedDomainsAndRoles(t *testing.T) {
 func TestOIDCEndSession(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := newProvider(t, srv, clk, config.Provider{})
+	p := newProvider(t, srv, clk, Config{})
 	lp, ok := p.(LogoutProvider)
 	if !ok {
 		t.Fatal("no LogoutProvider")
@@ -323,7 +322,7 @@ func TestIssuerMatches(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	opts := Options{RedirectURL: redirectURL}
-	for name, cfg := range map[string]config.Provider{
+	for name, cfg := range map[string]Config{
 		"unknown type":          {ID: "x", Type: "okta", Issuer: "https://a.example", ClientID: "c"},
 		"no client id":          {ID: "x", Type: "oidc", Issuer: "https://a.example"},
 		"relative issuer":       {ID: "x", Type: "oidc", Issuer: "a.example", ClientID: "c"},

@@ -5,14 +5,11 @@ package providers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 // Errors returned by providers, checked with errors.Is.
@@ -110,31 +107,6 @@ type Options struct {
 	// After waits before a discovery retry; nil means time.After. Tests
 	// inject a channel they control so nothing sleeps.
 	After func(time.Duration) <-chan time.Time
-}
-
-// Constructor builds a provider of one type.
-type Constructor func(ctx context.Context, cfg config.Provider, opts Options) (Provider, error)
-
-// Registry maps a provider type to its constructor. Adding a vendor is one
-// file and one entry here.
-func Registry() map[string]Constructor {
-	return map[string]Constructor{
-		"oidc":      NewOIDC,
-		"google":    NewGoogle,
-		"microsoft": NewMicrosoft,
-		"auth0":     NewAuth0,
-	}
-}
-
-// New builds the provider cfg.Type names. ctx bounds the background
-// discovery retries. A provider whose discovery fails is still returned,
-// with Status "unavailable"; only configuration errors return an error.
-func New(ctx context.Context, cfg config.Provider, opts Options) (Provider, error) {
-	c, ok := Registry()[cfg.Type]
-	if !ok {
-		return nil, fmt.Errorf("%w: provider %q: unknown type %q", ErrConfig, cfg.ID, cfg.Type)
-	}
-	return c(ctx, cfg, opts)
 }
 
 // IssuerMatches compares an issuer with the expected one exactly, except

@@ -5,14 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
 
 func TestGoogleHostedDomain(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{})
-	p := newProvider(t, srv, clk, config.Provider{Type: "google", AllowedDomains: []string{"example.com"}})
+	p := newProvider(t, srv, clk, Config{Type: "google", AllowedDomains: []string{"example.com"}})
 	if p.DisplayName() != "Google" {
 		t.Fatalf("display name %q", p.DisplayName())
 	}
@@ -43,7 +42,7 @@ func TestGoogleHostedDomain(t *testing.T) {
 func TestMicrosoftMultiTenant(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{MultiTenant: true})
-	p := newProvider(t, srv, clk, config.Provider{
+	p := newProvider(t, srv, clk, Config{
 		Type:           "microsoft",
 		AllowedTenants: []string{"tenant-a"},
 		AllowedDomains: []string{"contoso.com"},
@@ -80,7 +79,7 @@ func TestMicrosoftMultiTenant(t *testing.T) {
 func TestMicrosoftEmailNotVerifiedWithoutDomains(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{Path: "/tenant-a/v2.0"})
-	p := newProvider(t, srv, clk, config.Provider{Type: "microsoft"})
+	p := newProvider(t, srv, clk, Config{Type: "microsoft"})
 	// The email_verified claim is not Microsoft's to give; it is ignored.
 	srv.SetUser(providertest.User{Subject: "s", EmailVerified: true, Claims: map[string]any{
 		"tid": "tenant-a", "oid": "o", "preferred_username": "ada@contoso.com"}})
@@ -98,7 +97,7 @@ func TestAuth0(t *testing.T) {
 	srv := newFake(t, clk, providertest.Options{Path: "/"})
 	const claim = "https://gatehouse.example.com/roles"
 	// Configured without the trailing slash: Auth0's issuer has one.
-	p := newProvider(t, srv, clk, config.Provider{
+	p := newProvider(t, srv, clk, Config{
 		Type: "auth0", Issuer: strings.TrimSuffix(srv.Issuer, "/"),
 		RolesClaim: claim, RoleMap: map[string]string{"Plant Managers": "manager"},
 	})
@@ -119,7 +118,7 @@ func TestAuth0(t *testing.T) {
 func TestAuth0LegacyLogout(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{Path: "/", NoEndSession: true})
-	p := newProvider(t, srv, clk, config.Provider{Type: "auth0"})
+	p := newProvider(t, srv, clk, Config{Type: "auth0"})
 	u, ok := p.(LogoutProvider).EndSessionURL("tok", "https://gate.example.com/")
 	if !ok || !strings.HasPrefix(u, srv.Issuer+"v2/logout?") || !strings.Contains(u, "returnTo=https%3A%2F%2Fgate.example.com%2F") ||
 		!strings.Contains(u, "client_id="+srv.ClientID()) {
@@ -127,7 +126,7 @@ func TestAuth0LegacyLogout(t *testing.T) {
 	}
 	// Without discovery's endpoint, the generic type has no logout.
 	srv2 := newFake(t, clk, providertest.Options{NoEndSession: true})
-	if _, ok := newProvider(t, srv2, clk, config.Provider{}).(LogoutProvider).EndSessionURL("t", "r"); ok {
+	if _, ok := newProvider(t, srv2, clk, Config{}).(LogoutProvider).EndSessionURL("t", "r"); ok {
 		t.Fatal("generic provider invented a logout URL")
 	}
 }
@@ -135,7 +134,7 @@ func TestAuth0LegacyLogout(t *testing.T) {
 func TestIssParameter(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, providertest.Options{IssParameter: true})
-	p := newProvider(t, srv, clk, config.Provider{})
+	p := newProvider(t, srv, clk, Config{})
 	ic := p.(IssuerChecker)
 	if !ic.IssuerParameterRequired() || ic.ExpectedIssuer() != srv.Issuer {
 		t.Fatalf("issuer checker %v %q", ic.IssuerParameterRequired(), ic.ExpectedIssuer())

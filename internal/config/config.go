@@ -3,7 +3,11 @@
 // problem with its key path.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/providers"
+)
 
 // Config is the whole configuration file. Each part of the gateway is given
 // only the section it uses.
@@ -85,28 +89,12 @@ type SMTP struct {
 	ImplicitTLS bool   `yaml:"implicit_tls"`
 }
 
-// Provider is one OpenID Connect identity provider.
-type Provider struct {
-	ID             string            `yaml:"id"`
-	Type           string            `yaml:"type"` // google | microsoft | auth0 | oidc
-	DisplayName    string            `yaml:"display_name"`
-	Issuer         string            `yaml:"issuer"`
-	ClientID       string            `yaml:"client_id"`
-	ClientSecret   Secret            `yaml:"client_secret"`
-	Scopes         []string          `yaml:"scopes"`
-	AllowedDomains []string          `yaml:"allowed_domains"`
-	AllowedTenants []string          `yaml:"allowed_tenants"`
-	RolesClaim     string            `yaml:"roles_claim"`
-	RoleMap        map[string]string `yaml:"role_map"`
-	JIT            JIT               `yaml:"jit"`
-}
+// Provider is one entry of providers. Package providers defines it, with
+// the defaults and rules that depend on the provider's type.
+type Provider = providers.Config
 
 // JIT creates accounts on first SSO login.
-type JIT struct {
-	Enabled bool   `yaml:"enabled"`
-	Company string `yaml:"company"`
-	Role    string `yaml:"role"`
-}
+type JIT = providers.JIT
 
 // Route sends matching requests to an upstream.
 type Route struct {
@@ -158,7 +146,3 @@ type Terms struct {
 
 // Duration is a time.Duration written as "30m" in YAML.
 type Duration time.Duration
-
-// Secret is a value that may be given inline, as env:NAME or as file:PATH.
-// Resolve returns the actual value; String never reveals it.
-type Secret string

@@ -455,44 +455,6 @@ func TestDurationYAML(t *testing.T) {
 	}
 }
 
-func TestSecretResolve(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	lookup := EnvLookup([]string{"DB_PASS=s3cret", "EMPTY=", "DUP=first", "DUP=second"})
-	cases := []struct {
-		secret Secret
-		want   string
-	}{
-		{"literal-value", "literal-value"},
-		{"", ""},
-		{"env:DB_PASS", "s3cret"},
-		{"env:EMPTY", ""},
-		{"env:DUP", "second"},
-		{Secret("file:" + write("nl", "from-file\n")), "from-file"},
-		{Secret("file:" + write("crlf", "from-file\r\n")), "from-file"},
-		{Secret("file:" + write("two", "from-file\n\n")), "from-file\n"},
-		{Secret("file:" + write("none", "from-file")), "from-file"},
-	}
-	for _, c := range cases {
-		got, err := c.secret.Resolve(lookup)
-		if err != nil || got != c.want {
-			t.Errorf("%q: got %q, %v; want %q", string(c.secret), got, err, c.want)
-		}
-	}
-	if _, err := Secret("env:NOT_SET").Resolve(lookup); !errors.Is(err, ErrSecretUnset) {
-		t.Errorf("unset env: err = %v, want ErrSecretUnset", err)
-	}
-	if _, err := Secret("file:" + filepath.Join(dir, "missing")).Resolve(lookup); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing file: err = %v, want fs.ErrNotExist", err)
-	}
-}
-
 func TestSecretsNeverPrinted(t *testing.T) {
 	cfg := Default()
 	cfg.Store.DSN = "postgres://gate:hunter2@db/gate"

@@ -68,23 +68,3 @@ func defaultRoute() Route {
 		MaxIdleConns: 256,
 	}
 }
-
-// defaultProvider is what every entry of providers starts from.
-func defaultProvider() Provider {
-	return Provider{
-		Scopes: []string{"openid", "email", "profile"},
-	}
-}
-
-// defaultDisplayName names the login button when display_name is empty.
-func defaultDisplayName(p Provider) string {
-	switch p.Type {
-	case "google":
-		return "Google"
-	case "microsoft":
-		return "Microsoft"
-	case "auth0":
-		return "Auth0"
-	}
-	return p.ID
-}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse/gatehouse/providers"
 )
 
 // maxFileBytes bounds the config file; a real one is a few KiB.
@@ -92,9 +94,7 @@ func fillDerived(c *Config) {
 		c.Password.MaxConcurrentHashes = runtime.NumCPU()
 	}
 	for i := range c.Providers {
-		if c.Providers[i].DisplayName == "" {
-			c.Providers[i].DisplayName = defaultDisplayName(c.Providers[i])
-		}
+		providers.SetDefaults(&c.Providers[i])
 	}
 	for i := range c.Routes {
 		c.Routes[i].Host = strings.ToLower(c.Routes[i].Host)
@@ -424,16 +424,5 @@ func (r *Route) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	*r = Route(v)
-	return nil
-}
-
-// UnmarshalYAML starts each provider from its defaults.
-func (p *Provider) UnmarshalYAML(n *yaml.Node) error {
-	type plain Provider
-	v := plain(defaultProvider())
-	if err := n.Decode(&v); err != nil {
-		return err
-	}
-	*p = Provider(v)
 	return nil
 }

@@ -1,85 +1,19 @@
 package config
 
-import (
-	"errors"
-	"fmt"
-	"log/slog"
-	"os"
-	"strings"
-)
+import "github.com/gatehouse/gatehouse/internal/secret"
+
+// Secret is a value that may be given inline, as env:NAME or as file:PATH.
+// Resolve returns the actual value; String never reveals it. It is defined
+// in package secret so that the provider sections, which package providers
+// defines, can hold one too.
+type Secret = secret.Value
 
 // ErrSecretUnset is returned by Resolve when an env: secret names a variable
 // that is not set.
-var ErrSecretUnset = errors.New("environment variable not set")
-
-const redacted = "[redacted]"
-
-// Resolve returns the secret's value. "env:NAME" reads the variable NAME
-// through lookup (os.LookupEnv when lookup is nil) and fails when it is unset;
-// "file:PATH" reads the file and drops one trailing newline, which editors
-// and `echo` add; anything else is the value itself.
-func (s Secret) Resolve(lookup func(string) (string, bool)) (string, error) {
-	raw := string(s)
-	switch {
-	case strings.HasPrefix(raw, "env:"):
-		name := strings.TrimPrefix(raw, "env:")
-		if lookup == nil {
-			lookup = os.LookupEnv
-		}
-		v, ok := lookup(name)
-		if !ok {
-			return "", fmt.Errorf("secret env:%s: %w", name, ErrSecretUnset)
-		}
-		return v, nil
-	case strings.HasPrefix(raw, "file:"):
-		path := strings.TrimPrefix(raw, "file:")
-		b, err := os.ReadFile(path)
-		if err != nil {
-			// The path is not secret, the content is; the error only names the path.
-			return "", fmt.Errorf("secret file:%s: %w", path, err)
-		}
-		v := strings.TrimSuffix(string(b), "\n")
-		v = strings.TrimSuffix(v, "\r")
-		return v, nil
-	default:
-		return raw, nil
-	}
-}
-
-// IsSet reports whether any value (literal or reference) was given.
-func (s Secret) IsSet() bool { return s != "" }
-
-// String hides the value so a secret printed by mistake never reaches a log.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-// GoString hides the value from %#v as well.
-func (s Secret) GoString() string { return `"` + s.String() + `"` }
-
-// LogValue hides the value from slog.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalYAML hides the value when a config is written back out.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalJSON hides the value when a config section is served as JSON.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+var ErrSecretUnset = secret.ErrUnset
 
 // EnvLookup turns an environ slice ("NAME=value" entries, as os.Environ
 // returns) into a lookup function for Resolve. Later entries win, as in exec.
 func EnvLookup(environ []string) func(string) (string, bool) {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return func(name string) (string, bool) {
-		v, ok := m[name]
-		return v, ok
-	}
+	return secret.EnvLookup(environ)
 }

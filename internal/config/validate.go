@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/providers"
 )
 
 // Problem is one thing wrong with a configuration, at a dotted key path
@@ -324,7 +326,7 @@ func (v *validator) providers(ps []Provider) {
 		default:
 			first[p.ID] = i
 		}
-		v.oneOf(at("type"), p.Type, "google", "microsoft", "auth0", "oidc")
+		v.oneOf(at("type"), p.Type, providers.Types()...)
 		v.issuer(at("issuer"), p.Issuer)
 		if strings.TrimSpace(p.ClientID) == "" {
 			v.add(at("client_id"), "must not be empty")
@@ -338,8 +340,10 @@ func (v *validator) providers(ps []Provider) {
 			}
 		}
 		v.noneBlank(at("allowed_tenants"), p.AllowedTenants)
-		if p.Type == "microsoft" && multiTenantIssuer(p.Issuer) && len(p.AllowedTenants) == 0 {
-			v.add(at("allowed_tenants"), "required with the common or organizations issuer: otherwise any Microsoft tenant could sign in")
+		// What depends on the type (a vendor's tenant rule, say) is the type's
+		// own, registered with it in package providers.
+		for _, tp := range providers.Validate(p) {
+			v.add(at(tp.Key), tp.Message)
 		}
 		for from, to := range p.RoleMap {
 			if from == "" || to == "" {
@@ -475,22 +479,6 @@ func validPort(p string, zeroOK bool) bool {
 		return false
 	}
 	return strconv.Itoa(n) == p || p == "0"
-}
-
-// multiTenantIssuer spots Microsoft's shared endpoints, whose tokens come
-// from any tenant, so the tid allow-list is the only tenant check left.
-func multiTenantIssuer(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
-	for seg := range strings.SplitSeq(u.Path, "/") {
-		switch strings.ToLower(seg) {
-		case "common", "organizations", "{tenantid}":
-			return true
-		}
-	}
-	return false
 }
 
 // cleanPrefix refuses prefixes that a normalised request path could never

@@ -231,3 +231,24 @@ func TestPublicURLOnIPAddressThroughLoad(t *testing.T) {
 		t.Fatalf("env override to an IP: err %v, warnings %v", err, cfg.Warnings())
 	}
 }
+
+// The rules that depend on a provider's type come from package providers;
+// they are reported at the entry's key path with the same words as the
+// config's own.
+func TestProviderTypeProblems(t *testing.T) {
+	c := validBase()
+	c.Providers[0].Type = "okta"
+	c.Providers[1].Issuer = "https://login.microsoftonline.com/common/v2.0"
+	c.Providers[1].AllowedTenants = nil
+	var got []string
+	for _, p := range c.Validate() {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"providers[0].type: must be one of google, microsoft, auth0, oidc",
+		"providers[1].allowed_tenants: required with the common or organizations issuer: otherwise any Microsoft tenant could sign in",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("problems\n%q\nwant\n%q", got, want)
+	}
+}

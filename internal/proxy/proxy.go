@@ -203,23 +203,6 @@ func (rt *Router) Match(host, cleanPath string) (*Route, bool) {
 	return nil, false
 }
 
-// Resolve normalises the request's path and matches it against r.Host. It
-// returns the clean path as well, which is what policy must look at.
-func (rt *Router) Resolve(r *http.Request) (*Route, string, error) {
-	clean, err := NormalizePath(r.URL.EscapedPath())
-	if err != nil {
-		return nil, "", err
-	}
-	route, ok := rt.Match(r.Host, clean)
-	if !ok {
-		return nil, clean, ErrNoRoute
-	}
-	return route, clean, nil
-}
-
-// ErrNoRoute means no route matches the host and path.
-var ErrNoRoute = errors.New("proxy: no route matches")
-
 // Close releases idle upstream connections.
 func (rt *Router) Close() {
 	for _, tr := range rt.transports {

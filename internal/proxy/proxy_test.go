@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,12 +79,13 @@ func newGateway(t testing.TB, routes []config.Route, trusted ...string) *gateway
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route, _, err := g.router.Resolve(r)
-	switch {
-	case errors.Is(err, ErrAmbiguousPath):
+	clean, err := NormalizePath(r.URL.EscapedPath())
+	if err != nil {
 		http.Error(w, "bad path", http.StatusBadRequest)
 		return
-	case errors.Is(err, ErrNoRoute):
+	}
+	route, ok := g.router.Match(r.Host, clean)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
@@ -656,9 +656,13 @@ func BenchmarkForward(b *testing.B) {
 		req := httptest.NewRequest("GET", "/app/dashboard?tab=1", nil)
 		req.Header = browserHeaders()
 		req.Header.Set("Cookie", "app_session=abc; "+sessionCookie+"=s; theme=dark")
-		route, _, err := g.router.Resolve(req)
+		clean, err := NormalizePath(req.URL.EscapedPath())
 		if err != nil {
 			b.Fatal(err)
+		}
+		route, ok := g.router.Match(req.Host, clean)
+		if !ok {
+			b.Fatal("no route")
 		}
 		rec := httptest.NewRecorder()
 		route.Forward(rec, req, id)

@@ -4,36 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
-
-// memKeys is an in-memory store.Keys for signing in benchmarks.
-type memKeys struct {
-	mu   sync.Mutex
-	keys []store.SigningKey
-}
-
-func (m *memKeys) CreateSigningKey(_ context.Context, k store.SigningKey) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.keys = append(m.keys, k)
-	return nil
-}
-
-func (m *memKeys) ListSigningKeys(context.Context) ([]store.SigningKey, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]store.SigningKey(nil), m.keys...), nil
-}
-
-func (m *memKeys) RetireSigningKeys(context.Context, string, time.Time) error { return nil }
-
-func (m *memKeys) DeleteSigningKeysRetiredBefore(context.Context, time.Time) error { return nil }
 
 // BenchmarkEvaluate measures one evaluation (uncached: what a new session
 // or a change costs) for an account matching 1, 20 and 200 rules, and
@@ -52,9 +28,9 @@ func BenchmarkEvaluate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			vals, _ := f.mem.ListPropertyValues(ctx, "alice", "acme")
+			vals, _ := f.st.ListPropertyValues(ctx, "alice", "acme")
 
-			kr := identity.NewKeyring(&memKeys{}, time.Now, rand.Reader, nil)
+			kr := identity.NewKeyring(f.st, time.Now, rand.Reader, nil)
 			if err := kr.Load(ctx); err != nil {
 				b.Fatal(err)
 			}

@@ -81,7 +81,7 @@ func TestValueValidation(t *testing.T) {
 	if err := f.svc.SetValues(ctx, admin, "nobody", "acme", nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown account: %v", err)
 	}
-	if vals, _ := f.mem.ListPropertyValues(ctx, "alice", "acme"); len(vals) != 0 {
+	if vals, _ := f.st.ListPropertyValues(ctx, "alice", "acme"); len(vals) != 0 {
 		t.Errorf("refused values were stored: %v", vals)
 	}
 }
@@ -225,7 +225,7 @@ func TestCacheAndInvalidation(t *testing.T) {
 	}
 	// A change made behind the service (another replica) is seen once
 	// CacheTTL has passed, and not evaluated again before.
-	_ = f.mem.SetPropertyValue(ctx, store.PropertyValue{AccountID: "alice", CompanyID: "acme", Key: "site", Values: []string{"Lyon"}})
+	_ = f.st.SetPropertyValue(ctx, store.PropertyValue{AccountID: "alice", CompanyID: "acme", Key: "site", Values: []string{"Lyon"}})
 	if len(eval()) != 1 {
 		t.Fatal("cache not used")
 	}

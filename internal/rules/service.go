@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -170,6 +171,14 @@ func (s *Service) CreateDef(ctx context.Context, actor Actor, d store.PropertyDe
 	s.record(ctx, actor, "property.create", "property:"+d.CompanyID+"/"+d.Key, d.CompanyID, nil, d)
 	s.changed()
 	return d, nil
+}
+
+// cloneDef copies d's choices and labels, so that editing the copy leaves
+// d, the state before the change that the audit records, as it was.
+func cloneDef(d store.PropertyDef) store.PropertyDef {
+	d.Choices = slices.Clone(d.Choices)
+	d.Labels = maps.Clone(d.Labels)
+	return d
 }
 
 // UpdateDef renames a definition (labels) and, for choice types, replaces

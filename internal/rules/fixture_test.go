@@ -3,51 +3,19 @@ package rules
 import (
 	"context"
 	"crypto/rand"
-	"strings"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-// fakeDir is an in-memory Directory.
-type fakeDir struct {
-	accounts map[string]store.Account
-	members  map[string][]store.Membership
-}
-
-func (d *fakeDir) GetAccount(_ context.Context, id string) (store.Account, error) {
-	a, ok := d.accounts[id]
-	if !ok {
-		return store.Account{}, store.ErrNotFound
-	}
-	return a, nil
-}
-
-func (d *fakeDir) GetAccountByEmail(_ context.Context, email string) (store.Account, error) {
-	for _, a := range d.accounts {
-		if strings.EqualFold(a.Email, email) {
-			return a, nil
-		}
-	}
-	return store.Account{}, store.ErrNotFound
-}
-
-func (d *fakeDir) ListMemberships(_ context.Context, id string) ([]store.Membership, error) {
-	return d.members[id], nil
-}
-
-func (d *fakeDir) add(id, email, kind, company, role string) {
-	d.accounts[id] = store.Account{ID: id, Email: email, Kind: kind, Status: store.StatusActive}
-	d.members[id] = append(d.members[id], store.Membership{AccountID: id, CompanyID: company, Role: role})
-}
-
 type fixture struct {
 	svc     *Service
-	mem     *MemStore
-	dir     *fakeDir
+	st      store.Store
 	audit   *storetest.AuditLog
 	now     time.Time
 	changes int
@@ -57,19 +25,28 @@ var admin = Actor{ID: "admin", IP: "127.0.0.1"}
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "gatehouse.db"))
+	if err != nil {
+		tb.Fatalf("store: %v", err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
 	f := &fixture{
-		mem:   NewMemStore(),
-		dir:   &fakeDir{accounts: map[string]store.Account{}, members: map[string][]store.Membership{}},
+		st:    st,
 		audit: &storetest.AuditLog{},
 		now:   time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
 	}
-	f.svc = NewService(f.mem, f.dir, f.audit, account.Standard(), func() time.Time { return f.now }, rand.Reader, nil)
+	f.svc = NewService(st, st, f.audit, account.Standard(), func() time.Time { return f.now }, rand.Reader, nil)
 	f.svc.OnChange = func() { f.changes++ }
-	f.dir.add("alice", "alice@example.com", store.KindPersonal, "acme", "viewer")
-	f.dir.add("bob", "bob@example.com", store.KindPersonal, "acme", "viewer")
-	f.dir.add("ws", "ws@example.com", store.KindSharedComputer, "acme", "shared_computer")
-	f.dir.add("zed", "zed@example.com", store.KindPersonal, "other", "viewer")
-	ctx := context.Background()
+	for _, c := range []string{"acme", "other"} {
+		if err := st.CreateCompany(ctx, store.Company{ID: c, Name: c, CreatedAt: f.now}); err != nil {
+			tb.Fatalf("company %s: %v", c, err)
+		}
+	}
+	f.member(tb, "alice", store.KindPersonal, "acme", "viewer")
+	f.member(tb, "bob", store.KindPersonal, "acme", "viewer")
+	f.member(tb, "ws", store.KindSharedComputer, "acme", "shared_computer")
+	f.member(tb, "zed", store.KindPersonal, "other", "viewer")
 	for _, d := range []store.PropertyDef{
 		{CompanyID: "acme", Key: "site", Labels: map[string]string{"en": "Site"}, Type: store.PropertyChoice, Choices: []string{"Toulouse", "Lyon"}},
 		{CompanyID: "acme", Key: "certs", Labels: map[string]string{"en": "Certifications"}, Type: store.PropertyMultiChoice, Choices: []string{"iso", "atex", "fire"}},
@@ -81,6 +58,19 @@ func newFixture(tb testing.TB) *fixture {
 		}
 	}
 	return f
+}
+
+// member creates an active account id@example.com with one role in company.
+func (f *fixture) member(tb testing.TB, id, kind, company, role string) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := f.st.CreateAccount(ctx, store.Account{ID: id, Email: id + "@example.com", Language: "en", DateFormat: "MM/DD/YYYY",
+		Kind: kind, SignIn: "password", Status: store.StatusActive, CreatedAt: f.now, UpdatedAt: f.now}); err != nil {
+		tb.Fatalf("account %s: %v", id, err)
+	}
+	if err := f.st.SetMembership(ctx, store.Membership{AccountID: id, CompanyID: company, Role: role, CreatedAt: f.now}); err != nil {
+		tb.Fatalf("membership %s: %v", id, err)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
