@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,7 +43,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ObserveUpstream(d.Route, h.Now().Sub(start))
 	case SignIn:
 		if !navigate(w, r, LoginURL, "", withQuery(d.Path, r.URL.RawQuery)) {
-			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
 		if !navigate(w, r, TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
@@ -57,7 +58,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // gateway page, page(base, target), that returns it to target afterwards,
 // and reports whether it did.
 func navigate(w http.ResponseWriter, r *http.Request, page func(base, target string) string, base, target string) bool {
-	if !web.WantsHTML(r) {
+	if !httpapi.WantsHTML(r) {
 		return false
 	}
 	http.Redirect(w, r, page(base, target), http.StatusFound)
@@ -85,7 +86,7 @@ func forwardedOrigin(r *http.Request, host string) string {
 // termsRefused answers a request that is not a browser navigation while
 // the terms of use wait for acceptance.
 func termsRefused(w http.ResponseWriter) {
-	web.WriteJSONError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+TermsPath+" first")
+	httpapi.WriteError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+TermsPath+" first")
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, o Outcome) {
@@ -140,7 +141,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	case SignIn:
 		if !navigate(w, r, LoginURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
-			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
 		if !navigate(w, r, TermsURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
