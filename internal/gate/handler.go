@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/proxy"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Handler serves routed paths (everything outside /.gatehouse/) and the
 // forward-auth endpoint.
 type Handler struct {
-	Gate      *Gate
-	Renderer  *web.Renderer
+	Gate *Gate
+	// Pages shows a refusal the way the client asked for it (an HTML page
+	// for a browser navigation, the JSON error otherwise).
+	Pages     Pages
 	PublicURL string // without a trailing slash
 	// Observe, when set, is told the outcome of every routed request.
 	// It gets the response writer the handler was given, so a wrapper of
@@ -24,6 +25,12 @@ type Handler struct {
 	// ObserveUpstream, when set, is told how long a forwarded request took.
 	ObserveUpstream func(route *proxy.Route, d time.Duration)
 	Now             func() time.Time
+}
+
+// Pages shows the refusals of routed requests; the server's page
+// renderer is one.
+type Pages interface {
+	Refuse(w http.ResponseWriter, r *http.Request, o Outcome)
 }
 
 // ServeHTTP forwards the request when the gate allows it.
@@ -90,16 +97,7 @@ func termsRefused(w http.ResponseWriter) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, o Outcome) {
-	switch o {
-	case BadPath:
-		h.Renderer.Fail(w, r, web.ProblemBadRequest)
-	case NoRoute:
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
-	case Deny:
-		h.Renderer.Fail(w, r, web.ProblemForbidden)
-	default:
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
-	}
+	h.Pages.Refuse(w, r, o)
 }
 
 // Verify is the forward-auth endpoint for nginx auth_request, Traefik
@@ -119,7 +117,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := url.ParseRequestURI(uri)
 	if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(uri, "/") {
-		h.Renderer.Fail(w, r, web.ProblemBadRequest)
+		h.fail(w, r, BadPath)
 		return
 	}
 	d := h.Gate.Decide(r.Context(), r, host, u.EscapedPath())
