@@ -1,20 +1,22 @@
 package gate
 
 import (
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/proxy"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Handler serves routed paths (everything outside /.gatehouse/) and the
 // forward-auth endpoint.
 type Handler struct {
-	Gate      *Gate
-	Renderer  *web.Renderer
+	Gate *Gate
+	// Pages shows a refusal the way the client asked for it (an HTML page
+	// for a browser navigation, the JSON error otherwise).
+	Pages     Pages
 	PublicURL string // without a trailing slash
 	// Observe, when set, is told the outcome of every routed request.
 	// It gets the response writer the handler was given, so a wrapper of
@@ -23,6 +25,12 @@ type Handler struct {
 	// ObserveUpstream, when set, is told how long a forwarded request took.
 	ObserveUpstream func(route *proxy.Route, d time.Duration)
 	Now             func() time.Time
+}
+
+// Pages shows the refusals of routed requests; the server's page
+// renderer is one.
+type Pages interface {
+	Refuse(w http.ResponseWriter, r *http.Request, o Outcome)
 }
 
 // ServeHTTP forwards the request when the gate allows it.
@@ -42,7 +50,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ObserveUpstream(d.Route, h.Now().Sub(start))
 	case SignIn:
 		if !navigate(w, r, LoginURL, "", withQuery(d.Path, r.URL.RawQuery)) {
-			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
 		if !navigate(w, r, TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
@@ -57,7 +65,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // gateway page, page(base, target), that returns it to target afterwards,
 // and reports whether it did.
 func navigate(w http.ResponseWriter, r *http.Request, page func(base, target string) string, base, target string) bool {
-	if !web.WantsHTML(r) {
+	if !httpapi.WantsHTML(r) {
 		return false
 	}
 	http.Redirect(w, r, page(base, target), http.StatusFound)
@@ -85,20 +93,11 @@ func forwardedOrigin(r *http.Request, host string) string {
 // termsRefused answers a request that is not a browser navigation while
 // the terms of use wait for acceptance.
 func termsRefused(w http.ResponseWriter) {
-	web.WriteJSONError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+TermsPath+" first")
+	httpapi.WriteError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+TermsPath+" first")
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, o Outcome) {
-	switch o {
-	case BadPath:
-		h.Renderer.Fail(w, r, web.ProblemBadRequest)
-	case NoRoute:
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
-	case Deny:
-		h.Renderer.Fail(w, r, web.ProblemForbidden)
-	default:
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
-	}
+	h.Pages.Refuse(w, r, o)
 }
 
 // Verify is the forward-auth endpoint for nginx auth_request, Traefik
@@ -118,7 +117,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := url.ParseRequestURI(uri)
 	if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(uri, "/") {
-		h.Renderer.Fail(w, r, web.ProblemBadRequest)
+		h.fail(w, r, BadPath)
 		return
 	}
 	d := h.Gate.Decide(r.Context(), r, host, u.EscapedPath())
@@ -140,7 +139,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	case SignIn:
 		if !navigate(w, r, LoginURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
-			web.WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
+			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
 		if !navigate(w, r, TermsURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {

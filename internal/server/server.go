@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	}
 	logout.Mount(mux)
 	(&web.Whoami{Sessions: s.Sessions, Identities: s.Accounts, Logger: logger}).Mount(mux)
-	gh := &gate.Handler{Gate: s.Gate, Renderer: s.Renderer, PublicURL: s.issuer, Now: now,
+	gh := &gate.Handler{Gate: s.Gate, Pages: gatePages{s.Renderer}, PublicURL: s.issuer, Now: now,
 		Observe: func(w http.ResponseWriter, route *proxy.Route, _ gate.Outcome) {
 			if sw, ok := w.(*statusWriter); ok && route != nil {
 				sw.route = route.Config.Audience
@@ -391,4 +391,20 @@ func serve(srv *http.Server, l net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// gatePages shows the gate's refusals as the gateway's error pages.
+type gatePages struct{ *web.Renderer }
+
+func (p gatePages) Refuse(w http.ResponseWriter, r *http.Request, o gate.Outcome) {
+	switch o {
+	case gate.BadPath:
+		p.Fail(w, r, web.ProblemBadRequest)
+	case gate.NoRoute:
+		p.Fail(w, r, web.ProblemNotFound)
+	case gate.Deny:
+		p.Fail(w, r, web.ProblemForbidden)
+	default:
+		p.Fail(w, r, web.ProblemUnavailable)
+	}
 }

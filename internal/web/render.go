@@ -4,8 +4,8 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -105,45 +105,6 @@ func (rn *Renderer) Render(w http.ResponseWriter, status int, name string, p Pag
 	_, _ = w.Write(buf.Bytes())
 }
 
-// WantsHTML reports whether the client is a browser navigation: one whose
-// Accept header names text/html.
-func WantsHTML(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "text/html")
-}
-
-// ErrorBody is the JSON error shape of the contract.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail is a stable code, a human message and, for validation
-// errors, the message of each bad field.
-type ErrorDetail struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-}
-
-// WriteJSON writes v as JSON with status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(data, '\n'))
-}
-
-// WriteJSONError writes {"error": {"code", "message"}}.
-func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
-	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
-}
-
 // Problem is an error page: the status, a JSON code and the catalogue keys
 // of its title and message.
 type Problem struct {
@@ -169,14 +130,14 @@ var (
 // Fail answers with p: an HTML page for browsers, JSON for everything else.
 func (rn *Renderer) Fail(w http.ResponseWriter, r *http.Request, p Problem) {
 	lang := i18n.Negotiate("", r)
-	if WantsHTML(r) {
+	if httpapi.WantsHTML(r) {
 		page := rn.Page(lang, rn.csrfToken(w, r))
 		page.Title = page.T(p.TitleKey)
 		page.Error = page.T(p.MsgKey)
 		rn.Render(w, p.Status, "error", page)
 		return
 	}
-	WriteJSONError(w, p.Status, p.Code, rn.Catalog.T(lang, p.MsgKey))
+	httpapi.WriteError(w, p.Status, p.Code, rn.Catalog.T(lang, p.MsgKey))
 }
 
 // FailMessage answers with an HTML error page carrying a specific message

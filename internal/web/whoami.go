@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 
@@ -51,21 +52,21 @@ func (h *Whoami) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess, err := h.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
-		WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
+		httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
 		return
 	}
 	if err != nil {
-		WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the session store is unavailable")
+		httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the session store is unavailable")
 		return
 	}
 	id, err := h.Identities.Identity(ctx, sess.AccountID, "")
 	if errors.Is(err, store.ErrNotFound) {
-		WriteJSONError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
+		httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
 		return
 	}
 	if err != nil {
 		h.Logger.Error("whoami", "err", err)
-		WriteJSONError(w, http.StatusServiceUnavailable, "unavailable", "the account store is unavailable")
+		httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the account store is unavailable")
 		return
 	}
 	a := id.Account
@@ -80,7 +81,7 @@ func (h *Whoami) serve(w http.ResponseWriter, r *http.Request) {
 			Company: m.Company, Role: m.Role, Capabilities: nonNilStrings(m.Capabilities), Sites: nonNilStrings(m.Sites),
 		})
 	}
-	WriteJSON(w, http.StatusOK, body)
+	httpapi.WriteJSON(w, http.StatusOK, body)
 }
 
 func nonNilStrings(s []string) []string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
@@ -135,7 +136,7 @@ func (r response) json(t *testing.T, v any) {
 
 func (r response) code(t *testing.T) string {
 	t.Helper()
-	var b web.ErrorBody
+	var b httpapi.ErrorBody
 	r.json(t, &b)
 	return b.Error.Code
 }
@@ -309,7 +310,7 @@ func TestCreateAccount(t *testing.T) {
 			r := e.do(as(admin.ID), "POST", "accounts", tt.body)
 			e.expect(r, tt.status)
 			if tt.field != "" {
-				var b web.ErrorBody
+				var b httpapi.ErrorBody
 				r.json(t, &b)
 				if _, ok := b.Error.Fields[tt.field]; !ok {
 					t.Fatalf("fields %v lack %s", b.Error.Fields, tt.field)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,26 +15,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
-
-// Error is a failure with its status and public message; an endpoint of
-// any package mounted through a Guard returns one for answers the Guard
-// does not know (a 409 with a code of its own, say).
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Fields  map[string]string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// BodyError is an error that carries its own JSON body, for answers that
-// need more than the error shape (the rules that keep a property in use).
-type BodyError interface {
-	error
-	StatusCode() int
-	Body() any
-}
 
 // Endpoint is one admin call: it gets the authorized caller and answers,
 // or returns an error the Guard turns into the JSON error shape.
@@ -72,7 +53,7 @@ func (g *Guard) Handle(mux *http.ServeMux, pattern, action string, fn Endpoint, 
 		}
 		if changes && c.Via == authz.ViaSession && !g.CSRF.Check(r) {
 			g.record(ctx, c, action, r, "denied", "csrf")
-			web.WriteJSONError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
+			httpapi.WriteError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
 			return
 		}
 		for _, capability := range caps {
@@ -155,22 +136,22 @@ func (g *Guard) Require(c authz.Caller, caps ...string) error {
 // unexpected error goes to the log only.
 func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		ae *Error
-		be BodyError
+		ae *httpapi.Error
+		be httpapi.BodyError
 		ve *account.ValidationError
 		ce *account.ConflictError
 		te *account.TransitionError
 	)
 	switch {
 	case errors.As(err, &be):
-		web.WriteJSON(w, be.StatusCode(), be.Body())
+		httpapi.WriteJSON(w, be.StatusCode(), be.Body())
 		return
 	case errors.As(err, &ae):
 	case errors.Is(err, authz.ErrUnauthenticated):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		ae = &Error{http.StatusUnauthorized, "unauthenticated", "sign in or send a valid API token", nil}
+		ae = &httpapi.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in or send a valid API token"}
 	case errors.Is(err, authz.ErrForbidden):
-		ae = &Error{http.StatusForbidden, "forbidden", err.Error(), nil}
+		ae = &httpapi.Error{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
 	case errors.As(err, &ve):
 		fields := map[string]string{}
 		for _, p := range ve.Problems {
@@ -178,26 +159,26 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 				fields[p.Field] = p.Message
 			}
 		}
-		ae = &Error{http.StatusUnprocessableEntity, "invalid", "the request has invalid fields", fields}
+		ae = &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: "the request has invalid fields", Fields: fields}
 	case errors.Is(err, account.ErrSelfAction):
-		ae = &Error{http.StatusForbidden, "self_action", err.Error(), nil}
+		ae = &httpapi.Error{Status: http.StatusForbidden, Code: "self_action", Message: err.Error()}
 	case errors.Is(err, account.ErrLastAdmin):
-		ae = &Error{http.StatusConflict, "last_admin", err.Error(), nil}
+		ae = &httpapi.Error{Status: http.StatusConflict, Code: "last_admin", Message: err.Error()}
 	case errors.As(err, &te):
-		ae = &Error{http.StatusConflict, "invalid_transition", te.Error(), nil}
+		ae = &httpapi.Error{Status: http.StatusConflict, Code: "invalid_transition", Message: te.Error()}
 	case errors.As(err, &ce):
-		ae = &Error{http.StatusConflict, "conflict", ce.Message, map[string]string{ce.Field: ce.Message}}
+		ae = &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: ce.Message, Fields: map[string]string{ce.Field: ce.Message}}
 	case errors.Is(err, store.ErrConflict):
-		ae = &Error{http.StatusConflict, "conflict", "this conflicts with an existing record", nil}
+		ae = &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: "this conflicts with an existing record"}
 	case errors.Is(err, store.ErrNotFound):
-		ae = &Error{http.StatusNotFound, "not_found", "not found", nil}
+		ae = &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	case errors.Is(err, ErrTokensUnavailable):
-		ae = &Error{http.StatusServiceUnavailable, "unavailable", err.Error(), nil}
+		ae = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: err.Error()}
 	case errors.Is(err, store.ErrUnavailable):
-		ae = &Error{http.StatusServiceUnavailable, "unavailable", "the store is unavailable; try again", nil}
+		ae = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the store is unavailable; try again"}
 	default:
 		g.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
-		ae = &Error{http.StatusInternalServerError, "internal", "internal error", nil}
+		ae = &httpapi.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	}
-	web.WriteJSON(w, ae.Status, web.ErrorBody{Error: web.ErrorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}})
+	httpapi.WriteJSON(w, ae.Status, httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}})
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -39,9 +37,7 @@ type Handler struct {
 	Logger   *slog.Logger
 }
 
-func badRequest(format string, args ...any) error {
-	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: fmt.Sprintf(format, args...)}
-}
+func badRequest(format string, args ...any) error { return httpapi.BadRequest(format, args...) }
 
 // Guard is the shared admin authorization over the handler's service,
 // for other packages that serve routes under Prefix.
@@ -89,61 +85,21 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	g.Handle(mux, "POST api-tokens", "api_token.create", h.createToken, panel, users)
 	g.Handle(mux, "DELETE api-tokens/{id}", "api_token.revoke", h.revokeToken, panel, users)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
-		web.WriteJSONError(w, http.StatusNotFound, "not_found", "no such API resource")
+		httpapi.WriteError(w, http.StatusNotFound, "not_found", "no such API resource")
 	})
 }
 
 // decode reads exactly one JSON value with no unknown fields into v.
 // allowEmpty lets an empty body stand for {}.
 func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body must be at most %d bytes", MaxBodyBytes)}
+	if allowEmpty {
+		return httpapi.DecodeOptional(w, r, v, MaxBodyBytes)
 	}
-	if err != nil {
-		return badRequest("could not read the body")
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		if allowEmpty {
-			return nil
-		}
-		return badRequest("a JSON body is required")
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send application/json"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid JSON body: %s", jsonProblem(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return badRequest("the body must hold exactly one JSON value")
-	}
-	return nil
-}
-
-// jsonProblem describes a decoding error without echoing the body.
-func jsonProblem(err error) string {
-	var ute *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &ute):
-		return fmt.Sprintf("field %q has the wrong type", ute.Field)
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
-	}
-	return "malformed"
+	return httpapi.Decode(w, r, v, MaxBodyBytes)
 }
 
 // emptyBody accepts nothing but an empty body or {}.
-func emptyBody(w http.ResponseWriter, r *http.Request) error {
-	var v struct{}
-	return decode(w, r, &v, true)
-}
+func emptyBody(w http.ResponseWriter, r *http.Request) error { return httpapi.DecodeEmpty(w, r) }
 
 func queryInt(r *http.Request, name string) (int, error) {
 	v := r.URL.Query().Get(name)
@@ -198,7 +154,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, c authz.C
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, page)
+	httpapi.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -225,7 +181,7 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, c authz.
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, out)
+	httpapi.WriteJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -234,7 +190,7 @@ func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, a)
+	httpapi.WriteJSON(w, http.StatusOK, a)
 	return nil
 }
 
@@ -303,14 +259,14 @@ func (h *Handler) updateAccount(w http.ResponseWriter, r *http.Request, c authz.
 		if err != nil {
 			return err
 		}
-		web.WriteJSON(w, http.StatusOK, a)
+		httpapi.WriteJSON(w, http.StatusOK, a)
 		return nil
 	}
 	a, err := h.Service.UpdateAccountAndProperties(r.Context(), c, id, u, props)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, a)
+	httpapi.WriteJSON(w, http.StatusOK, a)
 	return nil
 }
 
@@ -334,7 +290,7 @@ func (h *Handler) lifecycle(action string) Endpoint {
 		if err != nil {
 			return err
 		}
-		web.WriteJSON(w, http.StatusOK, a)
+		httpapi.WriteJSON(w, http.StatusOK, a)
 		return nil
 	}
 }
@@ -347,7 +303,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, c authz.Ca
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]int{"sessions_ended": n})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]int{"sessions_ended": n})
 	return nil
 }
 
@@ -367,7 +323,7 @@ func (h *Handler) setMembership(w http.ResponseWriter, r *http.Request, c authz.
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, a)
+	httpapi.WriteJSON(w, http.StatusOK, a)
 	return nil
 }
 
@@ -379,7 +335,7 @@ func (h *Handler) removeMembership(w http.ResponseWriter, r *http.Request, c aut
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, a)
+	httpapi.WriteJSON(w, http.StatusOK, a)
 	return nil
 }
 
@@ -398,7 +354,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c authz.Caller)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, res)
+	httpapi.WriteJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -435,7 +391,7 @@ func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request, c authz.
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"companies": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"companies": out})
 	return nil
 }
 
@@ -448,7 +404,7 @@ func (h *Handler) createCompany(w http.ResponseWriter, r *http.Request, c authz.
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, co)
+	httpapi.WriteJSON(w, http.StatusCreated, co)
 	return nil
 }
 
@@ -461,7 +417,7 @@ func (h *Handler) renameCompany(w http.ResponseWriter, r *http.Request, c authz.
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, co)
+	httpapi.WriteJSON(w, http.StatusOK, co)
 	return nil
 }
 
@@ -470,7 +426,7 @@ func (h *Handler) companyMembers(w http.ResponseWriter, r *http.Request, c authz
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"members": ms})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"members": ms})
 	return nil
 }
 
@@ -484,7 +440,7 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"sites": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"sites": out})
 	return nil
 }
 
@@ -497,7 +453,7 @@ func (h *Handler) createSite(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, site)
+	httpapi.WriteJSON(w, http.StatusCreated, site)
 	return nil
 }
 
@@ -510,7 +466,7 @@ func (h *Handler) renameSite(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, site)
+	httpapi.WriteJSON(w, http.StatusOK, site)
 	return nil
 }
 
@@ -519,7 +475,7 @@ func (h *Handler) siteMembers(w http.ResponseWriter, r *http.Request, c authz.Ca
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"members": ms})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"members": ms})
 	return nil
 }
 
@@ -539,7 +495,7 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"members": ms})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"members": ms})
 	return nil
 }
 
@@ -550,7 +506,7 @@ func (h *Handler) providers(w http.ResponseWriter, r *http.Request, c authz.Call
 	if h.Service.Providers != nil {
 		out = append(out, h.Service.Providers()...)
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"providers": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providers": out})
 	return nil
 }
 
@@ -581,7 +537,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c authz.Caller) 
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, page)
+	httpapi.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -590,7 +546,7 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"tokens": out})
 	return nil
 }
 
@@ -612,7 +568,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, c authz.Ca
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, t)
+	httpapi.WriteJSON(w, http.StatusCreated, t)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -40,7 +41,7 @@ type AccountUpdated struct {
 	Properties *PropertiesJSON `json:"properties,omitempty"`
 }
 
-var errNoProperties = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "account properties are not available on this gateway"}
+var errNoProperties = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "account properties are not available on this gateway"}
 
 // UpdateAccountAndProperties changes the profile as UpdateAccount does
 // and, when p is given, the account's property values in p.Company, which

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"net/http"
 	"slices"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/device"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // SessionJSON is a live session as the API shows it. The token and its
@@ -97,7 +97,7 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, c authz.C
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"sessions": out})
 	return nil
 }
 

@@ -5,6 +5,7 @@ package panel
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -240,7 +241,7 @@ func (h *Handler) problem(x *call, p web.Problem) {
 // fail turns an error a view returned into an error page; the detail goes
 // to the log only.
 func (h *Handler) fail(x *call, err error) {
-	var ae *api.Error
+	var ae *httpapi.Error
 	switch {
 	case errors.Is(err, authz.ErrForbidden), errors.Is(err, account.ErrSelfAction):
 		h.problem(x, web.ProblemForbidden)

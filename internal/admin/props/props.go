@@ -3,10 +3,9 @@
 package props
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 const prefix = "/.gatehouse/api/v1"
@@ -76,7 +74,7 @@ func (h *Handler) company(r *http.Request, c authz.Caller) (string, error) {
 	case 1:
 		return cs[0], nil
 	}
-	return "", &api.Error{Status: http.StatusBadRequest, Code: "company_required", Message: "you administer several companies; name one with ?company="}
+	return "", &httpapi.Error{Status: http.StatusBadRequest, Code: "company_required", Message: "you administer several companies; name one with ?company="}
 }
 
 // authorize checks the caller holds admin_panel in company and returns
@@ -110,12 +108,12 @@ func (e *bodyError) Unwrap() error   { return e.err }
 func (e *bodyError) StatusCode() int { return e.status }
 func (e *bodyError) Body() any       { return e.body }
 
-var _ api.BodyError = (*bodyError)(nil)
+var _ httpapi.BodyError = (*bodyError)(nil)
 
 // inUseBody adds the rules that use a property to the error shape.
 type inUseBody struct {
 	Error struct {
-		web.ErrorDetail
+		httpapi.ErrorDetail
 		Rules []rules.RuleRef `json:"rules"`
 	} `json:"error"`
 }
@@ -132,42 +130,25 @@ func mapErrors(fn api.Endpoint) api.Endpoint {
 			return nil
 		case errors.As(err, &iu):
 			var b inUseBody
-			b.Error.ErrorDetail = web.ErrorDetail{Code: "in_use", Message: iu.Error()}
+			b.Error.ErrorDetail = httpapi.ErrorDetail{Code: "in_use", Message: iu.Error()}
 			b.Error.Rules = iu.Rules
 			return &bodyError{err: err, status: http.StatusConflict, body: b}
 		case errors.As(err, &tooBig):
-			return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is too large"}
-		case errors.Is(err, errBadBody):
-			return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error()}
+			return &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is too large"}
 		case errors.Is(err, rules.ErrStaleImport):
-			return &api.Error{Status: http.StatusConflict, Code: "stale_preview", Message: err.Error()}
+			return &httpapi.Error{Status: http.StatusConflict, Code: "stale_preview", Message: err.Error()}
 		}
 		return err
 	}
 }
 
-var errBadBody = errors.New("bad body")
-
-// decode reads a JSON body strictly: size-limited, unknown fields and
-// trailing data refused.
+// decode reads a JSON body with the API's one strict decoder.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	limit := h.MaxBody
 	if limit <= 0 {
 		limit = 256 << 10
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: the body is not the expected JSON: %v", errBadBody, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data after the JSON body", errBadBody)
-	}
-	return nil
+	return httpapi.Decode(w, r, v, limit)
 }
 
 // ---- definitions
@@ -206,7 +187,7 @@ func (h *Handler) listDefs(w http.ResponseWriter, r *http.Request, c authz.Calle
 	for i, d := range defs {
 		out[i] = defOut(d)
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"properties": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"properties": out})
 	return nil
 }
 
@@ -228,7 +209,7 @@ func (h *Handler) createDef(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, defOut(d))
+	httpapi.WriteJSON(w, http.StatusCreated, defOut(d))
 	return nil
 }
 
@@ -241,7 +222,7 @@ func (h *Handler) getDef(w http.ResponseWriter, r *http.Request, c authz.Caller)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, defOut(d))
+	httpapi.WriteJSON(w, http.StatusOK, defOut(d))
 	return nil
 }
 
@@ -261,7 +242,7 @@ func (h *Handler) updateDef(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, defOut(d))
+	httpapi.WriteJSON(w, http.StatusOK, defOut(d))
 	return nil
 }
 
@@ -284,7 +265,7 @@ func (h *Handler) writeValues(w http.ResponseWriter, r *http.Request, accountID,
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"account": accountID, "company": company, "properties": vals})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"account": accountID, "company": company, "properties": vals})
 	return nil
 }
 
@@ -372,20 +353,20 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Call
 		if err != nil {
 			return err
 		}
-		web.WriteJSON(w, http.StatusOK, rep)
+		httpapi.WriteJSON(w, http.StatusOK, rep)
 		return nil
 	}
 	rep, err := h.Rules.ApplyImport(r.Context(), actor, company, data, confirm)
 	if errors.Is(err, rules.ErrImportInvalid) {
 		return &bodyError{err: err, status: http.StatusUnprocessableEntity, body: map[string]any{
-			"error":  web.ErrorDetail{Code: "invalid", Message: err.Error()},
+			"error":  httpapi.ErrorDetail{Code: "invalid", Message: err.Error()},
 			"report": rep,
 		}}
 	}
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, rep)
+	httpapi.WriteJSON(w, http.StatusOK, rep)
 	return nil
 }
 
@@ -398,7 +379,7 @@ func (h *Handler) relations(w http.ResponseWriter, r *http.Request, c authz.Call
 	q := r.URL.Query()
 	object, acct, key := q.Get("object"), q.Get("account"), q.Get("key")
 	if (object == "") == (acct == "") {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "give exactly one of object or account"}
+		return &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "give exactly one of object or account"}
 	}
 	companies := []string{q.Get("company")}
 	if companies[0] == "" {
@@ -424,7 +405,7 @@ func (h *Handler) relations(w http.ResponseWriter, r *http.Request, c authz.Call
 		}
 		links = append(links, found...)
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"relations": links})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"relations": links})
 	return nil
 }
 
@@ -465,7 +446,7 @@ func (h *Handler) listRules(w http.ResponseWriter, r *http.Request, c authz.Call
 	for i, rl := range rs {
 		out[i] = ruleOut(rl)
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"access_rules": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"access_rules": out})
 	return nil
 }
 
@@ -482,7 +463,7 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, ruleOut(rl))
+	httpapi.WriteJSON(w, http.StatusCreated, ruleOut(rl))
 	return nil
 }
 
@@ -506,7 +487,7 @@ func (h *Handler) getRule(w http.ResponseWriter, r *http.Request, c authz.Caller
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, ruleOut(rl))
+	httpapi.WriteJSON(w, http.StatusOK, ruleOut(rl))
 	return nil
 }
 
@@ -523,7 +504,7 @@ func (h *Handler) updateRule(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, ruleOut(updated))
+	httpapi.WriteJSON(w, http.StatusOK, ruleOut(updated))
 	return nil
 }
 
@@ -547,12 +528,12 @@ func (h *Handler) explain(w http.ResponseWriter, r *http.Request, c authz.Caller
 	q := r.URL.Query()
 	acct := q.Get("account")
 	if acct == "" {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "name the account with ?account="}
+		return &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "name the account with ?account="}
 	}
 	ex, err := h.Rules.Explain(r.Context(), acct, company, q.Get("capability"), q.Get("tag"))
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, ex)
+	httpapi.WriteJSON(w, http.StatusOK, ex)
 	return nil
 }

@@ -4,25 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/api"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-// Refusals of the admin operations. They are *api.Error values, so the
+// Refusals of the admin operations. They are *httpapi.Error values, so the
 // JSON API writes them as they are and other callers (the HTML panel)
 // recognise them with errors.Is.
 var (
-	ErrNoCredential      error = &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such credential"}
-	ErrNotSharedComputer error = &api.Error{Status: http.StatusConflict, Code: "not_shared_computer", Message: "workstation enrolments and allowed networks are for shared-computer accounts only"}
-	ErrAccountStatus     error = &api.Error{Status: http.StatusConflict, Code: "account_status", Message: "the account is blocked or deactivated"}
+	ErrNoCredential      error = &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such credential"}
+	ErrNotSharedComputer error = &httpapi.Error{Status: http.StatusConflict, Code: "not_shared_computer", Message: "workstation enrolments and allowed networks are for shared-computer accounts only"}
+	ErrAccountStatus     error = &httpapi.Error{Status: http.StatusConflict, Code: "account_status", Message: "the account is blocked or deactivated"}
 )
 
 // mountAdmin registers the admin endpoints behind the shared admin
@@ -229,7 +228,6 @@ func netStrings(nets []netip.Prefix) []string {
 	return out
 }
 
-var errBadJSON = &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body is not valid JSON"}
 
 // ---- JSON routes: thin wrappers over the operations above.
 
@@ -238,7 +236,7 @@ func (h *Handler) apiListCredentials(w http.ResponseWriter, r *http.Request, c a
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"credentials": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"credentials": out})
 	return nil
 }
 
@@ -255,8 +253,8 @@ func (h *Handler) apiCreateEnrolment(w http.ResponseWriter, r *http.Request, c a
 		Name            string   `json:"name"`
 		AllowedNetworks []string `json:"allowed_networks"`
 	}
-	if !readJSON(w, r, &in) {
-		return errBadJSON
+	if err := httpapi.DecodeOptional(w, r, &in, maxBodyBytes); err != nil {
+		return err
 	}
 	var nets []netip.Prefix
 	if in.AllowedNetworks != nil {
@@ -270,7 +268,7 @@ func (h *Handler) apiCreateEnrolment(w http.ResponseWriter, r *http.Request, c a
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, map[string]string{
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{
 		"url":        e.URL,
 		"expires_at": e.ExpiresAt.Format(time.RFC3339),
 	})
@@ -282,7 +280,7 @@ func (h *Handler) apiGetNetworks(w http.ResponseWriter, r *http.Request, c authz
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"allowed_networks": netStrings(nets)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"allowed_networks": netStrings(nets)})
 	return nil
 }
 
@@ -290,13 +288,13 @@ func (h *Handler) apiPutNetworks(w http.ResponseWriter, r *http.Request, c authz
 	var in struct {
 		AllowedNetworks []string `json:"allowed_networks"`
 	}
-	if !readJSON(w, r, &in) {
-		return errBadJSON
+	if err := httpapi.DecodeOptional(w, r, &in, maxBodyBytes); err != nil {
+		return err
 	}
 	nets, err := h.SetAllowedNetworks(r.Context(), c, r.PathValue("id"), in.AllowedNetworks)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"allowed_networks": netStrings(nets)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"allowed_networks": netStrings(nets)})
 	return nil
 }

@@ -1,10 +1,9 @@
 package passkey
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"net/http"
 	"strings"
@@ -15,31 +14,18 @@ import (
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // jsonFail answers a ceremony call with the contract's error shape and a
 // translated message the page can show as is.
 func (h *Handler) jsonFail(w http.ResponseWriter, r *http.Request, status int, code, key string) {
-	web.WriteJSONError(w, status, code, h.Renderer.Catalog.T(i18n.Negotiate("", r), key))
-}
-
-// readJSON reads a small JSON body; an empty body leaves v untouched.
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		return false
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return true
-	}
-	return json.Unmarshal(body, v) == nil
+	httpapi.WriteError(w, status, code, h.Renderer.Catalog.T(i18n.Negotiate("", r), key))
 }
 
 // readCall reads a ceremony call's JSON body into v, answering 400 when
 // it cannot.
 func (h *Handler) readCall(w http.ResponseWriter, r *http.Request, v any) bool {
-	if readJSON(w, r, v) {
+	if httpapi.DecodeOptional(w, r, v, maxBodyBytes) == nil {
 		return true
 	}
 	h.jsonFail(w, r, http.StatusBadRequest, "bad_request", "error.bad_request")
@@ -88,7 +74,7 @@ func (h *Handler) loginBegin(w http.ResponseWriter, r *http.Request) {
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, assertion)
+	httpapi.WriteJSON(w, http.StatusOK, assertion)
 }
 
 // loginFailure carries the audit reason and the public answer of a
@@ -156,7 +142,7 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 	if rd == "" {
 		rd = "/"
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]string{"redirect": rd})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"redirect": rd})
 }
 
 // verifyLogin checks the assertion and every rule that decides whether

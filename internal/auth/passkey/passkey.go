@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"log/slog"
 	"net"
@@ -59,9 +60,9 @@ var (
 
 // ErrOff refuses every passkey ceremony and enrolment on a gateway whose
 // public_url host is an IP address: WebAuthn takes its relying-party id
-// from a host name only. It is an *api.Error, so the JSON API writes it as
+// from a host name only. It is an *httpapi.Error, so the JSON API writes it as
 // it is and the HTML panel recognises it with errors.Is.
-var ErrOff error = &api.Error{Status: http.StatusConflict, Code: "passkeys_off",
+var ErrOff error = &httpapi.Error{Status: http.StatusConflict, Code: "passkeys_off",
 	Message: "passkeys are off: public_url is an IP address, and passkeys need a host name"}
 
 // Sessions is what the handlers need of session.Manager.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"net/http"
 	"strings"
@@ -110,7 +111,7 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, creation)
+	httpapi.WriteJSON(w, http.StatusOK, creation)
 }
 
 // finishRegistration verifies the attestation against the ceremony; the
@@ -167,7 +168,7 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.register", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
 		Details: map[string]any{"credential": encodeID(cred.ID), "name": cred.Name, "backup_eligible": cred.BackupEligible}})
-	web.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name})
 }
 
 func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred store.Credential) bool {
@@ -324,5 +325,5 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.enrol", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
 		Details: map[string]any{"credential": encodeID(cred.ID), "name": cred.Name}})
-	web.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name, "login": "/.gatehouse/login"})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name, "login": "/.gatehouse/login"})
 }
