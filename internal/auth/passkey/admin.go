@@ -228,7 +228,6 @@ func netStrings(nets []netip.Prefix) []string {
 	return out
 }
 
-
 // ---- JSON routes: thin wrappers over the operations above.
 
 func (h *Handler) apiListCredentials(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
