@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/demo"
@@ -449,10 +449,10 @@ func cmdTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	secret, err := api.CreateToken(ctx, st, st, roles, *email, *name, time.Now(), rand.Reader)
+	secret, err := adminsvc.CreateToken(ctx, st, st, roles, *email, *name, time.Now(), rand.Reader)
 	var ve *account.ValidationError
 	switch {
-	case errors.Is(err, api.ErrNotAdmin), errors.Is(err, store.ErrNotFound), errors.As(err, &ve):
+	case errors.Is(err, adminsvc.ErrNotAdmin), errors.Is(err, store.ErrNotFound), errors.As(err, &ve):
 		return usageError{err.Error()}
 	case err != nil:
 		return err

@@ -12,8 +12,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-// deps is what server.New has assembled, handed to each feature's mount
-// function so features are wired in files of their own.
+// mounter is a built feature that serves routes of its own.
+type mounter interface{ Mount(mux *http.ServeMux) }
+
+// deps is what server.New has assembled, handed to each feature's
+// constructor so features are wired in files of their own.
 type deps struct {
 	cfg       config.Config
 	store     store.Store

@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/api"
-	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -31,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/redirect"
+	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -52,17 +51,21 @@ type Server struct {
 	Gate     *gate.Gate
 	Metrics  *metrics.Metrics
 	Renderer *web.Renderer
+	// Rules is the one properties and access-rules service: the gate's
+	// Enricher and the admin service's. One, because its evaluation cache
+	// is dropped by the changes made through it: a change reaches the next
+	// assertion of every session on this process at once, and other
+	// replicas within CacheTTL + DataTTL.
+	Rules *rules.Service
 
 	handler   http.Handler
 	accessLog *accessLog // nil: access lines go through logger
 	ops       http.Handler
 	now       func() time.Time
 	environ   []string
-	providers []providers.Provider // nil until mountSSO
-	mail      *mail.Queue          // nil until mountReset
-	reset     *reset.Handler       // nil until mountReset
-	admin     *api.Guard           // the admin service and its authorization; see adminGuard
-	passkeys  *passkey.Handler     // nil until mountPasskeys
+	providers []providers.Provider // the configured identity providers
+	mail      *mail.Queue
+	reset     *reset.Handler
 
 	// background work started by Run
 	bg sync.WaitGroup
@@ -177,6 +180,10 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		return nil, err
 	}
 	s.Gate = gate.New(router, s.Sessions, s.Accounts, signer, cfg.Session.CacheSize, now, logger)
+	s.Gate.TermsVersion = cfg.Terms.Version
+	s.Rules = rules.NewService(st, st, st, roles, now, rand.Reader, logger)
+	s.Rules.OnChange = s.Gate.ForgetAll
+	s.Gate.Enricher = s.Rules
 	s.Accounts.OnSessionsEnded = func(ids []string) {
 		s.Sessions.Forget(ids)
 		s.Gate.ForgetSessions(ids)
@@ -212,19 +219,28 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	mux.Handle("GET /.gatehouse/jwks.json", s.Keys.JWKSHandler())
 	mux.Handle("GET /.gatehouse/static/", static.Handler())
 
-	// Each feature mounts its own routes from its own file (mount_*.go),
-	// given everything assembled above.
+	// The features are built first, each in its own file, from what was
+	// assembled above and the features it uses, then mounted.
 	d := &deps{
 		cfg: cfg, store: st, logger: logger, now: now, publicURL: pub, secure: secure,
 		renderer: s.Renderer, csrf: csrf, hasher: hasher, clientIP: clientIP, redirect: safeRedirect,
 		login: login, logout: logout,
 	}
-	for _, mount := range []func(context.Context, *http.ServeMux, *deps) error{
-		s.mountReset, s.mountSSO, s.mountAdmin, s.mountPasskeys, s.mountProperties, s.mountPanel,
-	} {
-		if err := mount(ctx, mux, d); err != nil {
-			return nil, err
-		}
+	rst, err := s.newReset(d)
+	if err != nil {
+		return nil, err
+	}
+	sso, err := s.newSSO(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	passkeys, err := s.newPasskeys(d)
+	if err != nil {
+		return nil, err
+	}
+	features := append([]mounter{rst, passkeys}, sso...)
+	for _, f := range append(features, s.newAdmin(d, rst, passkeys)...) {
+		f.Mount(mux)
 	}
 	mux.HandleFunc("/.gatehouse/", func(w http.ResponseWriter, r *http.Request) {
 		s.Renderer.Fail(w, r, web.ProblemNotFound)

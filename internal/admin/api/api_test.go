@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -18,7 +19,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/session"
@@ -29,8 +32,9 @@ import (
 
 var t0 = time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
 
-// fakeSessions treats a "sess" cookie as the id of a signed-in account.
-type fakeSessions struct{}
+// fakeSessions treats a "sess" cookie as the id of a signed-in account,
+// and ends sessions in the store.
+type fakeSessions struct{ st store.Store }
 
 func (fakeSessions) Lookup(_ context.Context, r *http.Request) (store.Session, error) {
 	c, err := r.Cookie("sess")
@@ -40,12 +44,33 @@ func (fakeSessions) Lookup(_ context.Context, r *http.Request) (store.Session, e
 	return store.Session{ID: "s-" + c.Value, AccountID: c.Value}, nil
 }
 
+func (f fakeSessions) List(ctx context.Context, accountID string) ([]store.Session, error) {
+	return f.st.ListAccountSessions(ctx, accountID)
+}
+
+func (f fakeSessions) EndAccount(ctx context.Context, accountID string) ([]string, error) {
+	return f.st.DeleteAccountSessions(ctx, accountID)
+}
+
+func (f fakeSessions) EndAccountSession(ctx context.Context, accountID, sessionID string) error {
+	list, err := f.st.ListAccountSessions(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, s := range list {
+		if s.ID == sessionID {
+			return f.st.DeleteSession(ctx, sessionID)
+		}
+	}
+	return session.ErrNotAccountSession
+}
+
 type env struct {
 	t        *testing.T
 	ctx      context.Context
 	st       store.Store
 	accounts *account.Service
-	svc      *Service
+	svc      *adminsvc.Service
 	mux      *http.ServeMux
 	csrf     *web.CSRF
 	now      time.Time
@@ -81,19 +106,32 @@ func newEnv(t *testing.T, model *account.Model) *env {
 	hasher := password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, rnd)
 	clock := func() time.Time { return e.now }
 	e.accounts = account.NewService(st, model, hasher, clock, rnd)
-	e.svc = &Service{
-		Store: st, Accounts: e.accounts, Policy: authz.Policy{Roles: model}, Tokens: tokens,
+	e.svc = &adminsvc.Service{
+		Store: st, Sessions: fakeSessions{st}, Accounts: e.accounts, Policy: authz.Policy{Roles: model}, Tokens: tokens,
 		SendInvitation: func(_ context.Context, a store.Account) error {
 			e.invited = append(e.invited, a.Email)
 			return nil
 		},
-		Providers: func() []ProviderStatus { return []ProviderStatus{{ID: "google", Type: "google", Status: "configured"}} },
-		Now:       clock, Rand: rnd, Logger: slog.New(slog.DiscardHandler),
+		Providers: func() []adminsvc.ProviderStatus {
+			return []adminsvc.ProviderStatus{{ID: "google", Type: "google", Status: "configured"}}
+		},
+		Now: clock, Rand: rnd, Logger: slog.New(slog.DiscardHandler),
 	}
-	e.svc.Properties = rules.NewService(st, st, st, model, clock, rnd, nil)
+	e.svc.Rules = rules.NewService(st, st, st, model, clock, rnd, nil)
+	pk, err := passkey.New(passkey.Options{PublicURL: &url.URL{Scheme: "https", Host: "gate.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := session.NewManager(st, session.Options{PublicURL: &url.URL{Scheme: "https", Host: "gate.example.com"}, HashKey: bytes.Repeat([]byte{7}, 32)}, clock, rnd, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk.Store, pk.Credentials, pk.Networks, pk.Sessions = st, st, passkey.StoreNetworks{Store: st}, sessions
+	pk.Now, pk.Rand, pk.Logger = clock, rnd, slog.New(slog.DiscardHandler)
+	e.svc.Passkeys = pk
 	e.csrf = web.NewCSRF([]byte("0123456789abcdef0123456789abcdef"), false, rnd)
 	e.mux = http.NewServeMux()
-	(&Handler{Service: e.svc, Sessions: fakeSessions{}, CSRF: e.csrf,
+	(&Handler{Service: e.svc, CSRF: e.csrf,
 		ClientIP: func(*http.Request) string { return "192.0.2.7" }, Logger: slog.New(slog.DiscardHandler)}).Mount(e.mux)
 	return e
 }
@@ -260,7 +298,7 @@ func TestCreateAccount(t *testing.T) {
 		"memberships":[{"company":"acme","role":"viewer","sites":["` + site.ID + `"]}]}`
 	r := e.do(as(admin.ID), "POST", "accounts", body)
 	e.expect(r, http.StatusCreated)
-	var created Created
+	var created adminsvc.Created
 	r.json(t, &created)
 	a := created.Account
 	if a.Email != "new@example.com" || a.Status != store.StatusInvited || a.Language != "fr" || a.DateFormat != "DD/MM/YYYY" ||
@@ -329,7 +367,7 @@ func TestCreateAccountWithoutMailer(t *testing.T) {
 	admin := e.user("admin@example.com", "acme", "admin")
 	r := e.do(as(admin.ID), "POST", "accounts", `{"email":"n@example.com","first_name":"A","last_name":"B","memberships":[{"company":"acme","role":"viewer"}]}`)
 	e.expect(r, http.StatusCreated)
-	var c Created
+	var c adminsvc.Created
 	r.json(t, &c)
 	if c.InvitationSent || c.Invitation == "" || c.Account.Status != store.StatusInvited {
 		t.Fatalf("created %+v", c)
@@ -353,7 +391,7 @@ func TestUpdateAccount(t *testing.T) {
 
 	r := e.do(as(admin.ID), "PATCH", "accounts/"+ws.ID, `{"first_name":"Line 4","email":"line4@example.com","language":"ja","date_format":"DD/MM/YYYY"}`)
 	e.expect(r, http.StatusOK)
-	var a AccountJSON
+	var a adminsvc.AccountJSON
 	r.json(t, &a)
 	if a.FirstName != "Line 4" || a.Email != "line4@example.com" || a.Language != "ja" || a.LastName != "L" {
 		t.Fatalf("updated %+v", a)
@@ -391,7 +429,7 @@ func TestLifecycle(t *testing.T) {
 
 	r := e.do(as(admin.ID), "POST", "accounts/"+bob.ID+"/block", "")
 	e.expect(r, http.StatusOK)
-	var a AccountJSON
+	var a adminsvc.AccountJSON
 	r.json(t, &a)
 	if a.Status != store.StatusBlocked {
 		t.Fatalf("status %s", a.Status)
@@ -451,7 +489,7 @@ func TestSiteScopedManagerScope(t *testing.T) {
 
 	r := e.do(as(mgr.ID), "GET", "accounts", "")
 	e.expect(r, 200)
-	var page AccountPage
+	var page adminsvc.AccountPage
 	r.json(t, &page)
 	var emails []string
 	for _, a := range page.Accounts {
@@ -484,7 +522,7 @@ func TestListPagingAndFilters(t *testing.T) {
 	for range 10 {
 		r := e.do(as(admin.ID), "GET", "accounts?limit=2&after="+after, "")
 		e.expect(r, 200)
-		var p AccountPage
+		var p adminsvc.AccountPage
 		r.json(t, &p)
 		for _, a := range p.Accounts {
 			all = append(all, a.Email)
@@ -498,7 +536,7 @@ func TestListPagingAndFilters(t *testing.T) {
 		t.Fatalf("paged through %v", all)
 	}
 	r := e.do(as(admin.ID), "GET", "accounts?search=BEN", "")
-	var p AccountPage
+	var p adminsvc.AccountPage
 	r.json(t, &p)
 	if len(p.Accounts) != 1 || p.Accounts[0].Email != "ben@example.com" {
 		t.Fatalf("search: %+v", p.Accounts)
@@ -518,7 +556,7 @@ func TestInvitations(t *testing.T) {
 
 	r := e.do(as(admin.ID), "POST", "invitations", `{"emails":" jane.doe@example.com ;OLD@example.com;  bob@example.com; ;","memberships":[{"company":"acme","role":"viewer"}]}`)
 	e.expect(r, 200)
-	var res InvitationResult
+	var res adminsvc.InvitationResult
 	r.json(t, &res)
 	if len(res.Invited) != 2 || res.Mailed != 2 || !reflect.DeepEqual(res.Existing, []string{"OLD@example.com"}) {
 		t.Fatalf("result %+v", res)
@@ -552,9 +590,9 @@ func TestInvitations(t *testing.T) {
 }
 
 func TestSplitEmails(t *testing.T) {
-	got := SplitEmails(" a@x.io ; ;b@x.io;A@X.IO;; ")
+	got := adminsvc.SplitEmails(" a@x.io ; ;b@x.io;A@X.IO;; ")
 	if !reflect.DeepEqual(got, []string{"a@x.io", "b@x.io"}) {
-		t.Fatalf("SplitEmails = %v", got)
+		t.Fatalf("adminsvc.SplitEmails = %v", got)
 	}
 }
 
@@ -574,14 +612,14 @@ func TestCompaniesAndSites(t *testing.T) {
 
 	r = e.do(as(admin.ID), "POST", "sites", `{"company":"acme","name":"Toulouse"}`)
 	e.expect(r, http.StatusCreated)
-	var site SiteJSON
+	var site adminsvc.SiteJSON
 	r.json(t, &site)
 	e.expect(e.do(as(admin.ID), "POST", "sites", `{"company":"acme","name":""}`), http.StatusUnprocessableEntity)
 	e.expect(e.do(as(admin.ID), "PATCH", "sites/"+site.ID, `{"name":"Toulouse-Blagnac"}`), http.StatusOK)
 	e.expect(e.do(as(admin.ID), "PUT", "sites/"+site.ID+"/members", `{"accounts":["acc_nobody"]}`), http.StatusUnprocessableEntity)
 	r = e.do(as(admin.ID), "PUT", "sites/"+site.ID+"/members", `{"accounts":["`+bob.ID+`"]}`)
 	e.expect(r, http.StatusOK)
-	var members struct{ Members []MemberJSON }
+	var members struct{ Members []adminsvc.MemberJSON }
 	r.json(t, &members)
 	for _, m := range members.Members {
 		// In the standard model every role sees every site.
@@ -640,7 +678,7 @@ func TestExportCSV(t *testing.T) {
 	}
 	day := t0.Format("2006-01-02")
 	want := [][]string{
-		ExportHeader,
+		adminsvc.ExportHeader,
 		{"Ada", "Admin", "admin@example.com", day, "active", "", "en", "", "acme", "admin"},
 		{"'=HYPERLINK(\"x\")", "'+1", "evil@example.com", day, "active", "", "en", "Lyon, Nantes", "acme", "viewer"},
 		{"太郎", "山田", "yamada@example.com", day, "active", "", "ja", "", "acme", "manager"},
@@ -650,8 +688,8 @@ func TestExportCSV(t *testing.T) {
 	}
 	// The admin is only a viewer in beta: beta is not exported.
 	for _, cell := range []string{"-x", "@x", "\tx", "\rx"} {
-		if DefuseCell(cell) != "'"+cell {
-			t.Errorf("DefuseCell(%q) = %q", cell, DefuseCell(cell))
+		if adminsvc.DefuseCell(cell) != "'"+cell {
+			t.Errorf("adminsvc.DefuseCell(%q) = %q", cell, adminsvc.DefuseCell(cell))
 		}
 	}
 	viewer := e.user("viewer@example.com", "acme", "viewer")
@@ -666,12 +704,12 @@ func TestAudit(t *testing.T) {
 	mgr := e.user("mgr@example.com", "acme", "manager")
 	u := e.user("u@example.com", "acme", "user")
 	e.expect(e.do(as(mgr.ID), "POST", "accounts/"+u.ID+"/block", ""), 200)
-	if err := e.st.AppendAudit(e.ctx, store.AuditEvent{Time: t0, Actor: "system", Action: "integration.sync", Outcome: "ok", Category: CategoryIntegration}); err != nil {
+	if err := e.st.AppendAudit(e.ctx, store.AuditEvent{Time: t0, Actor: "system", Action: "integration.sync", Outcome: "ok", Category: adminsvc.CategoryIntegration}); err != nil {
 		t.Fatal(err)
 	}
 	r := e.do(as(mgr.ID), "GET", "audit?action=account.block&target="+u.ID, "")
 	e.expect(r, 200)
-	var page AuditPage
+	var page adminsvc.AuditPage
 	r.json(t, &page)
 	if len(page.Events) != 1 || page.Events[0].Actor != mgr.ID || page.Events[0].IP != "192.0.2.7" || page.Events[0].Outcome != "ok" {
 		t.Fatalf("audit %+v", page.Events)
@@ -690,7 +728,7 @@ func TestAudit(t *testing.T) {
 
 	e2 := newEnv(t, nil)
 	admin := e2.user("admin@example.com", "acme", "admin")
-	if err := e2.st.AppendAudit(e2.ctx, store.AuditEvent{Time: t0, Actor: "system", Action: "integration.sync", Outcome: "ok", Category: CategoryIntegration}); err != nil {
+	if err := e2.st.AppendAudit(e2.ctx, store.AuditEvent{Time: t0, Actor: "system", Action: "integration.sync", Outcome: "ok", Category: adminsvc.CategoryIntegration}); err != nil {
 		t.Fatal(err)
 	}
 	r = e2.do(as(admin.ID), "GET", "audit?category=integration", "")
@@ -706,13 +744,13 @@ func TestAPITokens(t *testing.T) {
 	admin2 := e.user("admin2@example.com", "acme", "admin")
 	r := e.do(as(admin.ID), "POST", "api-tokens", `{"name":"ci"}`)
 	e.expect(r, http.StatusCreated)
-	var tok NewToken
+	var tok adminsvc.NewToken
 	r.json(t, &tok)
-	if !strings.HasPrefix(tok.Secret, tokenPrefix) || tok.Account != admin.ID {
+	if !strings.HasPrefix(tok.Secret, "ghk_") || tok.Account != admin.ID {
 		t.Fatalf("token %+v", tok)
 	}
 	stored, err := e.svc.Tokens.GetAPIToken(e.ctx, tok.ID)
-	if err != nil || bytes.Contains(stored.Hash, []byte(tok.Secret)) || !bytes.Equal(stored.Hash, HashToken(tok.Secret)) {
+	if err != nil || bytes.Contains(stored.Hash, []byte(tok.Secret)) || !bytes.Equal(stored.Hash, adminsvc.HashToken(tok.Secret)) {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
 	r = e.do(as(admin.ID), "GET", "api-tokens", "")
@@ -729,7 +767,7 @@ func TestAPITokens(t *testing.T) {
 
 	// Expired.
 	r = e.do(as(admin.ID), "POST", "api-tokens", `{"name":"short","expires_at":"`+t0.Add(time.Hour).Format(time.RFC3339)+`"}`)
-	var short NewToken
+	var short adminsvc.NewToken
 	r.json(t, &short)
 	e.expect(e.do(who{bearer: short.Secret}, "GET", "accounts", ""), http.StatusOK)
 	e.now = t0.Add(2 * time.Hour)
@@ -741,16 +779,16 @@ func TestAPITokens(t *testing.T) {
 
 	// A token acts as its owner: once the owner is blocked, it stops working.
 	r = e.do(as(admin2.ID), "POST", "api-tokens", `{"name":"second"}`)
-	var t2 NewToken
+	var t2 adminsvc.NewToken
 	r.json(t, &t2)
 	e.expect(e.do(as(admin.ID), "POST", "accounts/"+admin2.ID+"/block", ""), http.StatusOK)
 	e.expect(e.do(who{bearer: t2.Secret}, "GET", "accounts", ""), http.StatusUnauthorized)
 
 	// A viewer's token (made through the CLI path) cannot be created.
-	if _, err := CreateToken(e.ctx, e.svc.Tokens, e.st, account.Standard(), "bob@example.com", "x", t0, e.svc.Rand); err == nil {
+	if _, err := adminsvc.CreateToken(e.ctx, e.svc.Tokens, e.st, account.Standard(), "bob@example.com", "x", t0, e.svc.Rand); err == nil {
 		t.Fatal("CreateToken for a non-admin")
 	}
-	secret, err := CreateToken(e.ctx, e.svc.Tokens, e.st, account.Standard(), "ADMIN@example.com", "cli", e.now, e.svc.Rand)
+	secret, err := adminsvc.CreateToken(e.ctx, e.svc.Tokens, e.st, account.Standard(), "ADMIN@example.com", "cli", e.now, e.svc.Rand)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,135 +1,86 @@
 package api
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
-	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-// Endpoint is one admin call: it gets the authorized caller and answers,
-// or returns an error the Guard turns into the JSON error shape.
+// Endpoint is one admin call: it gets the authenticated caller, parses
+// the request, calls the service and answers, or returns an error the
+// Guard turns into the JSON error shape.
 type Endpoint func(w http.ResponseWriter, r *http.Request, c authz.Caller) error
 
-// Guard is the one way into the admin API, shared by every package that
-// serves routes under Prefix (accounts, passkeys, properties). It
-// authenticates the caller (an API token in "Authorization: Bearer", or
-// the browser session plus the X-CSRF-Token header for changes), checks
-// the capabilities the route names, records refused and failed changes,
-// and writes errors in the contract's JSON shape.
+// Guard is the one way into the admin API. It authenticates the caller
+// (an API token in "Authorization: Bearer", or the browser session plus
+// the X-CSRF-Token header for changes), lets the service refuse the
+// operation before the body is read, and writes errors in the contract's
+// JSON shape. Authorization itself is the service's: every operation
+// checks its caller again, with its target.
 type Guard struct {
-	Service  *Service
-	Sessions interface {
-		Lookup(ctx context.Context, r *http.Request) (store.Session, error)
-	}
+	Service  *adminsvc.Service
 	CSRF     *web.CSRF
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
 }
 
 // Handle registers fn at method+" "+Prefix+path (pattern is "GET
-// accounts/{id}") behind authentication, the CSRF check and every
-// capability in caps. action names the call in the audit log. The client
-// IP is put in the request context (account.AuditIP) for the services.
-func (g *Guard) Handle(mux *http.ServeMux, pattern, action string, fn Endpoint, caps ...string) {
+// accounts/{id}") as operation op. The client IP is put in the request
+// context (account.AuditIP) for the audit log.
+func (g *Guard) Handle(mux *http.ServeMux, pattern string, op adminsvc.Op, fn Endpoint) {
 	method, path, _ := strings.Cut(pattern, " ")
 	changes := method != http.MethodGet && method != http.MethodHead
 	mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
-		ctx := account.WithAuditIP(r.Context(), g.ClientIP(r))
-		r = r.WithContext(ctx)
+		r = r.WithContext(account.WithAuditIP(r.Context(), g.ClientIP(r)))
 		c, err := g.Authenticate(r)
 		if err != nil {
 			g.Fail(w, r, err)
 			return
 		}
 		if changes && c.Via == authz.ViaSession && !g.CSRF.Check(r) {
-			g.record(ctx, c, action, r, "denied", "csrf")
+			g.Service.Refused(r.Context(), c, op, r.PathValue("id"), adminsvc.ErrCSRF)
 			httpapi.WriteError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
 			return
 		}
-		for _, capability := range caps {
-			if !g.Service.Policy.Has(c, capability) {
-				if changes {
-					g.record(ctx, c, action, r, "denied", "capability "+capability)
-				}
-				g.Fail(w, r, authz.ErrForbidden)
-				return
+		if err := g.Service.Permit(c, op); err != nil {
+			if op.Changes {
+				g.Service.Refused(r.Context(), c, op, r.PathValue("id"), err)
 			}
+			g.Fail(w, r, err)
+			return
 		}
 		if err := fn(w, r, c); err != nil {
-			if changes {
-				outcome := "error"
-				if errors.Is(err, authz.ErrForbidden) || errors.Is(err, account.ErrSelfAction) {
-					outcome = "denied"
-				}
-				g.record(ctx, c, action, r, outcome, err.Error())
-			}
 			g.Fail(w, r, err)
 		}
 	})
 }
 
-// record logs a refused or failed change; successful ones are recorded by
-// the service that made them, in the same transaction.
-func (g *Guard) record(ctx context.Context, c authz.Caller, action string, r *http.Request, outcome, reason string) {
-	target := r.PathValue("id")
-	e := g.Service.event(ctx, c, action, target, outcome, map[string]any{"reason": reason})
-	if err := g.Service.Store.AppendAudit(ctx, e); err != nil {
-		g.Logger.Error("audit", "action", action, "err", err)
-	}
-}
-
 // Authenticate finds the caller: an API token when the request carries an
 // Authorization header, the browser session otherwise.
 func (g *Guard) Authenticate(r *http.Request) (authz.Caller, error) {
-	ctx := r.Context()
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, secret, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return authz.Caller{}, authz.ErrUnauthenticated
-		}
-		t, err := g.Service.Authenticate(ctx, strings.TrimSpace(secret))
-		if err != nil {
-			return authz.Caller{}, err
-		}
-		return g.Service.LoadCaller(ctx, t.AccountID, authz.ViaToken, t.ID)
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return g.Service.SessionCaller(r)
 	}
-	return g.SessionCaller(r)
-}
-
-// SessionCaller finds the caller from the browser session only, for HTML
-// pages (the admin panel), which a script holding an API token has no
-// business driving.
-func (g *Guard) SessionCaller(r *http.Request) (authz.Caller, error) {
-	ctx := r.Context()
-	sess, err := g.Sessions.Lookup(ctx, r)
-	if errors.Is(err, session.ErrNoSession) {
+	scheme, secret, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return authz.Caller{}, authz.ErrUnauthenticated
 	}
+	ctx := r.Context()
+	t, err := g.Service.Authenticate(ctx, strings.TrimSpace(secret))
 	if err != nil {
 		return authz.Caller{}, err
 	}
-	return g.Service.LoadCaller(ctx, sess.AccountID, authz.ViaSession, "")
-}
-
-// Require reports authz.ErrForbidden unless the caller holds every one of
-// caps somewhere: the check Handle makes before an endpoint runs.
-func (g *Guard) Require(c authz.Caller, caps ...string) error {
-	for _, capability := range caps {
-		if !g.Service.Policy.Has(c, capability) {
-			return fmt.Errorf("%w: needs %s", authz.ErrForbidden, capability)
-		}
-	}
-	return nil
+	return g.Service.LoadCaller(ctx, t.AccountID, authz.ViaToken, t.ID)
 }
 
 // Fail writes err as the contract's JSON error; the detail of an
@@ -142,11 +93,27 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		ce *account.ConflictError
 		te *account.TransitionError
 	)
+	var (
+		inUse  *rules.InUseError
+		tooBig *http.MaxBytesError
+	)
 	switch {
 	case errors.As(err, &be):
 		httpapi.WriteJSON(w, be.StatusCode(), be.Body())
 		return
+	case errors.As(err, &inUse):
+		var b inUseBody
+		b.Error.ErrorDetail = httpapi.ErrorDetail{Code: "in_use", Message: inUse.Error()}
+		b.Error.Rules = inUse.Rules
+		httpapi.WriteJSON(w, http.StatusConflict, b)
+		return
 	case errors.As(err, &ae):
+	case errors.As(err, &tooBig):
+		ae = &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is too large"}
+	case errors.Is(err, rules.ErrStaleImport):
+		ae = &httpapi.Error{Status: http.StatusConflict, Code: "stale_preview", Message: err.Error()}
+	case errors.Is(err, adminsvc.ErrCompanyRequired):
+		ae = &httpapi.Error{Status: http.StatusBadRequest, Code: "company_required", Message: "you administer several companies; name one with ?company="}
 	case errors.Is(err, authz.ErrUnauthenticated):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		ae = &httpapi.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in or send a valid API token"}
@@ -172,7 +139,7 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: "this conflicts with an existing record"}
 	case errors.Is(err, store.ErrNotFound):
 		ae = &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
-	case errors.Is(err, ErrTokensUnavailable):
+	case errors.Is(err, adminsvc.ErrUnavailable):
 		ae = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: err.Error()}
 	case errors.Is(err, store.ErrUnavailable):
 		ae = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the store is unavailable; try again"}
@@ -181,4 +148,12 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &httpapi.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	}
 	httpapi.WriteJSON(w, ae.Status, httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}})
+}
+
+// inUseBody adds the rules that use a property to the error shape.
+type inUseBody struct {
+	Error struct {
+		httpapi.ErrorDetail
+		Rules []rules.RuleRef `json:"rules"`
+	} `json:"error"`
 }

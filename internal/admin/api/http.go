@@ -2,21 +2,17 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
-	"github.com/gatehouse/gatehouse/internal/rules"
-	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -26,64 +22,81 @@ const Prefix = "/.gatehouse/api/v1/"
 // MaxBodyBytes bounds a request body.
 const MaxBodyBytes = 1 << 20
 
-// Handler serves the JSON API over a Service.
+// Handler serves the JSON API over the admin service.
 type Handler struct {
-	Service  *Service
-	Sessions interface {
-		Lookup(ctx context.Context, r *http.Request) (store.Session, error)
-	}
+	Service  *adminsvc.Service
 	CSRF     *web.CSRF
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
+	// MaxImport bounds a CSV import body (default 5 MiB).
+	MaxImport int64
 }
 
 func badRequest(format string, args ...any) error { return httpapi.BadRequest(format, args...) }
 
-// Guard is the shared admin authorization over the handler's service,
-// for other packages that serve routes under Prefix.
-func (h *Handler) Guard() *Guard {
-	return &Guard{Service: h.Service, Sessions: h.Sessions, CSRF: h.CSRF, ClientIP: h.ClientIP, Logger: h.Logger}
-}
-
-// Mount registers every route. Each one goes through the Guard, which
-// authenticates, checks the capabilities named here and the CSRF token,
-// so an endpoint cannot be added without its authorization.
+// Mount registers every route, each as one operation of the service
+// behind the Guard, so an endpoint cannot be added without naming what it
+// does and who may.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	g := h.Guard()
-	const (
-		panel  = account.CapAdminPanel
-		users  = account.CapManageUsers
-		export = account.CapExports
-	)
-	g.Handle(mux, "GET accounts", "account.list", h.listAccounts, panel, users)
-	g.Handle(mux, "POST accounts", "account.create", h.createAccount, panel, users)
-	g.Handle(mux, "GET accounts.csv", "account.export", h.exportCSV, panel, export)
-	g.Handle(mux, "GET accounts/{id}", "account.get", h.getAccount, panel, users)
-	g.Handle(mux, "PATCH accounts/{id}", "account.update", h.updateAccount, panel, users)
-	g.Handle(mux, "DELETE accounts/{id}", "account.delete", h.deleteAccount, panel, users)
-	for _, action := range []string{ActionBlock, ActionUnblock, ActionDeactivate} {
-		g.Handle(mux, "POST accounts/{id}/"+action, "account."+action, h.lifecycle(action), panel, users)
+	g := &Guard{Service: h.Service, CSRF: h.CSRF, ClientIP: h.ClientIP, Logger: h.Logger}
+	for _, rt := range []struct {
+		pattern string
+		op      adminsvc.Op
+		fn      Endpoint
+	}{
+		{"GET accounts", adminsvc.OpAccountList, h.listAccounts},
+		{"POST accounts", adminsvc.OpAccountCreate, h.createAccount},
+		{"GET accounts.csv", adminsvc.OpAccountExport, h.exportCSV},
+		{"GET accounts/{id}", adminsvc.OpAccountGet, h.getAccount},
+		{"PATCH accounts/{id}", adminsvc.OpAccountUpdate, h.updateAccount},
+		{"DELETE accounts/{id}", adminsvc.OpAccountDelete, h.deleteAccount},
+		{"POST accounts/{id}/block", adminsvc.OpAccountBlock, h.lifecycle(adminsvc.ActionBlock)},
+		{"POST accounts/{id}/unblock", adminsvc.OpAccountUnblock, h.lifecycle(adminsvc.ActionUnblock)},
+		{"POST accounts/{id}/deactivate", adminsvc.OpAccountDeactivate, h.lifecycle(adminsvc.ActionDeactivate)},
+		{"GET accounts/{id}/sessions", adminsvc.OpSessionList, h.listSessions},
+		{"DELETE accounts/{id}/sessions", adminsvc.OpSessionsEnd, h.endSessions},
+		{"DELETE accounts/{id}/sessions/{sid}", adminsvc.OpSessionEnd, h.endSession},
+		{"PUT accounts/{id}/memberships/{company}", adminsvc.OpMembershipSet, h.setMembership},
+		{"DELETE accounts/{id}/memberships/{company}", adminsvc.OpMembershipRemove, h.removeMembership},
+		{"GET accounts/{id}/credentials", adminsvc.OpPasskeyList, h.listCredentials},
+		{"DELETE accounts/{id}/credentials/{credId}", adminsvc.OpPasskeyRevoke, h.revokeCredential},
+		{"POST accounts/{id}/enrolments", adminsvc.OpEnrolmentCreate, h.createEnrolment},
+		{"GET accounts/{id}/allowed-networks", adminsvc.OpNetworksGet, h.getNetworks},
+		{"PUT accounts/{id}/allowed-networks", adminsvc.OpNetworksSet, h.putNetworks},
+		{"GET accounts/{id}/properties", adminsvc.OpValuesGet, h.getValues},
+		{"PATCH accounts/{id}/properties", adminsvc.OpValuesSet, h.patchValues},
+		{"POST invitations", adminsvc.OpInvite, h.invite},
+		{"GET companies", adminsvc.OpCompanyList, h.listCompanies},
+		{"POST companies", adminsvc.OpCompanyCreate, h.createCompany},
+		{"PATCH companies/{id}", adminsvc.OpCompanyRename, h.renameCompany},
+		{"GET companies/{id}/members", adminsvc.OpCompanyMembers, h.companyMembers},
+		{"GET sites", adminsvc.OpSiteList, h.listSites},
+		{"POST sites", adminsvc.OpSiteCreate, h.createSite},
+		{"PATCH sites/{id}", adminsvc.OpSiteRename, h.renameSite},
+		{"GET sites/{id}/members", adminsvc.OpSiteMembers, h.siteMembers},
+		{"PUT sites/{id}/members", adminsvc.OpSiteMembersSet, h.setSiteMembers},
+		{"GET providers", adminsvc.OpProviderList, h.providers},
+		{"GET audit", adminsvc.OpAuditList, h.audit},
+		{"GET api-tokens", adminsvc.OpTokenList, h.listTokens},
+		{"POST api-tokens", adminsvc.OpTokenCreate, h.createToken},
+		{"DELETE api-tokens/{id}", adminsvc.OpTokenRevoke, h.revokeToken},
+		{"GET properties", adminsvc.OpPropertyList, h.listDefs},
+		{"POST properties", adminsvc.OpPropertyCreate, h.createDef},
+		{"GET properties/{key}", adminsvc.OpPropertyGet, h.getDef},
+		{"PATCH properties/{key}", adminsvc.OpPropertyUpdate, h.updateDef},
+		{"DELETE properties/{key}", adminsvc.OpPropertyDelete, h.deleteDef},
+		{"PUT properties/{key}/values/{account}", adminsvc.OpValuesSet, h.putValue},
+		{"POST properties/import", adminsvc.OpValuesImportPreview, h.importCSV},
+		{"GET relations", adminsvc.OpRelationList, h.relations},
+		{"GET access-rules", adminsvc.OpRuleList, h.listRules},
+		{"POST access-rules", adminsvc.OpRuleCreate, h.createRule},
+		{"GET access-rules/explain", adminsvc.OpRuleExplain, h.explain},
+		{"GET access-rules/{id}", adminsvc.OpRuleGet, h.getRule},
+		{"PATCH access-rules/{id}", adminsvc.OpRuleUpdate, h.updateRule},
+		{"DELETE access-rules/{id}", adminsvc.OpRuleDelete, h.deleteRule},
+	} {
+		g.Handle(mux, rt.pattern, rt.op, rt.fn)
 	}
-	g.Handle(mux, "GET accounts/{id}/sessions", "account.sessions.list", h.listSessions, panel, users)
-	g.Handle(mux, "DELETE accounts/{id}/sessions", "account.sessions.end", h.endSessions, panel, users)
-	g.Handle(mux, "DELETE accounts/{id}/sessions/{sid}", "account.session.end", h.endSession, panel, users)
-	g.Handle(mux, "PUT accounts/{id}/memberships/{company}", "account.membership.set", h.setMembership, panel, users)
-	g.Handle(mux, "DELETE accounts/{id}/memberships/{company}", "account.membership.remove", h.removeMembership, panel, users)
-	g.Handle(mux, "POST invitations", "account.invite", h.invite, panel, users)
-	g.Handle(mux, "GET companies", "company.list", h.listCompanies, panel, users)
-	g.Handle(mux, "POST companies", "company.create", h.createCompany, panel, users)
-	g.Handle(mux, "PATCH companies/{id}", "company.rename", h.renameCompany, panel, users)
-	g.Handle(mux, "GET companies/{id}/members", "company.members", h.companyMembers, panel, users)
-	g.Handle(mux, "GET sites", "site.list", h.listSites, panel, users)
-	g.Handle(mux, "POST sites", "site.create", h.createSite, panel, users)
-	g.Handle(mux, "PATCH sites/{id}", "site.rename", h.renameSite, panel, users)
-	g.Handle(mux, "GET sites/{id}/members", "site.members", h.siteMembers, panel, users)
-	g.Handle(mux, "PUT sites/{id}/members", "site.members.set", h.setSiteMembers, panel, users)
-	g.Handle(mux, "GET providers", "provider.list", h.providers, panel)
-	g.Handle(mux, "GET audit", "audit.list", h.audit, panel)
-	g.Handle(mux, "GET api-tokens", "api_token.list", h.listTokens, panel, users)
-	g.Handle(mux, "POST api-tokens", "api_token.create", h.createToken, panel, users)
-	g.Handle(mux, "DELETE api-tokens/{id}", "api_token.revoke", h.revokeToken, panel, users)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusNotFound, "not_found", "no such API resource")
 	})
@@ -147,7 +160,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, c authz.C
 	if err != nil {
 		return err
 	}
-	page, err := h.Service.ListAccounts(r.Context(), c, AccountFilter{
+	page, err := h.Service.ListAccounts(r.Context(), c, adminsvc.AccountFilter{
 		Search: q.Get("search"), Status: q.Get("status"), Role: q.Get("role"), Company: q.Get("company"),
 		Site: q.Get("site"), After: q.Get("after"), Limit: limit,
 	})
@@ -174,7 +187,7 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, c authz.
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	out, err := h.Service.CreateAccount(r.Context(), c, NewAccount{
+	out, err := h.Service.CreateAccount(r.Context(), c, adminsvc.NewAccount{
 		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language,
 		DateFormat: b.DateFormat, Kind: b.Kind, SignIn: b.SignIn, Memberships: memberships(b.Memberships),
 	})
@@ -213,25 +226,15 @@ type propertiesBody struct {
 }
 
 // update reads the body's properties, naming every value of a wrong shape.
-func (b *propertiesBody) update() (*PropertiesUpdate, error) {
+func (b *propertiesBody) update() (*adminsvc.PropertiesUpdate, error) {
 	if b == nil {
 		return nil, nil
 	}
-	p := &PropertiesUpdate{Company: strings.TrimSpace(b.Company), Values: make(map[string][]string, len(b.Values))}
-	var problems []account.FieldProblem
-	for _, k := range slices.Sorted(maps.Keys(b.Values)) {
-		v, ok := rules.ParseValues(b.Values[k])
-		if !ok {
-			problems = append(problems, account.FieldProblem{Field: "properties.values." + k, Code: "invalid",
-				Message: "a value is a string, a list of strings, or null to clear it"})
-			continue
-		}
-		p.Values[k] = v
+	values, err := parseValues(b.Values, func(k string) string { return "properties.values." + k })
+	if err != nil {
+		return nil, err
 	}
-	if len(problems) > 0 {
-		return nil, &account.ValidationError{Problems: problems}
-	}
-	return p, nil
+	return &adminsvc.PropertiesUpdate{Company: strings.TrimSpace(b.Company), Values: values}, nil
 }
 
 func (h *Handler) updateAccount(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
@@ -239,30 +242,14 @@ func (h *Handler) updateAccount(w http.ResponseWriter, r *http.Request, c authz.
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if b.Kind != nil {
-		cur, err := h.Service.GetAccount(r.Context(), c, id)
-		if err != nil {
-			return err
-		}
-		if *b.Kind != cur.Kind {
-			return problem("kind", "not_allowed", "the kind of an account is fixed at creation; a shared-computer account is never converted")
-		}
-	}
 	props, err := b.Properties.update()
 	if err != nil {
 		return err
 	}
-	u := account.ProfileUpdate{Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language, DateFormat: b.DateFormat}
-	if props == nil {
-		a, err := h.Service.UpdateAccount(r.Context(), c, id, u)
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, http.StatusOK, a)
-		return nil
-	}
-	a, err := h.Service.UpdateAccountAndProperties(r.Context(), c, id, u, props)
+	a, err := h.Service.UpdateAccount(r.Context(), c, r.PathValue("id"), adminsvc.AccountUpdate{
+		Profile: account.ProfileUpdate{Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language, DateFormat: b.DateFormat},
+		Kind:    b.Kind, Properties: props,
+	})
 	if err != nil {
 		return err
 	}
@@ -350,7 +337,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c authz.Caller)
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	res, err := h.Service.Invite(r.Context(), c, Invitations{Emails: b.Emails, Memberships: memberships(b.Memberships), Language: b.Language})
+	res, err := h.Service.Invite(r.Context(), c, adminsvc.Invitations{Emails: b.Emails, Memberships: memberships(b.Memberships), Language: b.Language})
 	if err != nil {
 		return err
 	}
@@ -489,7 +476,7 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 		return err
 	}
 	if b.Accounts == nil {
-		return problem("accounts", "required", "list the accounts that may reach the site (an empty list removes them all)")
+		return &account.ValidationError{Problems: []account.FieldProblem{{Field: "accounts", Code: "required", Message: "list the accounts that may reach the site (an empty list removes them all)"}}}
 	}
 	ms, err := h.Service.SetSiteMembers(r.Context(), c, r.PathValue("id"), b.Accounts)
 	if err != nil {
@@ -502,7 +489,7 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 // --- providers, audit, tokens ---
 
 func (h *Handler) providers(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out := []ProviderStatus{}
+	out := []adminsvc.ProviderStatus{}
 	if h.Service.Providers != nil {
 		out = append(out, h.Service.Providers()...)
 	}
@@ -530,7 +517,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c authz.Caller) 
 	if err != nil {
 		return err
 	}
-	page, err := h.Service.ListAudit(r.Context(), c, AuditFilter{
+	page, err := h.Service.ListAudit(r.Context(), c, adminsvc.AuditFilter{
 		Actor: q.Get("actor"), Target: q.Get("target"), Action: q.Get("action"), Category: q.Get("category"),
 		Since: since, Until: until, Before: before, Limit: limit,
 	})

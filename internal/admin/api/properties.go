@@ -1,114 +1,396 @@
 package api
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/rules"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// PropertyValues reads, checks and sets account property values; the
-// rules service (rules.Service) is one, and the one the gate evaluates,
-// so a change reaches the next assertion.
-type PropertyValues interface {
-	CheckValues(ctx context.Context, accountID, company string, values map[string][]string) error
-	SetValues(ctx context.Context, actor rules.Actor, accountID, company string, values map[string][]string) error
-	Values(ctx context.Context, accountID, company string) (map[string]any, error)
+// Account properties, their values, relations and access rules
+// (properties, accounts/{id}/properties, relations, access-rules).
+
+// company is the company a call names with ?company=, or the caller's
+// only one where op is allowed.
+func (h *Handler) company(r *http.Request, c authz.Caller, op adminsvc.Op) (string, error) {
+	return h.Service.Company(c, op, r.URL.Query().Get("company"))
 }
 
-// PropertiesUpdate sets some of an account's property values in one
-// company, as PATCH accounts/{id}/properties does: each key maps to its
-// new values, an empty list clearing it; keys not given stay.
-type PropertiesUpdate struct {
-	Company string
-	Values  map[string][]string
-}
-
-// PropertiesJSON is an account's property values in one company.
-type PropertiesJSON struct {
-	Company string         `json:"company"`
-	Values  map[string]any `json:"values"`
-}
-
-// AccountUpdated is the answer to an update: the account and, when the
-// update set properties, their values in that company afterwards.
-type AccountUpdated struct {
-	AccountJSON
-	Properties *PropertiesJSON `json:"properties,omitempty"`
-}
-
-var errNoProperties = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "account properties are not available on this gateway"}
-
-// UpdateAccountAndProperties changes the profile as UpdateAccount does
-// and, when p is given, the account's property values in p.Company, which
-// needs admin_panel there, as the properties API does. Everything is
-// checked before anything is written, so a refused update changes nothing.
-func (s *Service) UpdateAccountAndProperties(ctx context.Context, c authz.Caller, id string, u account.ProfileUpdate, p *PropertiesUpdate) (AccountUpdated, error) {
-	acc, err := s.target(ctx, c, id)
-	if err != nil {
-		return AccountUpdated{}, err
-	}
-	if p != nil {
-		if err := s.checkProperties(ctx, c, id, p); err != nil {
-			return AccountUpdated{}, err
+// parseValues reads values as the API takes them: a key maps to a
+// string, a list of strings, or null to clear it. field names a key's
+// place in the body.
+func parseValues(in map[string]json.RawMessage, field func(key string) string) (map[string][]string, error) {
+	values := make(map[string][]string, len(in))
+	var problems []account.FieldProblem
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		v, ok := rules.ParseValues(in[k])
+		if !ok {
+			problems = append(problems, account.FieldProblem{Field: field(k), Code: "invalid", Message: "a value is a string, a list of strings, or null to clear it"})
+			continue
 		}
+		values[k] = v
 	}
-	if u != (account.ProfileUpdate{}) {
-		if acc, err = s.Accounts.UpdateProfile(ctx, c.Account.ID, id, u); err != nil {
-			return AccountUpdated{}, err
-		}
+	if len(problems) > 0 {
+		return nil, &account.ValidationError{Problems: problems}
 	}
-	var out AccountUpdated
-	if p != nil {
-		actor := rules.Actor{ID: c.Account.ID, IP: account.AuditIP(ctx)}
-		if err := s.Properties.SetValues(ctx, actor, id, p.Company, p.Values); err != nil {
-			return AccountUpdated{}, propertyFields(err)
-		}
-		vals, err := s.Properties.Values(ctx, id, p.Company)
-		if err != nil {
-			return AccountUpdated{}, err
-		}
-		out.Properties = &PropertiesJSON{Company: p.Company, Values: vals}
-	}
-	if out.AccountJSON, err = s.view(ctx, acc); err != nil {
-		return AccountUpdated{}, err
-	}
-	return out, nil
+	return values, nil
 }
 
-func (s *Service) checkProperties(ctx context.Context, c authz.Caller, id string, p *PropertiesUpdate) error {
-	if s.Properties == nil {
-		return errNoProperties
-	}
-	if p.Company == "" {
-		return problem("properties.company", "required", "name the company whose properties these are")
-	}
-	if !s.Policy.HasIn(c, p.Company, account.CapAdminPanel) {
-		return authz.ErrForbidden
-	}
-	return propertyFields(s.Properties.CheckValues(ctx, id, p.Company, p.Values))
+// ---- definitions
+
+type defJSON struct {
+	Company   string            `json:"company"`
+	Key       string            `json:"key"`
+	Labels    map[string]string `json:"labels"`
+	Type      string            `json:"type"`
+	Choices   []string          `json:"choices"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 }
 
-// propertyFields names the rules service's problems by their place in the
-// PATCH body: a key's problem under properties.values, membership of the
-// company under properties.company.
-func propertyFields(err error) error {
-	var ve *account.ValidationError
-	if !errors.As(err, &ve) {
-		return err
+func defOut(d store.PropertyDef) defJSON {
+	out := defJSON{Company: d.CompanyID, Key: d.Key, Labels: d.Labels, Type: d.Type, Choices: d.Choices, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
 	}
-	out := &account.ValidationError{Problems: make([]account.FieldProblem, len(ve.Problems))}
-	for i, p := range ve.Problems {
-		if p.Field == "account" {
-			p.Field = "properties.company"
-		} else {
-			p.Field = "properties.values." + p.Field
-		}
-		out.Problems[i] = p
+	if out.Choices == nil {
+		out.Choices = []string{}
 	}
 	return out
+}
+
+func (h *Handler) listDefs(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpPropertyList)
+	if err != nil {
+		return err
+	}
+	defs, err := h.Service.ListProperties(r.Context(), c, company)
+	if err != nil {
+		return err
+	}
+	out := make([]defJSON, len(defs))
+	for i, d := range defs {
+		out[i] = defOut(d)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"properties": out})
+	return nil
+}
+
+func (h *Handler) createDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpPropertyCreate)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Key     string            `json:"key"`
+		Labels  map[string]string `json:"labels"`
+		Type    string            `json:"type"`
+		Choices []string          `json:"choices"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	d, err := h.Service.CreateProperty(r.Context(), c, store.PropertyDef{CompanyID: company, Key: in.Key, Labels: in.Labels, Type: in.Type, Choices: in.Choices})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, defOut(d))
+	return nil
+}
+
+func (h *Handler) getDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpPropertyGet)
+	if err != nil {
+		return err
+	}
+	d, err := h.Service.GetProperty(r.Context(), c, company, r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, defOut(d))
+	return nil
+}
+
+func (h *Handler) updateDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpPropertyUpdate)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Labels  map[string]string `json:"labels"`
+		Choices []string          `json:"choices"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	d, err := h.Service.UpdateProperty(r.Context(), c, company, r.PathValue("key"), in.Labels, in.Choices)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, defOut(d))
+	return nil
+}
+
+func (h *Handler) deleteDef(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpPropertyDelete)
+	if err != nil {
+		return err
+	}
+	if err := emptyBody(w, r); err != nil {
+		return err
+	}
+	if err := h.Service.DeleteProperty(r.Context(), c, company, r.PathValue("key")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ---- values
+
+func writeValues(w http.ResponseWriter, accountID, company string, vals map[string]any) {
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"account": accountID, "company": company, "properties": vals})
+}
+
+func (h *Handler) getValues(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpValuesGet)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	vals, err := h.Service.PropertyValues(r.Context(), c, id, company)
+	if err != nil {
+		return err
+	}
+	writeValues(w, id, company, vals)
+	return nil
+}
+
+func (h *Handler) patchValues(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpValuesSet)
+	if err != nil {
+		return err
+	}
+	var in map[string]json.RawMessage
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	values, err := parseValues(in, func(k string) string { return k })
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	vals, err := h.Service.SetPropertyValues(r.Context(), c, id, company, values)
+	if err != nil {
+		return err
+	}
+	writeValues(w, id, company, vals)
+	return nil
+}
+
+func (h *Handler) putValue(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpValuesSet)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Values json.RawMessage `json:"values"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	key := r.PathValue("key")
+	values, err := parseValues(map[string]json.RawMessage{key: in.Values}, func(string) string { return "values" })
+	if err != nil {
+		return err
+	}
+	if _, err := h.Service.GetProperty(r.Context(), c, company, key); err != nil {
+		return err
+	}
+	id := r.PathValue("account")
+	vals, err := h.Service.SetPropertyValues(r.Context(), c, id, company, values)
+	if err != nil {
+		return err
+	}
+	writeValues(w, id, company, vals)
+	return nil
+}
+
+// importCSV previews a CSV of values, or applies it with ?confirm=TOKEN
+// (the token of its preview).
+func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpValuesImport)
+	if err != nil {
+		return err
+	}
+	limit := h.MaxImport
+	if limit <= 0 {
+		limit = 5 << 20
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return err
+	}
+	confirm := r.URL.Query().Get("confirm")
+	if confirm == "" {
+		rep, err := h.Service.PreviewImport(r.Context(), c, company, data)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, rep)
+		return nil
+	}
+	rep, err := h.Service.ApplyImport(r.Context(), c, company, data, confirm)
+	if errors.Is(err, rules.ErrImportInvalid) {
+		httpapi.WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"error":  httpapi.ErrorDetail{Code: "invalid", Message: err.Error()},
+			"report": rep,
+		})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// relations answers both directions: ?object=X lists the accounts linked
+// to object X, ?account=ID the objects the account is linked to. Without
+// company, every company where the caller may is searched.
+func (h *Handler) relations(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	q := r.URL.Query()
+	object, acct := q.Get("object"), q.Get("account")
+	if (object == "") == (acct == "") {
+		return badRequest("give exactly one of object or account")
+	}
+	var companies []string
+	if co := q.Get("company"); co != "" {
+		companies = []string{co}
+	}
+	links, err := h.Service.Relations(r.Context(), c, companies, object, acct, q.Get("key"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"relations": links})
+	return nil
+}
+
+// ---- access rules
+
+type ruleJSON struct {
+	ID         string          `json:"id"`
+	Company    string          `json:"company"`
+	Name       string          `json:"name"`
+	Position   int             `json:"position"`
+	Enabled    bool            `json:"enabled"`
+	Condition  json.RawMessage `json:"condition"`
+	Capability string          `json:"capability"`
+	Tag        string          `json:"tag"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+func ruleOut(r store.AccessRule) ruleJSON {
+	cond := json.RawMessage(r.Condition)
+	if !json.Valid(cond) {
+		cond = json.RawMessage("null")
+	}
+	return ruleJSON{ID: r.ID, Company: r.CompanyID, Name: r.Name, Position: r.Position, Enabled: r.Enabled,
+		Condition: cond, Capability: r.Capability, Tag: r.Tag, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func (h *Handler) listRules(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpRuleList)
+	if err != nil {
+		return err
+	}
+	rs, err := h.Service.ListRules(r.Context(), c, company)
+	if err != nil {
+		return err
+	}
+	out := make([]ruleJSON, len(rs))
+	for i, rl := range rs {
+		out[i] = ruleOut(rl)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"access_rules": out})
+	return nil
+}
+
+func (h *Handler) createRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpRuleCreate)
+	if err != nil {
+		return err
+	}
+	var in rules.RuleInput
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	rl, err := h.Service.CreateRule(r.Context(), c, company, in)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, ruleOut(rl))
+	return nil
+}
+
+func (h *Handler) getRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	rl, err := h.Service.GetRule(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, ruleOut(rl))
+	return nil
+}
+
+func (h *Handler) updateRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	var in rules.RuleInput
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	rl, err := h.Service.UpdateRule(r.Context(), c, r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, ruleOut(rl))
+	return nil
+}
+
+func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	if err := emptyBody(w, r); err != nil {
+		return err
+	}
+	if err := h.Service.DeleteRule(r.Context(), c, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) explain(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	company, err := h.company(r, c, adminsvc.OpRuleExplain)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	acct := q.Get("account")
+	if acct == "" {
+		return badRequest("name the account with ?account=")
+	}
+	ex, err := h.Service.Explain(r.Context(), c, acct, company, q.Get("capability"), q.Get("tag"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, ex)
+	return nil
 }

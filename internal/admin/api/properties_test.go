@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -18,7 +19,7 @@ func TestUpdateAccountProperties(t *testing.T) {
 	if err := e.st.SetMembership(e.ctx, store.Membership{AccountID: alice.ID, CompanyID: "beta", Role: "viewer", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	props := e.svc.Properties.(*rules.Service)
+	props := e.svc.Rules
 	for _, d := range []store.PropertyDef{
 		{CompanyID: "acme", Key: "site", Labels: map[string]string{"en": "Site"}, Type: store.PropertyChoice, Choices: []string{"Toulouse", "Lyon"}},
 		{CompanyID: "acme", Key: "line", Labels: map[string]string{"en": "Line"}, Type: store.PropertyRelation},
@@ -40,7 +41,7 @@ func TestUpdateAccountProperties(t *testing.T) {
 	r := e.do(as(admin.ID), "PATCH", "accounts/"+alice.ID,
 		`{"first_name":"Alice","properties":{"company":"acme","values":{"site":"Toulouse","line":["L1","L2"]}}}`)
 	e.expect(r, http.StatusOK)
-	var out AccountUpdated
+	var out adminsvc.AccountUpdated
 	r.json(t, &out)
 	if out.FirstName != "Alice" || out.Properties == nil || out.Properties.Company != "acme" || out.Properties.Values["site"] != "Toulouse" {
 		t.Fatalf("answer %+v %+v", out, out.Properties)
@@ -106,6 +107,6 @@ func TestUpdateAccountProperties(t *testing.T) {
 	}
 
 	// Without a properties service the call says so rather than ignoring them.
-	e.svc.Properties = nil
+	e.svc.Rules = nil
 	e.expect(e.do(as(admin.ID), "PATCH", "accounts/"+alice.ID, `{"properties":{"company":"acme","values":{"site":"Lyon"}}}`), http.StatusServiceUnavailable)
 }

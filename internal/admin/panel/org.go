@@ -3,13 +3,13 @@ package panel
 import (
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // companyRow is one company with what the page shows about it.
 type companyRow struct {
-	api.CompanyJSON
+	adminsvc.CompanyJSON
 	Created string
 	Members int
 	Sites   int
@@ -25,17 +25,17 @@ type companiesBody struct {
 }
 
 func (h *Handler) companiesBody(x *call) (companiesBody, error) {
-	cos, err := h.service().ListCompanies(x.ctx(), x.c)
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return companiesBody{}, err
 	}
-	b := companiesBody{CanCreate: x.policy.IsFullAdmin(x.c)}
+	b := companiesBody{CanCreate: x.svc.Policy.IsFullAdmin(x.c)}
 	for _, co := range cos {
-		members, err := h.service().CompanyMembers(x.ctx(), x.c, co.ID)
+		members, err := h.Service.CompanyMembers(x.ctx(), x.c, co.ID)
 		if err != nil {
 			return companiesBody{}, err
 		}
-		sites, err := h.service().ListSites(x.ctx(), x.c, co.ID)
+		sites, err := h.Service.ListSites(x.ctx(), x.c, co.ID)
 		if err != nil {
 			return companiesBody{}, err
 		}
@@ -55,12 +55,12 @@ func (h *Handler) companies(x *call) error {
 
 func (h *Handler) createCompany(x *call) error {
 	id, name := formValue(x, "id"), formValue(x, "name")
-	_, err := h.service().CreateCompany(x.ctx(), x.c, id, name)
+	_, err := h.Service.CreateCompany(x.ctx(), x.c, id, name)
 	return h.companiesSaved(x, err, "company_created", func(b *companiesBody) { b.NewID, b.NewName = id, name })
 }
 
 func (h *Handler) renameCompany(x *call) error {
-	_, err := h.service().RenameCompany(x.ctx(), x.c, x.r.PathValue("id"), formValue(x, "name"))
+	_, err := h.Service.RenameCompany(x.ctx(), x.c, x.r.PathValue("id"), formValue(x, "name"))
 	return h.companiesSaved(x, err, "saved", nil)
 }
 
@@ -90,22 +90,22 @@ func (h *Handler) companiesSaved(x *call, err error, notice string, edit func(*c
 type sitesBody struct {
 	Company   string // filter
 	Rows      []siteRow
-	Companies []api.CompanyJSON
+	Companies []adminsvc.CompanyJSON
 	NewName   string
 }
 
 type siteRow struct {
-	api.SiteJSON
+	adminsvc.SiteJSON
 	Created string
 }
 
 func (h *Handler) sitesBody(x *call, company string) (sitesBody, error) {
 	b := sitesBody{Company: company}
 	var err error
-	if b.Companies, err = h.service().ListCompanies(x.ctx(), x.c); err != nil {
+	if b.Companies, err = h.Service.ListCompanies(x.ctx(), x.c); err != nil {
 		return sitesBody{}, err
 	}
-	sites, err := h.service().ListSites(x.ctx(), x.c, company)
+	sites, err := h.Service.ListSites(x.ctx(), x.c, company)
 	if err != nil {
 		return sitesBody{}, err
 	}
@@ -126,7 +126,7 @@ func (h *Handler) sites(x *call) error {
 
 func (h *Handler) createSite(x *call) error {
 	company, name := formValue(x, "company"), formValue(x, "name")
-	site, err := h.service().CreateSite(x.ctx(), x.c, company, name)
+	site, err := h.Service.CreateSite(x.ctx(), x.c, company, name)
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.sitesBody(x, "")
 		if err != nil {
@@ -146,13 +146,13 @@ func (h *Handler) createSite(x *call) error {
 // siteBody is one site with every member of its company and whether each
 // reaches the site.
 type siteBody struct {
-	Site    api.SiteJSON
+	Site    adminsvc.SiteJSON
 	Company string // its name
-	Members []api.MemberJSON
+	Members []adminsvc.MemberJSON
 }
 
 func (h *Handler) siteBody(x *call, id string) (siteBody, error) {
-	sites, err := h.service().ListSites(x.ctx(), x.c, "")
+	sites, err := h.Service.ListSites(x.ctx(), x.c, "")
 	if err != nil {
 		return siteBody{}, err
 	}
@@ -165,14 +165,14 @@ func (h *Handler) siteBody(x *call, id string) (siteBody, error) {
 	}
 	// SiteMembers answers not found or forbidden for a site outside the
 	// caller's companies, before the page says anything about it.
-	if b.Members, err = h.service().SiteMembers(x.ctx(), x.c, id); err != nil {
+	if b.Members, err = h.Service.SiteMembers(x.ctx(), x.c, id); err != nil {
 		return siteBody{}, err
 	}
 	if !found {
 		return siteBody{}, store.ErrNotFound
 	}
 	b.Company = b.Site.Company
-	cos, err := h.service().ListCompanies(x.ctx(), x.c)
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return siteBody{}, err
 	}
@@ -195,7 +195,7 @@ func (h *Handler) sitePage(x *call) error {
 
 func (h *Handler) renameSite(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.service().RenameSite(x.ctx(), x.c, id, formValue(x, "name"))
+	_, err := h.Service.RenameSite(x.ctx(), x.c, id, formValue(x, "name"))
 	return h.siteSaved(x, id, err, "saved")
 }
 
@@ -208,7 +208,7 @@ func (h *Handler) setSiteMembers(x *call) error {
 	if accounts == nil {
 		accounts = []string{}
 	}
-	_, err := h.service().SetSiteMembers(x.ctx(), x.c, id, accounts)
+	_, err := h.Service.SetSiteMembers(x.ctx(), x.c, id, accounts)
 	return h.siteSaved(x, id, err, "access_saved")
 }
 

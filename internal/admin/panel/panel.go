@@ -8,18 +8,15 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
-	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/i18n"
-	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -27,146 +24,122 @@ import (
 // Prefix is where the panel lives.
 const Prefix = "/.gatehouse/admin/"
 
-// ExportURL is the accounts export the panel's export button downloads.
-const ExportURL = api.Prefix + "accounts.csv"
+// ExportURL is the accounts export (the JSON API's accounts.csv) the
+// panel's export button downloads.
+const ExportURL = "/.gatehouse/api/v1/accounts.csv"
 
 // template is the one page template of the panel: every section is a
 // named block inside it, so they all share the admin navigation.
 const template = "admin_panel"
 
-// Sessions finds the request's session (the terms interstitial's way in).
-type Sessions interface {
-	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
-}
-
-// Passkeys is what the panel does with passkeys and workstation
-// enrolments; passkey.Handler is one, and the JSON API's routes run the
-// same code, so both decide and record alike.
-type Passkeys interface {
-	ListCredentials(ctx context.Context, c authz.Caller, accountID string) ([]passkey.CredentialView, error)
-	RevokeCredential(ctx context.Context, c authz.Caller, accountID, credID string) (int, error)
-	CreateEnrolment(ctx context.Context, c authz.Caller, accountID, name string, nets []netip.Prefix) (passkey.Enrolment, error)
-	AllowedNetworks(ctx context.Context, c authz.Caller, accountID string) ([]netip.Prefix, error)
-	SetAllowedNetworks(ctx context.Context, c authz.Caller, accountID string, cidrs []string) ([]netip.Prefix, error)
-}
-
-// Handler serves the admin panel. Every route goes through route, which
-// signs the visitor in through the admin API's Guard, checks capabilities
-// and the CSRF token.
+// Handler serves the admin panel over the admin service. Every route goes
+// through route, which signs the visitor in, checks the CSRF token of a
+// change and lets the service refuse the operation the route performs; the
+// views parse the form, call the service and render.
 type Handler struct {
-	// Guard authenticates callers and holds the admin service
-	// (Guard.Service) the JSON API uses too.
-	Guard *api.Guard
-	// Passkeys and Rules, when set, add the passkey, property and access
-	// rule pages.
-	Passkeys     Passkeys
-	Rules        *rules.Service
+	Service      *adminsvc.Service
 	Renderer     *web.Renderer
 	CSRF         *web.CSRF
+	ClientIP     func(*http.Request) string
 	MaxFormBytes int64
 	Logger       *slog.Logger
+	// PasskeysOn: workstation enrolment links can be used (passkeys are
+	// off on an IP public_url), so the panel offers them.
+	PasskeysOn bool
 }
-
-// New builds the panel over the admin API's Guard and service.
-func New(guard *api.Guard, passkeys Passkeys, rulesSvc *rules.Service, renderer *web.Renderer, csrf *web.CSRF, maxFormBytes int64, logger *slog.Logger) *Handler {
-	return &Handler{Guard: guard, Passkeys: passkeys, Rules: rulesSvc, Renderer: renderer, CSRF: csrf, MaxFormBytes: maxFormBytes, Logger: logger}
-}
-
-// service is the admin service shared with the JSON API.
-func (h *Handler) service() *api.Service { return h.Guard.Service }
 
 // call is one authorized panel request.
 type call struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	c      authz.Caller
-	lang   string
-	csrf   string
-	policy authz.Policy
+	w    http.ResponseWriter
+	r    *http.Request
+	c    authz.Caller
+	lang string
+	csrf string
+	svc  *adminsvc.Service
 }
 
 // ctx is the request context, carrying the client address for the audit.
 func (x *call) ctx() context.Context { return x.r.Context() }
 
-// has reports whether the caller holds capability somewhere.
-func (x *call) has(capability string) bool { return x.policy.Has(x.c, capability) }
+// can reports whether the service would let the caller run op, for what
+// the page offers.
+func (x *call) can(op adminsvc.Op) bool { return x.svc.Can(x.c, op) }
 
 // view answers one panel request; an error it returns becomes an error page.
 type view func(x *call) error
 
-// Mount registers every panel route behind its capabilities.
+// Mount registers every panel route, each as the service operation it
+// performs.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	const (
-		panel  = account.CapAdminPanel
-		users  = account.CapManageUsers
-		export = account.CapExports
-	)
-	h.route(mux, "GET {$}", h.home, panel)
-	h.route(mux, "GET users", h.listUsers, panel, users)
-	h.route(mux, "GET users/new", h.newUserPage, panel, users)
-	h.route(mux, "POST users/new", h.createUser, panel, users)
-	h.route(mux, "GET users/{id}", h.userPage, panel, users)
-	h.route(mux, "POST users/{id}", h.updateUser, panel, users)
-	h.route(mux, "POST users/{id}/status", h.userStatus, panel, users)
-	h.route(mux, "POST users/{id}/delete", h.deleteUser, panel, users)
-	h.route(mux, "POST users/{id}/sessions", h.endSessions, panel, users)
-	h.route(mux, "POST users/{id}/sessions/{sid}/end", h.endSession, panel, users)
-	h.route(mux, "POST users/{id}/memberships", h.setMembership, panel, users)
-	h.route(mux, "POST users/{id}/memberships/{company}/remove", h.removeMembership, panel, users)
-	if h.Passkeys != nil {
-		h.route(mux, "POST users/{id}/passkeys/{cred}/revoke", h.revokePasskey, panel, users)
-		h.route(mux, "POST users/{id}/enrolments", h.createEnrolment, panel, users)
-		h.route(mux, "POST users/{id}/networks", h.setNetworks, panel, users)
+	for _, rt := range []struct {
+		pattern string
+		op      adminsvc.Op
+		fn      view
+	}{
+		{"GET {$}", adminsvc.OpPanel, h.home},
+		{"GET users", adminsvc.OpAccountList, h.listUsers},
+		{"GET users/new", adminsvc.OpAccountCreate, h.newUserPage},
+		{"POST users/new", adminsvc.OpAccountCreate, h.createUser},
+		{"GET users/{id}", adminsvc.OpAccountGet, h.userPage},
+		{"POST users/{id}", adminsvc.OpAccountUpdate, h.updateUser},
+		// The form names the lifecycle action; the service records it.
+		{"POST users/{id}/status", adminsvc.OpAccountUpdate, h.userStatus},
+		{"POST users/{id}/delete", adminsvc.OpAccountDelete, h.deleteUser},
+		{"POST users/{id}/sessions", adminsvc.OpSessionsEnd, h.endSessions},
+		{"POST users/{id}/sessions/{sid}/end", adminsvc.OpSessionEnd, h.endSession},
+		{"POST users/{id}/memberships", adminsvc.OpMembershipSet, h.setMembership},
+		{"POST users/{id}/memberships/{company}/remove", adminsvc.OpMembershipRemove, h.removeMembership},
+		{"POST users/{id}/passkeys/{cred}/revoke", adminsvc.OpPasskeyRevoke, h.revokePasskey},
+		{"POST users/{id}/enrolments", adminsvc.OpEnrolmentCreate, h.createEnrolment},
+		{"POST users/{id}/networks", adminsvc.OpNetworksSet, h.setNetworks},
+		{"POST users/{id}/properties", adminsvc.OpValuesSet, h.setValues},
+		{"GET properties", adminsvc.OpPropertyList, h.properties},
+		{"POST properties", adminsvc.OpPropertyCreate, h.createProperty},
+		{"POST properties/{key}", adminsvc.OpPropertyUpdate, h.updateProperty},
+		{"POST properties/{key}/delete", adminsvc.OpPropertyDelete, h.deleteProperty},
+		{"GET rules", adminsvc.OpRuleList, h.rulesPage},
+		{"POST rules", adminsvc.OpRuleCreate, h.createRule},
+		{"GET rules/{id}", adminsvc.OpRuleGet, h.rulePage},
+		{"POST rules/{id}", adminsvc.OpRuleUpdate, h.updateRule},
+		{"POST rules/{id}/enabled", adminsvc.OpRuleUpdate, h.toggleRule},
+		{"POST rules/{id}/delete", adminsvc.OpRuleDelete, h.deleteRule},
+		{"GET explain", adminsvc.OpRuleExplain, h.explain},
+		{"GET import", adminsvc.OpValuesImportPreview, h.importPage},
+		{"POST import", adminsvc.OpValuesImportPreview, h.importPreview},
+		{"POST import/apply", adminsvc.OpValuesImport, h.importApply},
+		{"GET invite", adminsvc.OpInvite, h.invitePage},
+		{"POST invite", adminsvc.OpInvite, h.invite},
+		{"GET companies", adminsvc.OpCompanyList, h.companies},
+		{"POST companies", adminsvc.OpCompanyCreate, h.createCompany},
+		{"POST companies/{id}", adminsvc.OpCompanyRename, h.renameCompany},
+		{"GET sites", adminsvc.OpSiteList, h.sites},
+		{"POST sites", adminsvc.OpSiteCreate, h.createSite},
+		{"GET sites/{id}", adminsvc.OpSiteMembers, h.sitePage},
+		{"POST sites/{id}", adminsvc.OpSiteRename, h.renameSite},
+		{"POST sites/{id}/members", adminsvc.OpSiteMembersSet, h.setSiteMembers},
+		{"GET providers", adminsvc.OpProviderList, h.providers},
+		{"GET tokens", adminsvc.OpTokenList, h.tokens},
+		{"POST tokens", adminsvc.OpTokenCreate, h.createToken},
+		{"POST tokens/{id}/revoke", adminsvc.OpTokenRevoke, h.revokeToken},
+		{"GET audit", adminsvc.OpAuditList, h.audit},
+		{"GET export", adminsvc.OpAccountExport, h.exportPage},
+		// Anything else under the panel is a 404 for a signed-in admin, and
+		// the sign-in page for anyone else, like every other panel path.
+		{"GET /", adminsvc.OpPanel, h.notFound},
+	} {
+		h.route(mux, rt.pattern, rt.op, rt.fn)
 	}
-	if h.Rules != nil {
-		// Property values are set per company, which the rules service
-		// checks the caller administers, as the properties API does.
-		h.route(mux, "POST users/{id}/properties", h.setValues, panel, users)
-		h.route(mux, "GET properties", h.properties, panel)
-		h.route(mux, "POST properties", h.createProperty, panel)
-		h.route(mux, "POST properties/{key}", h.updateProperty, panel)
-		h.route(mux, "POST properties/{key}/delete", h.deleteProperty, panel)
-		h.route(mux, "GET rules", h.rulesPage, panel)
-		h.route(mux, "POST rules", h.createRule, panel)
-		h.route(mux, "GET rules/{id}", h.rulePage, panel)
-		h.route(mux, "POST rules/{id}", h.updateRule, panel)
-		h.route(mux, "POST rules/{id}/enabled", h.toggleRule, panel)
-		h.route(mux, "POST rules/{id}/delete", h.deleteRule, panel)
-		h.route(mux, "GET explain", h.explain, panel)
-		h.route(mux, "GET import", h.importPage, panel)
-		h.route(mux, "POST import", h.importPreview, panel)
-		h.route(mux, "POST import/apply", h.importApply, panel)
-	}
-	h.route(mux, "GET invite", h.invitePage, panel, users)
-	h.route(mux, "POST invite", h.invite, panel, users)
-	h.route(mux, "GET companies", h.companies, panel, users)
-	h.route(mux, "POST companies", h.createCompany, panel, users)
-	h.route(mux, "POST companies/{id}", h.renameCompany, panel, users)
-	h.route(mux, "GET sites", h.sites, panel, users)
-	h.route(mux, "POST sites", h.createSite, panel, users)
-	h.route(mux, "GET sites/{id}", h.sitePage, panel, users)
-	h.route(mux, "POST sites/{id}", h.renameSite, panel, users)
-	h.route(mux, "POST sites/{id}/members", h.setSiteMembers, panel, users)
-	h.route(mux, "GET providers", h.providers, panel)
-	h.route(mux, "GET tokens", h.tokens, panel, users)
-	h.route(mux, "POST tokens", h.createToken, panel, users)
-	h.route(mux, "POST tokens/{id}/revoke", h.revokeToken, panel, users)
-	h.route(mux, "GET audit", h.audit, panel)
-	h.route(mux, "GET export", h.exportPage, panel, export)
-	// Anything else under the panel is a 404 for a signed-in admin, and
-	// the sign-in page for anyone else, like every other panel path.
-	h.route(mux, "GET /", h.notFound, panel)
 }
 
-func (h *Handler) route(mux *http.ServeMux, pattern string, fn view, caps ...string) {
+func (h *Handler) route(mux *http.ServeMux, pattern string, op adminsvc.Op, fn view) {
 	method, path, _ := strings.Cut(pattern, " ")
 	path = strings.TrimPrefix(path, "/")
 	changes := method != http.MethodGet
 	mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
-		if h.Guard.ClientIP != nil {
-			r = r.WithContext(account.WithAuditIP(r.Context(), h.Guard.ClientIP(r)))
+		if h.ClientIP != nil {
+			r = r.WithContext(account.WithAuditIP(r.Context(), h.ClientIP(r)))
 		}
-		c, err := h.Guard.SessionCaller(r)
+		c, err := h.Service.SessionCaller(r)
 		if errors.Is(err, authz.ErrUnauthenticated) {
 			h.signIn(w, r)
 			return
@@ -176,17 +149,21 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, fn view, caps ...str
 			h.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
-		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r), policy: h.service().Policy}
+		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r), svc: h.Service}
 		if changes {
 			if !h.parseForm(w, r) {
 				return
 			}
 			if !h.CSRF.Check(r) {
+				h.Service.Refused(r.Context(), c, op, r.PathValue("id"), adminsvc.ErrCSRF)
 				h.problem(x, web.ProblemCSRF)
 				return
 			}
 		}
-		if err := h.Guard.Require(c, caps...); err != nil {
+		if err := h.Service.Permit(c, op); err != nil {
+			if changes && op.Changes {
+				h.Service.Refused(r.Context(), c, op, r.PathValue("id"), err)
+			}
 			h.problem(x, web.ProblemForbidden)
 			return
 		}
@@ -249,7 +226,9 @@ func (h *Handler) fail(x *call, err error) {
 		h.problem(x, web.ProblemNotFound)
 	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 		h.problem(x, web.ProblemNotFound)
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, api.ErrTokensUnavailable):
+	case errors.Is(err, adminsvc.ErrCompanyRequired):
+		h.problem(x, web.ProblemBadRequest)
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, adminsvc.ErrUnavailable):
 		h.problem(x, web.ProblemUnavailable)
 	default:
 		h.Logger.Error("admin panel", "method", x.r.Method, "path", x.r.URL.Path, "err", err)
@@ -260,7 +239,7 @@ func (h *Handler) fail(x *call, err error) {
 func (h *Handler) notFound(x *call) error { return store.ErrNotFound }
 
 func (h *Handler) home(x *call) error {
-	if x.has(account.CapManageUsers) {
+	if x.can(adminsvc.OpAccountList) {
 		http.Redirect(x.w, x.r, Prefix+"users", http.StatusSeeOther)
 		return nil
 	}
@@ -298,8 +277,8 @@ func (h *Handler) render(x *call, status int, section, titleKey string, body any
 	page.Notice, page.Error = h.flash(x)
 	page.Data = pageData{
 		Nav: nav{
-			Section: section, Users: x.has(account.CapManageUsers), Export: x.has(account.CapExports),
-			Integration: x.has(account.CapIntegrationLogs), FullAdmin: x.policy.IsFullAdmin(x.c), Props: h.Rules != nil,
+			Section: section, Users: x.can(adminsvc.OpAccountList), Export: x.can(adminsvc.OpAccountExport),
+			Integration: x.svc.Policy.Has(x.c, account.CapIntegrationLogs), FullAdmin: x.svc.Policy.IsFullAdmin(x.c), Props: true,
 			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,

@@ -10,7 +10,7 @@ import (
 
 	"rsc.io/qr"
 
-	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -23,7 +23,7 @@ type passkeyRow struct {
 
 // passkeyRows lists the account's passkeys for the user page.
 func (h *Handler) passkeyRows(x *call, accountID string) ([]passkeyRow, error) {
-	creds, err := h.Passkeys.ListCredentials(x.ctx(), x.c, accountID)
+	creds, err := h.Service.ListCredentials(x.ctx(), x.c, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (h *Handler) passkeyRows(x *call, accountID string) ([]passkeyRow, error) {
 
 func (h *Handler) revokePasskey(x *call) error {
 	id := x.r.PathValue("id")
-	n, err := h.Passkeys.RevokeCredential(x.ctx(), x.c, id, x.r.PathValue("cred"))
+	n, err := h.Service.RevokeCredential(x.ctx(), x.c, id, x.r.PathValue("cred"))
 	if errors.Is(err, passkey.ErrNoCredential) {
 		redirectError(x, Prefix+"users/"+id, "no_passkey")
 		return nil
@@ -54,7 +54,7 @@ func (h *Handler) revokePasskey(x *call) error {
 
 // enrolmentBody is the page that shows a new enrolment link, once.
 type enrolmentBody struct {
-	Account api.AccountJSON
+	Account adminsvc.AccountJSON
 	Name    string
 	URL     string
 	Expires string
@@ -66,7 +66,7 @@ type enrolmentBody struct {
 func (h *Handler) createEnrolment(x *call) error {
 	id := x.r.PathValue("id")
 	name := formValue(x, "name")
-	e, err := h.Passkeys.CreateEnrolment(x.ctx(), x.c, id, name, nil)
+	e, err := h.Service.CreateEnrolment(x.ctx(), x.c, id, name, nil)
 	if code, ok := passkeyRefusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -77,7 +77,7 @@ func (h *Handler) createEnrolment(x *call) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.service().GetAccount(x.ctx(), x.c, id)
+	a, err := h.Service.GetAccount(x.ctx(), x.c, id)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (h *Handler) setNetworks(x *call) error {
 	for _, f := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == '\n' || r == '\r' || r == ' ' || r == '\t' }) {
 		cidrs = append(cidrs, f)
 	}
-	_, err := h.Passkeys.SetAllowedNetworks(x.ctx(), x.c, id, cidrs)
+	_, err := h.Service.SetAllowedNetworks(x.ctx(), x.c, id, cidrs)
 	if code, ok := passkeyRefusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -141,4 +141,4 @@ func passkeyRefusal(err error) (string, bool) {
 }
 
 // isShared reports whether the account is a shared-computer account.
-func isShared(a api.AccountJSON) bool { return a.Kind == store.KindSharedComputer }
+func isShared(a adminsvc.AccountJSON) bool { return a.Kind == store.KindSharedComputer }

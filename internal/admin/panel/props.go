@@ -12,8 +12,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/api"
-	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -32,24 +31,20 @@ type scope struct {
 	Companies []string
 }
 
-// companyScope reads the company from the query or the form; without one
-// it is the first company the caller administers. A company the caller
-// does not administer is forbidden, as in the properties API.
-func (h *Handler) companyScope(x *call) (scope, error) {
-	cs := x.policy.Companies(x.c, account.CapAdminPanel)
-	co := strings.TrimSpace(x.r.FormValue("company"))
-	if co == "" && len(cs) > 0 {
-		co = cs[0]
+// companyScope is the company a properties or rules page concerns, among
+// those where the caller may run op: the one the query or form names, the
+// only one, or, on a page with several to choose from, the first. A form
+// post must name it, so a change never lands in a company by default.
+func (h *Handler) companyScope(x *call, op adminsvc.Op) (scope, error) {
+	cs := h.Service.Companies(x.c, op)
+	co, err := h.Service.Company(x.c, op, strings.TrimSpace(x.r.FormValue("company")))
+	if errors.Is(err, adminsvc.ErrCompanyRequired) && x.r.Method == http.MethodGet {
+		co, err = cs[0], nil
 	}
-	if co == "" || !slices.Contains(cs, co) {
-		return scope{}, authz.ErrForbidden
+	if err != nil {
+		return scope{}, err
 	}
 	return scope{Company: co, Companies: cs}, nil
-}
-
-// actor is the caller as the rules service records it.
-func actor(x *call) rules.Actor {
-	return rules.Actor{ID: x.c.Account.ID, IP: account.AuditIP(x.ctx())}
 }
 
 // label is a property's label in lang, English when it has none there.
@@ -103,7 +98,7 @@ type propsBody struct {
 }
 
 func (h *Handler) propsBody(x *call, sc scope) (propsBody, error) {
-	defs, err := h.Rules.ListDefs(x.ctx(), sc.Company)
+	defs, err := h.Service.ListProperties(x.ctx(), x.c, sc.Company)
 	if err != nil {
 		return propsBody{}, err
 	}
@@ -117,7 +112,7 @@ func (h *Handler) propsBody(x *call, sc scope) (propsBody, error) {
 }
 
 func (h *Handler) properties(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpPropertyList)
 	if err != nil {
 		return err
 	}
@@ -141,7 +136,7 @@ func labelsOf(x *call) map[string]string {
 }
 
 func (h *Handler) createProperty(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpPropertyCreate)
 	if err != nil {
 		return err
 	}
@@ -150,7 +145,7 @@ func (h *Handler) createProperty(x *call) error {
 	if f.Type == store.PropertyChoice || f.Type == store.PropertyMultiChoice {
 		d.Choices = lines(f.Choices)
 	}
-	_, err = h.Rules.CreateDef(x.ctx(), actor(x), d)
+	_, err = h.Service.CreateProperty(x.ctx(), x.c, d)
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.propsBody(x, sc)
 		if err != nil {
@@ -189,12 +184,12 @@ func (h *Handler) propsRefused(x *call, sc scope, err error) (bool, error) {
 }
 
 func (h *Handler) updateProperty(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpPropertyUpdate)
 	if err != nil {
 		return err
 	}
 	key := x.r.PathValue("key")
-	d, err := h.Rules.GetDef(x.ctx(), sc.Company, key)
+	d, err := h.Service.GetProperty(x.ctx(), x.c, sc.Company, key)
 	if err != nil {
 		return err
 	}
@@ -205,7 +200,7 @@ func (h *Handler) updateProperty(x *call) error {
 			choices = []string{} // cleared: the service says a choice is needed
 		}
 	}
-	_, err = h.Rules.UpdateDef(x.ctx(), actor(x), sc.Company, key, labelsOf(x), choices)
+	_, err = h.Service.UpdateProperty(x.ctx(), x.c, sc.Company, key, labelsOf(x), choices)
 	if done, rerr := h.propsRefused(x, sc, err); done || rerr != nil {
 		return rerr
 	}
@@ -217,11 +212,11 @@ func (h *Handler) updateProperty(x *call) error {
 }
 
 func (h *Handler) deleteProperty(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpPropertyDelete)
 	if err != nil {
 		return err
 	}
-	err = h.Rules.DeleteDef(x.ctx(), actor(x), sc.Company, x.r.PathValue("key"))
+	err = h.Service.DeleteProperty(x.ctx(), x.c, sc.Company, x.r.PathValue("key"))
 	if done, rerr := h.propsRefused(x, sc, err); done || rerr != nil {
 		return rerr
 	}
@@ -256,20 +251,21 @@ type valuesForm struct {
 // valuesForms builds a values form for each company of the account the
 // caller administers; typed and errs (by company, then key) keep what a
 // refused form held.
-func (h *Handler) valuesForms(x *call, a api.AccountJSON) ([]valuesForm, error) {
+func (h *Handler) valuesForms(x *call, a adminsvc.AccountJSON) ([]valuesForm, error) {
 	var out []valuesForm
+	companies := h.Service.Companies(x.c, adminsvc.OpValuesGet)
 	for _, m := range a.Memberships {
-		if !x.policy.HasIn(x.c, m.Company, account.CapAdminPanel) {
+		if !slices.Contains(companies, m.Company) {
 			continue
 		}
-		defs, err := h.Rules.ListDefs(x.ctx(), m.Company)
+		defs, err := h.Service.ListProperties(x.ctx(), x.c, m.Company)
 		if err != nil {
 			return nil, err
 		}
 		if len(defs) == 0 {
 			continue
 		}
-		vals, err := h.Rules.Values(x.ctx(), a.ID, m.Company)
+		vals, err := h.Service.PropertyValues(x.ctx(), x.c, a.ID, m.Company)
 		if err != nil {
 			return nil, err
 		}
@@ -342,19 +338,12 @@ func submittedValues(x *call, defs []store.PropertyDef) map[string][]string {
 func (h *Handler) setValues(x *call) error {
 	id := x.r.PathValue("id")
 	company := formValue(x, "company")
-	if !x.policy.HasIn(x.c, company, account.CapAdminPanel) {
-		return authz.ErrForbidden
-	}
-	// The account must be one the caller manages, as on the rest of its page.
-	if _, err := h.service().ManagedAccount(x.ctx(), x.c, id); err != nil {
-		return err
-	}
-	defs, err := h.Rules.ListDefs(x.ctx(), company)
+	defs, err := h.Service.ListProperties(x.ctx(), x.c, company)
 	if err != nil {
 		return err
 	}
 	values := submittedValues(x, defs)
-	err = h.Rules.SetValues(x.ctx(), actor(x), id, company, values)
+	_, err = h.Service.SetPropertyValues(x.ctx(), x.c, id, company, values)
 	var ve *account.ValidationError
 	if errors.As(err, &ve) {
 		errs := map[string]string{}
@@ -422,7 +411,7 @@ const conditionExample = `{"all": [{"property": "site", "op": "equals", "value":
          {"role": true, "op": "in", "values": ["manager", "admin"]}]}`
 
 func (h *Handler) capabilities() []string {
-	roles := h.service().Accounts.Roles()
+	roles := h.Service.Accounts.Roles()
 	seen := map[string]bool{}
 	for _, r := range roles.RoleNames() {
 		for _, kind := range []string{store.KindPersonal, store.KindSharedComputer} {
@@ -452,7 +441,7 @@ func prettyCondition(c []byte) string {
 }
 
 func (h *Handler) rulesBody(x *call, sc scope) (rulesBody, error) {
-	rs, err := h.Rules.ListRules(x.ctx(), sc.Company)
+	rs, err := h.Service.ListRules(x.ctx(), x.c, sc.Company)
 	if err != nil {
 		return rulesBody{}, err
 	}
@@ -465,7 +454,7 @@ func (h *Handler) rulesBody(x *call, sc scope) (rulesBody, error) {
 }
 
 func (h *Handler) rulesPage(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpRuleList)
 	if err != nil {
 		return err
 	}
@@ -521,14 +510,14 @@ func badFields(fields []string) error {
 }
 
 func (h *Handler) createRule(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpRuleCreate)
 	if err != nil {
 		return err
 	}
 	f, in, bad := submittedRule(x)
 	err = badFields(bad)
 	if err == nil {
-		_, err = h.Rules.CreateRule(x.ctx(), actor(x), sc.Company, in)
+		_, err = h.Service.CreateRule(x.ctx(), x.c, sc.Company, in)
 	}
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.rulesBody(x, sc)
@@ -546,18 +535,9 @@ func (h *Handler) createRule(x *call) error {
 	return nil
 }
 
-// ruleFor loads the {id} rule when the caller administers its company.
+// ruleFor loads the {id} rule; one of another company is not found.
 func (h *Handler) ruleFor(x *call) (store.AccessRule, error) {
-	r, err := h.Rules.GetRule(x.ctx(), x.r.PathValue("id"))
-	if err != nil {
-		return store.AccessRule{}, err
-	}
-	if !x.policy.HasIn(x.c, r.CompanyID, account.CapAdminPanel) {
-		// As if it did not exist: a rule of another company is none of
-		// the caller's business.
-		return store.AccessRule{}, store.ErrNotFound
-	}
-	return r, nil
+	return h.Service.GetRule(x.ctx(), x.c, x.r.PathValue("id"))
 }
 
 // ruleBody is one rule's edit page.
@@ -591,7 +571,7 @@ func (h *Handler) updateRule(x *call) error {
 	f.ID = r.ID
 	err = badFields(bad)
 	if err == nil {
-		_, err = h.Rules.UpdateRule(x.ctx(), actor(x), r.ID, in)
+		_, err = h.Service.UpdateRule(x.ctx(), x.c, r.ID, in)
 	}
 	if ps, ok := h.problems(x, err); ok {
 		h.renderRule(x, http.StatusUnprocessableEntity, r.CompanyID, f, ps)
@@ -610,7 +590,7 @@ func (h *Handler) toggleRule(x *call) error {
 		return err
 	}
 	enabled := x.r.PostFormValue("enabled") == "true"
-	if _, err := h.Rules.UpdateRule(x.ctx(), actor(x), r.ID, rules.RuleInput{Enabled: &enabled}); err != nil {
+	if _, err := h.Service.UpdateRule(x.ctx(), x.c, r.ID, rules.RuleInput{Enabled: &enabled}); err != nil {
 		if code, ok := refusal(err); ok {
 			redirectError(x, Prefix+"rules?company="+r.CompanyID, code)
 			return nil
@@ -630,7 +610,7 @@ func (h *Handler) deleteRule(x *call) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Rules.DeleteRule(x.ctx(), actor(x), r.ID); err != nil {
+	if err := h.Service.DeleteRule(x.ctx(), x.c, r.ID); err != nil {
 		return err
 	}
 	redirect(x, Prefix+"rules", "rule_deleted", "company", r.CompanyID)
@@ -658,7 +638,7 @@ type explainBody struct {
 }
 
 func (h *Handler) explain(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpRuleExplain)
 	if err != nil {
 		return err
 	}
@@ -673,7 +653,7 @@ func (h *Handler) explain(x *call) error {
 	if err != nil {
 		return err
 	}
-	ex, err := h.Rules.Explain(x.ctx(), id, sc.Company, b.Capability, b.Tag)
+	ex, err := h.Service.Explain(x.ctx(), x.c, id, sc.Company, b.Capability, b.Tag)
 	if errors.Is(err, store.ErrNotFound) {
 		h.render(x, http.StatusNotFound, "explain", "admin.explain.title", b, []string{h.Renderer.Catalog.T(x.lang, "admin.explain.no_account")})
 		return nil
@@ -682,7 +662,7 @@ func (h *Handler) explain(x *call) error {
 		return err
 	}
 	b.Asked, b.Result = true, ex
-	if a, err := h.service().Store.GetAccount(x.ctx(), ex.Account); err == nil {
+	if a, err := h.Service.Store.GetAccount(x.ctx(), ex.Account); err == nil {
 		b.Email = a.Email
 	}
 	for _, k := range sortedKeys(ex.Values) {
@@ -731,7 +711,7 @@ type importBody struct {
 }
 
 func (h *Handler) importPage(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpValuesImportPreview)
 	if err != nil {
 		return err
 	}
@@ -794,7 +774,7 @@ func showValue(v any) string {
 }
 
 func (h *Handler) importPreview(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpValuesImportPreview)
 	if err != nil {
 		return err
 	}
@@ -802,7 +782,7 @@ func (h *Handler) importPreview(x *call) error {
 	if err != nil {
 		return err
 	}
-	rep, err := h.Rules.PreviewImport(x.ctx(), sc.Company, data)
+	rep, err := h.Service.PreviewImport(x.ctx(), x.c, sc.Company, data)
 	if err != nil {
 		return err
 	}
@@ -811,7 +791,7 @@ func (h *Handler) importPreview(x *call) error {
 }
 
 func (h *Handler) importApply(x *call) error {
-	sc, err := h.companyScope(x)
+	sc, err := h.companyScope(x, adminsvc.OpValuesImport)
 	if err != nil {
 		return err
 	}
@@ -820,7 +800,7 @@ func (h *Handler) importApply(x *call) error {
 		redirectError(x, Prefix+"import?company="+sc.Company, "stale_import")
 		return nil
 	}
-	rep, err := h.Rules.ApplyImport(x.ctx(), actor(x), sc.Company, data, x.r.PostFormValue("confirm"))
+	rep, err := h.Service.ApplyImport(x.ctx(), x.c, sc.Company, data, x.r.PostFormValue("confirm"))
 	switch {
 	case errors.Is(err, rules.ErrStaleImport):
 		redirectError(x, Prefix+"import?company="+sc.Company, "stale_import")

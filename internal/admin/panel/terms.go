@@ -18,6 +18,11 @@ import (
 // until they accept the configured version.
 const TermsPath = "/.gatehouse/terms"
 
+// Sessions finds the request's session (the terms interstitial's way in).
+type Sessions interface {
+	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
+}
+
 // Terms serves the terms-of-use interstitial: a page with the link to the
 // terms and an "I accept" form, which records the accepted version on the
 // account and returns to the app the person was going to.

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -31,8 +31,8 @@ type usersBody struct {
 	Rows                                       []userRow
 	Next                                       string // query string of the next page, "" on the last
 	Statuses, Roles                            []string
-	Companies                                  []api.CompanyJSON
-	Sites                                      []api.SiteJSON
+	Companies                                  []adminsvc.CompanyJSON
+	Sites                                      []adminsvc.SiteJSON
 }
 
 func (h *Handler) listUsers(x *call) error {
@@ -40,17 +40,17 @@ func (h *Handler) listUsers(x *call) error {
 	b := usersBody{
 		Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Role: q.Get("role"),
 		Company: q.Get("company"), Site: q.Get("site"), After: q.Get("after"),
-		Statuses: statuses, Roles: h.service().Accounts.Roles().RoleNames(),
+		Statuses: statuses, Roles: h.Service.Accounts.Roles().RoleNames(),
 	}
 	var err error
-	if b.Companies, err = h.service().ListCompanies(x.ctx(), x.c); err != nil {
+	if b.Companies, err = h.Service.ListCompanies(x.ctx(), x.c); err != nil {
 		return err
 	}
-	if b.Sites, err = h.service().ListSites(x.ctx(), x.c, ""); err != nil {
+	if b.Sites, err = h.Service.ListSites(x.ctx(), x.c, ""); err != nil {
 		return err
 	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	page, err := h.service().ListAccounts(x.ctx(), x.c, api.AccountFilter{
+	page, err := h.Service.ListAccounts(x.ctx(), x.c, adminsvc.AccountFilter{
 		Search: b.Search, Status: b.Status, Role: b.Role, Company: b.Company, Site: b.Site, After: b.After, Limit: limit,
 	})
 	if err != nil {
@@ -86,13 +86,13 @@ type formBody struct {
 	Kinds       []string
 	SignIns     []string
 	Roles       []string
-	Companies   []api.CompanyJSON
+	Companies   []adminsvc.CompanyJSON
 }
 
 func (h *Handler) signIns() []string {
 	out := []string{account.SignInPassword}
-	if h.service().Providers != nil {
-		for _, p := range h.service().Providers() {
+	if h.Service.Providers != nil {
+		for _, p := range h.Service.Providers() {
 			out = append(out, "sso:"+p.ID)
 		}
 	}
@@ -100,12 +100,12 @@ func (h *Handler) signIns() []string {
 }
 
 func (h *Handler) formBody(x *call, f userForm) (formBody, error) {
-	cos, err := h.service().ListCompanies(x.ctx(), x.c)
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return formBody{}, err
 	}
 	return formBody{Form: f, Languages: i18n.Languages, DateFormats: dateFormats, Kinds: kinds,
-		SignIns: h.signIns(), Roles: h.service().Accounts.Roles().RoleNames(), Companies: cos}, nil
+		SignIns: h.signIns(), Roles: h.Service.Accounts.Roles().RoleNames(), Companies: cos}, nil
 }
 
 func (h *Handler) newUserPage(x *call) error {
@@ -125,7 +125,7 @@ func (h *Handler) createUser(x *call) error {
 		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"), Kind: formValue(x, "kind"),
 		SignIn: formValue(x, "sign_in"), Company: formValue(x, "company"), Role: formValue(x, "role"),
 	}
-	created, err := h.service().CreateAccount(x.ctx(), x.c, api.NewAccount{
+	created, err := h.Service.CreateAccount(x.ctx(), x.c, adminsvc.NewAccount{
 		Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Language: f.Language,
 		DateFormat: f.DateFormat, Kind: f.Kind, SignIn: f.SignIn,
 		Memberships: []account.MembershipInput{{Company: f.Company, Role: f.Role}},
@@ -154,14 +154,14 @@ func (h *Handler) createUser(x *call) error {
 
 // userBody is one account's page.
 type userBody struct {
-	A           api.AccountJSON
+	A           adminsvc.AccountJSON
 	Created     string
 	Self        bool
 	Form        userForm
 	Languages   []string
 	DateFormats []string
 	Roles       []string
-	Companies   []api.CompanyJSON
+	Companies   []adminsvc.CompanyJSON
 	SiteNames   map[string]string // site id -> name
 	// Lifecycle actions the account's status allows.
 	CanBlock, CanUnblock, CanDeactivate bool
@@ -181,12 +181,12 @@ type userBody struct {
 	Sessions []sessionRow
 }
 
-func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, error) {
-	cos, err := h.service().ListCompanies(x.ctx(), x.c)
+func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBody, error) {
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return userBody{}, err
 	}
-	sites, err := h.service().ListSites(x.ctx(), x.c, "")
+	sites, err := h.Service.ListSites(x.ctx(), x.c, "")
 	if err != nil {
 		return userBody{}, err
 	}
@@ -196,22 +196,19 @@ func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, er
 	}
 	b := userBody{
 		A: a, Created: x.date(a.CreatedAt), Self: a.ID == x.c.Account.ID, Form: f,
-		Languages: i18n.Languages, DateFormats: dateFormats, Roles: h.service().Accounts.Roles().RoleNames(),
+		Languages: i18n.Languages, DateFormats: dateFormats, Roles: h.Service.Accounts.Roles().RoleNames(),
 		Companies: cos, SiteNames: names,
 		CanBlock:      a.Status == store.StatusActive,
 		CanUnblock:    a.Status == store.StatusBlocked,
 		CanDeactivate: a.Status != store.StatusDeactivated,
 	}
-	if h.Passkeys != nil {
-		b.HasPasskeys, b.Shared = true, isShared(a)
-		if e, ok := h.Passkeys.(interface{ Enabled() bool }); ok {
-			b.PasskeysOff = !e.Enabled()
-		}
+	if h.Service.Passkeys != nil {
+		b.HasPasskeys, b.Shared, b.PasskeysOff = true, isShared(a), !h.PasskeysOn
 		if b.Passkeys, err = h.passkeyRows(x, a.ID); err != nil {
 			return userBody{}, err
 		}
 		if b.Shared {
-			nets, err := h.Passkeys.AllowedNetworks(x.ctx(), x.c, a.ID)
+			nets, err := h.Service.AllowedNetworks(x.ctx(), x.c, a.ID)
 			if err != nil {
 				return userBody{}, err
 			}
@@ -222,7 +219,7 @@ func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, er
 			b.Networks = strings.Join(lines, "\n")
 		}
 	}
-	if h.Rules != nil {
+	if h.Service.Rules != nil {
 		if b.Properties, err = h.valuesForms(x, a); err != nil {
 			return userBody{}, err
 		}
@@ -236,7 +233,7 @@ func (h *Handler) userBody(x *call, a api.AccountJSON, f userForm) (userBody, er
 // userProblems shows the user page again with the problems of a refused
 // form; edit adjusts the body (to keep what was typed).
 func (h *Handler) userProblems(x *call, id string, ps []string, edit func(*userBody)) error {
-	a, err := h.service().GetAccount(x.ctx(), x.c, id)
+	a, err := h.Service.GetAccount(x.ctx(), x.c, id)
 	if err != nil {
 		return err
 	}
@@ -251,12 +248,12 @@ func (h *Handler) userProblems(x *call, id string, ps []string, edit func(*userB
 	return nil
 }
 
-func formOf(a api.AccountJSON) userForm {
+func formOf(a adminsvc.AccountJSON) userForm {
 	return userForm{Email: a.Email, FirstName: a.FirstName, LastName: a.LastName, Language: a.Language, DateFormat: a.DateFormat}
 }
 
 func (h *Handler) userPage(x *call) error {
-	a, err := h.service().GetAccount(x.ctx(), x.c, x.r.PathValue("id"))
+	a, err := h.Service.GetAccount(x.ctx(), x.c, x.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -274,9 +271,9 @@ func (h *Handler) updateUser(x *call) error {
 		Email: formValue(x, "email"), FirstName: formValue(x, "first_name"), LastName: formValue(x, "last_name"),
 		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"),
 	}
-	_, err := h.service().UpdateAccount(x.ctx(), x.c, id, account.ProfileUpdate{
+	_, err := h.Service.UpdateAccount(x.ctx(), x.c, id, adminsvc.AccountUpdate{Profile: account.ProfileUpdate{
 		Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Language: &f.Language, DateFormat: &f.DateFormat,
-	})
+	}})
 	if ps, ok := h.problems(x, err); ok {
 		return h.userProblems(x, id, ps, func(b *userBody) { b.Form = f })
 	}
@@ -290,11 +287,11 @@ func (h *Handler) updateUser(x *call) error {
 func (h *Handler) userStatus(x *call) error {
 	id := x.r.PathValue("id")
 	action := x.r.PostFormValue("action")
-	if !slices.Contains([]string{api.ActionBlock, api.ActionUnblock, api.ActionDeactivate}, action) {
+	if !slices.Contains([]string{adminsvc.ActionBlock, adminsvc.ActionUnblock, adminsvc.ActionDeactivate}, action) {
 		redirectError(x, Prefix+"users/"+id, "bad_action")
 		return nil
 	}
-	_, err := h.service().Lifecycle(x.ctx(), x.c, id, action)
+	_, err := h.Service.Lifecycle(x.ctx(), x.c, id, action)
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -303,14 +300,14 @@ func (h *Handler) userStatus(x *call) error {
 		return err
 	}
 	redirect(x, Prefix+"users/"+id, map[string]string{
-		api.ActionBlock: "blocked", api.ActionUnblock: "unblocked", api.ActionDeactivate: "deactivated",
+		adminsvc.ActionBlock: "blocked", adminsvc.ActionUnblock: "unblocked", adminsvc.ActionDeactivate: "deactivated",
 	}[action])
 	return nil
 }
 
 func (h *Handler) deleteUser(x *call) error {
 	id := x.r.PathValue("id")
-	err := h.service().DeleteAccount(x.ctx(), x.c, id)
+	err := h.Service.DeleteAccount(x.ctx(), x.c, id)
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -324,7 +321,7 @@ func (h *Handler) deleteUser(x *call) error {
 
 func (h *Handler) endSessions(x *call) error {
 	id := x.r.PathValue("id")
-	n, err := h.service().EndAccountSessions(x.ctx(), x.c, id)
+	n, err := h.Service.EndAccountSessions(x.ctx(), x.c, id)
 	if err != nil {
 		return err
 	}
@@ -334,7 +331,7 @@ func (h *Handler) endSessions(x *call) error {
 
 func (h *Handler) setMembership(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.service().SetMembership(x.ctx(), x.c, id, account.MembershipInput{
+	_, err := h.Service.SetMembership(x.ctx(), x.c, id, account.MembershipInput{
 		Company: formValue(x, "company"), Role: formValue(x, "role"), Sites: x.r.PostForm["site"],
 	})
 	if err := h.membershipOutcome(x, id, err); err != nil {
@@ -345,7 +342,7 @@ func (h *Handler) setMembership(x *call) error {
 
 func (h *Handler) removeMembership(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.service().RemoveMembership(x.ctx(), x.c, id, x.r.PathValue("company"))
+	_, err := h.Service.RemoveMembership(x.ctx(), x.c, id, x.r.PathValue("company"))
 	return h.membershipOutcome(x, id, err)
 }
 
@@ -371,15 +368,15 @@ type inviteBody struct {
 	Emails, Company, Role, Language string
 	Max                             int
 	Languages, Roles                []string
-	Companies                       []api.CompanyJSON
+	Companies                       []adminsvc.CompanyJSON
 }
 
 func (h *Handler) inviteBody(x *call, b inviteBody) (inviteBody, error) {
-	cos, err := h.service().ListCompanies(x.ctx(), x.c)
+	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return inviteBody{}, err
 	}
-	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, h.service().Accounts.Roles().RoleNames(), api.MaxInvitations
+	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, h.Service.Accounts.Roles().RoleNames(), adminsvc.MaxInvitations
 	return b, nil
 }
 
@@ -397,7 +394,7 @@ func (h *Handler) invite(x *call) error {
 		Role: formValue(x, "role"), Language: formValue(x, "language")}
 	// People paste one address per line as often as with ";".
 	emails := strings.NewReplacer("\r\n", ";", "\n", ";", ",", ";").Replace(in.Emails)
-	res, err := h.service().Invite(x.ctx(), x.c, api.Invitations{
+	res, err := h.Service.Invite(x.ctx(), x.c, adminsvc.Invitations{
 		Emails: emails, Language: in.Language,
 		Memberships: []account.MembershipInput{{Company: in.Company, Role: in.Role}},
 	})

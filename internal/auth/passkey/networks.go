@@ -41,7 +41,7 @@ func (n StoreNetworks) AllowedNetworks(ctx context.Context, accountID string) ([
 
 // SetAllowedNetworks implements Networks.
 func (n StoreNetworks) SetAllowedNetworks(ctx context.Context, accountID string, nets []netip.Prefix) error {
-	return n.Store.SetAllowedNetworks(ctx, accountID, netStrings(nets))
+	return n.Store.SetAllowedNetworks(ctx, accountID, NetworkStrings(nets))
 }
 
 // ParseNetworks parses CIDRs (a bare address means that one host) and
@@ -78,4 +78,13 @@ func inNetworks(ip string, nets []netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// NetworkStrings is how allowed networks are stored and shown.
+func NetworkStrings(nets []netip.Prefix) []string {
+	out := make([]string, 0, len(nets))
+	for _, p := range nets {
+		out = append(out, p.String())
+	}
+	return out
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/gatehouse/gatehouse/internal/admin/api"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -102,19 +101,16 @@ type Options struct {
 }
 
 // Handler serves the passkey ceremonies, the account page, workstation
-// enrolment and the admin endpoints for credentials.
+// enrolment, and the credential operations the admin service calls.
 type Handler struct {
 	Store       Store
 	Credentials store.Credentials
 	Networks    Networks
 	Sessions    Sessions
-	// Admin is the shared admin authorization the admin endpoints are
-	// mounted behind.
-	Admin    *api.Guard
-	Renderer *web.Renderer
-	CSRF     *web.CSRF
-	ClientIP func(*http.Request) string
-	Redirect func(rd string) string
+	Renderer    *web.Renderer
+	CSRF        *web.CSRF
+	ClientIP    func(*http.Request) string
+	Redirect    func(rd string) string
 	// OnSessionsEnded, when set, learns sessions ended here so identity
 	// caches drop them.
 	OnSessionsEnded func(ids []string)
@@ -205,8 +201,6 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
 	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
 	mux.HandleFunc("POST /.gatehouse/account/sessions/end-others", h.accountEndOthers)
-
-	h.mountAdmin(mux)
 }
 
 // PasswordBlocked reports whether a shared-computer account is bound to an

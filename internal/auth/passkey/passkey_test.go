@@ -24,9 +24,6 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
-	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/api"
-	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
@@ -163,11 +160,6 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h.Store, h.Credentials, h.Networks, h.Sessions = st, st, passkey.StoreNetworks{Store: st}, sessions
-	h.Admin = &api.Guard{
-		Service: &api.Service{Store: st, Policy: authz.Policy{Roles: account.Standard()}, Tokens: st,
-			Now: now, Rand: rand.Reader, Logger: logger},
-		Sessions: sessions, CSRF: hs.csrf, ClientIP: func(*http.Request) string { return "127.0.0.1" }, Logger: logger,
-	}
 	h.Renderer, h.CSRF, h.Now, h.Rand, h.Logger = rn, hs.csrf, now, rand.Reader, logger
 	h.ClientIP = func(r *http.Request) string { return "127.0.0.1" }
 	h.Redirect = func(rd string) string {
@@ -298,15 +290,26 @@ func (hs *harness) send(t *testing.T, c *http.Client, method, path string, body 
 	return resp.StatusCode, out
 }
 
+// enrolmentLink makes a workstation enrolment link, as the admin service
+// does once it has authorised the administrator.
+func (hs *harness) enrolmentLink(t *testing.T, acct store.Account, name string) *url.URL {
+	t.Helper()
+	e, err := hs.h.CreateEnrolment(context.Background(), acct, name, nil)
+	if err != nil {
+		t.Fatalf("create enrolment: %v", err)
+	}
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // enrol registers k for a shared account through a fresh enrolment link
 // and returns the status of the finish call.
 func (hs *harness) enrol(t *testing.T, b *browser, acct store.Account, k *softKey) (int, map[string]any) {
 	t.Helper()
-	code, out := b.post(t, "/.gatehouse/api/v1/accounts/"+acct.ID+"/enrolments", []byte(`{"name":"Press"}`))
-	if code != http.StatusCreated {
-		t.Fatalf("create enrolment: %d %v", code, out)
-	}
-	u, _ := url.Parse(out["url"].(string))
+	u := hs.enrolmentLink(t, acct, "Press")
 	token := u.Query().Get("token")
 	code, opts := b.post(t, "/.gatehouse/enrol/begin?token="+url.QueryEscape(token), nil)
 	if code != http.StatusOK {
@@ -393,12 +396,8 @@ func TestWorkstationCeremonies(t *testing.T) {
 	}
 
 	// The used link cannot be replayed.
-	code, out := b.post(t, "/.gatehouse/api/v1/accounts/"+acct.ID+"/enrolments", nil)
-	if code != http.StatusCreated {
-		t.Fatal(code, out)
-	}
+	u := hs.enrolmentLink(t, acct, "")
 	hs.now = hs.now.Add(2 * time.Hour)
-	u, _ := url.Parse(out["url"].(string))
 	if code, _ := b.post(t, "/.gatehouse/enrol/begin?"+u.RawQuery, nil); code != http.StatusGone {
 		t.Fatalf("expired link begin: %d", code)
 	}
@@ -430,92 +429,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestAdminAuthorization(t *testing.T) {
-	hs := newHarness(t)
-	ctx := context.Background()
-	floor := hs.account(t, "floor", store.KindSharedComputer)
-	hs.account(t, "admin", store.KindPersonal)
-	hs.account(t, "viewer", store.KindPersonal)
-	hs.account(t, "outsider", store.KindSharedComputer)
-	hs.member(t, "floor", "shared_computer")
-	hs.member(t, "admin", "admin")
-	hs.member(t, "viewer", "viewer")
-	if err := hs.st.CreateCompany(ctx, store.Company{ID: "other", Name: "Other", CreatedAt: hs.now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := hs.st.SetMembership(ctx, store.Membership{AccountID: "outsider", CompanyID: "other", Role: "shared_computer", CreatedAt: hs.now}); err != nil {
-		t.Fatal(err)
-	}
-	const secret = "ghk_passkey-admin-test-secret"
-	if err := hs.st.CreateAPIToken(ctx, store.APIToken{ID: "tok_ci", Hash: api.HashToken(secret), Name: "ci", AccountID: "admin", CreatedAt: hs.now}); err != nil {
-		t.Fatal(err)
-	}
-	bearer := map[string]string{"Authorization": "Bearer " + secret}
-	anon := hs.browser(t).c
-	credentials := "/.gatehouse/api/v1/accounts/" + floor.ID + "/credentials"
-
-	if code, out := hs.call(t, anon, http.MethodGet, credentials, nil); code != http.StatusUnauthorized || errCode(out) != "unauthenticated" {
-		t.Fatalf("anonymous: %d %v", code, out)
-	}
-	if code, out := hs.call(t, anon, http.MethodGet, credentials, map[string]string{"Authorization": "Bearer ghk_wrong"}); code != http.StatusUnauthorized {
-		t.Fatalf("wrong token: %d %v", code, out)
-	}
-	if code, out := hs.call(t, anon, http.MethodGet, credentials, bearer); code != http.StatusOK || out["credentials"] == nil {
-		t.Fatalf("token: %d %v", code, out)
-	}
-	viewer := hs.signIn(t, "viewer")
-	if code, out := hs.call(t, viewer.c, http.MethodGet, credentials, nil); code != http.StatusForbidden || errCode(out) != "forbidden" {
-		t.Fatalf("viewer: %d %v", code, out)
-	}
-	// An admin of acme does not manage an account of another company.
-	if code, out := hs.call(t, anon, http.MethodGet, "/.gatehouse/api/v1/accounts/outsider/credentials", bearer); code != http.StatusForbidden {
-		t.Fatalf("account outside the caller's companies: %d %v", code, out)
-	}
-	if code, out := hs.call(t, anon, http.MethodGet, "/.gatehouse/api/v1/accounts/nobody/credentials", bearer); code != http.StatusNotFound {
-		t.Fatalf("unknown account: %d %v", code, out)
-	}
-
-	// A change: a token needs no CSRF header, a session does.
-	networks := "/.gatehouse/api/v1/accounts/" + floor.ID + "/allowed-networks"
-	put := func(c *http.Client, header map[string]string, body string) (int, map[string]any) {
-		return hs.send(t, c, http.MethodPut, networks, strings.NewReader(body), header)
-	}
-	if code, out := put(anon, bearer, `{"allowed_networks":["10.20.0.0/16","192.168.1.7"]}`); code != http.StatusOK {
-		t.Fatalf("put networks with a token: %d %v", code, out)
-	}
-	admin := hs.signIn(t, "admin")
-	if code, out := put(admin.c, nil, `{"allowed_networks":[]}`); code != http.StatusForbidden || errCode(out) != "csrf" {
-		t.Fatalf("put networks without CSRF: %d %v", code, out)
-	}
-	if code, out := put(viewer.c, map[string]string{"X-CSRF-Token": viewer.token}, `{"allowed_networks":[]}`); code != http.StatusForbidden {
-		t.Fatalf("viewer puts networks: %d %v", code, out)
-	}
-	if code, out := put(admin.c, map[string]string{"X-CSRF-Token": admin.token}, `{"allowed_networks":["nope"]}`); code != http.StatusUnprocessableEntity ||
-		out["error"].(map[string]any)["fields"].(map[string]any)["allowed_networks[0]"] == nil {
-		t.Fatalf("bad network: %d %v", code, out)
-	}
-	// What was set is in the store, not in this handler's memory.
-	got, err := hs.st.AllowedNetworks(ctx, floor.ID)
-	if err != nil || strings.Join(got, ",") != "10.20.0.0/16,192.168.1.7/32" {
-		t.Fatalf("stored networks: %v %v", got, err)
-	}
-	if code, out := hs.call(t, admin.c, http.MethodGet, networks, nil); code != http.StatusOK || len(out["allowed_networks"].([]any)) != 2 {
-		t.Fatalf("get networks: %d %v", code, out)
-	}
-	events, err := hs.st.ListAudit(ctx, store.AuditQuery{Action: "account.allowed_networks"})
-	if err != nil || len(events) == 0 {
-		t.Fatalf("audit: %v %v", events, err)
-	}
-	var viaToken, denied bool
-	for _, e := range events {
-		viaToken = viaToken || e.Outcome == "ok" && e.Details["via"] == authz.ViaToken && e.Details["token"] == "tok_ci"
-		denied = denied || e.Outcome == "denied"
-	}
-	if !viaToken || !denied {
-		t.Fatalf("audit does not show the token change and the refusals: %+v", events)
-	}
-}
-
 func TestRevokeEndsOnlyThatPasskeysSessions(t *testing.T) {
 	hs := newHarness(t)
 	floor := hs.account(t, "floor", store.KindSharedComputer)
@@ -544,9 +457,8 @@ func TestRevokeEndsOnlyThatPasskeysSessions(t *testing.T) {
 		}
 	}
 
-	if code, _ := hs.call(t, admin.c, http.MethodDelete, "/.gatehouse/api/v1/accounts/"+floor.ID+"/credentials/"+b64.EncodeToString(k1.id),
-		map[string]string{"X-CSRF-Token": admin.token}); code != http.StatusNoContent {
-		t.Fatalf("revoke: %d", code)
+	if n, err := hs.h.RevokeCredential(context.Background(), floor.ID, b64.EncodeToString(k1.id)); err != nil || n != 1 {
+		t.Fatalf("revoke: %d sessions ended, %v", n, err)
 	}
 	if who := ws1.signedInAs(t); who != "" {
 		t.Fatalf("the revoked passkey's session survived (%q)", who)
@@ -564,9 +476,8 @@ func TestRevokeEndsOnlyThatPasskeysSessions(t *testing.T) {
 	if code, out := hs.login(t, hs.browser(t), k2, hs.h.Origin(), hs.rpID); code != http.StatusOK {
 		t.Fatalf("the other passkey: %d %v", code, out)
 	}
-	events, err := hs.st.ListAudit(context.Background(), store.AuditQuery{Action: "passkey.revoke"})
-	if err != nil || len(events) != 1 || events[0].Details["sessions_ended"] != float64(1) {
-		t.Fatalf("revoke audit: %+v %v", events, err)
+	if _, err := hs.h.RevokeCredential(context.Background(), floor.ID, b64.EncodeToString(k1.id)); !errors.Is(err, passkey.ErrNoCredential) {
+		t.Fatalf("revoking it again: %v, want ErrNoCredential", err)
 	}
 }
 

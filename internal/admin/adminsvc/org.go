@@ -1,4 +1,4 @@
-package api
+package adminsvc
 
 import (
 	"context"
@@ -62,7 +62,11 @@ func checkLabel(field, v string) error {
 }
 
 // ListCompanies lists the companies the caller manages.
-func (s *Service) ListCompanies(ctx context.Context, c authz.Caller) ([]CompanyJSON, error) {
+func (s *Service) ListCompanies(ctx context.Context, c authz.Caller) (_ []CompanyJSON, err error) {
+	defer s.finish(ctx, c, OpCompanyList, "", &err)
+	if err = s.Permit(c, OpCompanyList); err != nil {
+		return
+	}
 	all, err := s.Store.ListCompanies(ctx)
 	if err != nil {
 		return nil, err
@@ -78,7 +82,11 @@ func (s *Service) ListCompanies(ctx context.Context, c authz.Caller) ([]CompanyJ
 
 // CreateCompany creates a company; only full administrators may, and the
 // creator becomes its admin so it is never left unmanaged.
-func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name string) (CompanyJSON, error) {
+func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name string) (_ CompanyJSON, err error) {
+	defer s.finish(ctx, c, OpCompanyCreate, id, &err)
+	if err = s.Permit(c, OpCompanyCreate); err != nil {
+		return
+	}
 	if !s.Policy.IsFullAdmin(c) {
 		return CompanyJSON{}, authz.ErrForbidden
 	}
@@ -95,7 +103,7 @@ func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name st
 	}
 	role := s.fullAdminRole(c)
 	co := store.Company{ID: id, Name: name, CreatedAt: s.Now().UTC()}
-	err := s.Store.InTx(ctx, func(tx store.Store) error {
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
 		if err := tx.CreateCompany(ctx, co); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &account.ConflictError{Field: "id", Message: fmt.Sprintf("company %q already exists", id)}
@@ -126,7 +134,11 @@ func (s *Service) fullAdminRole(c authz.Caller) string {
 }
 
 // RenameCompany renames a company the caller manages.
-func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name string) (CompanyJSON, error) {
+func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name string) (_ CompanyJSON, err error) {
+	defer s.finish(ctx, c, OpCompanyRename, id, &err)
+	if err = s.Permit(c, OpCompanyRename); err != nil {
+		return
+	}
 	if _, err := s.Store.GetCompany(ctx, id); err != nil {
 		return CompanyJSON{}, err
 	}
@@ -138,7 +150,7 @@ func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name st
 		return CompanyJSON{}, err
 	}
 	var co store.Company
-	err := s.Store.InTx(ctx, func(tx store.Store) error {
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
 		if err := tx.RenameCompany(ctx, id, name); err != nil {
 			return err
 		}
@@ -155,7 +167,11 @@ func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name st
 }
 
 // CompanyMembers lists the accounts of a company the caller manages.
-func (s *Service) CompanyMembers(ctx context.Context, c authz.Caller, id string) ([]MemberJSON, error) {
+func (s *Service) CompanyMembers(ctx context.Context, c authz.Caller, id string) (_ []MemberJSON, err error) {
+	defer s.finish(ctx, c, OpCompanyMembers, id, &err)
+	if err = s.Permit(c, OpCompanyMembers); err != nil {
+		return
+	}
 	if _, err := s.Store.GetCompany(ctx, id); err != nil {
 		return nil, err
 	}
@@ -197,7 +213,11 @@ func (s *Service) members(ctx context.Context, ms []store.Membership, siteID str
 }
 
 // ListSites lists the sites of the companies the caller manages, or of one.
-func (s *Service) ListSites(ctx context.Context, c authz.Caller, company string) ([]SiteJSON, error) {
+func (s *Service) ListSites(ctx context.Context, c authz.Caller, company string) (_ []SiteJSON, err error) {
+	defer s.finish(ctx, c, OpSiteList, company, &err)
+	if err = s.Permit(c, OpSiteList); err != nil {
+		return
+	}
 	companies := s.Policy.Companies(c, account.CapManageUsers)
 	if company != "" {
 		if !slices.Contains(companies, company) {
@@ -223,7 +243,11 @@ func siteJSON(s store.Site) SiteJSON {
 }
 
 // CreateSite adds a site to a company the caller manages.
-func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name string) (SiteJSON, error) {
+func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name string) (_ SiteJSON, err error) {
+	defer s.finish(ctx, c, OpSiteCreate, company, &err)
+	if err = s.Permit(c, OpSiteCreate); err != nil {
+		return
+	}
 	name = strings.TrimSpace(name)
 	var ps []account.FieldProblem
 	if company == "" {
@@ -277,7 +301,11 @@ func (s *Service) site(ctx context.Context, c authz.Caller, id string) (store.Si
 }
 
 // RenameSite renames a site of a company the caller manages.
-func (s *Service) RenameSite(ctx context.Context, c authz.Caller, id, name string) (SiteJSON, error) {
+func (s *Service) RenameSite(ctx context.Context, c authz.Caller, id, name string) (_ SiteJSON, err error) {
+	defer s.finish(ctx, c, OpSiteRename, id, &err)
+	if err = s.Permit(c, OpSiteRename); err != nil {
+		return
+	}
 	site, err := s.site(ctx, c, id)
 	if err != nil {
 		return SiteJSON{}, err
@@ -304,7 +332,11 @@ func (s *Service) RenameSite(ctx context.Context, c authz.Caller, id, name strin
 
 // SiteMembers lists every member of the site's company with whether it
 // reaches the site: roles that see every site show all_sites.
-func (s *Service) SiteMembers(ctx context.Context, c authz.Caller, id string) ([]MemberJSON, error) {
+func (s *Service) SiteMembers(ctx context.Context, c authz.Caller, id string) (_ []MemberJSON, err error) {
+	defer s.finish(ctx, c, OpSiteMembers, id, &err)
+	if err = s.Permit(c, OpSiteMembers); err != nil {
+		return
+	}
 	site, err := s.site(ctx, c, id)
 	if err != nil {
 		return nil, err
@@ -317,7 +349,11 @@ func (s *Service) SiteMembers(ctx context.Context, c authz.Caller, id string) ([
 }
 
 // SetSiteMembers makes accountIDs exactly the accounts granted the site.
-func (s *Service) SetSiteMembers(ctx context.Context, c authz.Caller, id string, accountIDs []string) ([]MemberJSON, error) {
+func (s *Service) SetSiteMembers(ctx context.Context, c authz.Caller, id string, accountIDs []string) (_ []MemberJSON, err error) {
+	defer s.finish(ctx, c, OpSiteMembersSet, id, &err)
+	if err = s.Permit(c, OpSiteMembersSet); err != nil {
+		return
+	}
 	if _, err := s.site(ctx, c, id); err != nil {
 		return nil, err
 	}
@@ -370,7 +406,11 @@ func validEmail(e string) bool {
 // Invite creates invited password accounts for every new address and mails
 // each its set-password link. Every address is checked first: one bad
 // address, or more than MaxInvitations, refuses the whole request.
-func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (InvitationResult, error) {
+func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_ InvitationResult, err error) {
+	defer s.finish(ctx, c, OpInvite, "", &err)
+	if err = s.Permit(c, OpInvite); err != nil {
+		return
+	}
 	emails := SplitEmails(in.Emails)
 	var ps []account.FieldProblem
 	switch {
@@ -413,7 +453,7 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (I
 			return res, err
 		}
 		first, last := namesFromEmail(e)
-		created, err := s.CreateAccount(ctx, c, NewAccount{
+		created, err := s.createAccount(ctx, c, NewAccount{
 			Email: e, FirstName: first, LastName: last, Language: in.Language,
 			SignIn: account.SignInPassword, Memberships: in.Memberships,
 		})

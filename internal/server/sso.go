@@ -15,13 +15,13 @@ import (
 	"github.com/gatehouse/gatehouse/providers"
 )
 
-// mountSSO builds the configured identity providers (a provider whose
+// newSSO builds the configured identity providers (a provider whose
 // discovery fails keeps retrying in the background and shows as
-// unavailable) and wires the sign-in flow, the login buttons,
+// unavailable) and builds the sign-in flow, the login buttons,
 // RP-initiated logout and back-channel logout.
-func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) error {
+func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 	if len(d.cfg.Providers) == 0 {
-		return nil
+		return nil, nil
 	}
 	lookup := config.EnvLookup(s.environ)
 	var list []providers.Provider
@@ -30,7 +30,7 @@ func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) erro
 	for i, pc := range d.cfg.Providers {
 		secret, err := pc.ClientSecret.Resolve(lookup)
 		if err != nil {
-			return fmt.Errorf("providers[%d].client_secret: %w", i, err)
+			return nil, fmt.Errorf("providers[%d].client_secret: %w", i, err)
 		}
 		p, err := providers.New(ctx, pc, providers.Options{
 			ClientSecret: secret,
@@ -40,7 +40,7 @@ func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) erro
 			Logger:       d.logger.With("provider", pc.ID),
 		})
 		if err != nil {
-			return fmt.Errorf("providers[%d]: %w", i, err)
+			return nil, fmt.Errorf("providers[%d]: %w", i, err)
 		}
 		list = append(list, p)
 		byID[pc.ID] = p
@@ -75,13 +75,12 @@ func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) erro
 		},
 		ClientIP: d.clientIP, PublicURL: d.publicURL, Now: d.now, Rand: rand.Reader, Logger: d.logger,
 	})
-	h.Mount(mux)
 	// Every provider's logout tokens are accepted: each is verified with
 	// that provider's keys and names only sessions it started.
-	sso.NewBackChannel(sso.BackChannelDeps{
+	backChannel := sso.NewBackChannel(sso.BackChannelDeps{
 		Providers: list, Used: d.store, Audit: d.store, Throttle: d.store, EndSessions: s.Sessions.EndProviderSessions,
 		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Now: d.now, Logger: d.logger,
-	}).Mount(mux)
+	})
 
 	d.login.Providers = func() []web.ProviderButton {
 		buttons := make([]web.ProviderButton, 0, len(list))
@@ -101,5 +100,5 @@ func (s *Server) mountSSO(ctx context.Context, mux *http.ServeMux, d *deps) erro
 		}
 		return "", false
 	}
-	return nil
+	return []mounter{h, backChannel}, nil
 }

@@ -1,4 +1,4 @@
-package api
+package adminsvc
 
 import (
 	"bufio"
@@ -22,7 +22,11 @@ var ExportHeader = []string{"First Name", "Last Name", "Email", "User Creation D
 // where the caller holds `exports`, as UTF-8 CSV with a byte-order mark.
 // Location is the account's granted site names in that company, joined
 // with ", ". Cells that a spreadsheet would read as a formula are defused.
-func (s *Service) ExportCSV(ctx context.Context, c authz.Caller, w io.Writer) error {
+func (s *Service) ExportCSV(ctx context.Context, c authz.Caller, w io.Writer) (err error) {
+	defer s.finish(ctx, c, OpAccountExport, "", &err)
+	if err = s.Permit(c, OpAccountExport); err != nil {
+		return
+	}
 	companies := s.Policy.Companies(c, account.CapExports)
 	if len(companies) == 0 {
 		return authz.ErrForbidden

@@ -1,11 +1,9 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
@@ -15,16 +13,16 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// mountReset wires password reset and invitations, the mail queue that
+// newReset builds password reset and invitations, the mail queue that
 // delivers them, and the throttling of password sign-in.
-func (s *Server) mountReset(ctx context.Context, mux *http.ServeMux, d *deps) error {
+func (s *Server) newReset(d *deps) (*reset.Handler, error) {
 	mq, err := newMailQueue(d.cfg, d.store, s.environ, d.now, d.logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tpl, err := mail.LoadTemplates()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	guard := throttle.New(d.store, throttle.OptionsFrom(d.cfg.Password.Lockout), d.clientIP, d.now, d.logger)
 	d.login.Guard = guard
@@ -36,8 +34,7 @@ func (s *Server) mountReset(ctx context.Context, mux *http.ServeMux, d *deps) er
 		InviteTTL: d.cfg.Password.InviteTokenTTL.D(), MaxFormBytes: d.cfg.Limits.MaxFormBytes,
 		ClientIP: d.clientIP, Now: d.now, Logger: d.logger,
 	}
-	s.reset.Mount(mux)
-	return nil
+	return s.reset, nil
 }
 
 // newMailQueue builds the queue that delivers mail through the configured

@@ -1,6 +1,9 @@
-// Package api is the admin JSON API (/.gatehouse/api/v1/) and the service
-// layer behind it, which the HTML admin panel reuses: accounts, companies, sites, audit, export, tokens.
-package api
+// Package adminsvc is the admin service: every administrative operation
+// (accounts, invitations, companies and sites, properties and access rules,
+// passkeys and workstation enrolment, API tokens, audit and export), each
+// taking the caller and deciding itself whether they may. The JSON API and
+// the HTML panel are transports over it: they parse, call and render.
+package adminsvc
 
 import (
 	"context"
@@ -9,17 +12,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// ErrTokensUnavailable: the store has no API token support.
-var ErrTokensUnavailable = errors.New("API tokens are not available with this store")
+// ErrUnavailable: the gateway was built without what the operation needs
+// (API tokens, properties, passkeys).
+var ErrUnavailable = errors.New("not available on this gateway")
 
 // ProviderStatus is the read-only view of one configured identity provider.
 type ProviderStatus struct {
@@ -32,30 +38,39 @@ type ProviderStatus struct {
 	JIT         bool   `json:"jit"`
 }
 
-// Service is the admin logic, each method taking the authorized caller.
-// The HTTP handlers and the HTML panel are thin layers over it.
+// Sessions is what the service does with sign-in sessions;
+// session.Manager is one, and it tells every process and cache of each
+// session it ends.
+type Sessions interface {
+	// Lookup finds the request's session.
+	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
+	// List lists an account's live sessions with their latest last-seen times.
+	List(ctx context.Context, accountID string) ([]store.Session, error)
+	// EndAccount ends every session of an account.
+	EndAccount(ctx context.Context, accountID string) ([]string, error)
+	// EndAccountSession ends one session of an account; an id that is not
+	// the account's is not found.
+	EndAccountSession(ctx context.Context, accountID, sessionID string) error
+}
+
+// Service is the admin logic, each method taking the caller.
 type Service struct {
 	Store    store.Store
 	Accounts *account.Service
 	Policy   authz.Policy
+	Sessions Sessions
+	// Rules is the properties and access-rules service the gate evaluates,
+	// so a change reaches the next assertion; nil: the property and rule
+	// operations answer ErrUnavailable.
+	Rules *rules.Service
+	// Passkeys lists, revokes and enrols passkeys; nil: those operations
+	// answer ErrUnavailable.
+	Passkeys Passkeys
 	// Tokens stores API tokens; nil when the store has none yet.
 	Tokens store.APITokens
-	// EndSessions ends every session of an account and drops it from the
-	// caches (session.Manager.EndAccount plus the gate's cache).
-	EndSessions func(ctx context.Context, accountID string) ([]string, error)
-	// ListSessions lists an account's live sessions with their latest
-	// last-seen times (session.Manager.List); nil: the store's records.
-	ListSessions func(ctx context.Context, accountID string) ([]store.Session, error)
-	// EndSession ends one session of an account and drops it from the
-	// caches (session.Manager.EndAccountSession plus the gate's cache);
-	// an id that is not the account's is store.ErrNotFound.
-	EndSession func(ctx context.Context, accountID, sessionID string) error
 	// SendInvitation mails the "set your password" link
 	// ((*reset.Handler).SendInvitation); nil: no mail is sent.
 	SendInvitation func(ctx context.Context, a store.Account) error
-	// Properties sets account property values given to PATCH
-	// accounts/{id}; nil: such a PATCH answers 503.
-	Properties PropertyValues
 	// Providers reports the configured identity providers; nil: none.
 	Providers func() []ProviderStatus
 	Now       func() time.Time
@@ -143,13 +158,6 @@ func (s *Service) target(ctx context.Context, c authz.Caller, id string) (store.
 	return acc, nil
 }
 
-// ManagedAccount reads an account for another admin surface (passkeys,
-// workstations): ErrNotFound when it does not exist, authz.ErrForbidden
-// when the caller does not manage a company it belongs to.
-func (s *Service) ManagedAccount(ctx context.Context, c authz.Caller, id string) (store.Account, error) {
-	return s.target(ctx, c, id)
-}
-
 // AccountFilter selects accounts to list.
 type AccountFilter struct {
 	Search  string
@@ -175,7 +183,11 @@ const (
 )
 
 // ListAccounts lists the accounts the caller manages that match f.
-func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFilter) (AccountPage, error) {
+func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFilter) (_ AccountPage, err error) {
+	defer s.finish(ctx, c, OpAccountList, "", &err)
+	if err = s.Permit(c, OpAccountList); err != nil {
+		return
+	}
 	if f.Limit <= 0 {
 		f.Limit = defaultLimit
 	}
@@ -221,7 +233,11 @@ func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFil
 }
 
 // GetAccount returns one account the caller manages.
-func (s *Service) GetAccount(ctx context.Context, c authz.Caller, id string) (AccountJSON, error) {
+func (s *Service) GetAccount(ctx context.Context, c authz.Caller, id string) (_ AccountJSON, err error) {
+	defer s.finish(ctx, c, OpAccountGet, id, &err)
+	if err = s.Permit(c, OpAccountGet); err != nil {
+		return
+	}
 	acc, err := s.target(ctx, c, id)
 	if err != nil {
 		return AccountJSON{}, err
@@ -252,7 +268,15 @@ type Created struct {
 
 // CreateAccount creates an account with a role in each company named; the
 // caller must manage every one of them.
-func (s *Service) CreateAccount(ctx context.Context, c authz.Caller, in NewAccount) (Created, error) {
+func (s *Service) CreateAccount(ctx context.Context, c authz.Caller, in NewAccount) (_ Created, err error) {
+	defer s.finish(ctx, c, OpAccountCreate, "", &err)
+	if err = s.Permit(c, OpAccountCreate); err != nil {
+		return
+	}
+	return s.createAccount(ctx, c, in)
+}
+
+func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccount) (Created, error) {
 	if len(in.Memberships) == 0 {
 		return Created{}, &account.ValidationError{Problems: []account.FieldProblem{{Field: "memberships", Code: "required", Message: "at least one company role is required"}}}
 	}
@@ -309,16 +333,106 @@ func (s *Service) invite(ctx context.Context, acc store.Account) (bool, string) 
 	return true, ""
 }
 
-// UpdateAccount changes names, email, language or date format.
-func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, u account.ProfileUpdate) (AccountJSON, error) {
-	if _, err := s.target(ctx, c, id); err != nil {
-		return AccountJSON{}, err
+// AccountUpdate is a change to an account: profile fields given are set,
+// and Properties, when given, sets some of its property values in one
+// company.
+type AccountUpdate struct {
+	Profile account.ProfileUpdate
+	// Kind is accepted only to refuse a change clearly: it is fixed at
+	// creation.
+	Kind       *string
+	Properties *PropertiesUpdate
+}
+
+// PropertiesUpdate sets some of an account's property values in one
+// company: each key maps to its new values, an empty list clearing it;
+// keys not given stay.
+type PropertiesUpdate struct {
+	Company string
+	Values  map[string][]string
+}
+
+// PropertiesJSON is an account's property values in one company.
+type PropertiesJSON struct {
+	Company string         `json:"company"`
+	Values  map[string]any `json:"values"`
+}
+
+// AccountUpdated is the answer to an update: the account and, when the
+// update set properties, their values in that company afterwards.
+type AccountUpdated struct {
+	AccountJSON
+	Properties *PropertiesJSON `json:"properties,omitempty"`
+}
+
+// UpdateAccount changes an account's profile and, when u.Properties is
+// given, its property values, under the rules of SetPropertyValues.
+// Everything is checked before anything is written, so a refused update
+// changes nothing.
+func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, u AccountUpdate) (_ AccountUpdated, err error) {
+	defer s.finish(ctx, c, OpAccountUpdate, id, &err)
+	if err = s.Permit(c, OpAccountUpdate); err != nil {
+		return
 	}
-	acc, err := s.Accounts.UpdateProfile(ctx, c.Account.ID, id, u)
+	acc, err := s.target(ctx, c, id)
 	if err != nil {
-		return AccountJSON{}, err
+		return AccountUpdated{}, err
 	}
-	return s.view(ctx, acc)
+	if u.Kind != nil && *u.Kind != acc.Kind {
+		return AccountUpdated{}, problem("kind", "not_allowed", "the kind of an account is fixed at creation; a shared-computer account is never converted")
+	}
+	var actor rules.Actor
+	if p := u.Properties; p != nil {
+		if p.Company == "" {
+			return AccountUpdated{}, problem("properties.company", "required", "name the company whose properties these are")
+		}
+		if actor, err = s.valuesScope(ctx, c, OpValuesSet, id, p.Company); err != nil {
+			return AccountUpdated{}, err
+		}
+		if err := s.Rules.CheckValues(ctx, id, p.Company, p.Values); err != nil {
+			return AccountUpdated{}, propertyFields(err)
+		}
+	}
+	if u.Profile != (account.ProfileUpdate{}) {
+		if acc, err = s.Accounts.UpdateProfile(ctx, c.Account.ID, id, u.Profile); err != nil {
+			return AccountUpdated{}, err
+		}
+	}
+	var out AccountUpdated
+	if p := u.Properties; p != nil {
+		if err := s.Rules.SetValues(ctx, actor, id, p.Company, p.Values); err != nil {
+			return AccountUpdated{}, propertyFields(err)
+		}
+		vals, err := s.Rules.Values(ctx, id, p.Company)
+		if err != nil {
+			return AccountUpdated{}, err
+		}
+		out.Properties = &PropertiesJSON{Company: p.Company, Values: vals}
+	}
+	if out.AccountJSON, err = s.view(ctx, acc); err != nil {
+		return AccountUpdated{}, err
+	}
+	return out, nil
+}
+
+// propertyFields names the rules service's problems by their place in an
+// account update: a key's problem under properties.values, membership of
+// the company under properties.company.
+func propertyFields(err error) error {
+	var ve *account.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &account.ValidationError{Problems: make([]account.FieldProblem, len(ve.Problems))}
+	for i, p := range ve.Problems {
+		if p.Field == "account" {
+			p.Field = "properties.company"
+		} else {
+			p.Field = "properties.values." + p.Field
+		}
+		out.Problems[i] = p
+	}
+	return out
 }
 
 // Lifecycle actions.
@@ -328,16 +442,24 @@ const (
 	ActionDeactivate = "deactivate"
 )
 
+// LifecycleOp is the operation of a lifecycle action.
+var LifecycleOp = map[string]Op{ActionBlock: OpAccountBlock, ActionUnblock: OpAccountUnblock, ActionDeactivate: OpAccountDeactivate}
+
 // Lifecycle blocks, unblocks or deactivates an account. Blocking and
 // deactivating end its sessions at once.
-func (s *Service) Lifecycle(ctx context.Context, c authz.Caller, id, action string) (AccountJSON, error) {
+func (s *Service) Lifecycle(ctx context.Context, c authz.Caller, id, action string) (_ AccountJSON, err error) {
+	op, ok := LifecycleOp[action]
+	if !ok {
+		return AccountJSON{}, fmt.Errorf("adminsvc: unknown lifecycle action %q", action)
+	}
+	defer s.finish(ctx, c, op, id, &err)
+	if err = s.Permit(c, op); err != nil {
+		return
+	}
 	if _, err := s.target(ctx, c, id); err != nil {
 		return AccountJSON{}, err
 	}
-	var (
-		acc store.Account
-		err error
-	)
+	var acc store.Account
 	switch action {
 	case ActionBlock:
 		acc, err = s.Accounts.Block(ctx, c.Account.ID, id)
@@ -345,8 +467,6 @@ func (s *Service) Lifecycle(ctx context.Context, c authz.Caller, id, action stri
 		acc, err = s.Accounts.Unblock(ctx, c.Account.ID, id)
 	case ActionDeactivate:
 		acc, err = s.Accounts.Deactivate(ctx, c.Account.ID, id)
-	default:
-		return AccountJSON{}, fmt.Errorf("api: unknown lifecycle action %q", action)
 	}
 	if err != nil {
 		return AccountJSON{}, err
@@ -355,7 +475,11 @@ func (s *Service) Lifecycle(ctx context.Context, c authz.Caller, id, action stri
 }
 
 // DeleteAccount deletes an account and ends its sessions.
-func (s *Service) DeleteAccount(ctx context.Context, c authz.Caller, id string) error {
+func (s *Service) DeleteAccount(ctx context.Context, c authz.Caller, id string) (err error) {
+	defer s.finish(ctx, c, OpAccountDelete, id, &err)
+	if err = s.Permit(c, OpAccountDelete); err != nil {
+		return
+	}
 	if _, err := s.target(ctx, c, id); err != nil {
 		return err
 	}
@@ -364,17 +488,15 @@ func (s *Service) DeleteAccount(ctx context.Context, c authz.Caller, id string) 
 
 // EndAccountSessions signs the account out everywhere and returns how many
 // sessions ended.
-func (s *Service) EndAccountSessions(ctx context.Context, c authz.Caller, id string) (int, error) {
+func (s *Service) EndAccountSessions(ctx context.Context, c authz.Caller, id string) (_ int, err error) {
+	defer s.finish(ctx, c, OpSessionsEnd, id, &err)
+	if err = s.Permit(c, OpSessionsEnd); err != nil {
+		return
+	}
 	if _, err := s.target(ctx, c, id); err != nil {
 		return 0, err
 	}
-	var ids []string
-	var err error
-	if s.EndSessions != nil {
-		ids, err = s.EndSessions(ctx, id)
-	} else {
-		ids, err = s.Store.DeleteAccountSessions(ctx, id)
-	}
+	ids, err := s.Sessions.EndAccount(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -383,7 +505,11 @@ func (s *Service) EndAccountSessions(ctx context.Context, c authz.Caller, id str
 
 // SetMembership gives an account a role (and sites) in a company the
 // caller manages.
-func (s *Service) SetMembership(ctx context.Context, c authz.Caller, id string, m account.MembershipInput) (AccountJSON, error) {
+func (s *Service) SetMembership(ctx context.Context, c authz.Caller, id string, m account.MembershipInput) (_ AccountJSON, err error) {
+	defer s.finish(ctx, c, OpMembershipSet, id, &err)
+	if err = s.Permit(c, OpMembershipSet); err != nil {
+		return
+	}
 	acc, err := s.target(ctx, c, id)
 	if err != nil {
 		return AccountJSON{}, err
@@ -398,7 +524,11 @@ func (s *Service) SetMembership(ctx context.Context, c authz.Caller, id string, 
 }
 
 // RemoveMembership takes an account out of a company the caller manages.
-func (s *Service) RemoveMembership(ctx context.Context, c authz.Caller, id, company string) (AccountJSON, error) {
+func (s *Service) RemoveMembership(ctx context.Context, c authz.Caller, id, company string) (_ AccountJSON, err error) {
+	defer s.finish(ctx, c, OpMembershipRemove, id, &err)
+	if err = s.Permit(c, OpMembershipRemove); err != nil {
+		return
+	}
 	acc, err := s.target(ctx, c, id)
 	if err != nil {
 		return AccountJSON{}, err
@@ -449,4 +579,16 @@ func sortedUnique(in []string) []string {
 	out := slices.Clone(in)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ListProviders reports the configured identity providers and how their
+// discovery fares.
+func (s *Service) ListProviders(c authz.Caller) ([]ProviderStatus, error) {
+	if err := s.Permit(c, OpProviderList); err != nil {
+		return nil, err
+	}
+	if s.Providers == nil {
+		return []ProviderStatus{}, nil
+	}
+	return s.Providers(), nil
 }

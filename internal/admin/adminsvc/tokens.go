@@ -1,4 +1,4 @@
-package api
+package adminsvc
 
 import (
 	"context"
@@ -89,9 +89,13 @@ func checkTokenName(name string) error {
 
 // CreateAPIToken creates a token acting as the caller. The secret is in
 // the result only; the store keeps its hash.
-func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name string, expires time.Time) (NewToken, error) {
+func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name string, expires time.Time) (_ NewToken, err error) {
+	defer s.finish(ctx, c, OpTokenCreate, "", &err)
+	if err = s.Permit(c, OpTokenCreate); err != nil {
+		return
+	}
 	if s.Tokens == nil {
-		return NewToken{}, ErrTokensUnavailable
+		return NewToken{}, fmt.Errorf("%w: API tokens", ErrUnavailable)
 	}
 	name = strings.TrimSpace(name)
 	if err := checkTokenName(name); err != nil {
@@ -115,9 +119,13 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 }
 
 // ListAPITokens lists the caller's tokens and those of accounts they manage.
-func (s *Service) ListAPITokens(ctx context.Context, c authz.Caller) ([]TokenJSON, error) {
+func (s *Service) ListAPITokens(ctx context.Context, c authz.Caller) (_ []TokenJSON, err error) {
+	defer s.finish(ctx, c, OpTokenList, "", &err)
+	if err = s.Permit(c, OpTokenList); err != nil {
+		return
+	}
 	if s.Tokens == nil {
-		return nil, ErrTokensUnavailable
+		return nil, fmt.Errorf("%w: API tokens", ErrUnavailable)
 	}
 	all, err := s.Tokens.ListAPITokens(ctx)
 	if err != nil {
@@ -146,9 +154,13 @@ func (s *Service) tokenInScope(ctx context.Context, c authz.Caller, t store.APIT
 }
 
 // RevokeAPIToken revokes a token; it stops working at once.
-func (s *Service) RevokeAPIToken(ctx context.Context, c authz.Caller, id string) error {
+func (s *Service) RevokeAPIToken(ctx context.Context, c authz.Caller, id string) (err error) {
+	defer s.finish(ctx, c, OpTokenRevoke, id, &err)
+	if err = s.Permit(c, OpTokenRevoke); err != nil {
+		return
+	}
 	if s.Tokens == nil {
-		return ErrTokensUnavailable
+		return fmt.Errorf("%w: API tokens", ErrUnavailable)
 	}
 	t, err := s.Tokens.GetAPIToken(ctx, id)
 	if err != nil {
@@ -197,7 +209,7 @@ var ErrNotAdmin = errors.New("the account is not an active administrator")
 func CreateToken(ctx context.Context, tokens store.APITokens, st store.Store, roles *account.Model,
 	adminEmail, name string, now time.Time, rnd io.Reader) (string, error) {
 	if tokens == nil {
-		return "", ErrTokensUnavailable
+		return "", fmt.Errorf("%w: API tokens", ErrUnavailable)
 	}
 	name = strings.TrimSpace(name)
 	if err := checkTokenName(name); err != nil {

@@ -1,4 +1,4 @@
-package api
+package adminsvc
 
 import (
 	"context"
@@ -46,7 +46,11 @@ type AuditPage struct {
 
 // ListAudit searches the audit log. Integration events are left out unless
 // the caller holds integration_logs; asking for them without it is refused.
-func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) (AuditPage, error) {
+func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) (_ AuditPage, err error) {
+	defer s.finish(ctx, c, OpAuditList, "", &err)
+	if err = s.Permit(c, OpAuditList); err != nil {
+		return
+	}
 	integration := s.Policy.Has(c, account.CapIntegrationLogs)
 	if f.Category == CategoryIntegration && !integration {
 		return AuditPage{}, authz.ErrForbidden

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/admin/api"
+	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/admin/panel"
+	"github.com/gatehouse/gatehouse/internal/auth/passkey"
+	"github.com/gatehouse/gatehouse/internal/auth/reset"
+	"github.com/gatehouse/gatehouse/providers"
+)
+
+// newAdmin builds the process's one admin service and its two transports,
+// the JSON API (/.gatehouse/api/v1/) and the HTML panel (/.gatehouse/admin/),
+// plus the terms-of-use interstitial the gate sends people to. Invitations
+// are mailed through rst (nil: password accounts are created invited and
+// the API says no mail was sent); passkeys, when set, adds the passkey and
+// workstation operations.
+func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler) []mounter {
+	svc := &adminsvc.Service{
+		Store:     d.store,
+		Accounts:  s.Accounts,
+		Policy:    authz.Policy{Roles: s.Accounts.Roles()},
+		Sessions:  s.Sessions,
+		Rules:     s.Rules,
+		Tokens:    d.store,
+		Providers: func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
+		Now:       d.now,
+		Rand:      rand.Reader,
+		Logger:    d.logger,
+	}
+	if rst != nil {
+		svc.SendInvitation = rst.SendInvitation
+	}
+	if passkeys != nil {
+		svc.Passkeys = passkeys
+	}
+	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}
+	html := &panel.Handler{
+		Service: svc, Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP,
+		MaxFormBytes: d.cfg.Limits.MaxFormBytes, Logger: d.logger,
+		PasskeysOn: passkeys != nil && passkeys.Enabled(),
+	}
+	terms := &panel.Terms{
+		Version: d.cfg.Terms.Version, URL: d.cfg.Terms.URL,
+		Sessions: s.Sessions, Accounts: d.store, Audit: d.store, Renderer: d.renderer, CSRF: d.csrf,
+		Redirect: d.redirect, MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP,
+		Accepted: func(ctx context.Context, accountID string) {
+			// Drop the cached "terms" decisions of every session of the
+			// account, so its apps open at once.
+			sessions, err := d.store.ListAccountSessions(ctx, accountID)
+			if err != nil {
+				s.Gate.ForgetAll()
+				return
+			}
+			ids := make([]string, len(sessions))
+			for i, sess := range sessions {
+				ids[i] = sess.ID
+			}
+			s.Gate.ForgetSessions(ids)
+		},
+		Now: d.now, Logger: d.logger,
+	}
+	return []mounter{jsonAPI, html, terms}
+}
+
+// providerStatuses is the read-only view of the configured providers and
+// how their discovery fares.
+func (s *Server) providerStatuses(d *deps) []adminsvc.ProviderStatus {
+	live := map[string]providers.Provider{}
+	for _, p := range s.providers {
+		live[p.ID()] = p
+	}
+	out := make([]adminsvc.ProviderStatus, 0, len(d.cfg.Providers))
+	for _, c := range d.cfg.Providers {
+		ps := adminsvc.ProviderStatus{ID: c.ID, Type: c.Type, DisplayName: c.DisplayName, Issuer: c.Issuer, Status: "not_started", JIT: c.JIT.Enabled}
+		if p, ok := live[c.ID]; ok {
+			st := p.Status()
+			ps.DisplayName, ps.Status, ps.Detail = p.DisplayName(), st.State, st.LastError
+		}
+		if ps.DisplayName == "" {
+			ps.DisplayName = c.ID
+		}
+		out = append(out, ps)
+	}
+	return out
+}
