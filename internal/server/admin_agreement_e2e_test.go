@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/server/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -44,11 +46,11 @@ var AdminOperations = []AdminOperation{
 		Panel: []agreeCall{{Method: "GET", Path: "users"}}},
 	{Action: "account.create",
 		API: []agreeCall{{Method: "POST", Path: "accounts",
-			Body: `{"email":"new{n}@example.com","first_name":"New","last_name":"Person","memberships":[{"company":"{A}","role":"viewer"}]}`}},
+			Body: `{"email":"new{n}@example.com","first_name":"New","last_name":"Person","memberships":[{"company":"{A}","role":"{member}"}]}`}},
 		Panel: []agreeCall{{Method: "POST", Path: "users/new", Form: url.Values{
 			"email": {"new{n}@example.com"}, "first_name": {"New"}, "last_name": {"Person"}, "language": {"en"},
 			"date_format": {"MM/DD/YYYY"}, "kind": {store.KindPersonal}, "sign_in": {"password"},
-			"company": {"{A}"}, "role": {"viewer"}}}}},
+			"company": {"{A}"}, "role": {"{member}"}}}}},
 	{Action: "account.export", Scope: scopeAny,
 		Note:  "the panel's export page links to the API's accounts.csv",
 		API:   []agreeCall{{Method: "GET", Path: "accounts.csv"}},
@@ -87,22 +89,22 @@ var AdminOperations = []AdminOperation{
 		API:   []agreeCall{{Method: "DELETE", Path: "accounts/{acct}/sessions/{sid}"}},
 		Panel: []agreeCall{{Method: "POST", Path: "users/{acct}/sessions/{sid}/end"}}},
 	{Action: "account.membership.set", Fresh: freshAccount,
-		API:   []agreeCall{{Method: "PUT", Path: "accounts/{acct}/memberships/{A}", Body: `{"role":"viewer"}`}},
-		Panel: []agreeCall{{Method: "POST", Path: "users/{acct}/memberships", Form: url.Values{"company": {"{A}"}, "role": {"viewer"}}}}},
+		API:   []agreeCall{{Method: "PUT", Path: "accounts/{acct}/memberships/{A}", Body: `{"role":"{member}"}`}},
+		Panel: []agreeCall{{Method: "POST", Path: "users/{acct}/memberships", Form: url.Values{"company": {"{A}"}, "role": {"{member}"}}}}},
 	{Action: "account.membership.remove", Fresh: freshAccount,
 		API:   []agreeCall{{Method: "DELETE", Path: "accounts/{acct}/memberships/{A}"}},
 		Panel: []agreeCall{{Method: "POST", Path: "users/{acct}/memberships/{A}/remove"}}},
 	{Action: "account.invite",
 		API: []agreeCall{{Method: "POST", Path: "invitations",
-			Body: `{"emails":"invitee{n}@example.com","memberships":[{"company":"{A}","role":"viewer"}]}`}},
+			Body: `{"emails":"invitee{n}@example.com","memberships":[{"company":"{A}","role":"{member}"}]}`}},
 		Panel: []agreeCall{{Method: "POST", Path: "invite", Form: url.Values{
-			"emails": {"invitee{n}@example.com"}, "company": {"{A}"}, "role": {"viewer"}, "language": {"en"}}}}},
+			"emails": {"invitee{n}@example.com"}, "company": {"{A}"}, "role": {"{member}"}, "language": {"en"}}}}},
 
 	// ---- companies and sites
 	{Action: "company.list", Scope: scopeAny,
 		API:   []agreeCall{{Method: "GET", Path: "companies"}},
 		Panel: []agreeCall{{Method: "GET", Path: "companies"}}},
-	{Action: "company.create", Scope: scopeAny,
+	{Action: "company.create", Scope: scopeAny, FullAdmin: true,
 		Note: "only full administrators create companies, whichever they administer",
 		API:  []agreeCall{{Method: "POST", Path: "companies", Body: `{"id":"new-{n}","name":"New {n}"}`}},
 		Panel: []agreeCall{{Method: "POST", Path: "companies", Form: url.Values{
@@ -198,16 +200,13 @@ var AdminOperations = []AdminOperation{
 			{Method: "POST", Path: "users/{acct}/properties", Form: url.Values{"company": {"{A}"}, "key": {"{key}"}, "p.{key}": {"green"}}},
 			{Method: "POST", Path: "users/{acct}/properties", Form: url.Values{"company": {"{own}"}, "key": {"{key}"}, "p.{key}": {"green"}}},
 		}},
+	{Action: "property.values.import.preview",
+		API:   []agreeCall{{Method: "POST", Path: "properties/import?company={A}", ContentType: "text/csv", Body: "{csv}"}},
+		Panel: []agreeCall{{Method: "POST", Path: "import", Form: url.Values{"company": {"{A}"}, "csv": {"{csv}"}}}}},
 	{Action: "property.values.import",
-		Note: "preview, then apply with a confirmation token (a stale one: only the authorization is under test)",
-		API: []agreeCall{
-			{Method: "POST", Path: "properties/import?company={A}", ContentType: "text/csv", Body: "{csv}"},
-			{Method: "POST", Path: "properties/import?company={A}&confirm=stale", ContentType: "text/csv", Body: "{csv}"},
-		},
-		Panel: []agreeCall{
-			{Method: "POST", Path: "import", Form: url.Values{"company": {"{A}"}, "csv": {"{csv}"}}},
-			{Method: "POST", Path: "import/apply", Form: url.Values{"company": {"{A}"}, "data": {"{csv64}"}, "confirm": {"stale"}}},
-		}},
+		Note:  "applied with a stale confirmation token: only the authorization is under test",
+		API:   []agreeCall{{Method: "POST", Path: "properties/import?company={A}&confirm=stale", ContentType: "text/csv", Body: "{csv}"}},
+		Panel: []agreeCall{{Method: "POST", Path: "import/apply", Form: url.Values{"company": {"{A}"}, "data": {"{csv64}"}, "confirm": {"stale"}}}}},
 	{Action: "property.values.get",
 		Note: "the panel shows an account's values on its user page; the account is in {A}, asked about in {A} and in the actor's own company",
 		API: []agreeCall{
@@ -288,6 +287,8 @@ type AdminOperation struct {
 	// (lists filtered to the caller's companies, the caller's own tokens,
 	// company creation).
 	Scope string
+	// FullAdmin: only a full administrator may (creating companies).
+	FullAdmin bool
 	// Fresh makes a new target for one request and returns the
 	// placeholders it replaces.
 	Fresh func(t *testing.T, fx *agreeFixture) map[string]string
@@ -329,21 +330,57 @@ const (
 	agreeDecideDenied  = "denied"
 )
 
-// agreeExpected is what the standard role model promises each actor. In
-// it only admin grants admin_panel (and manage_users, exports,
-// integration_logs); manager, viewer and shared_computer grant none of
-// them, so they are refused every admin operation, whatever the company.
-// An admin of the other company may do what is not tied to {A} and
-// nothing in {A}.
-func agreeExpected(role string, op AdminOperation) string {
-	switch role {
-	case roleAdmin:
-		return agreeDecideAllowed
-	case roleAdminOther:
-		if op.Scope == scopeAny {
-			return agreeDecideAllowed
-		}
+// agreeModel is a role model the table runs under, with the role each
+// kind of actor holds in it and what it promises them.
+type agreeModel struct {
+	name string // roles: in the config
+	// The roles of a company's administrator (full or not), of a member
+	// without admin capabilities, and of a shared workstation.
+	admin, member, shared string
+	// fullAdmin: admin holds every admin capability, so may create
+	// companies.
+	fullAdmin bool
+	actors    []agreeActorSpec
+}
+
+// agreeActorSpec is an actor: its name in the table, email, company and
+// role.
+type agreeActorSpec struct{ role, email, own, holds string }
+
+// The role models. In the standard model only admin grants admin_panel
+// (and manage_users, exports, integration_logs); manager, viewer and
+// shared_computer grant none of them, so they are refused every admin
+// operation. In the site-scoped model a manager runs its own company
+// (admin_panel, manage_users, exports) but is no full administrator.
+var agreeModels = []agreeModel{
+	{name: account.ModelStandard, admin: "admin", member: "viewer", shared: "shared_computer", fullAdmin: true,
+		actors: []agreeActorSpec{
+			{roleAdmin, "admin@example.com", agreeCompanyA, "admin"},
+			{roleAdminOther, "admin-b@example.com", agreeCompanyB, "admin"},
+			{roleManager, "manager@example.com", agreeCompanyA, "manager"},
+			{roleManagerOther, "manager-b@example.com", agreeCompanyB, "manager"},
+			{roleViewer, "viewer@example.com", agreeCompanyA, "viewer"},
+			{roleShared, "workstation@example.com", agreeCompanyA, "shared_computer"},
+		}},
+	{name: account.ModelSiteScoped, admin: "manager", member: "user", shared: "operator",
+		actors: []agreeActorSpec{
+			{roleManager, "manager@example.com", agreeCompanyA, "manager"},
+			{roleManagerOther, "manager-b@example.com", agreeCompanyB, "manager"},
+			{roleViewer, "user@example.com", agreeCompanyA, "user"},
+			{roleShared, "workstation@example.com", agreeCompanyA, "operator"},
+		}},
+}
+
+// expected is what the model promises an actor for op: a company's
+// administrator may do everything in it (creating companies needs a full
+// administrator), one of the other company may do what is not tied to {A}
+// and nothing in {A}, everyone else nothing.
+func (m agreeModel) expected(a agreeActor, op AdminOperation) string {
+	if a.holds != m.admin || op.FullAdmin && !m.fullAdmin {
 		return agreeDecideDenied
+	}
+	if a.own == agreeCompanyA || op.Scope == scopeAny {
+		return agreeDecideAllowed
 	}
 	return agreeDecideDenied
 }
@@ -384,11 +421,17 @@ func panelDecision(status int, location string) (decision string, ok bool) {
 }
 
 func TestAdminOperationsAgreeOnAPIAndPanel(t *testing.T) {
-	fx := newAgreeFixture(t)
+	for _, m := range agreeModels {
+		t.Run(m.name, func(t *testing.T) { agreeUnder(t, m) })
+	}
+}
+
+func agreeUnder(t *testing.T, m agreeModel) {
+	fx := newAgreeFixture(t, m)
 	for _, op := range AdminOperations {
 		for _, a := range fx.actors {
 			t.Run(op.Action+"/"+a.role, func(t *testing.T) {
-				want := agreeExpected(a.role, op)
+				want := m.expected(a, op)
 				apiD, apiRes := fx.surface(t, a, op, op.API, true)
 				panelD, panelRes := fx.surface(t, a, op, op.Panel, false)
 				t.Logf("API %s (%s); panel %s (%s)", apiD, apiRes, panelD, panelRes)
@@ -418,9 +461,17 @@ func TestAdminOperationsAgreeOnAPIAndPanel(t *testing.T) {
 }
 
 // TestAdminOperationsTable keeps the table well formed: one row per
-// action, each with the requests its surfaces have.
+// action, each with the requests its surfaces have, and a row for every
+// operation of the admin service.
 func TestAdminOperationsTable(t *testing.T) {
 	seen := map[string]bool{}
+	defer func() {
+		for _, op := range adminsvc.Ops() {
+			if !seen[op.Action] {
+				t.Errorf("the admin service's operation %s has no row", op.Action)
+			}
+		}
+	}()
 	for _, op := range AdminOperations {
 		if seen[op.Action] {
 			t.Errorf("%s: two rows", op.Action)
@@ -445,10 +496,11 @@ func TestAdminOperationsTable(t *testing.T) {
 // ---- the gateway and its actors
 
 type agreeActor struct {
-	role string
-	own  string // the company it belongs to
-	c    *http.Client
-	csrf string
+	role  string
+	own   string // the company it belongs to
+	holds string // its role there
+	c     *http.Client
+	csrf  string
 }
 
 type agreeFixture struct {
@@ -458,30 +510,32 @@ type agreeFixture struct {
 	actors []agreeActor
 	vars   map[string]string
 	seq    atomic.Int64
+	// The model's roles of a plain member and of a workstation, which the
+	// targets hold.
+	member, sharedRole string
 }
 
-func newAgreeFixture(t *testing.T) *agreeFixture {
+func newAgreeFixture(t *testing.T, m agreeModel) *agreeFixture {
 	t.Helper()
-	g := servertest.Start(t, servertest.Options{})
+	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) { c.Roles = m.name }})
 	ctx := context.Background()
-	rs, ok := g.Server.Gate.Enricher.(*rules.Service)
-	if !ok {
-		t.Fatal("the gateway has no properties service")
-	}
+	rs := g.Server.Rules
 	fx := &agreeFixture{g: g, rules: rs}
 
 	mk := func(email, company, role, kind string) store.Account {
 		return g.CreateUser(t, account.NewAccount{Email: email, Password: agreePassword, CompanyID: company, Role: role, Kind: kind})
 	}
-	mk("admin@example.com", agreeCompanyA, "admin", "")
-	mk("admin-b@example.com", agreeCompanyB, "admin", "")
-	mk("manager@example.com", agreeCompanyA, "manager", "")
-	mk("manager-b@example.com", agreeCompanyB, "manager", "")
-	mk("viewer@example.com", agreeCompanyA, "viewer", "")
-	mk("workstation@example.com", agreeCompanyA, "shared_computer", store.KindSharedComputer)
-	target := fx.account(t, agreeTargetEmail, store.KindPersonal, agreeCompanyA, "viewer")
-	shared := fx.account(t, agreeSharedEmail, store.KindSharedComputer, agreeCompanyA, "shared_computer")
-	fx.account(t, "target-b@example.com", store.KindPersonal, agreeCompanyB, "viewer")
+	fx.member, fx.sharedRole = m.member, m.shared
+	for _, a := range m.actors {
+		kind := store.KindPersonal
+		if a.holds == m.shared {
+			kind = store.KindSharedComputer
+		}
+		mk(a.email, a.own, a.holds, kind)
+	}
+	target := fx.account(t, agreeTargetEmail, store.KindPersonal, agreeCompanyA, m.member)
+	shared := fx.account(t, agreeSharedEmail, store.KindSharedComputer, agreeCompanyA, m.shared)
+	fx.account(t, "target-b@example.com", store.KindPersonal, agreeCompanyB, m.member)
 
 	for _, co := range []string{agreeCompanyA, agreeCompanyB} {
 		if err := g.Store.CreateSite(ctx, store.Site{ID: "site-" + co, CompanyID: co, Name: "Main " + co, CreatedAt: time.Now()}); err != nil {
@@ -500,18 +554,15 @@ func newAgreeFixture(t *testing.T) *agreeFixture {
 		"{A}": agreeCompanyA, "{B}": agreeCompanyB, "{acct}": target.ID, "{email}": target.Email,
 		"{shared}": shared.ID, "{site}": "site-" + agreeCompanyA, "{key}": agreePropertyKey, "{rule}": ruleA,
 		"{csv}": csv, "{csv64}": base64.StdEncoding.EncodeToString([]byte(csv)),
+		"{member}": m.member,
 	}
 
-	for _, a := range []struct{ role, email, own string }{
-		{roleAdmin, "admin@example.com", agreeCompanyA}, {roleManager, "manager@example.com", agreeCompanyA},
-		{roleManagerOther, "manager-b@example.com", agreeCompanyB}, {roleViewer, "viewer@example.com", agreeCompanyA},
-		{roleShared, "workstation@example.com", agreeCompanyA}, {roleAdminOther, "admin-b@example.com", agreeCompanyB},
-	} {
+	for _, a := range m.actors {
 		c := servertest.Client(t)
 		g.Login(t, c, a.email, agreePassword)
-		actor := agreeActor{role: a.role, own: a.own, c: c, csrf: g.CSRFToken(t, c, "/.gatehouse/logout")}
+		actor := agreeActor{role: a.role, own: a.own, holds: a.holds, c: c, csrf: g.CSRFToken(t, c, "/.gatehouse/logout")}
 		fx.actors = append(fx.actors, actor)
-		if a.role == roleAdmin {
+		if a.holds == m.admin && a.own == agreeCompanyA {
 			fx.admin = actor
 		}
 	}
@@ -552,7 +603,7 @@ func (fx *agreeFixture) next() string { return strconv.FormatInt(fx.seq.Add(1), 
 // ---- fresh targets, one per request
 
 func freshAccount(t *testing.T, fx *agreeFixture) map[string]string {
-	a := fx.account(t, "fresh"+fx.next()+"@example.com", store.KindPersonal, agreeCompanyA, "viewer")
+	a := fx.account(t, "fresh"+fx.next()+"@example.com", store.KindPersonal, agreeCompanyA, fx.member)
 	return map[string]string{"{acct}": a.ID, "{email}": a.Email}
 }
 
@@ -567,7 +618,7 @@ func freshBlocked(t *testing.T, fx *agreeFixture) map[string]string {
 // freshSignedIn is an account with a live session, {sid}.
 func freshSignedIn(t *testing.T, fx *agreeFixture) map[string]string {
 	email := "signed-in" + fx.next() + "@example.com"
-	a := fx.g.CreateUser(t, account.NewAccount{Email: email, Password: agreePassword, CompanyID: agreeCompanyA, Role: "viewer"})
+	a := fx.g.CreateUser(t, account.NewAccount{Email: email, Password: agreePassword, CompanyID: agreeCompanyA, Role: fx.member})
 	fx.g.Login(t, servertest.Client(t), email, agreePassword)
 	list, err := fx.g.Server.Sessions.List(context.Background(), a.ID)
 	if err != nil || len(list) == 0 {

@@ -34,7 +34,7 @@ func write(action string, needs ...string) Op { return Op{Action: action, Needs:
 // The admin operations. Every method of Service is one of them, and both
 // transports name the operation each of their routes performs.
 var (
-	OpPanel = read("panel.open", capPanel)
+	OpPanel = read("panel.home", capPanel)
 
 	OpAccountList         = read("account.list", capPanel, capUsers)
 	OpAccountGet          = read("account.get", capPanel, capUsers)
@@ -123,8 +123,8 @@ func (s *Service) Can(c authz.Caller, op Op) bool { return s.Permit(c, op) == ni
 
 // Every operation starts the same way:
 //
-//	if err = s.Permit(c, OpX); err != nil { return ... }
 //	defer s.finish(ctx, c, OpX, id, &err)
+//	if err = s.Permit(c, OpX); err != nil { return ... }
 //
 // with a named error result, so every refusal and failure is recorded
 // once, whichever transport called.

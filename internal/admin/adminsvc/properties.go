@@ -37,10 +37,11 @@ func (s *Service) Companies(c authz.Caller, op Op) []string {
 }
 
 // Company is the company a properties or rules call concerns: the one
-// named, or the caller's only company where they may run op.
+// named, which must be one where the caller may run op, or the caller's
+// only such company.
 func (s *Service) Company(c authz.Caller, op Op, named string) (string, error) {
 	if named != "" {
-		return named, nil
+		return named, s.inCompany(c, op, named)
 	}
 	cs := s.Companies(c, op)
 	switch len(cs) {
