@@ -497,6 +497,7 @@ func TestAdminOperationsTable(t *testing.T) {
 
 type agreeActor struct {
 	role  string
+	id    string // its account
 	own   string // the company it belongs to
 	holds string // its role there
 	c     *http.Client
@@ -526,12 +527,13 @@ func newAgreeFixture(t *testing.T, m agreeModel) *agreeFixture {
 		return g.CreateUser(t, account.NewAccount{Email: email, Password: agreePassword, CompanyID: company, Role: role, Kind: kind})
 	}
 	fx.member, fx.sharedRole = m.member, m.shared
+	ids := map[string]string{}
 	for _, a := range m.actors {
 		kind := store.KindPersonal
 		if a.holds == m.shared {
 			kind = store.KindSharedComputer
 		}
-		mk(a.email, a.own, a.holds, kind)
+		ids[a.email] = mk(a.email, a.own, a.holds, kind).ID
 	}
 	target := fx.account(t, agreeTargetEmail, store.KindPersonal, agreeCompanyA, m.member)
 	shared := fx.account(t, agreeSharedEmail, store.KindSharedComputer, agreeCompanyA, m.shared)
@@ -560,7 +562,7 @@ func newAgreeFixture(t *testing.T, m agreeModel) *agreeFixture {
 	for _, a := range m.actors {
 		c := servertest.Client(t)
 		g.Login(t, c, a.email, agreePassword)
-		actor := agreeActor{role: a.role, own: a.own, holds: a.holds, c: c, csrf: g.CSRFToken(t, c, "/.gatehouse/logout")}
+		actor := agreeActor{role: a.role, id: ids[a.email], own: a.own, holds: a.holds, c: c, csrf: g.CSRFToken(t, c, "/.gatehouse/logout")}
 		fx.actors = append(fx.actors, actor)
 		if a.holds == m.admin && a.own == agreeCompanyA {
 			fx.admin = actor
@@ -596,6 +598,32 @@ func (fx *agreeFixture) rule(t *testing.T, company string) string {
 		t.Fatalf("rule in %s: %v", company, err)
 	}
 	return r.ID
+}
+
+// changes reports whether the service's operation action writes.
+func changes(action string) bool {
+	for _, op := range adminsvc.Ops() {
+		if op.Action == action {
+			return op.Changes
+		}
+	}
+	return false
+}
+
+// refusals counts the changes the audit log records as refused to a.
+func (fx *agreeFixture) refusals(t *testing.T, a agreeActor) int {
+	t.Helper()
+	events, err := fx.g.Store.ListAudit(context.Background(), store.AuditQuery{Actor: a.id, Limit: 1000})
+	if err != nil {
+		t.Fatalf("reading the audit log: %v", err)
+	}
+	n := 0
+	for _, e := range events {
+		if e.Outcome == "denied" {
+			n++
+		}
+	}
+	return n
 }
 
 func (fx *agreeFixture) next() string { return strconv.FormatInt(fx.seq.Add(1), 10) }
@@ -683,6 +711,7 @@ func (fx *agreeFixture) surface(t *testing.T, a agreeActor, op AdminOperation, c
 				vars[k] = v
 			}
 		}
+		refusals := fx.refusals(t, a)
 		st, loc := fx.do(t, a, api, call, vars)
 		var d string
 		var ok bool
@@ -690,6 +719,10 @@ func (fx *agreeFixture) surface(t *testing.T, a agreeActor, op AdminOperation, c
 			d, ok = apiDecision(st)
 		} else {
 			d, ok = panelDecision(st, loc)
+		}
+		// Whichever surface refused a change, the audit log says so.
+		if d == agreeDecideDenied && changes(op.Action) && fx.refusals(t, a) == refusals {
+			t.Errorf("%s %s was refused but the audit log does not record it", call.Method, fx.fill(call.Path, vars))
 		}
 		if !ok {
 			t.Errorf("%s %s: status %d (%s) says nothing about authorization", call.Method, fx.fill(call.Path, vars), st, loc)

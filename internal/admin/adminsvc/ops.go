@@ -143,7 +143,8 @@ func (s *Service) finish(ctx context.Context, c authz.Caller, op Op, target stri
 // missing CSRF token).
 func (s *Service) Refused(ctx context.Context, c authz.Caller, op Op, target string, reason error) {
 	outcome := "error"
-	if errors.Is(reason, authz.ErrForbidden) || errors.Is(reason, account.ErrSelfAction) || errors.Is(reason, ErrCSRF) {
+	var h hidden
+	if errors.Is(reason, authz.ErrForbidden) || errors.Is(reason, account.ErrSelfAction) || errors.Is(reason, ErrCSRF) || errors.As(reason, &h) {
 		outcome = "denied"
 	}
 	e := s.event(ctx, c, op.Action, target, outcome, map[string]any{"reason": reason.Error()})

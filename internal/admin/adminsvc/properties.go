@@ -20,6 +20,16 @@ import (
 //   - a rule of another company is not found, so its existence is not
 //     revealed.
 
+// hidden is a refusal answered as "not found", so that what the caller may
+// not see is not revealed to exist; the audit log still records a refusal.
+type hidden struct{ refusal error }
+
+func (h hidden) Error() string { return "not found: " + h.refusal.Error() }
+
+// Is makes a hidden refusal store.ErrNotFound to its callers; Refused
+// recognises it as a refusal.
+func (h hidden) Is(target error) bool { return target == store.ErrNotFound }
+
 // ErrCompanyRequired: the caller administers several companies and did
 // not name the one the call concerns.
 var ErrCompanyRequired = errors.New("you administer several companies; name one")
@@ -38,8 +48,9 @@ func (s *Service) Companies(c authz.Caller, op Op) []string {
 
 // Company is the company a properties or rules call concerns: the one
 // named, which must be one where the caller may run op, or the caller's
-// only such company.
-func (s *Service) Company(c authz.Caller, op Op, named string) (string, error) {
+// only such company. A refused change is recorded, as op would.
+func (s *Service) Company(ctx context.Context, c authz.Caller, op Op, named string) (_ string, err error) {
+	defer s.finish(ctx, c, op, named, &err)
 	if named != "" {
 		return named, s.inCompany(c, op, named)
 	}
@@ -168,6 +179,17 @@ func (s *Service) SetPropertyValues(ctx context.Context, c authz.Caller, account
 	return s.Rules.Values(ctx, accountID, company)
 }
 
+// ValueDefinitions lists the properties of company for a form that sets
+// an account's values there: it is refused, and recorded, as setting them
+// would be.
+func (s *Service) ValueDefinitions(ctx context.Context, c authz.Caller, accountID, company string) (_ []store.PropertyDef, err error) {
+	defer s.finish(ctx, c, OpValuesSet, accountID, &err)
+	if _, err := s.valuesScope(ctx, c, OpValuesSet, accountID, company); err != nil {
+		return nil, err
+	}
+	return s.Rules.ListDefs(ctx, company)
+}
+
 // PreviewImport checks a CSV of values for company without applying it.
 func (s *Service) PreviewImport(ctx context.Context, c authz.Caller, company string, data []byte) (rules.ImportReport, error) {
 	if _, err := s.scope(ctx, c, OpValuesImportPreview, company); err != nil {
@@ -243,7 +265,7 @@ func (s *Service) rule(ctx context.Context, c authz.Caller, op Op, id string) (s
 	}
 	actor, err := s.scope(ctx, c, op, rl.CompanyID)
 	if errors.Is(err, authz.ErrForbidden) {
-		return store.AccessRule{}, rules.Actor{}, store.ErrNotFound
+		return store.AccessRule{}, rules.Actor{}, hidden{err}
 	}
 	return rl, actor, err
 }
@@ -274,14 +296,14 @@ func (s *Service) UpdateRule(ctx context.Context, c authz.Caller, id string, in 
 	return s.Rules.UpdateRule(ctx, actor, id, in)
 }
 
-// DeleteRule deletes an access rule.
-func (s *Service) DeleteRule(ctx context.Context, c authz.Caller, id string) (err error) {
+// DeleteRule deletes an access rule and returns what it was.
+func (s *Service) DeleteRule(ctx context.Context, c authz.Caller, id string) (_ store.AccessRule, err error) {
 	defer s.finish(ctx, c, OpRuleDelete, id, &err)
-	_, actor, err := s.rule(ctx, c, OpRuleDelete, id)
+	rl, actor, err := s.rule(ctx, c, OpRuleDelete, id)
 	if err != nil {
-		return err
+		return store.AccessRule{}, err
 	}
-	return s.Rules.DeleteRule(ctx, actor, id)
+	return rl, s.Rules.DeleteRule(ctx, actor, id)
 }
 
 // Explain shows how company's rules decide capability (or tag) for an

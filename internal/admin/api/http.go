@@ -86,7 +86,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		{"PATCH properties/{key}", adminsvc.OpPropertyUpdate, h.updateDef},
 		{"DELETE properties/{key}", adminsvc.OpPropertyDelete, h.deleteDef},
 		{"PUT properties/{key}/values/{account}", adminsvc.OpValuesSet, h.putValue},
-		{"POST properties/import", adminsvc.OpValuesImportPreview, h.importCSV},
+		// A preview (no ?confirm) is refused as the import it prepares is.
+		{"POST properties/import", adminsvc.OpValuesImport, h.importCSV},
 		{"GET relations", adminsvc.OpRelationList, h.relations},
 		{"GET access-rules", adminsvc.OpRuleList, h.listRules},
 		{"POST access-rules", adminsvc.OpRuleCreate, h.createRule},

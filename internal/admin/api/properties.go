@@ -23,7 +23,7 @@ import (
 // company is the company a call names with ?company=, or the caller's
 // only one where op is allowed.
 func (h *Handler) company(r *http.Request, c authz.Caller, op adminsvc.Op) (string, error) {
-	return h.Service.Company(c, op, r.URL.Query().Get("company"))
+	return h.Service.Company(r.Context(), c, op, r.URL.Query().Get("company"))
 }
 
 // parseValues reads values as the API takes them: a key maps to a
@@ -370,7 +370,7 @@ func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if err := h.Service.DeleteRule(r.Context(), c, r.PathValue("id")); err != nil {
+	if _, err := h.Service.DeleteRule(r.Context(), c, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

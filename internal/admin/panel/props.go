@@ -37,7 +37,7 @@ type scope struct {
 // post must name it, so a change never lands in a company by default.
 func (h *Handler) companyScope(x *call, op adminsvc.Op) (scope, error) {
 	cs := h.Service.Companies(x.c, op)
-	co, err := h.Service.Company(x.c, op, strings.TrimSpace(x.r.FormValue("company")))
+	co, err := h.Service.Company(x.ctx(), x.c, op, strings.TrimSpace(x.r.FormValue("company")))
 	if errors.Is(err, adminsvc.ErrCompanyRequired) && x.r.Method == http.MethodGet {
 		co, err = cs[0], nil
 	}
@@ -338,7 +338,7 @@ func submittedValues(x *call, defs []store.PropertyDef) map[string][]string {
 func (h *Handler) setValues(x *call) error {
 	id := x.r.PathValue("id")
 	company := formValue(x, "company")
-	defs, err := h.Service.ListProperties(x.ctx(), x.c, company)
+	defs, err := h.Service.ValueDefinitions(x.ctx(), x.c, id, company)
 	if err != nil {
 		return err
 	}
@@ -563,17 +563,19 @@ func (h *Handler) rulePage(x *call) error {
 }
 
 func (h *Handler) updateRule(x *call) error {
-	r, err := h.ruleFor(x)
-	if err != nil {
-		return err
-	}
+	id := x.r.PathValue("id")
 	f, in, bad := submittedRule(x)
-	f.ID = r.ID
-	err = badFields(bad)
+	f.ID = id
+	var r store.AccessRule
+	err := badFields(bad)
 	if err == nil {
-		_, err = h.Service.UpdateRule(x.ctx(), x.c, r.ID, in)
+		r, err = h.Service.UpdateRule(x.ctx(), x.c, id, in)
 	}
 	if ps, ok := h.problems(x, err); ok {
+		// The form is shown again only to who may see the rule.
+		if r, err = h.ruleFor(x); err != nil {
+			return err
+		}
 		h.renderRule(x, http.StatusUnprocessableEntity, r.CompanyID, f, ps)
 		return nil
 	}
@@ -585,16 +587,13 @@ func (h *Handler) updateRule(x *call) error {
 }
 
 func (h *Handler) toggleRule(x *call) error {
-	r, err := h.ruleFor(x)
-	if err != nil {
-		return err
-	}
 	enabled := x.r.PostFormValue("enabled") == "true"
-	if _, err := h.Service.UpdateRule(x.ctx(), x.c, r.ID, rules.RuleInput{Enabled: &enabled}); err != nil {
-		if code, ok := refusal(err); ok {
-			redirectError(x, Prefix+"rules?company="+r.CompanyID, code)
-			return nil
-		}
+	r, err := h.Service.UpdateRule(x.ctx(), x.c, x.r.PathValue("id"), rules.RuleInput{Enabled: &enabled})
+	if code, ok := refusal(err); ok {
+		redirectError(x, Prefix+"rules", code)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	notice := "rule_disabled"
@@ -606,11 +605,8 @@ func (h *Handler) toggleRule(x *call) error {
 }
 
 func (h *Handler) deleteRule(x *call) error {
-	r, err := h.ruleFor(x)
+	r, err := h.Service.DeleteRule(x.ctx(), x.c, x.r.PathValue("id"))
 	if err != nil {
-		return err
-	}
-	if err := h.Service.DeleteRule(x.ctx(), x.c, r.ID); err != nil {
 		return err
 	}
 	redirect(x, Prefix+"rules", "rule_deleted", "company", r.CompanyID)

@@ -86,9 +86,9 @@ func (h *Handler) RevokeCredential(ctx context.Context, accountID, credID string
 	return len(ended), err
 }
 
-// CheckEnrolmentName refuses a workstation name that is too long, before
+// checkEnrolmentName refuses a workstation name that is too long, before
 // anything else is looked at.
-func CheckEnrolmentName(name string) error {
+func checkEnrolmentName(name string) error {
 	if len(name) > maxNameLen {
 		return fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
 	}
@@ -103,7 +103,7 @@ func (h *Handler) CreateEnrolment(ctx context.Context, acct store.Account, name 
 		// A link no workstation could use would only be spent in vain.
 		return Enrolment{}, ErrOff
 	}
-	if err := CheckEnrolmentName(name); err != nil {
+	if err := checkEnrolmentName(name); err != nil {
 		return Enrolment{}, err
 	}
 	if acct.Kind != store.KindSharedComputer {
