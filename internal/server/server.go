@@ -118,7 +118,6 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		return nil, fmt.Errorf("roles: %w", err)
 	}
 	hasher := NewHasher(cfg)
-	s.Accounts = account.NewService(st, roles, hasher, now, rand.Reader)
 
 	s.Keys = identity.NewKeyring(st, now, rand.Reader, logger)
 	s.Keys.RotateEvery = cfg.Keys.RotateEvery.D()
@@ -131,9 +130,17 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	if s.Sessions, err = SessionManager(ctx, cfg, st, now, rand.Reader, logger); err != nil {
+	// Every session end goes through the session manager, which publishes
+	// it on the invalidation bus; account changes that end sessions tell
+	// the manager. The caches subscribe below, once the gate exists.
+	inv, err := newInvalidation(ctx, st, logger)
+	if err != nil {
 		return nil, err
 	}
+	if s.Sessions, err = sessionManager(ctx, cfg, st, inv.bus, now, rand.Reader, logger); err != nil {
+		return nil, err
+	}
+	s.Accounts = account.NewService(st, s.Sessions, roles, hasher, now, rand.Reader)
 
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
@@ -177,13 +184,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		return nil, err
 	}
 	s.Gate = gate.New(router, s.Sessions, s.Accounts, signer, cfg.Session.CacheSize, now, logger)
-	s.Accounts.OnSessionsEnded = func(ids []string) {
-		s.Sessions.Forget(ids)
-		s.Gate.ForgetSessions(ids)
-	}
-	if err := s.startInvalidation(ctx); err != nil {
-		return nil, err
-	}
+	s.listen(ctx, inv)
 
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
 	s.Renderer.CSRF = csrf
