@@ -25,7 +25,6 @@ func (s *Server) mountPasskeys(ctx context.Context, mux *http.ServeMux, d *deps)
 	h.CSRF = d.csrf
 	h.ClientIP = d.clientIP
 	h.Redirect = d.redirect
-	h.OnSessionsEnded = s.Gate.ForgetSessions
 	h.ProviderName = s.providerName
 	h.Now = d.now
 	h.Rand = rand.Reader
