@@ -34,19 +34,11 @@ func (s *Server) adminGuard(d *deps) *api.Guard {
 		Accounts: s.Accounts,
 		Policy:   authz.Policy{Roles: s.Accounts.Roles()},
 		Tokens:   d.store,
-		EndSessions: func(ctx context.Context, accountID string) ([]string, error) {
-			ids, err := s.Sessions.EndAccount(ctx, accountID)
-			s.Gate.ForgetSessions(ids)
-			return ids, err
-		},
+
+		EndSessions:  s.Sessions.EndAccount,
 		ListSessions: s.Sessions.List,
-		EndSession: func(ctx context.Context, accountID, sessionID string) error {
-			if err := s.Sessions.EndAccountSession(ctx, accountID, sessionID); err != nil {
-				return err
-			}
-			s.Gate.ForgetSessions([]string{sessionID})
-			return nil
-		},
+		EndSession:   s.Sessions.EndAccountSession,
+
 		Providers:  func() []api.ProviderStatus { return s.providerStatuses(d) },
 		Properties: s.rulesService(d),
 		Now:        d.now,
