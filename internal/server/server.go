@@ -357,14 +357,32 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	}
 	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
 	defer done()
-	_ = pub.Shutdown(shutdownCtx)
+	drained := pub.Shutdown(shutdownCtx) == nil
 	_ = opsSrv.Shutdown(shutdownCtx)
+	if drained {
+		// No request can start an identity rebuild any more: let those
+		// under way finish, as they read the store, which closes once Run
+		// returns. (Requests still running after the deadline could start
+		// one while we wait, so then there is no waiting.)
+		waitRefreshes(shutdownCtx, s.Gate)
+	}
 	cancel()
 	if s.reset != nil {
 		s.reset.Wait()
 	}
 	s.bg.Wait()
 	return err
+}
+
+// waitRefreshes waits for the gate's background identity rebuilds, or
+// until ctx ends.
+func waitRefreshes(ctx context.Context, g *gate.Gate) {
+	done := make(chan struct{})
+	go func() { g.WaitRefreshes(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // purge removes spent tokens, ended throttling counters and old sent mail
