@@ -101,7 +101,7 @@ func (s *Service) transition(ctx context.Context, actor, id, action string) (sto
 	if err != nil {
 		return store.Account{}, err
 	}
-	s.sessionsEnded(ended)
+	s.sessionsEnded(ctx, ended)
 	return acc, nil
 }
 
@@ -149,7 +149,7 @@ func (s *Service) Delete(ctx context.Context, actor, id string) error {
 	if err != nil {
 		return err
 	}
-	s.sessionsEnded(ended)
+	s.sessionsEnded(ctx, ended)
 	return nil
 }
 
@@ -273,7 +273,7 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 	if err != nil {
 		return err
 	}
-	s.sessionsEnded(ended)
+	s.sessionsEnded(ctx, ended)
 	return nil
 }
 
@@ -287,8 +287,10 @@ func checkSetPassword(a store.Account) error {
 	return nil
 }
 
-func (s *Service) sessionsEnded(ids []string) {
-	if len(ids) > 0 && s.OnSessionsEnded != nil {
-		s.OnSessionsEnded(ids)
+// sessionsEnded announces the sessions a committed transaction deleted;
+// see Sessions.
+func (s *Service) sessionsEnded(ctx context.Context, ids []string) {
+	if len(ids) > 0 && s.sessions != nil {
+		s.sessions.Ended(ctx, ids)
 	}
 }

@@ -53,21 +53,32 @@ const (
 
 // Service applies the account rules on top of a store.
 type Service struct {
-	st     store.Store
-	roles  *Model
-	hasher *password.Hasher
-	now    func() time.Time
-	rand   io.Reader
-
-	// OnSessionsEnded, when set, is told the ids of sessions ended by a
-	// block, deactivation, deletion or password change, after they are
-	// gone from the store, so a session cache can drop them at once.
-	OnSessionsEnded func(sessionIDs []string)
+	st       store.Store
+	sessions Sessions // nil: no process caches sessions
+	roles    *Model
+	hasher   *password.Hasher
+	now      func() time.Time
+	rand     io.Reader
 }
 
-// NewService returns a Service. rand supplies account ids.
-func NewService(st store.Store, roles *Model, hasher *password.Hasher, now func() time.Time, rand io.Reader) *Service {
-	return &Service{st: st, roles: roles, hasher: hasher, now: now, rand: rand}
+// Sessions is what the Service needs of the session manager
+// (*session.Manager). A block, deactivation, deletion or password change
+// deletes the account's sessions in the transaction that changes the
+// account, so the change and the sign-out commit or fail together and
+// its audit event counts what ended; no session outlives a committed
+// block, and a failed block ends none. Ended then announces the ids once
+// the transaction has committed, so every process drops them from its
+// caches: told earlier, a process could cache a session again that the
+// transaction had not yet deleted.
+type Sessions interface {
+	Ended(ctx context.Context, sessionIDs []string)
+}
+
+// NewService returns a Service. sessions is told of the sessions account
+// changes end; nil is for a tool no session cache depends on. rand
+// supplies account ids.
+func NewService(st store.Store, sessions Sessions, roles *Model, hasher *password.Hasher, now func() time.Time, rand io.Reader) *Service {
+	return &Service{st: st, sessions: sessions, roles: roles, hasher: hasher, now: now, rand: rand}
 }
 
 // Roles returns the role model in use.

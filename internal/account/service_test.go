@@ -35,7 +35,7 @@ type fixture struct {
 	ctx   context.Context
 	st    store.Store
 	svc   *Service
-	ended [][]string // what OnSessionsEnded was told
+	ended [][]string // what the session manager was told ended
 }
 
 func newFixture(t *testing.T, model *Model) *fixture {
@@ -46,10 +46,13 @@ func newFixture(t *testing.T, model *Model) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), st: newTestStore(t)}
 	rnd := mrand.NewChaCha8([32]byte{42})
 	hasher := password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, rnd)
-	f.svc = NewService(f.st, model, hasher, func() time.Time { return t0 }, rnd)
-	f.svc.OnSessionsEnded = func(ids []string) { f.ended = append(f.ended, ids) }
+	f.svc = NewService(f.st, f, model, hasher, func() time.Time { return t0 }, rnd)
 	return f
 }
+
+// Ended records what the Service announces, in place of the session
+// manager.
+func (f *fixture) Ended(_ context.Context, ids []string) { f.ended = append(f.ended, ids) }
 
 // create makes an account that must succeed.
 func (f *fixture) create(in NewAccount) store.Account {
@@ -425,7 +428,7 @@ func TestLifecycle(t *testing.T) {
 	f.session(admin.ID, "s3")
 	step("block", f.svc.Block, store.StatusBlocked)
 	if !reflect.DeepEqual(f.ended, [][]string{{"s1", "s2"}}) {
-		t.Fatalf("OnSessionsEnded got %v; want [[s1 s2]]", f.ended)
+		t.Fatalf("sessions announced %v; want [[s1 s2]]", f.ended)
 	}
 	if n, _ := f.st.CountSessions(f.ctx); n != 1 {
 		t.Fatalf("%d sessions left; want only the admin's", n)
@@ -630,7 +633,7 @@ func TestCreateIsOneTransaction(t *testing.T) {
 	f := newFixture(t, nil)
 	f.create(person("ada@example.com", "admin"))
 	before := f.snapshot()
-	svc := NewService(failingAudit{f.st}, Standard(), f.svc.hasher, f.svc.now, f.svc.rand)
+	svc := NewService(failingAudit{f.st}, f, Standard(), f.svc.hasher, f.svc.now, f.svc.rand)
 	in := person("bob@example.com", "viewer")
 	in.CompanyID, in.CreateCompany = "globex", true
 	if _, err := svc.Create(f.ctx, in); !errors.Is(err, errAuditDown) {

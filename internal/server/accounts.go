@@ -21,12 +21,14 @@ func NewHasher(cfg config.Config) *password.Hasher {
 	return h
 }
 
-// NewAccountService builds the account rules over st, for the CLI and the
-// server alike.
+// NewAccountService builds the account rules over st for the command
+// line, which caches no sessions: a gateway already running drops the
+// sessions a command ends once its cache entry is older than
+// session.cache_ttl (at most 5 s).
 func NewAccountService(cfg config.Config, st store.Store) (*account.Service, error) {
 	roles, err := account.LoadModel(cfg.Roles)
 	if err != nil {
 		return nil, fmt.Errorf("roles: %w", err)
 	}
-	return account.NewService(st, roles, NewHasher(cfg), time.Now, rand.Reader), nil
+	return account.NewService(st, nil, roles, NewHasher(cfg), time.Now, rand.Reader), nil
 }

@@ -121,7 +121,6 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		return nil, fmt.Errorf("roles: %w", err)
 	}
 	hasher := NewHasher(cfg)
-	s.Accounts = account.NewService(st, roles, hasher, now, rand.Reader)
 
 	s.Keys = identity.NewKeyring(st, now, rand.Reader, logger)
 	s.Keys.RotateEvery = cfg.Keys.RotateEvery.D()
@@ -134,9 +133,17 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	if s.Sessions, err = SessionManager(ctx, cfg, st, now, rand.Reader, logger); err != nil {
+	// Every session end goes through the session manager, which publishes
+	// it on the invalidation bus; account changes that end sessions tell
+	// the manager. The caches subscribe below, once the gate exists.
+	inv, err := newInvalidation(ctx, st, logger)
+	if err != nil {
 		return nil, err
 	}
+	if s.Sessions, err = sessionManager(ctx, cfg, st, inv.bus, now, rand.Reader, logger); err != nil {
+		return nil, err
+	}
+	s.Accounts = account.NewService(st, s.Sessions, roles, hasher, now, rand.Reader)
 
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
@@ -184,13 +191,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Rules = rules.NewService(st, st, st, roles, now, rand.Reader, logger)
 	s.Rules.OnChange = s.Gate.ForgetAll
 	s.Gate.Enricher = s.Rules
-	s.Accounts.OnSessionsEnded = func(ids []string) {
-		s.Sessions.Forget(ids)
-		s.Gate.ForgetSessions(ids)
-	}
-	if err := s.startInvalidation(ctx); err != nil {
-		return nil, err
-	}
+	s.listen(ctx, inv)
 
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
 	s.Renderer.CSRF = csrf
@@ -372,14 +373,32 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	}
 	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
 	defer done()
-	_ = pub.Shutdown(shutdownCtx)
+	drained := pub.Shutdown(shutdownCtx) == nil
 	_ = opsSrv.Shutdown(shutdownCtx)
+	if drained {
+		// No request can start an identity rebuild any more: let those
+		// under way finish, as they read the store, which closes once Run
+		// returns. (Requests still running after the deadline could start
+		// one while we wait, so then there is no waiting.)
+		waitRefreshes(shutdownCtx, s.Gate)
+	}
 	cancel()
 	if s.reset != nil {
 		s.reset.Wait()
 	}
 	s.bg.Wait()
 	return err
+}
+
+// waitRefreshes waits for the gate's background identity rebuilds, or
+// until ctx ends.
+func waitRefreshes(ctx context.Context, g *gate.Gate) {
+	done := make(chan struct{})
+	go func() { g.WaitRefreshes(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // purge removes spent tokens, ended throttling counters and old sent mail

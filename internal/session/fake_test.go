@@ -222,3 +222,11 @@ func (f *fakeStore) CountSessions(context.Context) (int, error) {
 	}
 	return len(f.byID), nil
 }
+
+// publishFunc is a bus that hands every publish to a func.
+type publishFunc func(ids []string)
+
+func (f publishFunc) Publish(_ context.Context, ids []string) error {
+	f(ids)
+	return nil
+}

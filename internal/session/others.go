@@ -59,7 +59,7 @@ func (m *Manager) EndAccountSession(ctx context.Context, accountID, id string) e
 // EndOthers ends every session of the account except keepID (the one the
 // request came with) and returns the ids it ended. A session that starts
 // while it runs is a new sign-in and stays. When the store fails partway,
-// the sessions ended so far are still reported to OnEnded.
+// the sessions ended so far are still published.
 func (m *Manager) EndOthers(ctx context.Context, accountID, keepID string) ([]string, error) {
 	all, err := m.st.ListAccountSessions(ctx, accountID)
 	if err != nil {
@@ -79,9 +79,7 @@ func (m *Manager) EndOthers(ctx context.Context, accountID, keepID string) ([]st
 		}
 		ended = append(ended, s.ID)
 	}
-	if m.OnEnded != nil && len(ended) > 0 {
-		m.OnEnded(ended)
-	}
+	m.ended(ctx, ended)
 	if failed != nil {
 		return ended, failed
 	}

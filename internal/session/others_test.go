@@ -16,7 +16,7 @@ import (
 )
 
 // othersEnv is a Manager over a real SQLite store with two accounts, and
-// a record of what it reported to OnEnded.
+// a record of what it published.
 type othersEnv struct {
 	*harness
 	st    store.Sessions
@@ -44,11 +44,11 @@ func newOthersEnv(t *testing.T) *othersEnv {
 		t.Fatal(err)
 	}
 	e := &othersEnv{harness: &harness{t: t, m: m, clk: clk}, st: st}
-	m.OnEnded = func(ids []string) {
+	m.bus = publishFunc(func(ids []string) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		e.ended = append(e.ended, slices.Clone(ids))
-	}
+	})
 	return e
 }
 
@@ -134,7 +134,7 @@ func TestEndAccountSessionEndsOnlyOwnSessions(t *testing.T) {
 		t.Fatalf("bob's session after alice tried to end it: %q, %v", s.ID, err)
 	}
 	if got := e.reported(); len(got) != 0 {
-		t.Fatalf("OnEnded told of %v although nothing ended", got)
+		t.Fatalf("published %v although nothing ended", got)
 	}
 
 	if err := e.m.EndAccountSession(ctx, "acc-alice", a2.ID); err != nil {
@@ -147,7 +147,7 @@ func TestEndAccountSessionEndsOnlyOwnSessions(t *testing.T) {
 		t.Fatalf("the other session of the account ended too: %v", err)
 	}
 	if got := e.reported(); len(got) != 1 || !slices.Equal(got[0], []string{a2.ID}) {
-		t.Fatalf("OnEnded got %v, want [[%s]]", got, a2.ID)
+		t.Fatalf("published %v, want [[%s]]", got, a2.ID)
 	}
 }
 
@@ -183,7 +183,7 @@ func TestEndOthersKeepsTheCurrentSession(t *testing.T) {
 		t.Errorf("another account's session: %q, %v", s.ID, err)
 	}
 	if got := e.reported(); len(got) != 1 || !slices.Equal(slices.Sorted(slices.Values(got[0])), want) {
-		t.Fatalf("OnEnded got %v, want one call with %v", got, want)
+		t.Fatalf("published %v, want one call with %v", got, want)
 	}
 
 	// Nothing left to end: no error, nothing reported.
@@ -192,7 +192,7 @@ func TestEndOthersKeepsTheCurrentSession(t *testing.T) {
 		t.Fatalf("second EndOthers = %v, %v", ended, err)
 	}
 	if got := e.reported(); len(got) != 1 {
-		t.Fatalf("OnEnded called for nothing: %v", got)
+		t.Fatalf("published for nothing: %v", got)
 	}
 }
 

@@ -15,7 +15,7 @@ var ErrNoProviderSessions = errors.New("session: the store cannot end sessions b
 // EndProviderSessions ends the sessions that signed in through providerID
 // with the provider session sid and/or the identity subject (an empty one
 // matches any, one must be given), in the store, in this process and,
-// through OnEnded, in every process sharing the store. It returns their
+// through the bus, in every process sharing the store. It returns their
 // ids. This is what an OpenID Connect back-channel logout asks for.
 func (m *Manager) EndProviderSessions(ctx context.Context, providerID, sid, subject string) ([]string, error) {
 	ps, ok := m.st.(store.ProviderSessions)
@@ -29,6 +29,6 @@ func (m *Manager) EndProviderSessions(ctx context.Context, providerID, sid, subj
 		// trusted no longer than CacheTTL without the store.
 		return nil, fmt.Errorf("session: end sessions of provider %s: %w", providerID, err)
 	}
-	m.ended(ids)
+	m.ended(ctx, ids)
 	return ids, nil
 }

@@ -48,16 +48,16 @@ func TestEndProviderSessions(t *testing.T) {
 	}
 
 	// Another process with every session in its cache hears of the end
-	// only through OnEnded.
+	// only through the bus.
 	other := s.manager(s.st)
 	s.ok(other, ac, a.ID)
 	s.ok(other, bc, b.ID)
 	s.ok(other, pwc, pw.ID)
 	var published [][]string
-	s.m.OnEnded = func(ids []string) {
+	s.m.bus = publishFunc(func(ids []string) {
 		published = append(published, ids)
 		other.Forget(ids)
-	}
+	})
 
 	ids, err := s.m.EndProviderSessions(context.Background(), "corp", "sid-1", "")
 	if err != nil || !slices.Equal(ids, []string{a.ID}) {
@@ -82,7 +82,7 @@ func TestEndProviderSessions(t *testing.T) {
 		t.Fatalf("EndProviderSessions(again) = %v, %v", ids, err)
 	}
 	if len(published) != 2 || !slices.Equal(published[0], []string{a.ID}) || !slices.Equal(published[1], []string{b.ID}) {
-		t.Fatalf("OnEnded was told %v", published)
+		t.Fatalf("published %v", published)
 	}
 	if _, err := s.m.EndProviderSessions(context.Background(), "corp", "", ""); err == nil {
 		t.Fatal("EndProviderSessions without sid or subject succeeded")

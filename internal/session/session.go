@@ -63,7 +63,22 @@ type Options struct {
 	// HashKey signs cookies (HMAC-SHA256); at least 32 bytes, the same on
 	// every replica (kept in store.Secrets).
 	HashKey []byte
+	// Bus is where the Manager publishes the ids of every session it ends,
+	// so each process sharing the store (this one included) drops them
+	// from its caches at once. Nil is for a Manager no other cache
+	// depends on (a command-line tool, a test).
+	Bus Publisher
 }
+
+// Publisher carries the ids of ended sessions to every process sharing
+// the store; invalidate.Bus is one. Publish must not block on its
+// subscribers.
+type Publisher interface {
+	Publish(ctx context.Context, sessionIDs []string) error
+}
+
+// publishTimeout bounds one publish of ended sessions.
+const publishTimeout = 2 * time.Second
 
 // StartParams describes the sign-in that starts a session.
 type StartParams struct {
@@ -102,12 +117,7 @@ type Manager struct {
 	active   atomic.Int64
 	flushInt time.Duration // how often Run writes touches
 	purgeInt time.Duration // how often Run purges expired sessions
-
-	// OnEnded, when set, is told the ids of sessions this Manager ended
-	// (End, EndSession, EndAccount, EndCredential), so other processes
-	// sharing the store can drop them from their caches. Set it before
-	// serving.
-	OnEnded func(ids []string)
+	bus      Publisher     // nil: ends stay in this process
 }
 
 // NewManager checks opts and returns a Manager over st. A nil now, rand or
@@ -188,6 +198,7 @@ func NewManager(st store.Sessions, opts Options, now func() time.Time, rnd io.Re
 		keyBufs:      newKeyBufs(),
 		flushInt:     5 * time.Second,
 		purgeInt:     time.Minute,
+		bus:          opts.Bus,
 	}, nil
 }
 
@@ -430,7 +441,7 @@ func (m *Manager) EndSession(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("session: end %s: %w", id, err)
 	}
-	m.ended([]string{id})
+	m.ended(ctx, []string{id})
 	return nil
 }
 
@@ -445,7 +456,7 @@ func (m *Manager) EndAccount(ctx context.Context, accountID string) ([]string, e
 	if err != nil {
 		return nil, fmt.Errorf("session: end sessions of %s: %w", accountID, err)
 	}
-	m.ended(ids)
+	m.ended(ctx, ids)
 	return ids, nil
 }
 
@@ -460,18 +471,41 @@ func (m *Manager) EndCredential(ctx context.Context, accountID string, credentia
 		m.cache.dropAccount(accountID)
 		return nil, fmt.Errorf("session: end passkey sessions of %s: %w", accountID, err)
 	}
-	m.ended(ids)
+	m.ended(ctx, ids)
 	return ids, nil
 }
 
-// ended tells OnEnded the sessions this Manager just ended. Every way of
-// ending sessions goes through it, so another process never honours one
-// for longer than the invalidation takes to reach it.
-func (m *Manager) ended(ids []string) {
-	if m.OnEnded != nil && len(ids) > 0 {
-		m.OnEnded(ids)
+// ended drops sessions this Manager just ended from its cache and
+// publishes them on the bus. Every way of ending sessions goes through it,
+// so no process honours one for longer than the invalidation takes to
+// reach it.
+func (m *Manager) ended(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	m.cache.drop(ids...)
+	if m.bus == nil {
+		return
+	}
+	// Not only the caller's context: the sessions are already gone from
+	// the store, and the other processes must hear it even if the client
+	// disconnects now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := m.bus.Publish(ctx, ids); err != nil {
+		// Other processes still stop trusting the sessions once their
+		// cache entry is older than the cache TTL (at most 5 s).
+		m.log.WarnContext(ctx, "session: publishing ended sessions failed", "sessions", len(ids), "err", err)
 	}
 }
+
+// Ended announces sessions that were deleted from the store outside the
+// Manager, inside a transaction that also changed something else (an
+// account blocked, deactivated or deleted, a password set), so that the
+// change and the sign-out commit or fail together. Call it once the
+// transaction has committed, never before: a process told earlier could
+// read the not yet deleted session again and trust it for a cache TTL.
+func (m *Manager) Ended(ctx context.Context, ids []string) { m.ended(ctx, ids) }
 
 // Recheck makes every cached session ask the store again at its next
 // lookup, for when ends published by other processes may have been

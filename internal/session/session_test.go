@@ -327,13 +327,13 @@ func TestEndCredential(t *testing.T) {
 	}
 }
 
-// TestEveryEndIsPublished: each way the Manager ends sessions tells
-// OnEnded exactly the sessions it ended, so other processes drop them
+// TestEveryEndIsPublished: each way the Manager ends sessions publishes
+// exactly the sessions it ended, so other processes drop them
 // within the invalidation's delay, not the cache's 5 s.
 func TestEveryEndIsPublished(t *testing.T) {
 	h := newHarness(t, Options{})
 	var published [][]string
-	h.m.OnEnded = func(ids []string) { published = append(published, slices.Sorted(slices.Values(ids))) }
+	h.m.bus = publishFunc(func(ids []string) { published = append(published, slices.Sorted(slices.Values(ids))) })
 	key := []byte("passkey-1")
 	pk := alice
 	pk.CredentialID = key
@@ -363,6 +363,27 @@ func TestEveryEndIsPublished(t *testing.T) {
 	}
 	want := [][]string{{byPasskey.ID}, {plain.ID}, {another.ID}, {bobs.ID}}
 	if !slices.EqualFunc(published, want, slices.Equal[[]string]) {
+		t.Fatalf("published %v, want %v", published, want)
+	}
+}
+
+// TestEndedAnnouncesCommittedEnds: sessions deleted in someone else's
+// transaction (an account blocked) are dropped here and published on the
+// bus given in Options once announced, and nothing empty is published.
+func TestEndedAnnouncesCommittedEnds(t *testing.T) {
+	var published [][]string
+	h := newHarness(t, Options{Bus: publishFunc(func(ids []string) { published = append(published, ids) })})
+	s, c := h.start(alice)
+	h.mustLookup(c, s.ID)
+	ctx := context.Background()
+	if _, err := h.st.DeleteAccountSessions(ctx, alice.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	h.mustLookup(c, s.ID) // still cached: nobody announced the delete
+	h.m.Ended(ctx, []string{s.ID})
+	h.m.Ended(ctx, nil)
+	h.mustFail(c, ErrNoSession)
+	if want := [][]string{{s.ID}}; !slices.EqualFunc(published, want, slices.Equal[[]string]) {
 		t.Fatalf("published %v, want %v", published, want)
 	}
 }

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -197,6 +198,21 @@ type ProviderSessions interface {
 	// empty, and returns their ids, sorted. At least one of sid and
 	// subject must be given.
 	DeleteProviderSessions(ctx context.Context, providerID, sid, subject string) ([]string, error)
+}
+
+// Notifier is the optional capability of a store shared by several
+// processes to carry messages between them (PostgreSQL's LISTEN/NOTIFY),
+// which the session invalidation bus runs on. A store only one process
+// uses (SQLite) does not offer it.
+type Notifier interface {
+	// Channel names the channel for base in this store, so deployments
+	// sharing one database in separate schemas do not hear one another.
+	Channel(ctx context.Context, base string) (string, error)
+	// Notify sends payload to every process listening on channel.
+	Notify(ctx context.Context, channel, payload string) error
+	// Listen runs until ctx ends, calling fn with every payload and
+	// connected after every (re)connection.
+	Listen(ctx context.Context, channel string, fn func(payload string), connected func(), logger *slog.Logger)
 }
 
 // LogoutTokens remembers the back-channel logout tokens already used, so

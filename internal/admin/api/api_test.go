@@ -105,7 +105,7 @@ func newEnv(t *testing.T, model *account.Model) *env {
 	rnd := mrand.NewChaCha8([32]byte{7})
 	hasher := password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, rnd)
 	clock := func() time.Time { return e.now }
-	e.accounts = account.NewService(st, model, hasher, clock, rnd)
+	e.accounts = account.NewService(st, nil, model, hasher, clock, rnd)
 	e.svc = &adminsvc.Service{
 		Store: st, Sessions: fakeSessions{st}, Accounts: e.accounts, Policy: authz.Policy{Roles: model}, Tokens: tokens,
 		SendInvitation: func(_ context.Context, a store.Account) error {

@@ -154,11 +154,7 @@ func (h *Handler) revoke(ctx context.Context, accountID string, id []byte) ([]st
 	if err := h.Credentials.DeleteCredential(ctx, accountID, id); err != nil {
 		return nil, err
 	}
-	ended, err := h.Sessions.EndCredential(ctx, accountID, id)
-	if len(ended) > 0 && h.OnSessionsEnded != nil {
-		h.OnSessionsEnded(ended)
-	}
-	return ended, err
+	return h.Sessions.EndCredential(ctx, accountID, id)
 }
 
 func fieldError(field, msg string) error {

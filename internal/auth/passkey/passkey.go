@@ -65,6 +65,9 @@ var ErrOff error = &httpapi.Error{Status: http.StatusConflict, Code: "passkeys_o
 	Message: "passkeys are off: public_url is an IP address, and passkeys need a host name"}
 
 // Sessions is what the handlers need of session.Manager.
+//
+// Every End method ends the sessions in the store and announces them, so
+// every process sharing the store drops them from its caches.
 type Sessions interface {
 	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
@@ -111,9 +114,6 @@ type Handler struct {
 	CSRF        *web.CSRF
 	ClientIP    func(*http.Request) string
 	Redirect    func(rd string) string
-	// OnSessionsEnded, when set, learns sessions ended here so identity
-	// caches drop them.
-	OnSessionsEnded func(ids []string)
 	// ProviderName gives the display name of an identity provider, for the
 	// sign-in method of SSO sessions; nil or "" shows the provider's id.
 	ProviderName func(id string) string

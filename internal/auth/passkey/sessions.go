@@ -97,9 +97,6 @@ func (h *Handler) accountEndSession(w http.ResponseWriter, r *http.Request) {
 		h.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
-	if h.OnSessionsEnded != nil {
-		h.OnSessionsEnded([]string{id})
-	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
 		Details: map[string]any{"session": id, "from_session": sess.ID}})
 	http.Redirect(w, r, accountPath+"?notice=ended", http.StatusSeeOther)
@@ -113,10 +110,8 @@ func (h *Handler) accountEndOthers(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	ended, err := h.Sessions.EndOthers(ctx, acct.ID, sess.ID)
-	// Whatever ended before a failure is gone: drop and record it too.
-	if len(ended) > 0 && h.OnSessionsEnded != nil {
-		h.OnSessionsEnded(ended)
-	}
+	// Whatever ended before a failure is gone (and announced): record it
+	// too.
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"

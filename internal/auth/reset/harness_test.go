@@ -65,7 +65,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 	c := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	logger := slog.New(slog.DiscardHandler)
 	hasher := password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, nil)
-	svc := account.NewService(st, account.Standard(), hasher, c.Now, rand.Reader)
 	catalog, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +77,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.OnSessionsEnded = sessions.Forget
+	svc := account.NewService(st, sessions, account.Standard(), hasher, c.Now, rand.Reader)
 	csrf := web.NewCSRF([]byte(strings.Repeat("c", 32)), false, rand.Reader)
 	clientIP := func(r *http.Request) string {
 		if ip := r.Header.Get("X-Test-IP"); ip != "" {

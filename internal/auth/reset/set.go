@@ -137,8 +137,9 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		h.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
-	// SetPassword already deleted the sessions from the store; this also
-	// drops them from this process's session cache at once.
+	// SetPassword already ended (and announced) the sessions it found;
+	// this also ends one that started meanwhile and drops anything this
+	// process still caches of the account.
 	ended, err := h.Sessions.EndAccount(ctx, acct.ID)
 	if err != nil {
 		h.Logger.Error("password reset: ending sessions", "err", err, "account", acct.ID)

@@ -40,7 +40,10 @@ type Store struct {
 	config *pgx.ConnConfig
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+)
 
 // Open connects to dsn (a postgres:// URL or keyword/value string) and
 // migrates the schema. A search_path parameter in the DSN selects the
