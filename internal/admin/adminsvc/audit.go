@@ -2,6 +2,8 @@ package adminsvc
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -51,7 +53,7 @@ func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) 
 	if err = s.Permit(c, OpAuditList); err != nil {
 		return
 	}
-	integration := s.Policy.Has(c, account.CapIntegrationLogs)
+	integration := s.SeesIntegrationLogs(c)
 	if f.Category == CategoryIntegration && !integration {
 		return AuditPage{}, authz.ErrForbidden
 	}
@@ -87,4 +89,58 @@ func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) 
 		}
 		q.BeforeID = batch[len(batch)-1].ID
 	}
+}
+
+// Emails names accounts by their email for a page that lists ids (audit
+// events, API tokens): an id that is no account's stays as it is. The
+// caller must be one who reads such lists.
+func (s *Service) Emails(ctx context.Context, c authz.Caller, ids []string) (map[string]string, error) {
+	if err := s.Permit(c, OpPanel); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if _, done := out[id]; done || id == "" {
+			continue
+		}
+		out[id] = id
+		if a, err := s.Store.GetAccount(ctx, id); err == nil {
+			out[id] = a.Email
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// AccountRef turns what a search box holds into the account id the audit
+// log and the rules record: an email becomes its account's id; anything
+// else, an unknown email included, is searched as typed.
+func (s *Service) AccountRef(ctx context.Context, c authz.Caller, v string) (string, error) {
+	if err := s.Permit(c, OpPanel); err != nil {
+		return "", err
+	}
+	if !strings.Contains(v, "@") {
+		return v, nil
+	}
+	a, err := s.Store.GetAccountByEmail(ctx, v)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return a.ID, nil
+}
+
+// SeesIntegrationLogs reports whether the caller may read integration
+// events in the audit log.
+func (s *Service) SeesIntegrationLogs(c authz.Caller) bool {
+	return s.Policy.Has(c, account.CapIntegrationLogs)
+}
+
+// CreatesCompanies reports whether the caller may create companies: only
+// full administrators may.
+func (s *Service) CreatesCompanies(c authz.Caller) bool {
+	return s.Can(c, OpCompanyCreate) && s.Policy.IsFullAdmin(c)
 }

@@ -87,7 +87,7 @@ func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name st
 	if err = s.Permit(c, OpCompanyCreate); err != nil {
 		return
 	}
-	if !s.Policy.IsFullAdmin(c) {
+	if !s.CreatesCompanies(c) {
 		return CompanyJSON{}, authz.ErrForbidden
 	}
 	id, name = strings.TrimSpace(id), strings.TrimSpace(name)

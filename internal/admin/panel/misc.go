@@ -2,7 +2,6 @@ package panel
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func (h *Handler) providers(x *call) error {
@@ -40,19 +38,18 @@ func (h *Handler) tokensBody(x *call) (tokensBody, error) {
 	if err != nil {
 		return tokensBody{}, err
 	}
-	emails := map[string]string{}
+	owners := make([]string, len(ts))
+	for i, t := range ts {
+		owners[i] = t.Account
+	}
+	emails, err := h.Service.Emails(x.ctx(), x.c, owners)
+	if err != nil {
+		return tokensBody{}, err
+	}
 	now := h.Service.Now()
 	b := tokensBody{}
 	for _, t := range ts {
-		email, ok := emails[t.Account]
-		if !ok {
-			email = t.Account
-			if a, err := h.Service.Store.GetAccount(x.ctx(), t.Account); err == nil {
-				email = a.Email
-			}
-			emails[t.Account] = email
-		}
-		row := tokenRow{ID: t.ID, Name: t.Name, Account: email, Created: x.date(t.CreatedAt), Live: true}
+		row := tokenRow{ID: t.ID, Name: t.Name, Account: emails[t.Account], Created: x.date(t.CreatedAt), Live: true}
 		if t.ExpiresAt != nil {
 			row.Expires = x.date(*t.ExpiresAt)
 			row.Live = t.ExpiresAt.After(now)
@@ -149,16 +146,16 @@ func (h *Handler) audit(x *call) error {
 		Action: strings.TrimSpace(q.Get("action")), Category: q.Get("category"),
 		Categories: []string{"admin", "auth"},
 	}
-	if x.svc.Policy.Has(x.c, account.CapIntegrationLogs) {
+	if h.Service.SeesIntegrationLogs(x.c) {
 		b.Categories = append(b.Categories, adminsvc.CategoryIntegration)
 	}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	// People search by email; the log keys actors and targets by id.
-	actor, err := h.accountRef(x, b.Actor)
+	actor, err := h.Service.AccountRef(x.ctx(), x.c, b.Actor)
 	if err != nil {
 		return err
 	}
-	target, err := h.accountRef(x, b.Target)
+	target, err := h.Service.AccountRef(x.ctx(), x.c, b.Target)
 	if err != nil {
 		return err
 	}
@@ -168,20 +165,24 @@ func (h *Handler) audit(x *call) error {
 	if err != nil {
 		return err
 	}
-	emails := map[string]string{}
-	name := func(id string) string {
-		if id == "" || !strings.Contains(id, "_") {
-			return id
+	var ids []string
+	for _, e := range page.Events {
+		for _, id := range []string{e.Actor, e.Target} {
+			// Account ids have a prefix; "system" and other targets do not.
+			if strings.Contains(id, "_") {
+				ids = append(ids, id)
+			}
 		}
+	}
+	emails, err := h.Service.Emails(x.ctx(), x.c, ids)
+	if err != nil {
+		return err
+	}
+	name := func(id string) string {
 		if e, ok := emails[id]; ok {
 			return e
 		}
-		e := id
-		if a, err := h.Service.Store.GetAccount(x.ctx(), id); err == nil {
-			e = a.Email
-		}
-		emails[id] = e
-		return e
+		return id
 	}
 	for _, e := range page.Events {
 		details := ""
@@ -200,22 +201,6 @@ func (h *Handler) audit(x *call) error {
 	}
 	h.render(x, http.StatusOK, "audit", "admin.audit.title", b, nil)
 	return nil
-}
-
-// accountRef turns an email typed in a search box into the account id the
-// log records; anything else is searched as typed.
-func (h *Handler) accountRef(x *call, v string) (string, error) {
-	if !strings.Contains(v, "@") {
-		return v, nil
-	}
-	a, err := h.Service.Store.GetAccountByEmail(x.ctx(), v)
-	if errors.Is(err, store.ErrNotFound) {
-		return v, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return a.ID, nil
 }
 
 func (h *Handler) exportPage(x *call) error {

@@ -29,7 +29,7 @@ func (h *Handler) companiesBody(x *call) (companiesBody, error) {
 	if err != nil {
 		return companiesBody{}, err
 	}
-	b := companiesBody{CanCreate: x.svc.Policy.IsFullAdmin(x.c)}
+	b := companiesBody{CanCreate: h.Service.CreatesCompanies(x.c)}
 	for _, co := range cos {
 		members, err := h.Service.CompanyMembers(x.ctx(), x.c, co.ID)
 		if err != nil {

@@ -278,7 +278,7 @@ func (h *Handler) render(x *call, status int, section, titleKey string, body any
 	page.Data = pageData{
 		Nav: nav{
 			Section: section, Users: x.can(adminsvc.OpAccountList), Export: x.can(adminsvc.OpAccountExport),
-			Integration: x.svc.Policy.Has(x.c, account.CapIntegrationLogs), FullAdmin: x.svc.Policy.IsFullAdmin(x.c), Props: true,
+			Integration: x.svc.SeesIntegrationLogs(x.c), FullAdmin: x.svc.CreatesCompanies(x.c), Props: true,
 			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,

@@ -645,7 +645,7 @@ func (h *Handler) explain(x *call) error {
 		h.render(x, http.StatusOK, "explain", "admin.explain.title", b, nil)
 		return nil
 	}
-	id, err := h.accountRef(x, b.Account)
+	id, err := h.Service.AccountRef(x.ctx(), x.c, b.Account)
 	if err != nil {
 		return err
 	}
@@ -658,9 +658,11 @@ func (h *Handler) explain(x *call) error {
 		return err
 	}
 	b.Asked, b.Result = true, ex
-	if a, err := h.Service.Store.GetAccount(x.ctx(), ex.Account); err == nil {
-		b.Email = a.Email
+	emails, err := h.Service.Emails(x.ctx(), x.c, []string{ex.Account})
+	if err != nil {
+		return err
 	}
+	b.Email = emails[ex.Account]
 	for _, k := range sortedKeys(ex.Values) {
 		b.Values = append(b.Values, k+" = "+strings.Join(ex.Values[k], ", "))
 	}
