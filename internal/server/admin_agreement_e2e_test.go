@@ -411,6 +411,9 @@ func panelDecision(status int, location string) (decision string, ok bool) {
 	switch {
 	case status == http.StatusForbidden, status == http.StatusNotFound:
 		return agreeDecideDenied, true
+	case status == http.StatusSeeOther && strings.Contains(location, "error=self_action"):
+		// The panel says "not on yourself" on the page the form came from.
+		return agreeDecideDenied, true
 	case status == http.StatusFound && strings.HasPrefix(location, "/.gatehouse/login"):
 		return "unauthenticated", false
 	case status == http.StatusOK, status == http.StatusCreated, status == http.StatusSeeOther,
@@ -456,6 +459,37 @@ func agreeUnder(t *testing.T, m agreeModel) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestSelfActionsRefusedOnBothSurfaces: what an administrator may do to
+// others but not to their own account is refused, and recorded, alike.
+func TestSelfActionsRefusedOnBothSurfaces(t *testing.T) {
+	fx := newAgreeFixture(t, agreeModels[0])
+	self := map[string]string{"{acct}": fx.admin.id}
+	for _, op := range AdminOperations {
+		switch op.Action {
+		case "account.block", "account.deactivate", "account.delete":
+		default:
+			continue
+		}
+		for i, calls := range [][]agreeCall{op.API, op.Panel} {
+			api := i == 0
+			for _, call := range calls {
+				before := fx.refusals(t, fx.admin)
+				st, loc := fx.do(t, fx.admin, api, call, self)
+				d, ok := panelDecision(st, loc)
+				if api {
+					d, ok = apiDecision(st)
+				}
+				if !ok || d != agreeDecideDenied {
+					t.Errorf("%s on oneself (API %v): %d %s, want a refusal", op.Action, api, st, loc)
+				}
+				if fx.refusals(t, fx.admin) == before {
+					t.Errorf("%s on oneself (API %v): refused but not recorded", op.Action, api)
+				}
+			}
 		}
 	}
 }
