@@ -49,7 +49,6 @@ type AuditPage struct {
 // ListAudit searches the audit log. Integration events are left out unless
 // the caller holds integration_logs; asking for them without it is refused.
 func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) (_ AuditPage, err error) {
-	defer s.finish(ctx, c, OpAuditList, "", &err)
 	if err = s.Permit(c, OpAuditList); err != nil {
 		return
 	}

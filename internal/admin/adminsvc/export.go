@@ -23,7 +23,6 @@ var ExportHeader = []string{"First Name", "Last Name", "Email", "User Creation D
 // Location is the account's granted site names in that company, joined
 // with ", ". Cells that a spreadsheet would read as a formula are defused.
 func (s *Service) ExportCSV(ctx context.Context, c authz.Caller, w io.Writer) (err error) {
-	defer s.finish(ctx, c, OpAccountExport, "", &err)
 	if err = s.Permit(c, OpAccountExport); err != nil {
 		return
 	}

@@ -118,10 +118,29 @@ func (s *Service) Permit(c authz.Caller, op Op) error {
 	return nil
 }
 
+// Admit is the check a transport makes when a request for op arrives,
+// before it reads the request: a change (changes: not a GET) made from a
+// browser must carry a valid CSRF token (csrfOK: the transport checked it,
+// or the caller is not a browser), and the caller must hold what op needs.
+// It records a refused change and returns ErrCSRF or Permit's refusal.
+func (s *Service) Admit(ctx context.Context, c authz.Caller, op Op, target string, changes, csrfOK bool) error {
+	if changes && !csrfOK {
+		s.refused(ctx, c, op, target, ErrCSRF)
+		return ErrCSRF
+	}
+	if err := s.Permit(c, op); err != nil {
+		if changes && op.Changes {
+			s.refused(ctx, c, op, target, err)
+		}
+		return err
+	}
+	return nil
+}
+
 // Can is Permit as a yes or no.
 func (s *Service) Can(c authz.Caller, op Op) bool { return s.Permit(c, op) == nil }
 
-// Every operation starts the same way:
+// Every operation that changes something starts the same way:
 //
 //	defer s.finish(ctx, c, OpX, id, &err)
 //	if err = s.Permit(c, OpX); err != nil { return ... }
@@ -135,13 +154,12 @@ func (s *Service) finish(ctx context.Context, c authz.Caller, op Op, target stri
 	if *errp == nil || !op.Changes {
 		return
 	}
-	s.Refused(ctx, c, op, target, *errp)
+	s.refused(ctx, c, op, target, *errp)
 }
 
-// Refused records that op was refused or failed for the caller, with the
-// reason: the transports call it for what they refuse themselves (a
-// missing CSRF token).
-func (s *Service) Refused(ctx context.Context, c authz.Caller, op Op, target string, reason error) {
+// refused records that op was refused or failed for the caller, with the
+// reason.
+func (s *Service) refused(ctx context.Context, c authz.Caller, op Op, target string, reason error) {
 	outcome := "error"
 	var h hidden
 	if errors.Is(reason, authz.ErrForbidden) || errors.Is(reason, account.ErrSelfAction) || errors.Is(reason, ErrCSRF) || errors.As(reason, &h) {

@@ -63,7 +63,6 @@ func checkLabel(field, v string) error {
 
 // ListCompanies lists the companies the caller manages.
 func (s *Service) ListCompanies(ctx context.Context, c authz.Caller) (_ []CompanyJSON, err error) {
-	defer s.finish(ctx, c, OpCompanyList, "", &err)
 	if err = s.Permit(c, OpCompanyList); err != nil {
 		return
 	}
@@ -168,7 +167,6 @@ func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name st
 
 // CompanyMembers lists the accounts of a company the caller manages.
 func (s *Service) CompanyMembers(ctx context.Context, c authz.Caller, id string) (_ []MemberJSON, err error) {
-	defer s.finish(ctx, c, OpCompanyMembers, id, &err)
 	if err = s.Permit(c, OpCompanyMembers); err != nil {
 		return
 	}
@@ -214,7 +212,6 @@ func (s *Service) members(ctx context.Context, ms []store.Membership, siteID str
 
 // ListSites lists the sites of the companies the caller manages, or of one.
 func (s *Service) ListSites(ctx context.Context, c authz.Caller, company string) (_ []SiteJSON, err error) {
-	defer s.finish(ctx, c, OpSiteList, company, &err)
 	if err = s.Permit(c, OpSiteList); err != nil {
 		return
 	}
@@ -333,7 +330,6 @@ func (s *Service) RenameSite(ctx context.Context, c authz.Caller, id, name strin
 // SiteMembers lists every member of the site's company with whether it
 // reaches the site: roles that see every site show all_sites.
 func (s *Service) SiteMembers(ctx context.Context, c authz.Caller, id string) (_ []MemberJSON, err error) {
-	defer s.finish(ctx, c, OpSiteMembers, id, &err)
 	if err = s.Permit(c, OpSiteMembers); err != nil {
 		return
 	}

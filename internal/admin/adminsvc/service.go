@@ -184,7 +184,6 @@ const (
 
 // ListAccounts lists the accounts the caller manages that match f.
 func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFilter) (_ AccountPage, err error) {
-	defer s.finish(ctx, c, OpAccountList, "", &err)
 	if err = s.Permit(c, OpAccountList); err != nil {
 		return
 	}
@@ -234,7 +233,6 @@ func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFil
 
 // GetAccount returns one account the caller manages.
 func (s *Service) GetAccount(ctx context.Context, c authz.Caller, id string) (_ AccountJSON, err error) {
-	defer s.finish(ctx, c, OpAccountGet, id, &err)
 	if err = s.Permit(c, OpAccountGet); err != nil {
 		return
 	}

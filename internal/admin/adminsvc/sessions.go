@@ -42,7 +42,6 @@ func SessionView(s store.Session) SessionJSON {
 // ListAccountSessions lists the live sessions of an account the caller
 // manages, oldest first.
 func (s *Service) ListAccountSessions(ctx context.Context, c authz.Caller, id string) (_ []SessionJSON, err error) {
-	defer s.finish(ctx, c, OpSessionList, id, &err)
 	if err = s.Permit(c, OpSessionList); err != nil {
 		return
 	}

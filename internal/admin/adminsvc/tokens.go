@@ -120,7 +120,6 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 
 // ListAPITokens lists the caller's tokens and those of accounts they manage.
 func (s *Service) ListAPITokens(ctx context.Context, c authz.Caller) (_ []TokenJSON, err error) {
-	defer s.finish(ctx, c, OpTokenList, "", &err)
 	if err = s.Permit(c, OpTokenList); err != nil {
 		return
 	}

@@ -46,15 +46,12 @@ func (g *Guard) Handle(mux *http.ServeMux, pattern string, op adminsvc.Op, fn En
 			g.Fail(w, r, err)
 			return
 		}
-		if changes && c.Via == authz.ViaSession && !g.CSRF.Check(r) {
-			g.Service.Refused(r.Context(), c, op, r.PathValue("id"), adminsvc.ErrCSRF)
+		// A token is no browser's: only a session needs the CSRF header.
+		csrfOK := c.Via != authz.ViaSession || g.CSRF.Check(r)
+		if err := g.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, csrfOK); errors.Is(err, adminsvc.ErrCSRF) {
 			httpapi.WriteError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
 			return
-		}
-		if err := g.Service.Permit(c, op); err != nil {
-			if op.Changes {
-				g.Service.Refused(r.Context(), c, op, r.PathValue("id"), err)
-			}
+		} else if err != nil {
 			g.Fail(w, r, err)
 			return
 		}

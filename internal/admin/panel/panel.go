@@ -55,15 +55,10 @@ type call struct {
 	c    authz.Caller
 	lang string
 	csrf string
-	svc  *adminsvc.Service
 }
 
 // ctx is the request context, carrying the client address for the audit.
 func (x *call) ctx() context.Context { return x.r.Context() }
-
-// can reports whether the service would let the caller run op, for what
-// the page offers.
-func (x *call) can(op adminsvc.Op) bool { return x.svc.Can(x.c, op) }
 
 // view answers one panel request; an error it returns becomes an error page.
 type view func(x *call) error
@@ -149,21 +144,14 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, op adminsvc.Op, fn v
 			h.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
-		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r), svc: h.Service}
-		if changes {
-			if !h.parseForm(w, r) {
-				return
-			}
-			if !h.CSRF.Check(r) {
-				h.Service.Refused(r.Context(), c, op, r.PathValue("id"), adminsvc.ErrCSRF)
-				h.problem(x, web.ProblemCSRF)
-				return
-			}
+		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r)}
+		if changes && !h.parseForm(w, r) {
+			return
 		}
-		if err := h.Service.Permit(c, op); err != nil {
-			if changes && op.Changes {
-				h.Service.Refused(r.Context(), c, op, r.PathValue("id"), err)
-			}
+		if err := h.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, changes && h.CSRF.Check(r)); errors.Is(err, adminsvc.ErrCSRF) {
+			h.problem(x, web.ProblemCSRF)
+			return
+		} else if err != nil {
 			h.problem(x, web.ProblemForbidden)
 			return
 		}
@@ -239,7 +227,7 @@ func (h *Handler) fail(x *call, err error) {
 func (h *Handler) notFound(x *call) error { return store.ErrNotFound }
 
 func (h *Handler) home(x *call) error {
-	if x.can(adminsvc.OpAccountList) {
+	if h.Service.Can(x.c, adminsvc.OpAccountList) {
 		http.Redirect(x.w, x.r, Prefix+"users", http.StatusSeeOther)
 		return nil
 	}
@@ -277,8 +265,8 @@ func (h *Handler) render(x *call, status int, section, titleKey string, body any
 	page.Notice, page.Error = h.flash(x)
 	page.Data = pageData{
 		Nav: nav{
-			Section: section, Users: x.can(adminsvc.OpAccountList), Export: x.can(adminsvc.OpAccountExport),
-			Integration: x.svc.SeesIntegrationLogs(x.c), FullAdmin: x.svc.CreatesCompanies(x.c), Props: true,
+			Section: section, Users: h.Service.Can(x.c, adminsvc.OpAccountList), Export: h.Service.Can(x.c, adminsvc.OpAccountExport),
+			Integration: h.Service.SeesIntegrationLogs(x.c), FullAdmin: h.Service.CreatesCompanies(x.c), Props: h.Service.Rules != nil,
 			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,
