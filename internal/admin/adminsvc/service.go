@@ -391,7 +391,9 @@ func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, 
 			return AccountUpdated{}, propertyFields(err)
 		}
 	}
-	if u.Profile != (account.ProfileUpdate{}) {
+	// A profile update is made, and recorded, even when it changes nothing,
+	// unless the call only sets properties.
+	if u.Profile != (account.ProfileUpdate{}) || u.Properties == nil {
 		if acc, err = s.Accounts.UpdateProfile(ctx, c.Account.ID, id, u.Profile); err != nil {
 			return AccountUpdated{}, err
 		}
