@@ -16,33 +16,28 @@ import (
 // newAdmin builds the process's one admin service and its two transports,
 // the JSON API (/.gatehouse/api/v1/) and the HTML panel (/.gatehouse/admin/),
 // plus the terms-of-use interstitial the gate sends people to. Invitations
-// are mailed through rst (nil: password accounts are created invited and
-// the API says no mail was sent); passkeys, when set, adds the passkey and
-// workstation operations.
+// are mailed through rst; passkeys does the passkey and workstation
+// operations.
 func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler) []mounter {
 	svc := &adminsvc.Service{
-		Store:     d.store,
-		Accounts:  s.Accounts,
-		Policy:    authz.Policy{Roles: s.Accounts.Roles()},
-		Sessions:  s.Sessions,
-		Rules:     s.Rules,
-		Tokens:    d.store,
-		Providers: func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
-		Now:       d.now,
-		Rand:      rand.Reader,
-		Logger:    d.logger,
-	}
-	if rst != nil {
-		svc.SendInvitation = rst.SendInvitation
-	}
-	if passkeys != nil {
-		svc.Passkeys = passkeys
+		Store:          d.store,
+		Accounts:       s.Accounts,
+		Policy:         authz.Policy{Roles: s.Accounts.Roles()},
+		Sessions:       s.Sessions,
+		Rules:          s.Rules,
+		Passkeys:       passkeys,
+		Tokens:         d.store,
+		SendInvitation: rst.SendInvitation,
+		Providers:      func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
+		Now:            d.now,
+		Rand:           rand.Reader,
+		Logger:         d.logger,
 	}
 	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}
 	html := &panel.Handler{
 		Service: svc, Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP,
 		MaxFormBytes: d.cfg.Limits.MaxFormBytes, Logger: d.logger,
-		PasskeysOn: passkeys != nil && passkeys.Enabled(),
+		PasskeysOn: passkeys.Enabled(),
 	}
 	terms := &panel.Terms{
 		Version: d.cfg.Terms.Version, URL: d.cfg.Terms.URL,

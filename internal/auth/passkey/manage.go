@@ -86,15 +86,6 @@ func (h *Handler) RevokeCredential(ctx context.Context, accountID, credID string
 	return len(ended), err
 }
 
-// checkEnrolmentName refuses a workstation name that is too long, before
-// anything else is looked at.
-func checkEnrolmentName(name string) error {
-	if len(name) > maxNameLen {
-		return fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
-	}
-	return nil
-}
-
 // CreateEnrolment makes a single-use workstation enrolment link for a
 // shared-computer account. name (optional) names the workstation; nets,
 // when not nil, replaces the account's allowed networks in the same call.
@@ -103,8 +94,8 @@ func (h *Handler) CreateEnrolment(ctx context.Context, acct store.Account, name 
 		// A link no workstation could use would only be spent in vain.
 		return Enrolment{}, ErrOff
 	}
-	if err := checkEnrolmentName(name); err != nil {
-		return Enrolment{}, err
+	if len(name) > maxNameLen {
+		return Enrolment{}, fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
 	}
 	if acct.Kind != store.KindSharedComputer {
 		return Enrolment{}, ErrNotSharedComputer
