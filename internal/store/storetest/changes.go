@@ -179,8 +179,9 @@ func testChangesCoverEveryWrite(t *testing.T, _ store.Store) {
 	}
 }
 
+// isRead: reads, and locks that only hold a row for the transaction.
 func isRead(method string) bool {
-	for _, p := range []string{"Get", "List", "Count", "Find"} {
+	for _, p := range []string{"Get", "List", "Count", "Find", "Lock"} {
 		if strings.HasPrefix(method, p) {
 			return true
 		}
