@@ -52,10 +52,8 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Renderer *web.Renderer
 	// Rules is the one properties and access-rules service: the gate's
-	// Enricher and the admin service's. One, because its evaluation cache
-	// is dropped by the changes made through it: a change reaches the next
-	// assertion of every session on this process at once, and other
-	// replicas within CacheTTL + DataTTL.
+	// Enricher and the admin service's, so one evaluation cache to drop
+	// when the store announces a change (see listen).
 	Rules *rules.Service
 
 	handler   http.Handler
@@ -189,9 +187,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Gate = gate.New(router, s.Sessions, s.Accounts, signer, cfg.Session.CacheSize, now, logger)
 	s.Gate.TermsVersion = cfg.Terms.Version
 	s.Rules = rules.NewService(st, st, st, roles, now, rand.Reader, logger)
-	s.Rules.OnChange = s.Gate.ForgetAll
 	s.Gate.Enricher = s.Rules
-	s.listen(ctx, inv)
+	s.listen(ctx, st, inv)
 
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
 	s.Renderer.CSRF = csrf

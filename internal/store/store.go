@@ -215,6 +215,31 @@ type Notifier interface {
 	Listen(ctx context.Context, channel string, fn func(payload string), connected func(), logger *slog.Logger)
 }
 
+// Change names account data that a committed write made stale, so every
+// cache built from it (the gate's signed identities, the rules'
+// evaluations) can be dropped. Exactly one field is set.
+type Change struct {
+	// Account: one account's own data changed (its row: profile,
+	// language, email, status; its memberships, site access, property
+	// values, identity links or allowed networks).
+	Account string
+	// Company: data every account of the company is seen through changed
+	// (its access rules or property definitions).
+	Company string
+}
+
+// Changes reports account data changes from the one place every write
+// goes through, so a caller cannot forget to: each write method that
+// touches account data announces what it touched, once it has committed
+// (a write inside InTx, after the transaction commits; nothing when it
+// rolls back).
+type Changes interface {
+	// WatchChanges calls fn, until ctx ends, with the changes of every
+	// committed write made through this store, before that write returns
+	// to its caller. fn must not write to the store.
+	WatchChanges(ctx context.Context, fn func(ctx context.Context, changes []Change))
+}
+
 // LogoutTokens remembers the back-channel logout tokens already used, so
 // a replayed one is refused on every replica.
 type LogoutTokens interface {
@@ -533,6 +558,7 @@ type Store interface {
 	Credentials
 	Properties
 	Workstations
+	Changes
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.
 	InTx(ctx context.Context, fn func(Store) error) error

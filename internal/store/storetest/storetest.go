@@ -61,6 +61,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AccessRules", testAccessRules},
 		{"AllowedNetworks", testAllowedNetworks},
 		{"Purge", testPurge},
+		{"Changes", testChanges},
+		{"ChangesOnlyWhenCommitted", testChangesOnlyWhenCommitted},
+		{"ChangesCoverEveryWrite", testChangesCoverEveryWrite},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
