@@ -186,7 +186,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 			if err := tx.CreateCompany(ctx, store.Company{ID: in.CompanyID, Name: in.CompanyID, CreatedAt: now}); err != nil {
 				return fmt.Errorf("account: creating company %s: %w", in.CompanyID, err)
 			}
-			if err := tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "company.create", in.CompanyID, nil)); err != nil {
+			if err := tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "company.create", in.CompanyID, nil).In(in.CompanyID)); err != nil {
 				return err
 			}
 		} else if err := s.checkSites(ctx, tx, in, &ps); err != nil {
@@ -415,4 +415,13 @@ func (s *Service) event(ctx context.Context, now time.Time, actor, action, targe
 		Time: now, Actor: actor, Action: action, Target: target, IP: AuditIP(ctx),
 		Outcome: "ok", Category: auditCategory, Details: details,
 	}
+}
+
+// companyIDs lists the companies of memberships.
+func companyIDs(ms []store.Membership) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.CompanyID
+	}
+	return ids
 }

@@ -317,6 +317,14 @@ type AuditEvent struct {
 	Companies []string
 }
 
+// In returns e recording that it concerns companies, for an event whose
+// companies are not (only) those of its target account: a change within one
+// company, or one about a company, site or rule.
+func (e AuditEvent) In(companies ...string) AuditEvent {
+	e.Companies = companies
+	return e
+}
+
 // AuditScope admits the events that concern at least one of Companies,
 // and those that concern no company at all when Unattached is set.
 type AuditScope struct {
