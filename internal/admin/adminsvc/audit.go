@@ -67,10 +67,12 @@ func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) 
 	if err != nil {
 		return AuditPage{}, err
 	}
-	scope, integration := r.panel, r.integration
-	batch, err := s.Store.ListAudit(ctx, store.AuditQuery{Actor: f.Actor, Target: f.Target, Action: f.Action, Category: f.Category,
-		Since: f.Since, Until: f.Until, BeforeID: f.Before, Limit: f.Limit + 1,
-		Scope: &scope, ByCategory: map[string]store.AuditScope{CategoryIntegration: integration}})
+	q := store.AuditQuery{Actor: f.Actor, Target: f.Target, Action: f.Action, Category: f.Category,
+		Since: f.Since, Until: f.Until, BeforeID: f.Before, Limit: f.Limit + 1, Scope: r.panel}
+	if r.integration != nil {
+		q.ByCategory = map[string]store.AuditScope{CategoryIntegration: *r.integration}
+	}
+	batch, err := s.Store.ListAudit(ctx, q)
 	if err != nil {
 		return AuditPage{}, err
 	}
@@ -88,7 +90,7 @@ func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) 
 		// account belongs to are not theirs to learn.
 		companies := []string{}
 		for _, co := range e.Companies {
-			if slices.Contains(scope.Companies, co) {
+			if r.administers(co) {
 				companies = append(companies, co)
 			}
 		}
@@ -98,14 +100,16 @@ func (s *Service) ListAudit(ctx context.Context, c authz.Caller, f AuditFilter) 
 	return page, nil
 }
 
-// auditReach is what of the audit log one caller may read.
+// auditReach is what of the audit log one caller may read. A nil scope
+// admits every event: the caller holds what it takes in every company,
+// so events of no company too.
 type auditReach struct {
 	// panel: the events of the companies where the caller holds
-	// admin_panel; those of no company only when that is every company.
-	panel store.AuditScope
-	// integration: the same for integration events, where the caller must
-	// also hold integration_logs.
-	integration store.AuditScope
+	// admin_panel.
+	panel *store.AuditScope
+	// integration: the same for integration events, where the caller
+	// must also hold integration_logs.
+	integration *store.AuditScope
 }
 
 // reach works out the caller's audit reach. An event that concerns no
@@ -125,22 +129,24 @@ func (s *Service) reach(ctx context.Context, c authz.Caller) (auditReach, error)
 	if err != nil {
 		return auditReach{}, err
 	}
-	every := func(held []string) bool {
-		return len(held) > 0 && !slices.ContainsFunc(all, func(co store.Company) bool { return !slices.Contains(held, co.ID) })
+	scope := func(held []string) *store.AuditScope {
+		if len(held) > 0 && !slices.ContainsFunc(all, func(co store.Company) bool { return !slices.Contains(held, co.ID) }) {
+			return nil
+		}
+		return &store.AuditScope{Companies: held}
 	}
-	return auditReach{
-		panel:       store.AuditScope{Companies: panel, Unattached: every(panel)},
-		integration: store.AuditScope{Companies: integration, Unattached: every(integration)},
-	}, nil
+	return auditReach{panel: scope(panel), integration: scope(integration)}, nil
+}
+
+// administers reports whether company is in the caller's reach.
+func (r auditReach) administers(company string) bool {
+	return r.panel == nil || slices.Contains(r.panel.Companies, company)
 }
 
 // sees reports whether an account with memberships ms is within the
 // caller's audit reach, so that its id may be shown as its email.
 func (r auditReach) sees(ms []store.Membership) bool {
-	if r.panel.Unattached {
-		return true
-	}
-	return slices.ContainsFunc(ms, func(m store.Membership) bool { return slices.Contains(r.panel.Companies, m.CompanyID) })
+	return r.panel == nil || slices.ContainsFunc(ms, func(m store.Membership) bool { return r.administers(m.CompanyID) })
 }
 
 // Emails names accounts by their email for a page that lists ids (audit

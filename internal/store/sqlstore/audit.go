@@ -118,51 +118,74 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 }
 
 // auditScope is the condition that keeps the events q's scopes admit, or
-// "" when q has none.
+// "" when q has none. Each category scope (and q.Scope for the other
+// categories) admits its companies' events through one EXISTS on
+// audit_companies, not one per scope joined by OR: alone in the WHERE
+// clause, PostgreSQL runs it as a semi-join and a page read newest first
+// probes each event by key, instead of hashing every event of the
+// companies first.
 func auditScope(q store.AuditQuery, a *args) string {
 	if q.Scope == nil && len(q.ByCategory) == 0 {
 		return ""
 	}
+	// A branch's condition on the category is written only where it is
+	// used, so that every placeholder added is one the statement uses.
+	type branch struct {
+		category func() string // "" for every category
+		scope    *store.AuditScope
+	}
 	cats := slices.Sorted(maps.Keys(q.ByCategory))
-	var others string
-	if len(cats) > 0 {
-		ph := make([]string, len(cats))
-		for i, c := range cats {
-			ph[i] = a.add(c)
+	var branches []branch
+	if len(cats) == 0 {
+		branches = append(branches, branch{func() string { return "" }, q.Scope})
+	} else {
+		others := func() string {
+			ph := make([]string, len(cats))
+			for i, c := range cats {
+				ph[i] = a.add(c)
+			}
+			return "audit.category NOT IN (" + strings.Join(ph, ", ") + ")"
 		}
-		others = "category NOT IN (" + strings.Join(ph, ", ") + ")"
-	}
-	var parts []string
-	switch {
-	case q.Scope != nil && others != "":
-		parts = append(parts, "("+others+" AND "+admits(*q.Scope, a)+")")
-	case q.Scope != nil:
-		parts = append(parts, admits(*q.Scope, a))
-	default:
-		parts = append(parts, others)
-	}
-	for _, c := range cats {
-		parts = append(parts, "(category = "+a.add(c)+" AND "+admits(q.ByCategory[c], a)+")")
-	}
-	return "(" + strings.Join(parts, " OR ") + ")"
-}
-
-func admits(sc store.AuditScope, a *args) string {
-	var or []string
-	if len(sc.Companies) > 0 {
-		ph := make([]string, 0, len(sc.Companies))
-		for _, c := range sortedUnique(sc.Companies) {
-			ph = append(ph, a.add(c))
+		branches = append(branches, branch{others, q.Scope})
+		for _, c := range cats {
+			sc := q.ByCategory[c]
+			branches = append(branches, branch{func() string { return "audit.category = " + a.add(c) }, &sc})
 		}
-		or = append(or, "audit.id IN (SELECT audit_id FROM audit_companies WHERE company_id IN ("+strings.Join(ph, ", ")+"))")
 	}
-	if sc.Unattached {
-		or = append(or, "NOT EXISTS (SELECT 1 FROM audit_companies ac WHERE ac.audit_id = audit.id)")
+	and := func(category func() string, cond string) string {
+		if c := category(); c != "" {
+			return "(" + c + " AND " + cond + ")"
+		}
+		return cond
 	}
-	if len(or) == 0 {
+	var attached, any []string
+	for _, b := range branches {
+		if b.scope == nil {
+			any = append(any, and(b.category, "1 = 1"))
+			continue
+		}
+		if len(b.scope.Companies) > 0 {
+			ph := make([]string, 0, len(b.scope.Companies))
+			for _, c := range sortedUnique(b.scope.Companies) {
+				ph = append(ph, a.add(c))
+			}
+			attached = append(attached, and(b.category, "ac.company_id IN ("+strings.Join(ph, ", ")+")"))
+		}
+		if b.scope.Unattached {
+			any = append(any, and(b.category, "NOT EXISTS (SELECT 1 FROM audit_companies ac WHERE ac.audit_id = audit.id)"))
+		}
+	}
+	if len(attached) > 0 {
+		any = append([]string{"EXISTS (SELECT 1 FROM audit_companies ac WHERE ac.audit_id = audit.id AND (" +
+			strings.Join(attached, " OR ") + "))"}, any...)
+	}
+	if len(any) == 0 {
 		return "1 = 0"
 	}
-	return "(" + strings.Join(or, " OR ") + ")"
+	if len(any) == 1 {
+		return any[0]
+	}
+	return "(" + strings.Join(any, " OR ") + ")"
 }
 
 // auditCompanies fills the Companies of events with one query.
