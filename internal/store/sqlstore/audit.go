@@ -158,34 +158,34 @@ func auditScope(q store.AuditQuery, a *args) string {
 		}
 		return cond
 	}
-	var attached, any []string
+	var attached, admitted []string
 	for _, b := range branches {
 		if b.scope == nil {
-			any = append(any, and(b.category, "1 = 1"))
+			admitted = append(admitted, and(b.category, "1 = 1"))
 			continue
 		}
-		if len(b.scope.Companies) > 0 {
-			ph := make([]string, 0, len(b.scope.Companies))
-			for _, c := range sortedUnique(b.scope.Companies) {
-				ph = append(ph, a.add(c))
+		if companies := sortedUnique(b.scope.Companies); len(companies) > 0 {
+			ph := make([]string, len(companies))
+			for i, c := range companies {
+				ph[i] = a.add(c)
 			}
 			attached = append(attached, and(b.category, "ac.company_id IN ("+strings.Join(ph, ", ")+")"))
 		}
 		if b.scope.Unattached {
-			any = append(any, and(b.category, "NOT EXISTS (SELECT 1 FROM audit_companies ac WHERE ac.audit_id = audit.id)"))
+			admitted = append(admitted, and(b.category, "NOT EXISTS (SELECT 1 FROM audit_companies ac WHERE ac.audit_id = audit.id)"))
 		}
 	}
 	if len(attached) > 0 {
-		any = append([]string{"EXISTS (SELECT 1 FROM audit_companies ac WHERE ac.audit_id = audit.id AND (" +
-			strings.Join(attached, " OR ") + "))"}, any...)
+		admitted = append([]string{"EXISTS (SELECT 1 FROM audit_companies ac WHERE ac.audit_id = audit.id AND (" +
+			strings.Join(attached, " OR ") + "))"}, admitted...)
 	}
-	if len(any) == 0 {
+	if len(admitted) == 0 {
 		return "1 = 0"
 	}
-	if len(any) == 1 {
-		return any[0]
+	if len(admitted) == 1 {
+		return admitted[0]
 	}
-	return "(" + strings.Join(any, " OR ") + ")"
+	return "(" + strings.Join(admitted, " OR ") + ")"
 }
 
 // auditCompanies fills the Companies of events with one query.

@@ -90,6 +90,7 @@ func testAuditCompanies(t *testing.T, s store.Store) {
 		{"no company", store.AuditQuery{Scope: &store.AuditScope{Unattached: true}},
 			[]string{"logins.purge ", "account.update loner", "login.failure nobody@x.test"}},
 		{"nothing", store.AuditQuery{Scope: &store.AuditScope{}}, []string{}},
+		{"a blank company is none", store.AuditQuery{Scope: &store.AuditScope{Companies: []string{""}}}, []string{}},
 		{"integration narrowed away", store.AuditQuery{Scope: &store.AuditScope{Companies: []string{"gamma"}},
 			ByCategory: map[string]store.AuditScope{"integration": {}}},
 			[]string{"login.failure dual@x.test", "login.success dual"}},
