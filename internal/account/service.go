@@ -416,12 +416,3 @@ func (s *Service) event(ctx context.Context, now time.Time, actor, action, targe
 		Outcome: "ok", Category: auditCategory, Details: details,
 	}
 }
-
-// companyIDs lists the companies of memberships.
-func companyIDs(ms []store.Membership) []string {
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.CompanyID
-	}
-	return ids
-}

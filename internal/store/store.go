@@ -100,6 +100,15 @@ type Membership struct {
 	CreatedAt time.Time
 }
 
+// CompaniesOf lists the companies of memberships, in their order.
+func CompaniesOf(ms []Membership) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.CompanyID
+	}
+	return ids
+}
+
 // Companies stores companies, their sites, memberships and site access.
 type Companies interface {
 	CreateCompany(ctx context.Context, c Company) error

@@ -227,12 +227,3 @@ func (s *Service) SeesIntegrationLogs(c authz.Caller) bool {
 func (s *Service) CreatesCompanies(c authz.Caller) bool {
 	return s.Can(c, OpCompanyCreate) && s.Policy.IsFullAdmin(c)
 }
-
-// companiesOf lists the companies of memberships.
-func companiesOf(ms []store.Membership) []string {
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.CompanyID
-	}
-	return ids
-}

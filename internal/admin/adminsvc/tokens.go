@@ -114,7 +114,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 	}
 	// A token acts as its owner everywhere: the event concerns every
 	// company the owner belongs to.
-	e := s.event(ctx, c, "api_token.create", t.ID, "ok", map[string]any{"name": name}).In(companiesOf(c.Memberships)...)
+	e := s.event(ctx, c, "api_token.create", t.ID, "ok", map[string]any{"name": name}).In(store.CompaniesOf(c.Memberships)...)
 	if err := s.Store.AppendAudit(ctx, e); err != nil {
 		return NewToken{}, err
 	}
@@ -180,7 +180,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, c authz.Caller, id string)
 	if err != nil {
 		return err
 	}
-	return s.Store.AppendAudit(ctx, s.event(ctx, c, "api_token.revoke", id, "ok", map[string]any{"name": t.Name}).In(companiesOf(owner)...))
+	return s.Store.AppendAudit(ctx, s.event(ctx, c, "api_token.revoke", id, "ok", map[string]any{"name": t.Name}).In(store.CompaniesOf(owner)...))
 }
 
 // Authenticate resolves a Bearer secret to its token: ErrUnauthenticated
@@ -245,7 +245,7 @@ func CreateToken(ctx context.Context, tokens store.APITokens, st store.Store, ro
 	if err := st.AppendAudit(ctx, store.AuditEvent{
 		Time: now.UTC(), Actor: "cli", Action: "api_token.create", Target: t.ID, Outcome: "ok",
 		Category: "admin", Details: map[string]any{"name": name, "account": acc.ID},
-		Companies: companiesOf(ms),
+		Companies: store.CompaniesOf(ms),
 	}); err != nil {
 		return "", err
 	}
