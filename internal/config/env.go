@@ -62,6 +62,7 @@ import (
 //	GATEHOUSE_LIMITS_GC_HEAP_FLOOR_BYTES      limits.gc_heap_floor_bytes
 //	GATEHOUSE_TERMS_VERSION                   terms.version
 //	GATEHOUSE_TERMS_URL                       terms.url
+//	GATEHOUSE_AUDIT_RETENTION                 audit.retention
 const EnvPrefix = "GATEHOUSE_"
 
 // EnvVar is one environment override: its variable name and the dotted

@@ -128,6 +128,8 @@ func (s *Service) record(ctx context.Context, actor Actor, action, target, compa
 		Time: s.now(), Actor: actor.ID, Action: action, Target: target, IP: actor.IP,
 		Outcome: "ok", Category: "admin",
 		Details: map[string]any{"company": company, "before": before, "after": after},
+		// Rules and values live in one company: the event concerns it alone.
+		Companies: []string{company},
 	}
 	if e.Actor == "" {
 		e.Actor = account.ActorSystem

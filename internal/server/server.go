@@ -398,8 +398,7 @@ func waitRefreshes(ctx context.Context, g *gate.Gate) {
 	}
 }
 
-// purge removes spent tokens, ended throttling counters and old sent mail
-// every interval, until ctx ends.
+// purge runs maintain every interval, until ctx ends.
 func (s *Server) purge(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -408,13 +407,27 @@ func (s *Server) purge(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.store.Purge(ctx, s.now(), 30*24*time.Hour)
-			if err != nil && ctx.Err() == nil {
-				s.logger.Warn("store maintenance failed", "err", err)
-			} else if n > 0 {
-				s.logger.Debug("store maintenance", "removed", n)
-			}
+			s.maintain(ctx)
 		}
+	}
+}
+
+// maintain removes spent tokens, ended throttling counters, old sent mail
+// and audit events past audit.retention. Every replica runs it: each
+// delete is of rows already of no use, so two replicas at once only find
+// less to do.
+func (s *Server) maintain(ctx context.Context) {
+	n, err := s.store.Purge(ctx, s.now(), 30*24*time.Hour)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("store maintenance failed", "err", err)
+	} else if n > 0 {
+		s.logger.Debug("store maintenance", "removed", n)
+	}
+	n, err = s.store.PurgeAudit(ctx, s.now().Add(-s.cfg.Audit.Retention.D()))
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("audit purge failed", "err", err)
+	} else if n > 0 {
+		s.logger.Info("audit purge", "removed", n, "retention", s.cfg.Audit.Retention.String())
 	}
 }
 

@@ -100,6 +100,15 @@ type Membership struct {
 	CreatedAt time.Time
 }
 
+// CompaniesOf lists the companies of memberships, in their order.
+func CompaniesOf(ms []Membership) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.CompanyID
+	}
+	return ids
+}
+
 // Companies stores companies, their sites, memberships and site access.
 type Companies interface {
 	CreateCompany(ctx context.Context, c Company) error
@@ -332,6 +341,29 @@ type AuditEvent struct {
 	Outcome  string // "ok", "denied", "error"
 	Category string // "admin", "auth", "integration"
 	Details  map[string]any
+	// Companies are the companies the event concerns: an admin reads it
+	// only when they administer one of them. Left empty, AppendAudit
+	// records, in the same write, the companies the target account
+	// belongs to at that moment (Target read as an account id, or as an
+	// account's email, which is what a failed sign-in names); an event
+	// whose target is no such account concerns no company. ListAudit
+	// fills it, sorted.
+	Companies []string
+}
+
+// In returns e recording that it concerns companies, for an event whose
+// companies are not (only) those of its target account: a change within one
+// company, or one about a company, site or rule.
+func (e AuditEvent) In(companies ...string) AuditEvent {
+	e.Companies = companies
+	return e
+}
+
+// AuditScope admits the events that concern at least one of Companies,
+// and those that concern no company at all when Unattached is set.
+type AuditScope struct {
+	Companies  []string
+	Unattached bool
 }
 
 // AuditQuery filters ListAudit. Zero values mean "any".
@@ -344,6 +376,11 @@ type AuditQuery struct {
 	Until    time.Time
 	BeforeID int64 // paging: events with a smaller id
 	Limit    int   // 0 means 100; at most 1000
+	// Scope, when not nil, keeps only the events it admits. ByCategory
+	// replaces it for the events of the categories it names, for readers
+	// who may see fewer of those.
+	Scope      *AuditScope
+	ByCategory map[string]AuditScope
 }
 
 // Audit stores the audit log, newest first.
@@ -537,6 +574,10 @@ type Properties interface {
 // logout tokens) stay small.
 type Maintenance interface {
 	Purge(ctx context.Context, now time.Time, keepMail time.Duration) (int, error)
+	// PurgeAudit deletes the audit events that occurred before cutoff, in
+	// small batches so that no write waits long behind it, and returns how
+	// many went. Replicas may run it at the same time.
+	PurgeAudit(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // Store is every capability together, as the server wires it.

@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ThrottleConcurrent", testThrottleConcurrent},
 		{"Audit", testAudit},
 		{"AuditPaging", testAuditPaging},
+		{"AuditCompanies", testAuditCompanies},
+		{"PurgeAudit", testPurgeAudit},
 		{"Secrets", testSecrets},
 		{"InTxRollback", testInTxRollback},
 		{"InTxCommit", testInTxCommit},
