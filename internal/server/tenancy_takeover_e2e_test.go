@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -139,4 +140,66 @@ func takeoverState(t *testing.T, g *servertest.Gateway, id string) string {
 	}
 	return strings.Join([]string{a.Email, a.FirstName, a.Status, strings.Join(roles, ","), co.Name,
 		string(rune('0' + len(creds))), string(rune('0' + revoked))}, " | ")
+}
+
+// TestTenancyNoticesAndAdoption: an email change made by an administrator
+// of every company of the account mails the old address and is audited
+// with both; inviting or creating the address of another company's
+// account adds it to the caller's company, mails its holder, and answers
+// exactly as a new address does.
+func TestTenancyNoticesAndAdoption(t *testing.T) {
+	g := servertest.Start(t, servertest.Options{})
+	ctx := context.Background()
+	since := time.Now().Add(-time.Minute)
+	mk := func(email, company, role string) store.Account {
+		return g.CreateUser(t, account.NewAccount{Email: email, Password: agreePassword, CompanyID: company, Role: role})
+	}
+	mk("admin@acme.test", "acme", "admin")
+	mk("admin@gamma.test", "gamma", "admin")
+	worker := mk("worker@acme.test", "acme", "viewer")
+	token := func(email string) string {
+		secret, err := adminsvc.CreateToken(ctx, g.Store, g.Store, g.Server.Accounts.Roles(), email, "t", time.Now(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret
+	}
+	acme, gamma := token("admin@acme.test"), token("admin@gamma.test")
+	api := "/.gatehouse/api/v1/"
+
+	if st, body := bearerCall(t, g, acme, "PATCH", api+"accounts/"+worker.ID, `{"email":"worker2@acme.test"}`); st != http.StatusOK {
+		t.Fatalf("email change: %d %v", st, body)
+	}
+	if n, err := g.Store.CountRecentMail(ctx, "email_changed", "worker@acme.test", since); err != nil || n != 1 {
+		t.Fatalf("notices to the old address: %d %v", n, err)
+	}
+	events, err := g.Store.ListAudit(ctx, store.AuditQuery{Action: "account.update", Target: worker.ID})
+	if err != nil || len(events) != 1 || !strings.Contains(fmt.Sprint(events[0].Details), "worker@acme.test") || !strings.Contains(fmt.Sprint(events[0].Details), "worker2@acme.test") {
+		t.Fatalf("audit of the change: %+v %v", events, err)
+	}
+
+	// gamma invites acme's worker and a new address: both answers alike.
+	st, body := bearerCall(t, g, gamma, "POST", api+"invitations", `{"emails":"worker2@acme.test; fresh@gamma.test","memberships":[{"company":"gamma","role":"viewer"}]}`)
+	if st != http.StatusOK || len(body["invited"].([]any)) != 2 || len(body["existing"].([]any)) != 0 || body["mailed"] != float64(2) {
+		t.Fatalf("invitations: %d %v", st, body)
+	}
+	if n, err := g.Store.CountRecentMail(ctx, "company_added", "worker2@acme.test", since); err != nil || n != 1 {
+		t.Fatalf("the added account was not told: %d %v", n, err)
+	}
+	ms, err := g.Store.ListMemberships(ctx, worker.ID)
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("memberships after the invitation: %+v %v", ms, err)
+	}
+	// Creating another company's address answers 201 as a new one would.
+	mk("someone@beta.test", "beta", "viewer")
+	for _, email := range []string{"someone@beta.test", "nobody@gamma.test"} {
+		st, body := bearerCall(t, g, gamma, "POST", api+"accounts", `{"email":"`+email+`","first_name":"A","last_name":"B","memberships":[{"company":"gamma","role":"viewer"}]}`)
+		if st != http.StatusCreated || body["invitation_sent"] != true {
+			t.Fatalf("creating %s: %d %v", email, st, body)
+		}
+	}
+	// gamma's admin sees the account now, but cannot change it as a whole.
+	if st, _ := bearerCall(t, g, gamma, "PATCH", api+"accounts/"+worker.ID, `{"email":"mine@evil.test"}`); st != http.StatusForbidden {
+		t.Fatalf("gamma changing a shared account's email: %d", st)
+	}
 }
