@@ -391,8 +391,12 @@ func (s *Service) elsewhere(ctx context.Context, c authz.Caller, email string) (
 
 // adopt adds an existing account to the caller's companies, as Alteia's
 // "invite existing users to work in additional companies" does, and tells
-// its holder.
+// its holder. An account with no company is nobody's to take (it is the
+// operator's): it is left as it is, and the answer is the same.
 func (s *Service) adopt(ctx context.Context, c authz.Caller, acc store.Account, ms []account.MembershipInput) (store.Account, error) {
+	if current, err := s.Store.ListMemberships(ctx, acc.ID); err != nil || len(current) == 0 {
+		return acc, err
+	}
 	for _, m := range ms {
 		if err := s.Accounts.SetMembership(ctx, c.Account.ID, acc.ID, m); err != nil {
 			return store.Account{}, err
