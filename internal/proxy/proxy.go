@@ -36,8 +36,6 @@ type Options struct {
 	// TrustedProxies decides whose X-Forwarded-* headers are kept. Nil
 	// trusts nobody.
 	TrustedProxies *clientip.Resolver
-	// SessionCookieName is removed from the Cookie header before forwarding.
-	SessionCookieName string
 	// Logger receives upstream failures. Nil discards.
 	Logger *slog.Logger
 	// ErrorPage renders 400, 502 and 504 answers. Nil writes plain text.
@@ -132,7 +130,13 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 		r := &Route{Config: rc, prefix: prefix, upstream: up, opts: o}
 		r.Config.PathPrefix = prefix
 		r.proxy = &httputil.ReverseProxy{
-			Rewrite:      r.rewrite,
+			Rewrite: r.rewrite,
+			// The gateway's cookies are its own: an upstream's answer may
+			// not set them (see dropGatewaySetCookies).
+			ModifyResponse: func(resp *http.Response) error {
+				dropGatewaySetCookies(resp.Header)
+				return nil
+			},
 			Transport:    tr,
 			ErrorHandler: r.upstreamError,
 			ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
@@ -268,7 +272,7 @@ func (r *Route) rewrite(pr *httputil.ProxyRequest) {
 	// ReverseProxy already dropped X-Forwarded-For/Host/Proto and
 	// Forwarded; upstreamHeader also removes their "_" spellings, the rest
 	// of the family, and every identity header a client sent.
-	pr.Out.Header = upstreamHeader(pr.Out.Header, r.opts.SessionCookieName)
+	pr.Out.Header = upstreamHeader(pr.Out.Header)
 	r.setForwarded(pr)
 	if fc.id != nil {
 		fc.id.SetHeaders(pr.Out.Header)

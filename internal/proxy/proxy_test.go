@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 )
 
-const sessionCookie = "__Host-gatehouse"
+const sessionCookie = "__Host-gatehouse_session"
 
 // seen is what the echo upstream reports about the request it received.
 type seen struct {
@@ -59,9 +59,8 @@ func newGateway(t testing.TB, routes []config.Route, trusted ...string) *gateway
 	}
 	g := &gateway{}
 	rt, err := NewRouter(routes, Options{
-		TrustedProxies:    res,
-		SessionCookieName: sessionCookie,
-		Logger:            slog.New(slog.DiscardHandler),
+		TrustedProxies: res,
+		Logger:         slog.New(slog.DiscardHandler),
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, status int) {
 			g.mu.Lock()
 			g.status = append(g.status, status)

@@ -171,9 +171,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Metrics = metrics.New(func() float64 { return float64(s.Sessions.ActiveCount()) })
 
 	router, err := proxy.NewRouter(cfg.Routes, proxy.Options{
-		TrustedProxies:    ips,
-		SessionCookieName: s.Sessions.CookieName(),
-		Logger:            logger,
+		TrustedProxies: ips,
+		Logger:         logger,
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, status int) {
 			switch status {
 			case http.StatusGatewayTimeout:

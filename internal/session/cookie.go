@@ -8,11 +8,6 @@ import (
 )
 
 const (
-	cookieBaseName = "gatehouse_session"
-	// hostPrefix makes browsers refuse the cookie unless it is Secure, has
-	// Path=/ and no Domain, so a sibling subdomain cannot plant or shadow it.
-	hostPrefix = "__Host-"
-
 	// tokenLen is the size of the bearer secret: 256 bits.
 	tokenLen = 32
 	// maxCookieLen bounds what is handed to the decoder. A genuine cookie
