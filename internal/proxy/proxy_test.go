@@ -83,7 +83,12 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad path", http.StatusBadRequest)
 		return
 	}
-	route, ok := g.router.Match(r.Host, clean)
+	host, err := CanonicalHost(r.Host)
+	if err != nil {
+		http.Error(w, "bad host", http.StatusBadRequest)
+		return
+	}
+	route, ok := g.router.Match(host, clean)
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -114,6 +119,8 @@ func TestMatch(t *testing.T) {
 		{Host: "Wiki.Example.com", PathPrefix: "/", Upstream: "http://u3", Audience: "wiki"},
 		{Host: "wiki.example.com", PathPrefix: "/api", Upstream: "http://u3", Audience: "wiki-api"},
 		{Host: "only.example.com", PathPrefix: "/x", Upstream: "http://u3", Audience: "only-x"},
+		{PathPrefix: "/Strict/", Upstream: "http://u4", Audience: "strict", CaseSensitive: true},
+		{PathPrefix: "/kit/", Upstream: "http://u4", Audience: "kit"},
 	}
 	g := newGateway(t, routes)
 	cases := []struct{ host, path, want string }{
@@ -122,11 +129,18 @@ func TestMatch(t *testing.T) {
 		{"gw.example.com", "/app/", "app"},
 		{"gw.example.com", "/app/x", "app"},
 		{"gw.example.com", "/apps", "root"},
-		{"gw.example.com", "/App", "root"}, // case-sensitive
+		{"gw.example.com", "/App", "app"}, // any case, as IIS and Express read it
+		{"gw.example.com", "/APP/ADMIN/x", "app-admin"},
+		{"gw.example.com", "/Strict/x", "strict"},
+		{"gw.example.com", "/Strict", "strict"},
+		{"gw.example.com", "/strict/x", "root"},  // the route opted out of case folding
+		{"gw.example.com", "/\u212Ait/x", "kit"}, // KELVIN SIGN folds to k
+		{"gw.example.com", "/kits", "root"},
 		{"gw.example.com", "/app/admin", "app-admin"},
 		{"gw.example.com", "/app/admin/users", "app-admin"},
 		{"gw.example.com", "/app/administrator", "app"},
-		{"gw.example.com", "/files", "root"},
+		{"gw.example.com", "/files", "files"}, // "/files/" covers "/files"
+		{"gw.example.com", "/filesx", "root"},
 		{"gw.example.com", "/files/", "files"},
 		{"gw.example.com", "/files/a/b", "files"},
 		{"wiki.example.com", "/app", "wiki"}, // host match beats a longer host-less prefix
@@ -135,9 +149,15 @@ func TestMatch(t *testing.T) {
 		{"only.example.com", "/x/1", "only-x"},
 		{"only.example.com", "/y", "root"}, // falls back to host-less routes
 		{"[::1]:8080", "/app", "app"},
+		{"Wiki.Example.Com.", "/api", "wiki-api"},
+		{"wiki.example.com.:443", "/api", "wiki-api"},
 	}
 	for _, c := range cases {
-		r, ok := g.router.Match(c.host, c.path)
+		host, err := CanonicalHost(c.host)
+		if err != nil {
+			t.Fatalf("CanonicalHost(%q): %v", c.host, err)
+		}
+		r, ok := g.router.Match(host, c.path)
 		if !ok || r.Config.Audience != c.want {
 			got := "<none>"
 			if ok {
@@ -158,9 +178,12 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		{PathPrefix: "/", Upstream: "http://u1"},
 		{Host: "wiki.example.com", PathPrefix: "/api", Upstream: "http://u3"},
 	})
-	allocs := testing.AllocsPerRun(100, func() { g.router.Match("wiki.example.com:443", "/api/x") })
+	allocs := testing.AllocsPerRun(100, func() {
+		host, _ := CanonicalHost("wiki.example.com:443")
+		g.router.Match(host, "/api/x")
+	})
 	if allocs != 0 {
-		t.Errorf("Match allocated %v times", allocs)
+		t.Errorf("CanonicalHost and Match allocated %v times", allocs)
 	}
 }
 
@@ -189,13 +212,24 @@ func TestNewRouterReportsEveryProblem(t *testing.T) {
 		{PathPrefix: "/d", Upstream: "not a url"},
 		{PathPrefix: "/e", Upstream: "http://u?x=1"},
 		{PathPrefix: "/f", Upstream: "http://u", Timeout: config.Duration(-time.Second)},
+		{PathPrefix: "/OK/", Upstream: "http://u"},
+		{Host: "bad host", Upstream: "http://u"},
+		{PathPrefix: "/g;x", Upstream: "http://u"},
+		{PathPrefix: "/Cs", Upstream: "http://u", CaseSensitive: true},
+		{PathPrefix: "/Cs/", Upstream: "http://u", CaseSensitive: true},
+		{PathPrefix: "/cS", Upstream: "http://u", CaseSensitive: true},
 	}, Options{})
 	if err == nil {
 		t.Fatal("NewRouter accepted bad routes")
 	}
+	if strings.Contains(err.Error(), "routes[13]") {
+		t.Errorf("two case-sensitive prefixes that differ in case were refused:\n%v", err)
+	}
 	for _, want := range []string{
 		"routes[1].path_prefix", "routes[2].path_prefix", "routes[3]: same host and path_prefix as routes[0]",
 		"routes[4].upstream", "routes[5].upstream", "routes[6].upstream", "routes[7]: timeout",
+		"routes[8]: same host and path_prefix as routes[0]", "routes[9].host", "routes[10].path_prefix",
+		"routes[12]: same host and path_prefix as routes[11]",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
@@ -223,7 +257,16 @@ func TestForwardPathTricks(t *testing.T) {
 		{"/x//..//admin-only/", 200, "admin", "/admin-only/"},
 		{"/%61dmin-only", 200, "admin", "/admin-only"},
 		{"/public/%2e%2e/admin-only", 200, "admin", "/admin-only"},
-		{"/Admin-only", 200, "root", "/Admin-only"},
+		// Matching folds case and reads "/admin-only/" as "/admin-only";
+		// the path goes upstream as the client spelled it.
+		{"/Admin-only", 200, "admin", "/Admin-only"},
+		{"/ADMIN-ONLY/x", 200, "admin", "/ADMIN-ONLY/x"},
+		{"/admin-only;x/", 400, "", ""},
+		{"/admin-only%3b/", 400, "", ""},
+		{"/admin-only./", 400, "", ""},
+		{"/admin-only%2e/", 400, "", ""},
+		{"/admin-only%20/", 400, "", ""},
+		{"/admin-only::$INDEX_ALLOCATION/", 400, "", ""},
 		{"/admin-only%2F", 400, "", ""},
 		{"/public%2F..%2Fadmin-only", 400, "", ""},
 		{"/%2e%2e/admin-only", 400, "", ""},

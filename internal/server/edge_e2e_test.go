@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -111,5 +114,117 @@ func TestUpstreamCannotPlantGatewayCookies(t *testing.T) {
 	}
 	if !strings.Contains(sent, "app_pref=dark") {
 		t.Errorf("the app's own cookie was not forwarded: %q", sent)
+	}
+}
+
+// rawStatus sends a GET with the request line's target and the Host header
+// exactly as written, with c's cookies, and returns the status.
+func rawStatus(t *testing.T, g *servertest.Gateway, c *http.Client, host, target string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", g.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n", target, host)
+	for _, ck := range c.Jar.Cookies(mustURL(t, g.URL)) {
+		fmt.Fprintf(&b, "Cookie: %s=%s\r\n", ck.Name, ck.Value)
+	}
+	b.WriteString("Connection: close\r\n\r\n")
+	conn.Write([]byte(b.String()))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// verifyStatus asks forward-auth about host and uri as c.
+func verifyStatus(t *testing.T, g *servertest.Gateway, c *http.Client, host, uri string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, g.URL+"/.gatehouse/verify", nil)
+	req.Header.Set("X-Forwarded-Uri", uri)
+	req.Header.Set("X-Forwarded-Host", host)
+	req.Header.Set("X-Forwarded-Proto", "http")
+	req.Header.Set("X-Forwarded-Method", "GET")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Spellings of /admin-only that servlet containers, IIS, Windows or
+// Express read as the admin app's path must meet its policy (403 for a
+// viewer) or be refused (400), never reach the app through "/".
+func TestPathSpellingsCannotDodgeAPrefix(t *testing.T) {
+	g, up, c := signedIn(t, "viewer")
+	tricks := []string{
+		"/admin-only;x/", "/admin-only%3b/", "/admin-only%3Bx/y", "/Admin-Only/", "/ADMIN-ONLY",
+		"/admin-only./", "/admin-only%2e/", "/admin-only%20/", "/admin-only%2E%20/x",
+		"/%41dmin-%4fnly/", "/admin-only::$INDEX_ALLOCATION/", "/admin-only;/", "/x/../Admin-only;a=b",
+	}
+	before := up.count()
+	for _, p := range tricks {
+		if st := rawStatus(t, g, c, "localhost", p); st != http.StatusForbidden && st != http.StatusBadRequest {
+			t.Errorf("proxy %s: status %d, want 403 or 400", p, st)
+		}
+		if st := verifyStatus(t, g, c, "localhost", p); st != http.StatusForbidden && st != http.StatusBadRequest {
+			t.Errorf("verify %s: status %d, want 403 or 400", p, st)
+		}
+	}
+	if n := up.count() - before; n != 0 {
+		t.Errorf("%d spellings reached the upstream", n)
+	}
+
+	// An admin reaches the app under any letter case; the app receives the
+	// path as the client wrote it.
+	g.CreateUser(t, account.NewAccount{Email: "boss@example.com", Password: pw, CompanyID: "acme", Role: "admin"})
+	admin := servertest.Client(t)
+	g.Login(t, admin, "boss@example.com", pw)
+	if st := rawStatus(t, g, admin, "localhost", "/Admin-Only/Page"); st != http.StatusOK {
+		t.Fatalf("admin /Admin-Only/Page: %d", st)
+	}
+	r := up.lastRequest(t)
+	if r.URL.Path != "/Admin-Only/Page" || r.Header.Get("X-Gatehouse-Role") != "admin" {
+		t.Errorf("upstream saw %q as %q, want /Admin-Only/Page as admin", r.URL.Path, r.Header.Get("X-Gatehouse-Role"))
+	}
+}
+
+// Spellings of a host route's name must reach that route (403 for a
+// viewer there) or be refused, never fall through to the catch-all.
+func TestHostSpellingsCannotDodgeAHostRoute(t *testing.T) {
+	up := newUpstream(t)
+	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
+		c.Routes = []config.Route{
+			{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme", Timeout: config.Duration(5 * time.Second)},
+			{Host: "beta.test", PathPrefix: "/", Upstream: up.URL, Audience: "beta", Company: "acme",
+				Timeout: config.Duration(5 * time.Second), Allow: config.Allow{Roles: []string{"admin"}}},
+		}
+	}})
+	g.CreateUser(t, account.NewAccount{Email: "viewer@example.com", Password: pw, CompanyID: "acme", Role: "viewer"})
+	c := servertest.Client(t)
+	g.Login(t, c, "viewer@example.com", pw)
+	if st := rawStatus(t, g, c, "other.test", "/x"); st != http.StatusOK {
+		t.Fatalf("the catch-all refused the viewer: %d", st)
+	}
+	before := up.count()
+	for _, host := range []string{
+		"beta.test", "beta.test.", "BETA.test", "Beta.Test.:80", "beta.test:443", "beta.test%00",
+		"beta.test%2e", "beta.test..", "beta.test.%00", "beta.test%20",
+	} {
+		if st := rawStatus(t, g, c, host, "/x"); st != http.StatusForbidden && st != http.StatusBadRequest {
+			t.Errorf("proxy Host %q: status %d, want 403 or 400", host, st)
+		}
+		if st := verifyStatus(t, g, c, host, "/x"); st != http.StatusForbidden && st != http.StatusBadRequest {
+			t.Errorf("verify X-Forwarded-Host %q: status %d, want 403 or 400", host, st)
+		}
+	}
+	if n := up.count() - before; n != 0 {
+		t.Errorf("%d host spellings reached the upstream through the catch-all", n)
 	}
 }
