@@ -228,3 +228,55 @@ func TestHostSpellingsCannotDodgeAHostRoute(t *testing.T) {
 		t.Errorf("%d host spellings reached the upstream through the catch-all", n)
 	}
 }
+
+// rawHeaders sends a request whose header fields are exactly fields (in
+// order, "Name: value" each) and returns the status.
+func rawHeaders(t *testing.T, g *servertest.Gateway, target string, fields ...string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", g.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msg := "GET " + target + " HTTP/1.1\r\n" + strings.Join(fields, "\r\n") + "\r\n\r\n"
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Request headers of exactly 64 KiB, counted as name, ": ", value and CRLF
+// per field, pass; one byte more is 431, on a routed path as on the
+// gateway's own.
+func TestHeadersOfExactly64KiB(t *testing.T) {
+	up := newUpstream(t)
+	g := gatewayWith(t, up, nil)
+	const limit = 64 << 10
+	fixed := []string{"Host: localhost", "Connection: close", "Accept: application/json"}
+	used := 0
+	for _, f := range fixed {
+		used += len(f) + 2
+	}
+	fill := func(n int) []string {
+		// "X-Fill: " + value + CRLF brings the total to n.
+		return append(fixed, "X-Fill: "+strings.Repeat("a", n-used-len("X-Fill: ")-2))
+	}
+	for _, target := range []string{"/docs", "/.gatehouse/whoami"} {
+		if st := rawHeaders(t, g, target, fill(limit)...); st != http.StatusUnauthorized {
+			t.Errorf("%s with %d bytes of headers: %d, want 401 (served)", target, limit, st)
+		}
+		if st := rawHeaders(t, g, target, fill(limit+1)...); st != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("%s with %d bytes of headers: %d, want 431", target, limit+1, st)
+		}
+	}
+	// A long URL does not count against the headers.
+	long := "/docs?q=" + strings.Repeat("b", 8<<10)
+	if st := rawHeaders(t, g, long, fill(limit)...); st != http.StatusUnauthorized {
+		t.Errorf("a long URL with %d bytes of headers: %d, want 401", limit, st)
+	}
+}

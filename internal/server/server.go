@@ -249,7 +249,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if opts.AccessLog != nil {
 		s.accessLog = newAccessLog(opts.AccessLog)
 	}
-	s.handler = s.observe(dispatch(mux, gh))
+	s.handler = limitHeaderBytes(maxHeaderBytes(cfg.Limits), s.observe(dispatch(mux, gh)))
 	s.ops = s.opsMux()
 	return s, nil
 }
@@ -348,10 +348,7 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 		go func() { defer s.bg.Done(); _ = s.mail.Run(ctx) }()
 	}
 
-	maxHeader := s.cfg.Limits.MaxHeaderBytes
-	if maxHeader <= 0 {
-		maxHeader = 64 << 10
-	}
+	maxHeader := maxHeaderBytes(s.cfg.Limits) + requestLineRoom
 	pub := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
