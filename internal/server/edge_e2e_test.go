@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -278,5 +279,95 @@ func TestHeadersOfExactly64KiB(t *testing.T) {
 	long := "/docs?q=" + strings.Repeat("b", 8<<10)
 	if st := rawHeaders(t, g, long, fill(limit)...); st != http.StatusUnauthorized {
 		t.Errorf("a long URL with %d bytes of headers: %d, want 401", limit, st)
+	}
+}
+
+// goTypeName matches what encoding/json and fmt show of Go types:
+// "rules.Condition", "[]string" in "Go value of type", "struct field".
+var goTypeName = regexp.MustCompile(`\b[a-z][a-z0-9]*\.[A-Z][A-Za-z0-9]*\b|Go (value|struct)|json: |\bstruct\b`)
+
+// Bad JSON anywhere in the admin API is described in plain words: no Go
+// type, package or struct field name reaches the caller.
+func TestAPIErrorsNameNoGoTypes(t *testing.T) {
+	up := newUpstream(t)
+	g := gatewayWith(t, up, nil)
+	g.CreateUser(t, account.NewAccount{Email: "admin@example.com", Password: pw, CompanyID: "acme", Role: "admin"})
+	admin := servertest.Client(t)
+	g.Login(t, admin, "admin@example.com", pw)
+	csrf := g.CSRFToken(t, admin, "/.gatehouse/logout")
+	st, body := apiCall(t, g, admin, csrf, "POST", "/.gatehouse/api/v1/properties?company=acme", "application/json",
+		`{"key":"site","labels":{"en":"Site"},"type":"choice","choices":["Toulouse","Lyon"]}`)
+	mustStatus(t, "create site", st, http.StatusCreated, body)
+
+	const rules = "/.gatehouse/api/v1/access-rules?company=acme"
+	rule := func(cond string) string {
+		return `{"name":"x","capability":"edit_objects","tag":"site:Toulouse","condition":` + cond + `}`
+	}
+	for _, c := range []struct{ path, body string }{
+		{rules, rule(`"site is Toulouse"`)},
+		{rules, rule(`["site"]`)},
+		{rules, rule(`{"all":"x"}`)},
+		{rules, rule(`{"all":[{"property":"site","op":1,"value":"Toulouse"}]}`)},
+		{rules, rule(`{"property":"site","op":"in","values":"Toulouse"}`)},
+		{rules, rule(`{"property":"site","role":"yes"}`)},
+		{rules, rule(`{"property":"site","op":"equals","value":"Toulouse","extra":1}`)},
+		{rules, `{"name":1}`},
+		{rules, `{"name":"x","enabled":"yes"}`},
+		{rules, `[1,2]`},
+		{"/.gatehouse/api/v1/properties?company=acme", `{"key":["site"]}`},
+		{"/.gatehouse/api/v1/properties?company=acme", `{"key":"k","labels":"Site"}`},
+		{"/.gatehouse/api/v1/accounts?company=acme", `{"email":{"a":1}}`},
+		{"/.gatehouse/api/v1/companies", `{"id":1,"name":2}`},
+	} {
+		st, body := apiCall(t, g, admin, csrf, "POST", c.path, "application/json", c.body)
+		if st < 400 || st >= 500 {
+			t.Errorf("POST %s %s: status %d, want a 4xx", c.path, c.body, st)
+		}
+		raw, _ := json.Marshal(body)
+		if m := goTypeName.Find(raw); m != nil {
+			t.Errorf("POST %s %s: the answer names %q: %s", c.path, c.body, m, raw)
+		}
+	}
+}
+
+// The static folder lists nothing, and pages allow no inline style and
+// send forms nowhere but to the gateway and the places its answers lead.
+func TestStaticFilesAndPagePolicy(t *testing.T) {
+	up := newUpstream(t)
+	g := gatewayWith(t, up, func(c *config.Config) {
+		c.Routes = append(c.Routes, config.Route{Host: "Reports.Example.com.", PathPrefix: "/", Upstream: up.URL,
+			Audience: "reports", Company: "acme", Timeout: config.Duration(5 * time.Second)})
+	})
+	c := servertest.Client(t)
+	for _, dir := range []string{"/.gatehouse/static/", "/.gatehouse/static", "/.gatehouse/static/./", "/.gatehouse/static/%2e/"} {
+		body, resp := g.Get(t, c, dir, "text/html")
+		// The mux may first redirect to the cleaned path, which is then 404.
+		if resp.StatusCode != http.StatusNotFound && (resp.StatusCode < 300 || resp.StatusCode > 308) {
+			t.Errorf("GET %s: %d, want 404", dir, resp.StatusCode)
+		}
+		if strings.Contains(body, "gatehouse.js") {
+			t.Errorf("GET %s lists the folder: %.200s", dir, body)
+		}
+	}
+	if _, resp := g.Get(t, c, "/.gatehouse/static/gatehouse.css", ""); resp.StatusCode != http.StatusOK ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("gatehouse.css: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	for _, page := range []string{"/.gatehouse/login", "/.gatehouse/forgot", "/.gatehouse/nowhere"} {
+		body, resp := g.Get(t, c, page, "text/html")
+		csp := resp.Header.Get("Content-Security-Policy")
+		if strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "style-src 'self';") {
+			t.Errorf("%s: CSP allows inline styles: %q", page, csp)
+		}
+		if !strings.HasSuffix(csp, "form-action 'self' reports.example.com") {
+			t.Errorf("%s: form-action is not the gateway and the apps' hosts: %q", page, csp)
+		}
+		if strings.Contains(body, "<style") || strings.Contains(body, "style=") {
+			t.Errorf("%s has inline styles", page)
+		}
+		if !strings.Contains(body, `href="/.gatehouse/static/gatehouse.css"`) {
+			t.Errorf("%s does not link the stylesheet", page)
+		}
 	}
 }

@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	if s.Renderer, err = web.NewRenderer(catalog, logger); err != nil {
+	if s.Renderer, err = web.NewRenderer(catalog, logger, formActionSources(cfg)...); err != nil {
 		return nil, err
 	}
 	roles, err := account.LoadModel(cfg.Roles)
