@@ -137,4 +137,3 @@ func decode(w http.ResponseWriter, r *http.Request, v any, limit int64, allowEmp
 	}
 	return nil
 }
-
