@@ -224,7 +224,7 @@ func BenchmarkUpstreamHeader(b *testing.B) {
 	}
 }
 
-func BenchmarkStripGatewayCookies(b *testing.B) {
+func BenchmarkStripCookie(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h := http.Header{"Cookie": {"app_session=abc123; __Host-gatehouse_session=s3cr3t; theme=dark"}}
