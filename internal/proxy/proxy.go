@@ -305,8 +305,25 @@ func (r *Route) Forward(w http.ResponseWriter, req *http.Request, id *Identity) 
 		return
 	}
 	ctx := &forwardContext{Context: req.Context(), clean: clean, id: id}
-	r.proxy.ServeHTTP(w, req.WithContext(ctx))
+	ctx.w.ResponseWriter = w
+	r.proxy.ServeHTTP(&ctx.w, req.WithContext(ctx))
 }
+
+// informationalFilter drops the gateway's cookies from the informational
+// (1xx) answers that ReverseProxy relays as they arrive, such as 103 Early
+// Hints: ModifyResponse sees only the final answer.
+type informationalFilter struct{ http.ResponseWriter }
+
+func (w *informationalFilter) WriteHeader(code int) {
+	if code < http.StatusOK {
+		dropGatewaySetCookies(w.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer (to flush
+// a stream or hijack an upgraded connection).
+func (w *informationalFilter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // forwardContext carries what rewrite needs, the checked path and the
 // identity, to ReverseProxy's Rewrite, which sees only the request. It is
@@ -316,6 +333,9 @@ type forwardContext struct {
 	context.Context
 	clean string
 	id    *Identity
+	// w rides along so that wrapping the response writer costs no
+	// allocation of its own.
+	w informationalFilter
 }
 
 type forwardKey struct{}

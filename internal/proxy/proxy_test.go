@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"reflect"
 	"strings"
 	"sync"
@@ -711,5 +713,48 @@ func BenchmarkForward(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatalf("status %d", rec.Code)
 		}
+	}
+}
+
+// An upstream's answers, informational ones included, cannot set a gateway
+// cookie; the app's own cookies pass.
+func TestUpstreamSetCookieForGatewayNamesIsDropped(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Link", "</style.css>; rel=preload; as=style")
+		w.Header().Add("Set-Cookie", "gatehouse_session=early")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Del("Set-Cookie")
+		w.Header().Add("Set-Cookie", "__Host-gatehouse_session=planted; Path=/; Secure")
+		w.Header().Add("Set-Cookie", "Gatehouse_CSRF=planted")
+		w.Header().Add("Set-Cookie", "app=1; Path=/")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(up.Close)
+	g := newGateway(t, []config.Route{{PathPrefix: "/", Upstream: up.URL}})
+	gw := httptest.NewServer(g)
+	t.Cleanup(gw.Close)
+
+	var early []string
+	req, _ := http.NewRequest("GET", gw.URL+"/page", nil)
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			early = append(early, h.Values("Set-Cookie")...)
+			if h.Get("Link") == "" {
+				t.Error("the 103's Link header was lost")
+			}
+			return nil
+		},
+	}))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(early) != 0 {
+		t.Errorf("a 103 carried %q", early)
+	}
+	if got := resp.Header.Values("Set-Cookie"); !reflect.DeepEqual(got, []string{"app=1; Path=/"}) {
+		t.Errorf("Set-Cookie = %q, want the app's own only", got)
 	}
 }
