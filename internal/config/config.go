@@ -117,6 +117,10 @@ type Route struct {
 	Public       bool     `yaml:"public"`
 	Timeout      Duration `yaml:"timeout"`        // upstream response header timeout, default 30s
 	MaxIdleConns int      `yaml:"max_idle_conns"` // idle keep-alive connections per upstream host, default 256
+	// CaseSensitive: path_prefix matches only in its own letter case. By
+	// default it matches in any case, as IIS, Windows and Express read
+	// paths; set it only for an app known to be case-sensitive.
+	CaseSensitive bool `yaml:"case_sensitive"`
 }
 
 // Allow restricts a route to roles or capabilities in the route's company.

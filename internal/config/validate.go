@@ -393,7 +393,12 @@ func (v *validator) issuer(path, raw string) {
 }
 
 func (v *validator) routes(rs []Route) {
-	first := make(map[string]int)
+	type priorRoute struct {
+		index         int
+		host, base    string
+		caseSensitive bool
+	}
+	var prior []priorRoute
 	for i, r := range rs {
 		at := func(key string) string { return fmt.Sprintf("routes[%d].%s", i, key) }
 		if r.Host != "" && !isHostPort(r.Host) {
@@ -403,14 +408,27 @@ func (v *validator) routes(rs []Route) {
 		case !strings.HasPrefix(r.PathPrefix, "/"):
 			v.add(at("path_prefix"), `must start with "/"`)
 		case !cleanPrefix(r.PathPrefix):
-			v.add(at("path_prefix"), `must be a plain path: no "//", "." or ".." segments, "\", "%", "?" or "#"`)
+			v.add(at("path_prefix"), `must be a plain path: no "//", "." or ".." segments, no segment ending in "." or " ", no "\", "%", ";", "?" or "#"`)
 		}
-		key := strings.ToLower(r.Host) + "\x00" + r.PathPrefix
-		if j, dup := first[key]; dup {
-			v.add(at("path_prefix"), fmt.Sprintf("same host and path_prefix as routes[%d]", j))
-		} else {
-			first[key] = i
+		if r.CaseSensitive && strings.ToLower(r.PathPrefix) == strings.ToUpper(r.PathPrefix) {
+			v.add(at("case_sensitive"), "has no effect: path_prefix has no letters")
 		}
+		// One request could match both: same host, same prefix ignoring
+		// its trailing "/" and, unless both routes are case-sensitive,
+		// letter case (see docs/paths.md).
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h // routes name hosts, not ports
+		}
+		host = strings.TrimSuffix(strings.ToLower(host), ".")
+		base := strings.TrimSuffix(r.PathPrefix, "/")
+		for _, p := range prior {
+			if p.host == host && (p.base == base || (!(p.caseSensitive && r.CaseSensitive) && strings.EqualFold(p.base, base))) {
+				v.add(at("path_prefix"), fmt.Sprintf("same host and path_prefix as routes[%d]", p.index))
+				break
+			}
+		}
+		prior = append(prior, priorRoute{i, host, base, r.CaseSensitive})
 		v.upstream(at("upstream"), r.Upstream)
 		if strings.TrimSpace(r.Audience) == "" {
 			v.add(at("audience"), "must not be empty")
@@ -497,11 +515,11 @@ func validPort(p string, zeroOK bool) bool {
 // cleanPrefix refuses prefixes that a normalised request path could never
 // match, or that would match differently after normalisation.
 func cleanPrefix(p string) bool {
-	if strings.ContainsAny(p, `\%?#`) || strings.Contains(p, "//") {
+	if strings.ContainsAny(p, `\%?#;`) || strings.Contains(p, "//") || strings.Contains(p, ":$") {
 		return false
 	}
 	for seg := range strings.SplitSeq(p, "/") {
-		if seg == "." || seg == ".." {
+		if strings.HasSuffix(seg, ".") || strings.HasSuffix(seg, " ") {
 			return false
 		}
 	}

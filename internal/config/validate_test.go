@@ -101,6 +101,16 @@ func TestValidate(t *testing.T) {
 		{"route path prefix", func(c *Config) { c.Routes[0].PathPrefix = "app/" }, []string{"routes[0].path_prefix"}},
 		{"route path prefix dots", func(c *Config) { c.Routes[0].PathPrefix = "/a/../b" }, []string{"routes[0].path_prefix"}},
 		{"route path prefix encoded", func(c *Config) { c.Routes[0].PathPrefix = "/a%2Fb" }, []string{"routes[0].path_prefix"}},
+		{"route path prefix params", func(c *Config) { c.Routes[0].PathPrefix = "/a;b/" }, []string{"routes[0].path_prefix"}},
+		{"route path prefix trailing dot", func(c *Config) { c.Routes[0].PathPrefix = "/a./" }, []string{"routes[0].path_prefix"}},
+		{"route path prefix trailing space", func(c *Config) { c.Routes[0].PathPrefix = "/a /" }, []string{"routes[0].path_prefix"}},
+		{"case_sensitive without letters", func(c *Config) { c.Routes[0].PathPrefix = "/"; c.Routes[0].CaseSensitive = true }, []string{"routes[0].case_sensitive"}},
+		{"route duplicate in another case", func(c *Config) {
+			c.Routes[1].PathPrefix = "/docs/"
+			c.Routes = append(c.Routes, c.Routes[1])
+			c.Routes[2].PathPrefix = "/Docs"
+			c.Routes[2].Host = "Docs.Example.com.:443"
+		}, []string{"routes[2].path_prefix"}},
 		{"route audience", func(c *Config) { c.Routes[0].Audience = "" }, []string{"routes[0].audience"}},
 		{"route company", func(c *Config) { c.Routes[0].Company = "" }, []string{"routes[0].company"}},
 		{"route duplicate", func(c *Config) { c.Routes[1].Host = ""; c.Routes[1].Public = false; c.Routes[1].Company = "acme" }, []string{"routes[1].path_prefix"}},

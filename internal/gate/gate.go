@@ -27,7 +27,7 @@ type Outcome int
 // Outcomes, in the order the checks run.
 const (
 	Allow       Outcome = iota // forward (with an identity when signed in)
-	BadPath                    // ambiguous path: 400
+	BadPath                    // ambiguous path or invalid host: 400
 	NoRoute                    // nothing routes here: 404
 	SignIn                     // no valid session on a protected route
 	Deny                       // signed in but not allowed: 403
@@ -110,13 +110,17 @@ func New(router *proxy.Router, sessions Sessions, identities Identities, signer 
 	}
 }
 
-// Decide runs every check for a request to host and escapedPath (the path
-// as received, still percent-encoded).
+// Decide runs every check for a request to host (as received, port and
+// all) and escapedPath (the path as received, still percent-encoded).
 func (g *Gate) Decide(ctx context.Context, r *http.Request, host, escapedPath string) Decision {
 	clean, err := proxy.NormalizePath(escapedPath)
 	if err != nil || isGatewayPath(clean) {
 		// The server dispatches /.gatehouse/ before the gate sees the
 		// request, so a path that only normalises into it is a trick.
+		return Decision{Outcome: BadPath}
+	}
+	host, err = proxy.CanonicalHost(host)
+	if err != nil {
 		return Decision{Outcome: BadPath}
 	}
 	route, ok := g.router.Match(host, clean)

@@ -12,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/jsonerr"
 )
 
 // Error is a failure with its status and public message: what an endpoint
@@ -128,25 +130,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any, limit int64, allowEmp
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return BadRequest("invalid JSON body: %s", problem(err))
+		return BadRequest("invalid JSON body: %s", jsonerr.Describe(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return BadRequest("the body must hold exactly one JSON value")
 	}
 	return nil
-}
-
-// problem describes a decoding error without echoing the body.
-func problem(err error) string {
-	var ute *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &ute):
-		return fmt.Sprintf("field %q has the wrong type", ute.Field)
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
-	}
-	return "malformed"
 }

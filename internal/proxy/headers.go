@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/cookies"
 )
 
 // identityNames are the exact names (lower-case, "-" for "_") that carry an
@@ -20,7 +22,7 @@ var identityNames = [...]string{
 const identityPrefix = "x-gatehouse-"
 
 // upstreamHeader returns the header to send upstream: a copy of h without
-// the names the gateway alone may set, and without its session cookie.
+// the names the gateway alone may set, and without the gateway's cookies.
 //
 // Removed are every name beginning with X-Gatehouse-, X-Forwarded-User,
 // -Email, -Groups and -Preferred-Username (a client posing as a signed-in
@@ -31,14 +33,14 @@ const identityPrefix = "x-gatehouse-"
 //
 // The copy is made with room for the headers the gateway adds, so setting
 // them never grows the map: one allocation instead of several.
-func upstreamHeader(h http.Header, sessionCookie string) http.Header {
+func upstreamHeader(h http.Header) http.Header {
 	out := make(http.Header, len(h)+addedHeaders)
 	for k, v := range h {
 		if !isGatewayHeader(k) {
 			out[k] = v
 		}
 	}
-	StripCookie(out, sessionCookie)
+	StripGatewayCookies(out)
 	return out
 }
 
@@ -97,26 +99,25 @@ func foldByte(c byte) byte {
 	return c
 }
 
-// StripCookie removes every cookie called name (compared case-sensitively,
-// as browsers do, and ignoring spaces around the name) from all Cookie
-// header lines, keeping the other cookie pairs byte for byte. A line left
-// empty is dropped, and the header with it when no line remains.
-func StripCookie(h http.Header, name string) {
+// StripGatewayCookies removes every cookie of the gateway (cookies.Owned:
+// the session, the CSRF seed, the sign-in flows' state, in any spelling)
+// from all Cookie header lines, keeping the other cookie pairs byte for
+// byte. An upstream that saw the CSRF seed could derive the CSRF token; one
+// that saw the session could replay it. A line left empty is dropped, and
+// the header with it when no line remains.
+func StripGatewayCookies(h http.Header) {
 	lines := h["Cookie"]
-	if len(lines) == 0 || name == "" {
-		return
-	}
-	if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, name) }) {
+	if !slices.ContainsFunc(lines, mayHoldGatewayCookie) {
 		return
 	}
 	kept := make([]string, 0, len(lines))
 	changed := false
 	for _, line := range lines {
-		if !strings.Contains(line, name) {
+		if !mayHoldGatewayCookie(line) {
 			kept = append(kept, line)
 			continue
 		}
-		stripped, removed := stripCookieLine(line, name)
+		stripped, removed := stripCookieLine(line)
 		if !removed {
 			kept = append(kept, line)
 			continue
@@ -136,7 +137,11 @@ func StripCookie(h http.Header, name string) {
 	h["Cookie"] = kept
 }
 
-func stripCookieLine(line, name string) (string, bool) {
+// mayHoldGatewayCookie is the cheap test that spares the common line, one
+// with only the app's cookies, any work.
+func mayHoldGatewayCookie(line string) bool { return cookies.Mentioned(line) }
+
+func stripCookieLine(line string) (string, bool) {
 	var b strings.Builder
 	removed := false
 	rest := line
@@ -145,7 +150,7 @@ func stripCookieLine(line, name string) (string, bool) {
 		part = trimSpace(part)
 		if part != "" {
 			n, _, _ := strings.Cut(part, "=")
-			if trimSpace(n) == name {
+			if cookies.Owned(n) {
 				removed = true
 			} else {
 				if b.Len() > 0 {
@@ -160,6 +165,35 @@ func stripCookieLine(line, name string) (string, bool) {
 		rest = more
 	}
 	return b.String(), removed
+}
+
+// dropGatewaySetCookies removes every Set-Cookie of an upstream's answer
+// that would set or replace a gateway cookie, so an app can never plant a
+// session (its own account's, say) in a user's browser or overwrite the
+// CSRF seed. The app's other cookies pass untouched.
+func dropGatewaySetCookies(h http.Header) {
+	lines := h["Set-Cookie"]
+	if !slices.ContainsFunc(lines, setsGatewayCookie) {
+		return
+	}
+	kept := slices.DeleteFunc(slices.Clone(lines), setsGatewayCookie)
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
+}
+
+// setsGatewayCookie reads a Set-Cookie line's name the way browsers do
+// (RFC 6265bis §5.6: the text before the first "=" of the part before the
+// first ";"). A line with an empty name, "=gatehouse_session=x", makes a
+// nameless cookie that browsers send back as "gatehouse_session=x", so the
+// name is read after any leading "=" as well.
+func setsGatewayCookie(line string) bool {
+	pair, _, _ := strings.Cut(line, ";")
+	pair = strings.TrimLeft(trimSpace(pair), "= \t")
+	name, _, _ := strings.Cut(pair, "=")
+	return cookies.Owned(name)
 }
 
 // trimSpace trims the same characters net/http trims around cookie pairs.

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/cookies"
 )
 
 func TestUpstreamHeaderDropsWhatTheGatewayOwns(t *testing.T) {
@@ -27,8 +29,8 @@ func TestUpstreamHeaderDropsWhatTheGatewayOwns(t *testing.T) {
 	for _, k := range kept {
 		h[k] = []string{"ok"}
 	}
-	h["Cookie"] = []string{"app=1; __Host-gatehouse=secret; theme=dark"}
-	out := upstreamHeader(h, "__Host-gatehouse")
+	h["Cookie"] = []string{"app=1; __Host-gatehouse_session=secret; theme=dark"}
+	out := upstreamHeader(h)
 	for _, k := range spoofed {
 		if _, ok := out[k]; ok {
 			t.Errorf("%s survived", k)
@@ -47,42 +49,74 @@ func TestUpstreamHeaderDropsWhatTheGatewayOwns(t *testing.T) {
 	}
 }
 
-func TestStripCookie(t *testing.T) {
-	const name = "__Host-gatehouse"
+func TestStripGatewayCookies(t *testing.T) {
 	cases := []struct {
 		in   []string
 		want []string // nil: header gone
 	}{
-		{[]string{"__Host-gatehouse=abc"}, nil},
-		{[]string{"a=1; __Host-gatehouse=abc; b=2"}, []string{"a=1; b=2"}},
-		{[]string{"a=1;__Host-gatehouse=abc;b=\"q v\""}, []string{"a=1; b=\"q v\""}},
-		{[]string{"__Host-gatehouse=x; __Host-gatehouse=y; app=z"}, []string{"app=z"}},
-		{[]string{" __Host-gatehouse =x ; app=z"}, []string{"app=z"}},
-		{[]string{"app=__Host-gatehouse"}, []string{"app=__Host-gatehouse"}},
-		{[]string{"__host-gatehouse=keep"}, []string{"__host-gatehouse=keep"}}, // case-sensitive
-		{[]string{"__Host-gatehouse2=keep; x__Host-gatehouse=keep"}, []string{"__Host-gatehouse2=keep; x__Host-gatehouse=keep"}},
-		{[]string{"a=1", "__Host-gatehouse=abc", "b=2; __Host-gatehouse=d"}, []string{"a=1", "b=2"}},
+		{[]string{"__Host-gatehouse_session=abc"}, nil},
+		{[]string{"a=1; __Host-gatehouse_session=abc; b=2"}, []string{"a=1; b=2"}},
+		{[]string{"a=1;__Host-gatehouse_csrf=abc;b=\"q v\""}, []string{"a=1; b=\"q v\""}},
+		{[]string{"gatehouse_session=x; gatehouse_csrf=y; app=z"}, []string{"app=z"}},
+		{[]string{" __Host-gatehouse_sso =x ; app=z"}, []string{"app=z"}},
+		{[]string{"app=__Host-gatehouse_session"}, []string{"app=__Host-gatehouse_session"}},
+		// Every spelling a server might read as the gateway's.
+		{[]string{"__host-GATEHOUSE_Session=x; __Secure-gatehouse_csrf=y; Gatehouse_pk_login=z; k=v"}, []string{"k=v"}},
+		{[]string{"gatehouse_anything_new=1"}, nil},
+		{[]string{"my_gatehouse_session=keep; gatehouse-session=keep; __Host-gatehouse=keep"},
+			[]string{"my_gatehouse_session=keep; gatehouse-session=keep; __Host-gatehouse=keep"}},
+		{[]string{"a=1", "__Host-gatehouse_session=abc", "b=2; gatehouse_csrf=d"}, []string{"a=1", "b=2"}},
 		{[]string{"a=1;  b=2"}, []string{"a=1;  b=2"}}, // untouched lines stay byte for byte
 	}
 	for _, c := range cases {
 		h := http.Header{"Cookie": append([]string(nil), c.in...)}
-		StripCookie(h, name)
+		StripGatewayCookies(h)
 		got, ok := h["Cookie"]
 		if c.want == nil {
 			if ok {
-				t.Errorf("StripCookie(%q) left %q, want header gone", c.in, got)
+				t.Errorf("StripGatewayCookies(%q) left %q, want header gone", c.in, got)
 			}
 			continue
 		}
 		if !reflect.DeepEqual(got, c.want) {
-			t.Errorf("StripCookie(%q) = %q, want %q", c.in, got, c.want)
+			t.Errorf("StripGatewayCookies(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 
 	h := http.Header{}
-	StripCookie(h, name)
+	StripGatewayCookies(h)
 	if _, ok := h["Cookie"]; ok {
-		t.Error("StripCookie created a Cookie header")
+		t.Error("StripGatewayCookies created a Cookie header")
+	}
+}
+
+func TestDropGatewaySetCookies(t *testing.T) {
+	planted := []string{
+		"gatehouse_session=attacker; Path=/; HttpOnly",
+		"__Host-gatehouse_session=attacker; Path=/; Secure",
+		"__HOST-GateHouse_Session=attacker",
+		"__Secure-gatehouse_csrf=seed; Secure",
+		"gatehouse_csrf=seed",
+		" gatehouse_sso = x",
+		"=gatehouse_session=attacker; Path=/", // a nameless cookie browsers send back as gatehouse_session=attacker
+		"gatehouse_pk_login=x",
+	}
+	kept := []string{
+		"app_session=1; Path=/",
+		"theme=dark",
+		"my_gatehouse_session=1",
+		"prefs=gatehouse_session",
+	}
+	h := http.Header{"Set-Cookie": append(append([]string(nil), planted...), kept...)}
+	dropGatewaySetCookies(h)
+	if got := h["Set-Cookie"]; !reflect.DeepEqual(got, kept) {
+		t.Errorf("Set-Cookie = %q, want the app's own only: %q", got, kept)
+	}
+
+	h = http.Header{"Set-Cookie": {"gatehouse_session=x"}}
+	dropGatewaySetCookies(h)
+	if _, ok := h["Set-Cookie"]; ok {
+		t.Error("an emptied Set-Cookie header stayed")
 	}
 }
 
@@ -152,10 +186,14 @@ func browserHeaders() http.Header {
 	}
 }
 
-func TestStripCookieDoesNotAllocateWithoutTheCookie(t *testing.T) {
+func TestStripGatewayCookiesDoesNotAllocateWithoutThem(t *testing.T) {
 	h := browserHeaders()
-	if allocs := testing.AllocsPerRun(100, func() { StripCookie(h, "__Host-gatehouse") }); allocs != 0 {
-		t.Errorf("StripCookie on a request without the session cookie allocated %v times", allocs)
+	if allocs := testing.AllocsPerRun(100, func() { StripGatewayCookies(h) }); allocs != 0 {
+		t.Errorf("StripGatewayCookies on a request without gateway cookies allocated %v times", allocs)
+	}
+	up := http.Header{"Set-Cookie": {"app_session=1; Path=/", "theme=dark"}}
+	if allocs := testing.AllocsPerRun(100, func() { dropGatewaySetCookies(up) }); allocs != 0 {
+		t.Errorf("dropGatewaySetCookies on an answer without gateway cookies allocated %v times", allocs)
 	}
 }
 
@@ -165,7 +203,7 @@ func TestUpstreamHeaderHasRoomForTheGatewaysHeaders(t *testing.T) {
 	h := browserHeaders()
 	id := &Identity{Assertion: "jwt", User: "u1", Email: "a@example.com", Role: "viewer"}
 	allocs := testing.AllocsPerRun(100, func() {
-		out := upstreamHeader(h, "__Host-gatehouse")
+		out := upstreamHeader(h)
 		out["X-Forwarded-For"], out["X-Forwarded-Proto"], out["X-Forwarded-Host"] = nil, nil, nil
 		out["User-Agent"] = nil
 		id.SetHeaders(out)
@@ -182,46 +220,43 @@ func BenchmarkUpstreamHeader(b *testing.B) {
 	h := browserHeaders()
 	b.ReportAllocs()
 	for b.Loop() {
-		upstreamHeader(h, "__Host-gatehouse")
+		upstreamHeader(h)
 	}
 }
 
 func BenchmarkStripCookie(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		h := http.Header{"Cookie": {"app_session=abc123; __Host-gatehouse=s3cr3t; theme=dark"}}
-		StripCookie(h, "__Host-gatehouse")
+		h := http.Header{"Cookie": {"app_session=abc123; __Host-gatehouse_session=s3cr3t; theme=dark"}}
+		StripGatewayCookies(h)
 	}
 }
 
-// FuzzStripCookie: the named cookie never survives, and every other cookie
+// FuzzStripCookie: no gateway cookie survives, and every other cookie
 // net/http can read is still there, in order.
 func FuzzStripCookie(f *testing.F) {
-	f.Add("a=1; __Host-gatehouse=abc; b=2", "__Host-gatehouse")
-	f.Add("__Host-gatehouse=x;__Host-gatehouse=y", "__Host-gatehouse")
-	f.Add(" sid =1;sid=2; sidx=3", "sid")
-	f.Add(`q="a b"; sid=; =; ;;`, "sid")
-	f.Fuzz(func(t *testing.T, line, name string) {
-		if !validCookieName(name) {
-			return
-		}
+	f.Add("a=1; __Host-gatehouse_session=abc; b=2")
+	f.Add("__Host-gatehouse_session=x;__HOST-GATEHOUSE_CSRF=y")
+	f.Add(" sid =1;sid=2; sidx=3")
+	f.Add(`q="a b"; sid=; =; ;;`)
+	f.Fuzz(func(t *testing.T, line string) {
 		in := http.Header{"Cookie": {line}}
 		out := http.Header{"Cookie": {line}}
-		StripCookie(out, name)
+		StripGatewayCookies(out)
 		for _, l := range out["Cookie"] {
 			if l == "" && line != "" {
-				t.Fatalf("StripCookie left an empty Cookie line from %q", line)
+				t.Fatalf("StripGatewayCookies left an empty Cookie line from %q", line)
 			}
 			for _, part := range strings.Split(l, ";") {
 				n, _, _ := strings.Cut(part, "=")
-				if trimSpace(n) == name {
-					t.Fatalf("cookie %q survived in %q (from %q)", name, l, line)
+				if cookies.Owned(n) {
+					t.Fatalf("cookie %q survived in %q (from %q)", n, l, line)
 				}
 			}
 		}
 		var want []string
 		for _, c := range (&http.Request{Header: in}).Cookies() {
-			if c.Name != name {
+			if !cookies.Owned(c.Name) {
 				want = append(want, c.Name+"="+c.Value)
 			}
 		}
@@ -235,15 +270,37 @@ func FuzzStripCookie(f *testing.F) {
 	})
 }
 
-func validCookieName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
+// FuzzSetCookie: whatever an upstream answers, no Set-Cookie that a browser
+// would store under a gateway name survives.
+func FuzzSetCookie(f *testing.F) {
+	f.Add("gatehouse_session=x; Path=/")
+	f.Add("=__Host-gatehouse_session=x")
+	f.Add(" \t__secure-GATEHOUSE_csrf=1")
+	f.Add("app=1; gatehouse_session=2")
+	f.Fuzz(func(t *testing.T, line string) {
+		h := http.Header{"Set-Cookie": {line}}
+		dropGatewaySetCookies(h)
+		for _, l := range h["Set-Cookie"] {
+			if c, err := http.ParseSetCookie(l); err == nil && cookies.Owned(c.Name) {
+				t.Fatalf("Set-Cookie %q for %q survived", l, c.Name)
+			}
+			if browserName(l) != "" && cookies.Owned(browserName(l)) {
+				t.Fatalf("Set-Cookie %q survived", l)
+			}
 		}
+	})
+}
+
+// browserName is the name a browser stores a Set-Cookie line under, and
+// sends back: for a nameless cookie, what its value has before "=".
+func browserName(line string) string {
+	pair, _, _ := strings.Cut(line, ";")
+	name, value, ok := strings.Cut(pair, "=")
+	if !ok {
+		return ""
 	}
-	return true
+	if strings.TrimSpace(name) == "" {
+		name, _, _ = strings.Cut(value, "=")
+	}
+	return strings.TrimSpace(name)
 }

@@ -7,7 +7,8 @@ import (
 
 // ErrAmbiguousPath means a request path could be read more than one way by
 // the gateway and an upstream (encoded "/" or "\", control characters, bad
-// escapes, ".." above the root). Callers answer 400 and forward nothing.
+// escapes, ".." above the root, ";" parameters, a segment ending in a dot or
+// a space). Callers answer 400 and forward nothing.
 var ErrAmbiguousPath = errors.New("proxy: ambiguous request path")
 
 // NormalizePath turns an escaped request path (r.URL.EscapedPath(), or the
@@ -23,8 +24,15 @@ var ErrAmbiguousPath = errors.New("proxy: ambiguous request path")
 //   - an escape that is not "%" and two hex digits;
 //   - a ".." that would climb above the root: "/%2e%2e/admin" is refused,
 //     never quietly mapped to "/admin", so a probe is visible as a 400;
-//   - a dot segment carrying path parameters ("..;x", ".;x"), which servlet
-//     containers resolve as ".." and ".";
+//   - a ";" anywhere (also "%3B"): servlet containers cut a segment's
+//     parameters, so "/admin;x/" is their "/admin/" while nginx and Node
+//     read a segment "admin;x", and ".;x" and "..;x" are dot segments;
+//   - a segment that ends in "." or " " (also "%2E", "%20"): IIS and
+//     Windows drop them, so "/admin./" and "/admin%20/" are "/admin/"
+//     there;
+//   - a segment holding ":$" (IIS's "::$DATA" and "::$INDEX_ALLOCATION"
+//     name a file's or a directory's stream: "/admin::$INDEX_ALLOCATION/"
+//     is "/admin/");
 //   - a path that does not start with "/" (except "", which means "/").
 //
 // The result always starts with "/", holds no "//" and no dot segments, and
@@ -52,11 +60,21 @@ func NormalizePath(escapedPath string) (string, error) {
 func isClean(p string) bool {
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; {
-		case c == '%', c == '\\', c < 0x20, c == 0x7f:
+		case c == '%', c == '\\', c < 0x20, c == 0x7f, c == ';', c == ' ':
 			return false
+		case c == '.':
+			// A segment's trailing dot (or a dot segment, seen at its
+			// slash below) is for resolveDots to judge.
+			if i+1 == len(p) || p[i+1] == '/' {
+				return false
+			}
+		case c == ':':
+			if i+1 < len(p) && p[i+1] == '$' {
+				return false
+			}
 		case c == '/':
-			// "//", "/." (a dot segment may follow) and ";" handling all
-			// start at a slash; look at what comes next.
+			// "//" and "/." (a dot segment may follow) start at a
+			// slash; look at what comes next.
 			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') {
 				return false
 			}
@@ -110,7 +128,7 @@ func resolveDots(p string) (string, error) {
 			}
 			segs = segs[:len(segs)-1]
 			trailing = true
-		case isDotWithParams(seg):
+		case !plainSegment(seg):
 			return "", ErrAmbiguousPath
 		default:
 			segs = append(segs, seg)
@@ -142,11 +160,14 @@ func resolveDots(p string) (string, error) {
 	return b.String(), nil
 }
 
-// isDotWithParams matches ".;x" and "..;x": segments that servlet containers
-// treat as "." and ".." once they drop the matrix parameters.
-func isDotWithParams(seg string) bool {
-	before, _, ok := strings.Cut(seg, ";")
-	return ok && (before == "." || before == "..")
+// plainSegment reports whether a decoded segment (neither empty nor a dot
+// segment) reads the same to every common upstream: no ";" parameters, no
+// trailing "." or " ", no Windows stream name.
+func plainSegment(seg string) bool {
+	if last := seg[len(seg)-1]; last == '.' || last == ' ' {
+		return false
+	}
+	return strings.IndexByte(seg, ';') < 0 && !strings.Contains(seg, ":$")
 }
 
 func isHex(c byte) bool {

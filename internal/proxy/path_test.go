@@ -9,31 +9,30 @@ import (
 
 func TestNormalizePath(t *testing.T) {
 	ok := map[string]string{
-		"":                  "/",
-		"/":                 "/",
-		"/x":                "/x",
-		"/app/page":         "/app/page",
-		"/app/page/":        "/app/page/",
-		"/admin-only/../x":  "/x",
-		"//admin-only":      "/admin-only",
-		"///a//b///":        "/a/b/",
-		"/a/./b":            "/a/b",
-		"/a/b/.":            "/a/b/",
-		"/a/b/..":           "/a/",
-		"/a/b/../..":        "/",
-		"/..a/b..":          "/..a/b..",
-		"/.well-known/x":    "/.well-known/x",
-		"/a/%2e/b":          "/a/b",
-		"/a/%2E%2e/b":       "/b",
-		"/a/.%2e/b":         "/b",
-		"/caf%C3%A9":        "/café",
-		"/%41dmin-only":     "/Admin-only",
-		"/Admin-only":       "/Admin-only", // case is kept: routing is case-sensitive
-		"/50%25":            "/50%",
-		"/a;b/c":            "/a;b/c",
-		"/a/x;..":           "/a/x;..",
-		"/sp%20ace":         "/sp ace",
-		"/admin-only/x..;/": "/admin-only/x..;/",
+		"":                 "/",
+		"/":                "/",
+		"/x":               "/x",
+		"/app/page":        "/app/page",
+		"/app/page/":       "/app/page/",
+		"/admin-only/../x": "/x",
+		"//admin-only":     "/admin-only",
+		"///a//b///":       "/a/b/",
+		"/a/./b":           "/a/b",
+		"/a/b/.":           "/a/b/",
+		"/a/b/..":          "/a/",
+		"/a/b/../..":       "/",
+		"/.well-known/x":   "/.well-known/x",
+		"/a/%2e/b":         "/a/b",
+		"/a/%2E%2e/b":      "/b",
+		"/a/.%2e/b":        "/b",
+		"/caf%C3%A9":       "/café",
+		"/%41dmin-only":    "/Admin-only",
+		"/Admin-only":      "/Admin-only", // case is kept: only matching folds it
+		"/..a/b..c":        "/..a/b..c",
+		"/a.b/c.d":         "/a.b/c.d",
+		"/a:b/c%3Ad":       "/a:b/c:d",
+		"/50%25":           "/50%",
+		"/sp%20ace":        "/sp ace",
 	}
 	for in, want := range ok {
 		got, err := NormalizePath(in)
@@ -67,6 +66,26 @@ func TestNormalizePath(t *testing.T) {
 		"/x/%2e%2e;jsessionid=1/admin-only",
 		"admin-only",
 		"*",
+		// What servlet containers, IIS and Windows read as another path.
+		"/admin-only;x/",
+		"/admin-only%3bx/",
+		"/admin-only%3B/",
+		"/a;b/c",
+		"/a/x;..",
+		"/admin-only/x..;/",
+		"/;/admin-only",
+		"/admin-only./",
+		"/admin-only.",
+		"/admin-only%2e/",
+		"/admin-only%2E",
+		"/admin-only%20/",
+		"/admin-only%20",
+		"/admin-only.%20./x",
+		"/..a/b..",
+		"/admin-only.../x",
+		"/admin-only::$INDEX_ALLOCATION/x",
+		"/admin-only:$i30:$INDEX_ALLOCATION/",
+		"/admin-only%3a%3a$DATA",
 	}
 	for _, in := range bad {
 		if got, err := NormalizePath(in); !errors.Is(err, ErrAmbiguousPath) {
@@ -90,6 +109,8 @@ func FuzzNormalizePath(f *testing.F) {
 	for _, s := range []string{
 		"/", "/admin-only/../x", "//admin-only", "/admin-only%2F", "/%2e%2e/admin-only",
 		"/a/./b/", "/a/b/..", "/caf%C3%A9", "/50%25", "/x/..;/y", `/a\b`, "/a%00",
+		"/admin-only;x/", "/admin-only%3b/", "/Admin-Only/", "/admin-only./", "/admin-only%20/",
+		"/admin-only%2e/", "/admin-only::$DATA", "/admin-only",
 	} {
 		f.Add(s)
 	}
@@ -110,6 +131,11 @@ func FuzzNormalizePath(f *testing.F) {
 		for _, seg := range strings.Split(out, "/") {
 			if seg == "." || seg == ".." {
 				t.Fatalf("NormalizePath(%q) = %q: has a dot segment", in, out)
+			}
+			// Nothing another server would read as a different segment.
+			if strings.ContainsAny(seg, ";") || strings.Contains(seg, ":$") ||
+				strings.HasSuffix(seg, ".") || strings.HasSuffix(seg, " ") {
+				t.Fatalf("NormalizePath(%q) = %q: segment %q reads differently elsewhere", in, out, seg)
 			}
 		}
 		// The output is decoded; what travels upstream is its escaped form,

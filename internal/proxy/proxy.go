@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -36,8 +38,6 @@ type Options struct {
 	// TrustedProxies decides whose X-Forwarded-* headers are kept. Nil
 	// trusts nobody.
 	TrustedProxies *clientip.Resolver
-	// SessionCookieName is removed from the Cookie header before forwarding.
-	SessionCookieName string
 	// Logger receives upstream failures. Nil discards.
 	Logger *slog.Logger
 	// ErrorPage renders 400, 502 and 504 answers. Nil writes plain text.
@@ -58,10 +58,14 @@ type Route struct {
 	// read-only.
 	Config config.Route
 
-	prefix   string
-	upstream *url.URL
-	proxy    *httputil.ReverseProxy
-	opts     *Options
+	prefix string
+	// base is prefix without its trailing "/": "/x/" also covers "/x",
+	// which most servers answer alike (a redirect to "/x/" or the page).
+	base          string
+	caseSensitive bool
+	upstream      *url.URL
+	proxy         *httputil.ReverseProxy
+	opts          *Options
 }
 
 // NewRouter validates routes and builds their forwarders. Every problem is
@@ -84,7 +88,12 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 		timeout      time.Duration
 	}
 	transports := make(map[transportKey]*http.Transport)
-	seen := make(map[[2]string]int)
+	type seenRoute struct {
+		index         int
+		host, base    string
+		caseSensitive bool
+	}
+	var seen []seenRoute
 	pool := NewBufferPool()
 	var errs []error
 	for i, rc := range routes {
@@ -96,14 +105,21 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 		if clean, err := NormalizePath(prefix); err != nil || clean != prefix {
 			errs = append(errs, fmt.Errorf("%s.path_prefix: %q is not a normalised absolute path", key, rc.PathPrefix))
 		}
-		host := strings.ToLower(stripPort(rc.Host))
-		if strings.ContainsAny(host, "/@ ") {
+		host, err := CanonicalHost(rc.Host)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.host: %q is not a host name", key, rc.Host))
 		}
-		if j, dup := seen[[2]string{host, prefix}]; dup {
-			errs = append(errs, fmt.Errorf("%s: same host and path_prefix as routes[%d]", key, j))
+		base := strings.TrimSuffix(prefix, "/")
+		// Two routes that one request could match alike: same host and
+		// prefix, ignoring the trailing "/" and, unless both are
+		// case-sensitive, letter case.
+		for _, s := range seen {
+			if s.host == host && (s.base == base || (!(s.caseSensitive && rc.CaseSensitive) && strings.EqualFold(s.base, base))) {
+				errs = append(errs, fmt.Errorf("%s: same host and path_prefix as routes[%d]", key, s.index))
+				break
+			}
 		}
-		seen[[2]string{host, prefix}] = i
+		seen = append(seen, seenRoute{i, host, base, rc.CaseSensitive})
 		up, err := url.Parse(rc.Upstream)
 		if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" || up.User != nil {
 			errs = append(errs, fmt.Errorf("%s.upstream: %q is not an absolute http(s) URL", key, rc.Upstream))
@@ -129,10 +145,16 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 		} else if maxIdle > tr.MaxIdleConnsPerHost {
 			tr.MaxIdleConnsPerHost, tr.MaxIdleConns = maxIdle, maxIdle
 		}
-		r := &Route{Config: rc, prefix: prefix, upstream: up, opts: o}
+		r := &Route{Config: rc, prefix: prefix, base: base, caseSensitive: rc.CaseSensitive, upstream: up, opts: o}
 		r.Config.PathPrefix = prefix
 		r.proxy = &httputil.ReverseProxy{
-			Rewrite:      r.rewrite,
+			Rewrite: r.rewrite,
+			// The gateway's cookies are its own: an upstream's answer may
+			// not set them (see dropGatewaySetCookies).
+			ModifyResponse: func(resp *http.Response) error {
+				dropGatewaySetCookies(resp.Header)
+				return nil
+			},
 			Transport:    tr,
 			ErrorHandler: r.upstreamError,
 			ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
@@ -180,17 +202,12 @@ func newTransport(scheme string, timeout time.Duration, maxIdle int) *http.Trans
 	}
 }
 
-// Match returns the route for a host and an already normalised path: routes
-// naming this host (case-insensitive, port ignored) come before host-less
-// ones, and within each group the longest matching path_prefix wins.
-// Matching is case-sensitive on the path and always on a segment boundary.
+// Match returns the route for a canonical host (CanonicalHost) and an
+// already normalised path (NormalizePath): routes naming this host come
+// before host-less ones, and within each group the longest matching
+// path_prefix wins. See matchPath for how a path matches a prefix.
 func (rt *Router) Match(host, cleanPath string) (*Route, bool) {
-	host = stripPort(host)
-	rs, ok := rt.byHost[host]
-	if !ok && hasUpper(host) {
-		rs = rt.byHost[strings.ToLower(host)]
-	}
-	for _, r := range rs {
+	for _, r := range rt.byHost[host] {
 		if r.matchPath(cleanPath) {
 			return r, true
 		}
@@ -210,11 +227,70 @@ func (rt *Router) Close() {
 	}
 }
 
+// matchPath reports whether a normalised path lies under the route's
+// prefix as the most lenient common upstream would read it, so that no
+// spelling of a protected path reaches an app through a wider route: on a
+// segment boundary, "/x/" covering "/x", and in any letter case (IIS,
+// Windows and Express ignore it) unless the route is case-sensitive. The
+// other spellings (";" parameters, trailing dots and spaces) never get
+// here: NormalizePath refuses them.
 func (r *Route) matchPath(p string) bool {
-	if !strings.HasPrefix(p, r.prefix) {
-		return false
+	n, ok := len(r.base), false
+	if r.caseSensitive {
+		ok = strings.HasPrefix(p, r.base)
+	} else {
+		n, ok = foldedPrefix(p, r.base)
 	}
-	return len(p) == len(r.prefix) || r.prefix[len(r.prefix)-1] == '/' || p[len(r.prefix)] == '/'
+	return ok && (n == len(p) || p[n] == '/')
+}
+
+// foldedPrefix reports whether p begins with prefix under Unicode simple
+// case folding (so the Kelvin sign matches "k", as case-insensitive file
+// systems may read it) and how many bytes of p that beginning takes. ASCII,
+// the common case, is compared byte by byte without decoding.
+func foldedPrefix(p, prefix string) (int, bool) {
+	i, j := 0, 0
+	for j < len(prefix) {
+		if i >= len(p) {
+			return 0, false
+		}
+		a, b := p[i], prefix[j]
+		if a < utf8.RuneSelf && b < utf8.RuneSelf {
+			if lowerASCII(a) != lowerASCII(b) {
+				return 0, false
+			}
+			i++
+			j++
+			continue
+		}
+		ra, na := utf8.DecodeRuneInString(p[i:])
+		rb, nb := utf8.DecodeRuneInString(prefix[j:])
+		if !equalFoldRune(ra, rb) {
+			return 0, false
+		}
+		i += na
+		j += nb
+	}
+	return i, true
+}
+
+func equalFoldRune(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
 }
 
 // Forward forwards req upstream under the normalised path with id's
@@ -229,8 +305,25 @@ func (r *Route) Forward(w http.ResponseWriter, req *http.Request, id *Identity) 
 		return
 	}
 	ctx := &forwardContext{Context: req.Context(), clean: clean, id: id}
-	r.proxy.ServeHTTP(w, req.WithContext(ctx))
+	ctx.w.ResponseWriter = w
+	r.proxy.ServeHTTP(&ctx.w, req.WithContext(ctx))
 }
+
+// informationalFilter drops the gateway's cookies from the informational
+// (1xx) answers that ReverseProxy relays as they arrive, such as 103 Early
+// Hints: ModifyResponse sees only the final answer.
+type informationalFilter struct{ http.ResponseWriter }
+
+func (w *informationalFilter) WriteHeader(code int) {
+	if code < http.StatusOK {
+		dropGatewaySetCookies(w.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer (to flush
+// a stream or hijack an upgraded connection).
+func (w *informationalFilter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // forwardContext carries what rewrite needs, the checked path and the
 // identity, to ReverseProxy's Rewrite, which sees only the request. It is
@@ -240,6 +333,9 @@ type forwardContext struct {
 	context.Context
 	clean string
 	id    *Identity
+	// w rides along so that wrapping the response writer costs no
+	// allocation of its own.
+	w informationalFilter
 }
 
 type forwardKey struct{}
@@ -268,7 +364,7 @@ func (r *Route) rewrite(pr *httputil.ProxyRequest) {
 	// ReverseProxy already dropped X-Forwarded-For/Host/Proto and
 	// Forwarded; upstreamHeader also removes their "_" spellings, the rest
 	// of the family, and every identity header a client sent.
-	pr.Out.Header = upstreamHeader(pr.Out.Header, r.opts.SessionCookieName)
+	pr.Out.Header = upstreamHeader(pr.Out.Header)
 	r.setForwarded(pr)
 	if fc.id != nil {
 		fc.id.SetHeaders(pr.Out.Header)
@@ -340,19 +436,6 @@ func joinPath(base, clean string) string {
 		return clean
 	}
 	return strings.TrimSuffix(base, "/") + clean
-}
-
-// stripPort removes a ":port" suffix and IPv6 brackets.
-func stripPort(host string) string {
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		if strings.Count(host, ":") == 1 || strings.HasPrefix(host, "[") {
-			host = host[:i]
-		}
-	}
-	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	return host
 }
 
 func hasUpper(s string) bool {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"reflect"
 	"strings"
 	"sync"
@@ -20,7 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 )
 
-const sessionCookie = "__Host-gatehouse"
+const sessionCookie = "__Host-gatehouse_session"
 
 // seen is what the echo upstream reports about the request it received.
 type seen struct {
@@ -59,9 +61,8 @@ func newGateway(t testing.TB, routes []config.Route, trusted ...string) *gateway
 	}
 	g := &gateway{}
 	rt, err := NewRouter(routes, Options{
-		TrustedProxies:    res,
-		SessionCookieName: sessionCookie,
-		Logger:            slog.New(slog.DiscardHandler),
+		TrustedProxies: res,
+		Logger:         slog.New(slog.DiscardHandler),
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, status int) {
 			g.mu.Lock()
 			g.status = append(g.status, status)
@@ -84,7 +85,12 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad path", http.StatusBadRequest)
 		return
 	}
-	route, ok := g.router.Match(r.Host, clean)
+	host, err := CanonicalHost(r.Host)
+	if err != nil {
+		http.Error(w, "bad host", http.StatusBadRequest)
+		return
+	}
+	route, ok := g.router.Match(host, clean)
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -115,6 +121,8 @@ func TestMatch(t *testing.T) {
 		{Host: "Wiki.Example.com", PathPrefix: "/", Upstream: "http://u3", Audience: "wiki"},
 		{Host: "wiki.example.com", PathPrefix: "/api", Upstream: "http://u3", Audience: "wiki-api"},
 		{Host: "only.example.com", PathPrefix: "/x", Upstream: "http://u3", Audience: "only-x"},
+		{PathPrefix: "/Strict/", Upstream: "http://u4", Audience: "strict", CaseSensitive: true},
+		{PathPrefix: "/kit/", Upstream: "http://u4", Audience: "kit"},
 	}
 	g := newGateway(t, routes)
 	cases := []struct{ host, path, want string }{
@@ -123,11 +131,18 @@ func TestMatch(t *testing.T) {
 		{"gw.example.com", "/app/", "app"},
 		{"gw.example.com", "/app/x", "app"},
 		{"gw.example.com", "/apps", "root"},
-		{"gw.example.com", "/App", "root"}, // case-sensitive
+		{"gw.example.com", "/App", "app"}, // any case, as IIS and Express read it
+		{"gw.example.com", "/APP/ADMIN/x", "app-admin"},
+		{"gw.example.com", "/Strict/x", "strict"},
+		{"gw.example.com", "/Strict", "strict"},
+		{"gw.example.com", "/strict/x", "root"},  // the route opted out of case folding
+		{"gw.example.com", "/\u212Ait/x", "kit"}, // KELVIN SIGN folds to k
+		{"gw.example.com", "/kits", "root"},
 		{"gw.example.com", "/app/admin", "app-admin"},
 		{"gw.example.com", "/app/admin/users", "app-admin"},
 		{"gw.example.com", "/app/administrator", "app"},
-		{"gw.example.com", "/files", "root"},
+		{"gw.example.com", "/files", "files"}, // "/files/" covers "/files"
+		{"gw.example.com", "/filesx", "root"},
 		{"gw.example.com", "/files/", "files"},
 		{"gw.example.com", "/files/a/b", "files"},
 		{"wiki.example.com", "/app", "wiki"}, // host match beats a longer host-less prefix
@@ -136,9 +151,15 @@ func TestMatch(t *testing.T) {
 		{"only.example.com", "/x/1", "only-x"},
 		{"only.example.com", "/y", "root"}, // falls back to host-less routes
 		{"[::1]:8080", "/app", "app"},
+		{"Wiki.Example.Com.", "/api", "wiki-api"},
+		{"wiki.example.com.:443", "/api", "wiki-api"},
 	}
 	for _, c := range cases {
-		r, ok := g.router.Match(c.host, c.path)
+		host, err := CanonicalHost(c.host)
+		if err != nil {
+			t.Fatalf("CanonicalHost(%q): %v", c.host, err)
+		}
+		r, ok := g.router.Match(host, c.path)
 		if !ok || r.Config.Audience != c.want {
 			got := "<none>"
 			if ok {
@@ -159,9 +180,12 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		{PathPrefix: "/", Upstream: "http://u1"},
 		{Host: "wiki.example.com", PathPrefix: "/api", Upstream: "http://u3"},
 	})
-	allocs := testing.AllocsPerRun(100, func() { g.router.Match("wiki.example.com:443", "/api/x") })
+	allocs := testing.AllocsPerRun(100, func() {
+		host, _ := CanonicalHost("wiki.example.com:443")
+		g.router.Match(host, "/api/x")
+	})
 	if allocs != 0 {
-		t.Errorf("Match allocated %v times", allocs)
+		t.Errorf("CanonicalHost and Match allocated %v times", allocs)
 	}
 }
 
@@ -190,13 +214,24 @@ func TestNewRouterReportsEveryProblem(t *testing.T) {
 		{PathPrefix: "/d", Upstream: "not a url"},
 		{PathPrefix: "/e", Upstream: "http://u?x=1"},
 		{PathPrefix: "/f", Upstream: "http://u", Timeout: config.Duration(-time.Second)},
+		{PathPrefix: "/OK/", Upstream: "http://u"},
+		{Host: "bad host", Upstream: "http://u"},
+		{PathPrefix: "/g;x", Upstream: "http://u"},
+		{PathPrefix: "/Cs", Upstream: "http://u", CaseSensitive: true},
+		{PathPrefix: "/Cs/", Upstream: "http://u", CaseSensitive: true},
+		{PathPrefix: "/cS", Upstream: "http://u", CaseSensitive: true},
 	}, Options{})
 	if err == nil {
 		t.Fatal("NewRouter accepted bad routes")
 	}
+	if strings.Contains(err.Error(), "routes[13]") {
+		t.Errorf("two case-sensitive prefixes that differ in case were refused:\n%v", err)
+	}
 	for _, want := range []string{
 		"routes[1].path_prefix", "routes[2].path_prefix", "routes[3]: same host and path_prefix as routes[0]",
 		"routes[4].upstream", "routes[5].upstream", "routes[6].upstream", "routes[7]: timeout",
+		"routes[8]: same host and path_prefix as routes[0]", "routes[9].host", "routes[10].path_prefix",
+		"routes[12]: same host and path_prefix as routes[11]",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
@@ -224,7 +259,16 @@ func TestForwardPathTricks(t *testing.T) {
 		{"/x//..//admin-only/", 200, "admin", "/admin-only/"},
 		{"/%61dmin-only", 200, "admin", "/admin-only"},
 		{"/public/%2e%2e/admin-only", 200, "admin", "/admin-only"},
-		{"/Admin-only", 200, "root", "/Admin-only"},
+		// Matching folds case and reads "/admin-only/" as "/admin-only";
+		// the path goes upstream as the client spelled it.
+		{"/Admin-only", 200, "admin", "/Admin-only"},
+		{"/ADMIN-ONLY/x", 200, "admin", "/ADMIN-ONLY/x"},
+		{"/admin-only;x/", 400, "", ""},
+		{"/admin-only%3b/", 400, "", ""},
+		{"/admin-only./", 400, "", ""},
+		{"/admin-only%2e/", 400, "", ""},
+		{"/admin-only%20/", 400, "", ""},
+		{"/admin-only::$INDEX_ALLOCATION/", 400, "", ""},
 		{"/admin-only%2F", 400, "", ""},
 		{"/public%2F..%2Fadmin-only", 400, "", ""},
 		{"/%2e%2e/admin-only", 400, "", ""},
@@ -669,5 +713,48 @@ func BenchmarkForward(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatalf("status %d", rec.Code)
 		}
+	}
+}
+
+// An upstream's answers, informational ones included, cannot set a gateway
+// cookie; the app's own cookies pass.
+func TestUpstreamSetCookieForGatewayNamesIsDropped(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Link", "</style.css>; rel=preload; as=style")
+		w.Header().Add("Set-Cookie", "gatehouse_session=early")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Del("Set-Cookie")
+		w.Header().Add("Set-Cookie", "__Host-gatehouse_session=planted; Path=/; Secure")
+		w.Header().Add("Set-Cookie", "Gatehouse_CSRF=planted")
+		w.Header().Add("Set-Cookie", "app=1; Path=/")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(up.Close)
+	g := newGateway(t, []config.Route{{PathPrefix: "/", Upstream: up.URL}})
+	gw := httptest.NewServer(g)
+	t.Cleanup(gw.Close)
+
+	var early []string
+	req, _ := http.NewRequest("GET", gw.URL+"/page", nil)
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			early = append(early, h.Values("Set-Cookie")...)
+			if h.Get("Link") == "" {
+				t.Error("the 103's Link header was lost")
+			}
+			return nil
+		},
+	}))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(early) != 0 {
+		t.Errorf("a 103 carried %q", early)
+	}
+	if got := resp.Header.Values("Set-Cookie"); !reflect.DeepEqual(got, []string{"app=1; Path=/"}) {
+		t.Errorf("Set-Cookie = %q, want the app's own only", got)
 	}
 }

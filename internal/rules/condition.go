@@ -5,10 +5,12 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/jsonerr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -42,16 +44,17 @@ type Condition struct {
 	Values   []string    `json:"values,omitempty"`
 }
 
-// ParseCondition decodes a stored or submitted condition strictly.
+// ParseCondition decodes a stored or submitted condition strictly. Its
+// error says what is wrong in plain words, fit to show an API caller.
 func ParseCondition(data []byte) (Condition, error) {
 	var c Condition
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return Condition{}, fmt.Errorf("condition: %w", err)
+		return Condition{}, errors.New(jsonerr.Describe(err))
 	}
 	if dec.More() {
-		return Condition{}, fmt.Errorf("condition: trailing data")
+		return Condition{}, errors.New("trailing data after the condition")
 	}
 	return c, nil
 }

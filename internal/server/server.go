@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	if s.Renderer, err = web.NewRenderer(catalog, logger); err != nil {
+	if s.Renderer, err = web.NewRenderer(catalog, logger, formActionSources(cfg)...); err != nil {
 		return nil, err
 	}
 	roles, err := account.LoadModel(cfg.Roles)
@@ -174,9 +174,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Metrics = metrics.New(func() float64 { return float64(s.Sessions.ActiveCount()) })
 
 	router, err := proxy.NewRouter(cfg.Routes, proxy.Options{
-		TrustedProxies:    ips,
-		SessionCookieName: s.Sessions.CookieName(),
-		Logger:            logger,
+		TrustedProxies: ips,
+		Logger:         logger,
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, status int) {
 			switch status {
 			case http.StatusGatewayTimeout:
@@ -253,7 +252,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if opts.AccessLog != nil {
 		s.accessLog = newAccessLog(opts.AccessLog)
 	}
-	s.handler = s.observe(dispatch(mux, gh))
+	s.handler = limitHeaderBytes(maxHeaderBytes(cfg.Limits), s.observe(dispatch(mux, gh)))
 	s.ops = s.opsMux()
 	return s, nil
 }
@@ -352,10 +351,7 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 		go func() { defer s.bg.Done(); _ = s.mail.Run(ctx) }()
 	}
 
-	maxHeader := s.cfg.Limits.MaxHeaderBytes
-	if maxHeader <= 0 {
-		maxHeader = 64 << 10
-	}
+	maxHeader := maxHeaderBytes(s.cfg.Limits) + requestLineRoom
 	pub := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -169,10 +170,10 @@ func NewManager(st store.Sessions, opts Options, now func() time.Time, rnd io.Re
 		logger = slog.New(slog.DiscardHandler)
 	}
 	secure := opts.PublicURL != nil && opts.PublicURL.Scheme == "https"
-	name := cookieBaseName
-	if secure {
-		name = hostPrefix + cookieBaseName
-	}
+	// The __Host- name makes browsers refuse the cookie unless it is
+	// Secure, has Path=/ and no Domain, so a sibling subdomain cannot plant
+	// or shadow it.
+	name := cookies.Name(cookies.Session, secure)
 	key := append([]byte(nil), opts.HashKey...)
 	// securecookie checks its embedded timestamp against the wall clock (it
 	// has no clock hook); that only bounds a cookie's life as a second line.

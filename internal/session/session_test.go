@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -469,7 +470,7 @@ func TestHostPrefixRequired(t *testing.T) {
 	_, c := h.start(alice)
 	// The same value under the unprefixed name (which a subdomain could
 	// set) is not accepted.
-	h.mustFail(&http.Cookie{Name: cookieBaseName, Value: c.Value}, ErrNoSession)
+	h.mustFail(&http.Cookie{Name: cookies.Session, Value: c.Value}, ErrNoSession)
 }
 
 func TestReplayAfterEnd(t *testing.T) {

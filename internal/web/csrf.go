@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/cookies"
 )
 
 // CSRF protects every state-changing form and API call with a token bound
@@ -21,11 +23,7 @@ type CSRF struct {
 
 // NewCSRF builds the protector. key must be shared by every replica.
 func NewCSRF(key []byte, secure bool, rand io.Reader) *CSRF {
-	name := "gatehouse_csrf"
-	if secure {
-		name = "__Host-gatehouse_csrf"
-	}
-	return &CSRF{key: key, cookieName: name, secure: secure, rand: rand}
+	return &CSRF{key: key, cookieName: cookies.Name(cookies.CSRF, secure), secure: secure, rand: rand}
 }
 
 const csrfCookieLen = 43 // base64url of 32 bytes

@@ -41,11 +41,37 @@ type Renderer struct {
 	// CSRF, when set, gives error pages their csrf-token too, so every
 	// page the gateway serves carries one.
 	CSRF *CSRF
+	csp  string
 }
 
 // NewRenderer parses layout.html with each other page of templates.FS.
-func NewRenderer(catalog *i18n.Catalog, logger *slog.Logger) (*Renderer, error) {
-	return newRenderer(templates.FS, catalog, logger)
+// formAction lists the sources, besides the gateway's own origin, that a
+// gateway form may lead to through the redirect answering it (see
+// ContentSecurityPolicy).
+func NewRenderer(catalog *i18n.Catalog, logger *slog.Logger, formAction ...string) (*Renderer, error) {
+	r, err := newRenderer(templates.FS, catalog, logger)
+	if err != nil {
+		return nil, err
+	}
+	r.csp = ContentSecurityPolicy(formAction)
+	return r, nil
+}
+
+// ContentSecurityPolicy is the policy of every gateway page. Scripts and
+// styles come from the gateway's own files only (no inline code of
+// either kind, so injected markup can neither run nor restyle a page into
+// a phishing form). Browsers also apply form-action to the redirects that
+// answer a form, so it lists, besides 'self', where the gateway's forms
+// send the browser on: the apps on other hosts that sign-in returns to,
+// and the identity providers that sign-out continues at.
+func ContentSecurityPolicy(formAction []string) string {
+	var b strings.Builder
+	b.WriteString("default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	for _, src := range formAction {
+		b.WriteByte(' ')
+		b.WriteString(src)
+	}
+	return b.String()
 }
 
 func newRenderer(fsys fs.FS, catalog *i18n.Catalog, logger *slog.Logger) (*Renderer, error) {
@@ -100,7 +126,7 @@ func (rn *Renderer) Render(w http.ResponseWriter, status int, name string, p Pag
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' https:")
+	h.Set("Content-Security-Policy", rn.csp)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

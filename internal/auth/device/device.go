@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/cookies"
 )
 
 const (
@@ -48,10 +48,7 @@ type Cookies struct {
 
 // New returns the device cookies. ttl <= 0 takes DefaultTTL.
 func New(key []byte, secure bool, ttl time.Duration, rand io.Reader, now func() time.Time) *Cookies {
-	name := session.DeviceCookieName
-	if secure {
-		name = "__Host-" + name
-	}
+	name := cookies.Name(cookies.Device, secure)
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}

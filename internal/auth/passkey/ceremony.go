@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -33,11 +34,7 @@ type ceremony struct {
 // so an autofill request waiting in the background and a button click do
 // not overwrite each other's state.
 func (h *Handler) cookieName(kind string) string {
-	name := "gatehouse_" + kind
-	if h.secure {
-		return "__Host-" + name
-	}
-	return name
+	return cookies.Name(cookies.Passkey(kind), h.secure)
 }
 
 func hashID(id string) []byte {

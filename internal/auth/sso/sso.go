@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/providers"
 )
@@ -99,11 +100,8 @@ func New(d Deps) *Handler {
 		h.providers[p.ID()] = p
 	}
 	h.secure = d.PublicURL != nil && d.PublicURL.Scheme == "https"
-	h.cookieName = "gatehouse_sso"
-	if h.secure {
-		// __Host- keeps sibling subdomains from planting a binding.
-		h.cookieName = "__Host-gatehouse_sso"
-	}
+	// __Host- (over https) keeps sibling subdomains from planting a binding.
+	h.cookieName = cookies.Name(cookies.SSO, h.secure)
 	return h
 }
 

@@ -1,6 +1,6 @@
 // Package static serves the gateway's own scripts and styles under
 // /.gatehouse/static/, embedded in the binary. Pages forbid inline
-// scripts, so every script lives here.
+// scripts and styles, so every one lives here.
 package static
 
 import (
@@ -19,10 +19,27 @@ func Handler() http.Handler {
 	if err != nil {
 		panic(err) // the embed pattern guarantees the folder exists
 	}
-	fileServer := http.StripPrefix("/.gatehouse/static/", http.FileServerFS(sub))
+	fileServer := http.StripPrefix("/.gatehouse/static/", http.FileServerFS(filesOnly{sub}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// filesOnly hides directories: the file server would list them, and what
+// the gateway ships is nobody's business but the pages that use it.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := file.Stat()
+	if err != nil || info.IsDir() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
