@@ -250,7 +250,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if opts.AccessLog != nil {
 		s.accessLog = newAccessLog(opts.AccessLog)
 	}
-	s.handler = s.observe(dispatch(mux, gh))
+	own := limitUnauthenticated(readDeadline(mux, cfg.Limits.GatewayReadTimeout.D()), cfg.Limits, ips, s.Renderer, s.Metrics, now)
+	s.handler = s.observe(dispatch(own, minUploadRate(gh, cfg.Limits)))
 	s.ops = s.opsMux()
 	return s, nil
 }
