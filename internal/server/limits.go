@@ -83,4 +83,3 @@ func minUploadRate(routed http.Handler, lim config.Limits) http.Handler {
 		routed.ServeHTTP(w, r)
 	})
 }
-

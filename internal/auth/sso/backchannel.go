@@ -48,10 +48,10 @@ type BackChannelDeps struct {
 	// Refused counts a request refused as noise (an unknown provider, a
 	// malformed request, the 429 answers): those are counted, not written
 	// to the audit log, so a flood of them writes nothing. nil: not counted.
-	Refused      func(endpoint, reason string)
-	ClientIP     func(r *http.Request) string // nil uses RemoteAddr
-	Now          func() time.Time
-	Logger       *slog.Logger
+	Refused  func(endpoint, reason string)
+	ClientIP func(r *http.Request) string // nil uses RemoteAddr
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // BackChannel serves POST /.gatehouse/sso/{provider}/backchannel-logout

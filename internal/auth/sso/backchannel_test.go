@@ -25,7 +25,7 @@ type backChannel struct {
 	url   string
 	mu    sync.Mutex
 	ends  []endCall
-	fails error // EndSessions fails with it when set
+	fails error    // EndSessions fails with it when set
 	noise []string // the reasons counted as noise
 }
 
