@@ -189,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Gate = gate.New(router, s.Sessions, s.Accounts, signer, cfg.Session.CacheSize, now, logger)
 	s.Gate.TermsVersion = cfg.Terms.Version
 	s.Rules = rules.NewService(st, st, st, roles, now, rand.Reader, logger)
+	s.Rules.Import = rules.ImportLimits{MaxColumns: cfg.Limits.ImportMaxColumns, MaxRows: cfg.Limits.ImportMaxRows, MaxErrors: cfg.Limits.ImportMaxErrors}
 	s.Rules.OnChange = s.Gate.ForgetAll
 	s.Gate.Enricher = s.Rules
 	s.listen(ctx, inv)

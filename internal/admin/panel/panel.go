@@ -42,7 +42,9 @@ type Handler struct {
 	CSRF         *web.CSRF
 	ClientIP     func(*http.Request) string
 	MaxFormBytes int64
-	Logger       *slog.Logger
+	// MaxImport bounds a CSV import upload (default 5 MiB).
+	MaxImport int64
+	Logger    *slog.Logger
 	// PasskeysOn: workstation enrolment links can be used (passkeys are
 	// off on an IP public_url), so the panel offers them.
 	PasskeysOn bool
@@ -168,8 +170,12 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		return web.ParseForm(w, r, h.MaxFormBytes, h.Renderer)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
-	if err := r.ParseMultipartForm(maxUploadBytes); err != nil {
+	limit := h.MaxImport
+	if limit <= 0 {
+		limit = maxUploadBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseMultipartForm(limit); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			h.Renderer.Fail(w, r, web.ProblemTooLarge)
