@@ -28,10 +28,13 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		Passkeys:       passkeys,
 		Tokens:         d.store,
 		SendInvitation: rst.SendInvitation,
-		Providers:      func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
-		Now:            d.now,
-		Rand:           rand.Reader,
-		Logger:         d.logger,
+		InvitationLimits: adminsvc.InvitationLimits{
+			PerAdmin: d.cfg.Limits.InvitationsPerAdmin, PerCompany: d.cfg.Limits.InvitationsPerCompany,
+		},
+		Providers: func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
+		Now:       d.now,
+		Rand:      rand.Reader,
+		Logger:    d.logger,
 	}
 	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger}
 	html := &panel.Handler{

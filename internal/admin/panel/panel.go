@@ -351,7 +351,10 @@ func refusal(err error) (string, bool) {
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var ve *account.ValidationError
 	var ce *account.ConflictError
+	var rl *adminsvc.RateLimitError
 	switch {
+	case errors.As(err, &rl):
+		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.rate_limited") + " (" + rl.Message + ")"}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
 		ve = &account.ValidationError{Problems: []account.FieldProblem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
