@@ -39,9 +39,10 @@ func slowGateway(t *testing.T) *servertest.Gateway {
 }
 
 // trickle sends a request head announcing a body of 4096 bytes, then one
-// byte every 20 ms, and returns how long the gateway kept the connection
-// before answering or closing it; it gives up after giveUp.
-func trickle(t *testing.T, g *servertest.Gateway, path string, giveUp time.Duration) time.Duration {
+// byte every 20 ms (or, when silent, nothing), and returns how long the
+// gateway kept the connection before answering or closing it; it gives up
+// after giveUp.
+func trickle(t *testing.T, g *servertest.Gateway, path string, silent bool, giveUp time.Duration) time.Duration {
 	t.Helper()
 	conn, err := net.Dial("tcp", g.Addr)
 	if err != nil {
@@ -65,6 +66,9 @@ func trickle(t *testing.T, g *servertest.Gateway, path string, giveUp time.Durat
 			if time.Since(start) > giveUp {
 				return time.Since(start)
 			}
+			if silent {
+				continue
+			}
 			if _, err := conn.Write([]byte("a")); err != nil {
 				return time.Since(start)
 			}
@@ -72,17 +76,21 @@ func trickle(t *testing.T, g *servertest.Gateway, path string, giveUp time.Durat
 	}
 }
 
-// TestSlowClientsAreCut: a body trickled at 50 bytes a second to a
-// gateway form, or to an app behind the gateway, is cut within about a
-// second; an upload of 64 MiB at loopback speed passes whole.
+// TestSlowClientsAreCut: a body trickled at 50 bytes a second, or not sent
+// at all, to a gateway form, the API or an app behind the gateway is cut
+// within about a second; an upload of 64 MiB at loopback speed passes
+// whole.
 func TestSlowClientsAreCut(t *testing.T) {
 	g := slowGateway(t)
 	const giveUp = 3 * time.Second
-	for _, path := range []string{"/.gatehouse/login", "/.gatehouse/password/forgot", "/upload/file"} {
-		if held := trickle(t, g, path, giveUp); held >= giveUp {
-			t.Errorf("a trickled body to %s was still held after %v", path, held)
-		} else {
-			t.Logf("%s: cut after %v", path, held.Round(time.Millisecond))
+	for _, path := range []string{"/.gatehouse/login", "/.gatehouse/password/forgot", "/.gatehouse/api/v1/invitations", "/upload/file"} {
+		for _, silent := range []bool{false, true} {
+			how := map[bool]string{false: "trickled", true: "silent"}[silent]
+			if held := trickle(t, g, path, silent, giveUp); held >= giveUp {
+				t.Errorf("a %s body to %s was still held after %v", how, path, held)
+			} else {
+				t.Logf("%s, %s: cut after %v", path, how, held.Round(time.Millisecond))
+			}
 		}
 	}
 
