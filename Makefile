@@ -26,6 +26,7 @@ test: test-deps
 	set -o pipefail; $(GO) test -race -count=1 -timeout 10m -v -run '^TestConformance$$' ./internal/store/sqlite ./internal/store/postgres \
 		| grep -E '^(\s*--- (PASS|FAIL)|ok |FAIL|panic)'
 	$(GO) test -race -count=1 -timeout 15m -skip '^TestConformance$$' ./...
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
 
 bench:
 	./scripts/bench.sh
@@ -33,6 +34,7 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 # Short runs of every fuzz target (seed corpora live in testdata/fuzz).
 fuzz:

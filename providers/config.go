@@ -1,7 +1,7 @@
 package providers
 
 import (
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse/gatehouse/internal/secret"
 )

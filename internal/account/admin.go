@@ -187,7 +187,7 @@ func (s *Service) SetMembership(ctx context.Context, actor, accountID string, m 
 		}
 		return tx.AppendAudit(ctx, s.event(ctx, now, actor, "account.membership.set", accountID, map[string]any{
 			"company": m.Company, "role": m.Role, "sites": m.Sites,
-		}))
+		}).In(m.Company))
 	})
 }
 
@@ -215,7 +215,7 @@ func (s *Service) RemoveMembership(ctx context.Context, actor, accountID, compan
 		if err := s.replaceSites(ctx, tx, accountID, companyID, nil); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, s.event(ctx, s.now().UTC(), actor, "account.membership.remove", accountID, map[string]any{"company": companyID}))
+		return tx.AppendAudit(ctx, s.event(ctx, s.now().UTC(), actor, "account.membership.remove", accountID, map[string]any{"company": companyID}).In(companyID))
 	})
 }
 
@@ -320,7 +320,7 @@ func (s *Service) SetSiteMembers(ctx context.Context, actor, siteID string, acco
 				}
 			}
 		}
-		return tx.AppendAudit(ctx, s.event(ctx, s.now().UTC(), actor, "site.members.set", siteID, map[string]any{"accounts": accountIDs}))
+		return tx.AppendAudit(ctx, s.event(ctx, s.now().UTC(), actor, "site.members.set", siteID, map[string]any{"accounts": accountIDs}).In(site.CompanyID))
 	})
 }
 

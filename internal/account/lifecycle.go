@@ -142,9 +142,10 @@ func (s *Service) Delete(ctx context.Context, actor, id string) error {
 		if err := tx.DeleteAccount(ctx, id); err != nil {
 			return err
 		}
+		// The memberships are gone by now: name the companies they were in.
 		return tx.AppendAudit(ctx, s.event(ctx, s.now().UTC(), actor, "account."+actionDelete, id, map[string]any{
 			"email": cur.Email, "status": cur.Status, "sessions_ended": len(ended),
-		}))
+		}).In(store.CompaniesOf(ms)...))
 	})
 	if err != nil {
 		return err

@@ -186,7 +186,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 			if err := tx.CreateCompany(ctx, store.Company{ID: in.CompanyID, Name: in.CompanyID, CreatedAt: now}); err != nil {
 				return fmt.Errorf("account: creating company %s: %w", in.CompanyID, err)
 			}
-			if err := tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "company.create", in.CompanyID, nil)); err != nil {
+			if err := tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "company.create", in.CompanyID, nil).In(in.CompanyID)); err != nil {
 				return err
 			}
 		} else if err := s.checkSites(ctx, tx, in, &ps); err != nil {

@@ -27,6 +27,7 @@ type Config struct {
 	Log            Log        `yaml:"log"`
 	Limits         Limits     `yaml:"limits"`
 	Terms          Terms      `yaml:"terms"`
+	Audit          Audit      `yaml:"audit"`
 }
 
 // Store selects the database.
@@ -165,6 +166,13 @@ type Limits struct {
 type Terms struct {
 	Version string `yaml:"version"`
 	URL     string `yaml:"url"`
+}
+
+// Audit controls the audit log.
+type Audit struct {
+	// Retention is how long events are kept; older ones are purged.
+	// Default 400 days, at least one day.
+	Retention Duration `yaml:"retention"`
 }
 
 // Duration is a time.Duration written as "30m" in YAML.

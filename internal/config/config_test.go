@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const examplePath = "../../config/gatehouse.example.yaml"
@@ -441,12 +441,13 @@ func TestDurationYAML(t *testing.T) {
 	var v struct {
 		D Duration `yaml:"d"`
 	}
-	for in, want := range map[string]time.Duration{"30m": 30 * time.Minute, "12h": 12 * time.Hour, "1h30m": 90 * time.Minute, "0": 0, "250ms": 250 * time.Millisecond} {
+	for in, want := range map[string]time.Duration{"30m": 30 * time.Minute, "12h": 12 * time.Hour, "1h30m": 90 * time.Minute, "0": 0, "250ms": 250 * time.Millisecond,
+		"400d": 400 * 24 * time.Hour, "1d": 24 * time.Hour} {
 		if err := yaml.Unmarshal([]byte("d: "+in), &v); err != nil || v.D.D() != want {
 			t.Errorf("%s: got %v, %v; want %v", in, v.D, err, want)
 		}
 	}
-	for _, in := range []string{"30", "soon", "[1h]", "{a: b}"} {
+	for _, in := range []string{"30", "soon", "[1h]", "{a: b}", "d", "-1d", "+1d", "1.5d", "01d", "1d12h", "100001d"} {
 		if err := yaml.Unmarshal([]byte("d: "+in), &v); err == nil {
 			t.Errorf("%s: accepted", in)
 		}

@@ -68,8 +68,13 @@ func Default() Config {
 			ImportMaxRows:         10000,
 			ImportMaxErrors:       100,
 		},
+		Audit: Audit{Retention: Duration(DefaultAuditRetention)},
 	}
 }
+
+// DefaultAuditRetention keeps a little over a year of audit events, so a
+// yearly review always finds the whole year.
+const DefaultAuditRetention = 400 * 24 * time.Hour
 
 // defaultRoute is what every entry of routes starts from before its YAML is
 // applied, so an omitted key gets its default and an explicit 0 stays 0.

@@ -73,6 +73,7 @@ import (
 //	GATEHOUSE_LIMITS_IMPORT_MAX_ERRORS        limits.import_max_errors
 //	GATEHOUSE_TERMS_VERSION                   terms.version
 //	GATEHOUSE_TERMS_URL                       terms.url
+//	GATEHOUSE_AUDIT_RETENTION                 audit.retention
 const EnvPrefix = "GATEHOUSE_"
 
 // EnvVar is one environment override: its variable name and the dotted

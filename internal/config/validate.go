@@ -119,6 +119,9 @@ func (c Config) Validate() []Problem {
 			v.add(l.key, "must be positive")
 		}
 	}
+	if c.Audit.Retention < Duration(24*time.Hour) {
+		v.add("audit.retention", "must be at least 1d (one day)")
+	}
 	if c.Terms.URL != "" {
 		if !isAbsoluteHTTP(c.Terms.URL) {
 			v.add("terms.url", "not an absolute http(s) URL")

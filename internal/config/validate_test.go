@@ -106,6 +106,8 @@ func TestValidate(t *testing.T) {
 		{"public route with allow", func(c *Config) { c.Routes[1].Allow.Roles = []string{"admin"} }, []string{"routes[1].allow"}},
 		{"allow empty role", func(c *Config) { c.Routes[0].Allow.Roles = []string{""} }, []string{"routes[0].allow.roles[0]"}},
 		{"rotate negative", func(c *Config) { c.Keys.RotateEvery = -1 }, []string{"keys.rotate_every"}},
+		{"audit retention 0", func(c *Config) { c.Audit.Retention = 0 }, []string{"audit.retention"}},
+		{"audit retention under a day", func(c *Config) { c.Audit.Retention = Duration(23 * time.Hour) }, []string{"audit.retention"}},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, []string{"log.level"}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
 		{"limits", func(c *Config) { c.Limits = Limits{} }, []string{"limits.max_header_bytes", "limits.max_form_bytes",
@@ -157,6 +159,8 @@ func TestValidateAccepts(t *testing.T) {
 		{"same prefix on other host", func(c *Config) { c.Routes[1].Host = "other.example.com:8443" }},
 		{"jit", func(c *Config) { c.Providers[0].JIT = JIT{Enabled: true, Company: "acme", Role: "viewer"} }},
 		{"no routes, no providers", func(c *Config) { c.Routes = nil; c.Providers = nil }},
+		{"audit retention of a day", func(c *Config) { c.Audit.Retention = Duration(24 * time.Hour) }},
+		{"audit retention of ten years", func(c *Config) { c.Audit.Retention = Duration(3650 * 24 * time.Hour) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

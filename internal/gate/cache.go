@@ -106,14 +106,14 @@ func (c *identityCache) put(key cacheKey, e *entry, gen uint64) {
 	s.mu.Unlock()
 }
 
-// dropSession removes every entry of the given sessions.
-func (c *identityCache) dropSessions(ids map[string]bool) {
+// dropWhere removes every entry for which stale reports true.
+func (c *identityCache) dropWhere(stale func(cacheKey, *entry) bool) {
 	c.gen.Add(1)
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		for k := range s.m {
-			if ids[k.session] {
+		for k, e := range s.m {
+			if stale(k, e) {
 				delete(s.m, k)
 			}
 		}

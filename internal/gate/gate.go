@@ -76,9 +76,10 @@ type Gate struct {
 	now        func() time.Time
 	cache      *identityCache
 
-	// DataTTL bounds how stale the account data in a cached identity may
-	// be (role, names, properties). Revocation does not wait for it: ending
-	// a session removes it from the session cache at once.
+	// DataTTL bounds how long a cached identity is trusted without being
+	// rebuilt. Changes do not wait for it: every committed change to
+	// account data drops what it made stale (Forget), on every process;
+	// it only bounds the cost of a change announcement that was lost.
 	DataTTL time.Duration
 	// RefreshBefore: an assertion is re-signed when it has less than this
 	// left to live, so an app never receives one about to expire.
@@ -328,11 +329,30 @@ func (g *Gate) ForgetSessions(ids []string) {
 	for _, id := range ids {
 		set[id] = true
 	}
-	g.cache.dropSessions(set)
+	g.cache.dropWhere(func(k cacheKey, _ *entry) bool { return set[k.session] })
 }
 
-// ForgetAll drops every cached identity, after a change to account data
-// that may touch many sessions (roles, properties, rules).
+// Forget drops the cached identities (and the assertions signed from
+// them) that committed changes made stale: every one of a changed
+// account, in any company, and every one seen through a company whose
+// rules or property definitions changed. The next request builds afresh.
+func (g *Gate) Forget(changes []store.Change) {
+	accounts, companies := map[string]bool{}, map[string]bool{}
+	for _, c := range changes {
+		if c.Account != "" {
+			accounts[c.Account] = true
+		}
+		if c.Company != "" {
+			companies[c.Company] = true
+		}
+	}
+	g.cache.dropWhere(func(k cacheKey, e *entry) bool {
+		return accounts[e.id.Account.ID] || companies[k.company]
+	})
+}
+
+// ForgetAll drops every cached identity, for when changes may have been
+// missed (the invalidation bus reconnected).
 func (g *Gate) ForgetAll() { g.cache.clear() }
 
 // TermsPath is the terms-of-use interstitial.

@@ -169,3 +169,31 @@ func BenchmarkDecideParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestForgetDropsWhatAChangeMadeStale: a change to the account, or to the
+// rules of the route's company, drops the cached identity and assertion at
+// once, well within DataTTL; a change to another account or company keeps
+// it.
+func TestForgetDropsWhatAChangeMadeStale(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change store.Change
+		drops  bool
+	}{
+		{"the account", store.Change{Account: "acc-1"}, true},
+		{"the route's company", store.Change{Company: "acme"}, true},
+		{"another account", store.Change{Account: "acc-2"}, false},
+		{"another company", store.Change{Company: "globex"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clocktest.New(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+			ids := &fixedIdentity{}
+			g := newTestGate(t, &countingSigner{}, ids, clk.Now)
+			first := assertion(t, g)
+			g.Forget([]store.Change{tc.change})
+			if dropped := assertion(t, g) != first; dropped != tc.drops {
+				t.Fatalf("after a change to %s the cached assertion was dropped: %v, want %v", tc.name, dropped, tc.drops)
+			}
+		})
+	}
+}

@@ -1,5 +1,6 @@
 // Package invalidate tells every Gatehouse process sharing a store which
-// sessions ended, so each drops them from its in-memory caches at once.
+// sessions ended and whose account data changed, so each drops them from
+// its in-memory caches at once.
 package invalidate
 
 import (

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
@@ -76,3 +78,20 @@ func TestLocalFansOutUntilUnsubscribed(t *testing.T) {
 
 // waitTick yields to let the AfterFunc goroutine run.
 func waitTick() { runtime.Gosched() }
+
+func TestChangesShareTheBusWithSessions(t *testing.T) {
+	changes := []store.Change{{Account: "acc_1"}, {Company: "acme"}, {}}
+	items := append([]string{"sessA", "sc.sessB"}, ChangeItems(changes)...)
+	var got Batch
+	for _, p := range Encode(items) {
+		b := Sort(Decode(p))
+		got.Sessions = append(got.Sessions, b.Sessions...)
+		got.Changes = append(got.Changes, b.Changes...)
+	}
+	if !slices.Equal(got.Sessions, []string{"sessA", "sc.sessB"}) {
+		t.Fatalf("sessions = %q", got.Sessions)
+	}
+	if want := changes[:2]; !slices.Equal(got.Changes, want) {
+		t.Fatalf("changes = %+v, want %+v", got.Changes, want)
+	}
+}

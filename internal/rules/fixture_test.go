@@ -37,7 +37,7 @@ func newFixture(tb testing.TB) *fixture {
 		now:   time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
 	}
 	f.svc = NewService(st, st, f.audit, account.Standard(), func() time.Time { return f.now }, rand.Reader, nil)
-	f.svc.OnChange = func() { f.changes++ }
+	st.WatchChanges(tb.Context(), func(context.Context, []store.Change) { f.changes++ })
 	for _, c := range []string{"acme", "other"} {
 		if err := st.CreateCompany(ctx, store.Company{ID: c, Name: c, CreatedAt: f.now}); err != nil {
 			tb.Fatalf("company %s: %v", c, err)

@@ -209,7 +209,7 @@ func TestCacheAndInvalidation(t *testing.T) {
 	if len(eval()) != 1 {
 		t.Fatal("no grant")
 	}
-	// A change through the service is seen at once and tells the gate.
+	// A change through the service is seen at once and announced by the store.
 	before := f.changes
 	if _, err := f.svc.UpdateRule(ctx, admin, rule.ID, RuleInput{Enabled: ptr(false)}); err != nil {
 		t.Fatal(err)

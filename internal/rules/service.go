@@ -74,13 +74,10 @@ type Service struct {
 	rand   io.Reader
 	logger *slog.Logger
 
-	// OnChange, when set, is called after every change to definitions,
-	// values or rules, so identities built from the old data (the gate's
-	// cache) are dropped at once.
-	OnChange func()
-	// CacheTTL bounds how long an evaluation is reused. Changes made on
-	// this process invalidate at once; this only bounds how long a change
-	// made by another replica takes to be seen here.
+	// CacheTTL bounds how long an evaluation is reused. Changes do not
+	// wait for it: the store announces every committed change, on every
+	// process, and the server calls Forget; it only bounds the cost of an
+	// announcement that was lost.
 	CacheTTL time.Duration
 	// GrantBudget is the size in bytes of JSON that props and grants may
 	// take before grants are sent in the compact form (see Evaluate).
@@ -113,16 +110,19 @@ func NewService(props store.Properties, dir Directory, audit store.Audit, roles 
 	}
 }
 
-// changed drops every cached evaluation and tells the gate.
-func (s *Service) changed() {
+// changed drops what this service cached once it changed something
+// itself, so its own next evaluation is fresh whoever else is told.
+func (s *Service) changed() { s.Forget() }
+
+// Forget drops every cached evaluation and compiled rule set, after a
+// committed change to definitions, values, rules or the accounts they
+// are evaluated for. An evaluation in flight is not cached.
+func (s *Service) Forget() {
 	s.mu.Lock()
 	s.version++
 	clear(s.compiled)
 	clear(s.results)
 	s.mu.Unlock()
-	if s.OnChange != nil {
-		s.OnChange()
-	}
 }
 
 func (s *Service) record(ctx context.Context, actor Actor, action, target, company string, before, after any) {
@@ -130,6 +130,8 @@ func (s *Service) record(ctx context.Context, actor Actor, action, target, compa
 		Time: s.now(), Actor: actor.ID, Action: action, Target: target, IP: actor.IP,
 		Outcome: "ok", Category: "admin",
 		Details: map[string]any{"company": company, "before": before, "after": after},
+		// Rules and values live in one company: the event concerns it alone.
+		Companies: []string{company},
 	}
 	if e.Actor == "" {
 		e.Actor = account.ActorSystem

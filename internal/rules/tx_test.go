@@ -59,8 +59,10 @@ func TestImportIsOneTransaction(t *testing.T) {
 	}
 	fs := failingStore{Store: st, calls: &atomic.Int32{}}
 	svc := NewService(fs, fs, fs, account.Standard(), func() time.Time { return now }, rand.Reader, nil)
+	// Every batch of changes the store announces is one invalidation of
+	// the caches built on it.
 	changes := 0
-	svc.OnChange = func() { changes++ }
+	st.WatchChanges(ctx, func(context.Context, []store.Change) { changes++ })
 	_, err = svc.CreateDef(ctx, admin, store.PropertyDef{CompanyID: "acme", Key: "site", Labels: map[string]string{"en": "Site"},
 		Type: store.PropertyChoice, Choices: []string{"Toulouse", "Lyon"}})
 	must("def", err)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
@@ -46,20 +45,6 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		Version: d.cfg.Terms.Version, URL: d.cfg.Terms.URL,
 		Sessions: s.Sessions, Accounts: d.store, Audit: d.store, Renderer: d.renderer, CSRF: d.csrf,
 		Redirect: d.redirect, MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP,
-		Accepted: func(ctx context.Context, accountID string) {
-			// Drop the cached "terms" decisions of every session of the
-			// account, so its apps open at once.
-			sessions, err := d.store.ListAccountSessions(ctx, accountID)
-			if err != nil {
-				s.Gate.ForgetAll()
-				return
-			}
-			ids := make([]string, len(sessions))
-			for i, sess := range sessions {
-				ids[i] = sess.ID
-			}
-			s.Gate.ForgetSessions(ids)
-		},
 		Now: d.now, Logger: d.logger,
 	}
 	return []mounter{jsonAPI, html, terms}

@@ -52,10 +52,8 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Renderer *web.Renderer
 	// Rules is the one properties and access-rules service: the gate's
-	// Enricher and the admin service's. One, because its evaluation cache
-	// is dropped by the changes made through it: a change reaches the next
-	// assertion of every session on this process at once, and other
-	// replicas within CacheTTL + DataTTL.
+	// Enricher and the admin service's, so one evaluation cache to drop
+	// when the store announces a change (see listen).
 	Rules *rules.Service
 
 	handler   http.Handler
@@ -190,9 +188,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Gate.TermsVersion = cfg.Terms.Version
 	s.Rules = rules.NewService(st, st, st, roles, now, rand.Reader, logger)
 	s.Rules.Import = rules.ImportLimits{MaxColumns: cfg.Limits.ImportMaxColumns, MaxRows: cfg.Limits.ImportMaxRows, MaxErrors: cfg.Limits.ImportMaxErrors}
-	s.Rules.OnChange = s.Gate.ForgetAll
 	s.Gate.Enricher = s.Rules
-	s.listen(ctx, inv)
+	s.listen(ctx, st, inv)
 
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
 	s.Renderer.CSRF = csrf
@@ -403,8 +400,7 @@ func waitRefreshes(ctx context.Context, g *gate.Gate) {
 	}
 }
 
-// purge removes spent tokens, ended throttling counters and old sent mail
-// every interval, until ctx ends.
+// purge runs maintain every interval, until ctx ends.
 func (s *Server) purge(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -413,13 +409,27 @@ func (s *Server) purge(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.store.Purge(ctx, s.now(), 30*24*time.Hour)
-			if err != nil && ctx.Err() == nil {
-				s.logger.Warn("store maintenance failed", "err", err)
-			} else if n > 0 {
-				s.logger.Debug("store maintenance", "removed", n)
-			}
+			s.maintain(ctx)
 		}
+	}
+}
+
+// maintain removes spent tokens, ended throttling counters, old sent mail
+// and audit events past audit.retention. Every replica runs it: each
+// delete is of rows already of no use, so two replicas at once only find
+// less to do.
+func (s *Server) maintain(ctx context.Context) {
+	n, err := s.store.Purge(ctx, s.now(), 30*24*time.Hour)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("store maintenance failed", "err", err)
+	} else if n > 0 {
+		s.logger.Debug("store maintenance", "removed", n)
+	}
+	n, err = s.store.PurgeAudit(ctx, s.now().Add(-s.cfg.Audit.Retention.D()))
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("audit purge failed", "err", err)
+	} else if n > 0 {
+		s.logger.Info("audit purge", "removed", n, "retention", s.cfg.Audit.Retention.String())
 	}
 }
 

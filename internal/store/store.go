@@ -100,6 +100,15 @@ type Membership struct {
 	CreatedAt time.Time
 }
 
+// CompaniesOf lists the companies of memberships, in their order.
+func CompaniesOf(ms []Membership) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.CompanyID
+	}
+	return ids
+}
+
 // Companies stores companies, their sites, memberships and site access.
 type Companies interface {
 	CreateCompany(ctx context.Context, c Company) error
@@ -215,6 +224,31 @@ type Notifier interface {
 	Listen(ctx context.Context, channel string, fn func(payload string), connected func(), logger *slog.Logger)
 }
 
+// Change names account data that a committed write made stale, so every
+// cache built from it (the gate's signed identities, the rules'
+// evaluations) can be dropped. Exactly one field is set.
+type Change struct {
+	// Account: one account's own data changed (its row: profile,
+	// language, email, status; its memberships, site access, property
+	// values, identity links or allowed networks).
+	Account string
+	// Company: data every account of the company is seen through changed
+	// (its access rules or property definitions).
+	Company string
+}
+
+// Changes reports account data changes from the one place every write
+// goes through, so a caller cannot forget to: each write method that
+// touches account data announces what it touched, once it has committed
+// (a write inside InTx, after the transaction commits; nothing when it
+// rolls back).
+type Changes interface {
+	// WatchChanges calls fn, until ctx ends, with the changes of every
+	// committed write made through this store, before that write returns
+	// to its caller. fn must not write to the store.
+	WatchChanges(ctx context.Context, fn func(ctx context.Context, changes []Change))
+}
+
 // LogoutTokens remembers the back-channel logout tokens already used, so
 // a replayed one is refused on every replica.
 type LogoutTokens interface {
@@ -307,6 +341,29 @@ type AuditEvent struct {
 	Outcome  string // "ok", "denied", "error"
 	Category string // "admin", "auth", "integration"
 	Details  map[string]any
+	// Companies are the companies the event concerns: an admin reads it
+	// only when they administer one of them. Left empty, AppendAudit
+	// records, in the same write, the companies the target account
+	// belongs to at that moment (Target read as an account id, or as an
+	// account's email, which is what a failed sign-in names); an event
+	// whose target is no such account concerns no company. ListAudit
+	// fills it, sorted.
+	Companies []string
+}
+
+// In returns e recording that it concerns companies, for an event whose
+// companies are not (only) those of its target account: a change within one
+// company, or one about a company, site or rule.
+func (e AuditEvent) In(companies ...string) AuditEvent {
+	e.Companies = companies
+	return e
+}
+
+// AuditScope admits the events that concern at least one of Companies,
+// and those that concern no company at all when Unattached is set.
+type AuditScope struct {
+	Companies  []string
+	Unattached bool
 }
 
 // AuditQuery filters ListAudit. Zero values mean "any".
@@ -319,6 +376,11 @@ type AuditQuery struct {
 	Until    time.Time
 	BeforeID int64 // paging: events with a smaller id
 	Limit    int   // 0 means 100; at most 1000
+	// Scope, when not nil, keeps only the events it admits. ByCategory
+	// replaces it for the events of the categories it names, for readers
+	// who may see fewer of those.
+	Scope      *AuditScope
+	ByCategory map[string]AuditScope
 }
 
 // Audit stores the audit log, newest first.
@@ -512,6 +574,10 @@ type Properties interface {
 // logout tokens) stay small.
 type Maintenance interface {
 	Purge(ctx context.Context, now time.Time, keepMail time.Duration) (int, error)
+	// PurgeAudit deletes the audit events that occurred before cutoff, in
+	// small batches so that no write waits long behind it, and returns how
+	// many went. Replicas may run it at the same time.
+	PurgeAudit(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // Store is every capability together, as the server wires it.
@@ -533,6 +599,7 @@ type Store interface {
 	Credentials
 	Properties
 	Workstations
+	Changes
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.
 	InTx(ctx context.Context, fn func(Store) error) error

@@ -89,7 +89,7 @@ func (s *Service) ExportCSV(ctx context.Context, c authz.Caller, w io.Writer) (e
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	return s.audit(ctx, c, "account.export", "", map[string]any{"companies": companies})
+	return s.Store.AppendAudit(ctx, s.event(ctx, c, "account.export", "", "ok", map[string]any{"companies": companies}).In(companies...))
 }
 
 // DefuseCell keeps a spreadsheet from reading a cell as a formula: a value

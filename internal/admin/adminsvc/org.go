@@ -112,7 +112,7 @@ func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name st
 		if err := tx.SetMembership(ctx, store.Membership{AccountID: c.Account.ID, CompanyID: id, Role: role, CreatedAt: co.CreatedAt}); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, s.event(ctx, c, "company.create", id, "ok", map[string]any{"name": name, "creator_role": role}))
+		return tx.AppendAudit(ctx, s.event(ctx, c, "company.create", id, "ok", map[string]any{"name": name, "creator_role": role}).In(id))
 	})
 	if err != nil {
 		return CompanyJSON{}, err
@@ -157,7 +157,7 @@ func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name st
 		if co, err = tx.GetCompany(ctx, id); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, s.event(ctx, c, "company.rename", id, "ok", map[string]any{"name": name}))
+		return tx.AppendAudit(ctx, s.event(ctx, c, "company.rename", id, "ok", map[string]any{"name": name}).In(id))
 	})
 	if err != nil {
 		return CompanyJSON{}, err
@@ -277,7 +277,7 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 			}
 			return err
 		}
-		return tx.AppendAudit(ctx, s.event(ctx, c, "site.create", id, "ok", map[string]any{"company": company, "name": name}))
+		return tx.AppendAudit(ctx, s.event(ctx, c, "site.create", id, "ok", map[string]any{"company": company, "name": name}).In(company))
 	})
 	if err != nil {
 		return SiteJSON{}, err
@@ -318,7 +318,7 @@ func (s *Service) RenameSite(ctx context.Context, c authz.Caller, id, name strin
 			}
 			return err
 		}
-		return tx.AppendAudit(ctx, s.event(ctx, c, "site.rename", id, "ok", map[string]any{"from": site.Name, "to": name}))
+		return tx.AppendAudit(ctx, s.event(ctx, c, "site.rename", id, "ok", map[string]any{"from": site.Name, "to": name}).In(site.CompanyID))
 	})
 	if err != nil {
 		return SiteJSON{}, err

@@ -112,7 +112,10 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 	if err := s.Tokens.CreateAPIToken(ctx, t); err != nil {
 		return NewToken{}, err
 	}
-	if err := s.audit(ctx, c, "api_token.create", t.ID, map[string]any{"name": name}); err != nil {
+	// A token acts as its owner everywhere: the event concerns every
+	// company the owner belongs to.
+	e := s.event(ctx, c, "api_token.create", t.ID, "ok", map[string]any{"name": name}).In(store.CompaniesOf(c.Memberships)...)
+	if err := s.Store.AppendAudit(ctx, e); err != nil {
 		return NewToken{}, err
 	}
 	return NewToken{TokenJSON: tokenJSON(t), Secret: secret}, nil
@@ -173,7 +176,11 @@ func (s *Service) RevokeAPIToken(ctx context.Context, c authz.Caller, id string)
 	if err := s.Tokens.RevokeAPIToken(ctx, id, s.Now().UTC()); err != nil {
 		return err
 	}
-	return s.audit(ctx, c, "api_token.revoke", id, map[string]any{"name": t.Name})
+	owner, err := s.Store.ListMemberships(ctx, t.AccountID)
+	if err != nil {
+		return err
+	}
+	return s.Store.AppendAudit(ctx, s.event(ctx, c, "api_token.revoke", id, "ok", map[string]any{"name": t.Name}).In(store.CompaniesOf(owner)...))
 }
 
 // Authenticate resolves a Bearer secret to its token: ErrUnauthenticated
@@ -238,6 +245,7 @@ func CreateToken(ctx context.Context, tokens store.APITokens, st store.Store, ro
 	if err := st.AppendAudit(ctx, store.AuditEvent{
 		Time: now.UTC(), Actor: "cli", Action: "api_token.create", Target: t.ID, Outcome: "ok",
 		Category: "admin", Details: map[string]any{"name": name, "account": acc.ID},
+		Companies: store.CompaniesOf(ms),
 	}); err != nil {
 		return "", err
 	}

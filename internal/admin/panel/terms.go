@@ -38,11 +38,8 @@ type Terms struct {
 	Redirect     func(rd string) string // a safe target for rd
 	MaxFormBytes int64
 	ClientIP     func(*http.Request) string
-	// Accepted is told once an account accepted, so cached gate identities
-	// of its sessions are dropped and the app opens at once.
-	Accepted func(ctx context.Context, accountID string)
-	Now      func() time.Time
-	Logger   *slog.Logger
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Mount registers the interstitial.
@@ -142,8 +139,7 @@ func (t *Terms) accept(w http.ResponseWriter, r *http.Request) {
 	}); err != nil {
 		t.Logger.Error("audit", "action", "terms.accept", "err", err)
 	}
-	if t.Accepted != nil {
-		t.Accepted(r.Context(), acc.ID)
-	}
+	// The store announces the changed account, so the gate's cached
+	// "terms" answer is gone and the app opens at once.
 	http.Redirect(w, r, rd, http.StatusSeeOther)
 }

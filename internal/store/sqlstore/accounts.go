@@ -53,6 +53,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if err != nil {
 		return s.fail(err, "create account %q (%s)", a.ID, a.Email)
 	}
+	s.accountChanged(ctx, a.ID)
 	return nil
 }
 
@@ -111,6 +112,13 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(*store.Acc
 		if err != nil {
 			return tx.fail(err, "update account %q: read back", id)
 		}
+		// Only the time moved: nothing built from the account is stale,
+		// and an update made on every sign-in does not empty caches.
+		same := out
+		same.UpdatedAt = before.UpdatedAt
+		if same != before {
+			tx.accountChanged(ctx, id)
+		}
 		return nil
 	})
 	if err != nil {
@@ -123,7 +131,11 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(*store.Acc
 // identity links, sessions and tokens go with it (ON DELETE CASCADE).
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, id)
-	return s.mustAffect(res, err, "delete account %q", id)
+	if err := s.mustAffect(res, err, "delete account %q", id); err != nil {
+		return err
+	}
+	s.accountChanged(ctx, id)
+	return nil
 }
 
 // likeEscape quotes LIKE wildcards; every LIKE here uses ESCAPE '\'.

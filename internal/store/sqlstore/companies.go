@@ -110,13 +110,18 @@ func (s *Store) SetMembership(ctx context.Context, m store.Membership) error {
 	if err != nil {
 		return s.fail(err, "set membership of %q in %q", m.AccountID, m.CompanyID)
 	}
+	s.accountChanged(ctx, m.AccountID)
 	return nil
 }
 
 // RemoveMembership removes the account from the company.
 func (s *Store) RemoveMembership(ctx context.Context, accountID, companyID string) error {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM memberships WHERE account_id = $1 AND company_id = $2`, accountID, companyID)
-	return s.mustAffect(res, err, "remove membership of %q in %q", accountID, companyID)
+	if err := s.mustAffect(res, err, "remove membership of %q in %q", accountID, companyID); err != nil {
+		return err
+	}
+	s.accountChanged(ctx, accountID)
+	return nil
 }
 
 func scanMembership(row interface{ Scan(...any) error }) (store.Membership, error) {
@@ -157,13 +162,18 @@ func (s *Store) GrantSite(ctx context.Context, accountID, siteID string) error {
 	if err != nil {
 		return s.fail(err, "grant site %q to %q", siteID, accountID)
 	}
+	s.accountChanged(ctx, accountID)
 	return nil
 }
 
 // RevokeSite removes the account's access to the site.
 func (s *Store) RevokeSite(ctx context.Context, accountID, siteID string) error {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM site_access WHERE account_id = $1 AND site_id = $2`, accountID, siteID)
-	return s.mustAffect(res, err, "revoke site %q from %q", siteID, accountID)
+	if err := s.mustAffect(res, err, "revoke site %q from %q", siteID, accountID); err != nil {
+		return err
+	}
+	s.accountChanged(ctx, accountID)
+	return nil
 }
 
 func (s *Store) listStrings(ctx context.Context, query, arg, what string) ([]string, error) {

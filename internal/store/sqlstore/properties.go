@@ -74,6 +74,7 @@ func (s *Store) CreatePropertyDef(ctx context.Context, d store.PropertyDef) erro
 	if err != nil {
 		return s.fail(err, "create property %s/%s", d.CompanyID, d.Key)
 	}
+	s.companyChanged(ctx, d.CompanyID)
 	return nil
 }
 
@@ -89,7 +90,11 @@ func (s *Store) UpdatePropertyDef(ctx context.Context, d store.PropertyDef) erro
 	res, err := s.w().ExecContext(ctx, `UPDATE property_defs SET labels = $3, type = $4, choices = $5, updated_at = $6
 		WHERE company_id = $1 AND prop_key = $2`,
 		d.CompanyID, d.Key, labels, d.Type, choices, micros(s.orNow(d.UpdatedAt)))
-	return s.mustAffect(res, err, "update property %s/%s", d.CompanyID, d.Key)
+	if err := s.mustAffect(res, err, "update property %s/%s", d.CompanyID, d.Key); err != nil {
+		return err
+	}
+	s.companyChanged(ctx, d.CompanyID)
+	return nil
 }
 
 // GetPropertyDef returns the company's definition of key.
@@ -120,7 +125,11 @@ func (s *Store) ListPropertyDefs(ctx context.Context, companyID string) ([]store
 // account's value of it; ErrNotFound when there is no such definition.
 func (s *Store) DeletePropertyDef(ctx context.Context, companyID, key string) error {
 	res, err := s.w().ExecContext(ctx, `DELETE FROM property_defs WHERE company_id = $1 AND prop_key = $2`, companyID, key)
-	return s.mustAffect(res, err, "delete property %s/%s", companyID, key)
+	if err := s.mustAffect(res, err, "delete property %s/%s", companyID, key); err != nil {
+		return err
+	}
+	s.companyChanged(ctx, companyID)
+	return nil
 }
 
 // SetPropertyValue replaces the account's value of the property in one
@@ -142,6 +151,7 @@ func (s *Store) SetPropertyValue(ctx context.Context, v store.PropertyValue) err
 				return tx.fail(err, "set property %s/%s of %q", v.CompanyID, v.Key, v.AccountID)
 			}
 		}
+		tx.accountChanged(ctx, v.AccountID)
 		return nil
 	})
 }
@@ -229,6 +239,7 @@ func (s *Store) CreateAccessRule(ctx context.Context, r store.AccessRule) error 
 	if err != nil {
 		return s.fail(err, "create access rule %q in %q", r.ID, r.CompanyID)
 	}
+	s.companyChanged(ctx, r.CompanyID)
 	return nil
 }
 
@@ -241,7 +252,11 @@ func (s *Store) UpdateAccessRule(ctx context.Context, r store.AccessRule) error 
 		capability = $7, tag = $8, updated_at = $9 WHERE id = $1 AND company_id = $2`,
 		r.ID, r.CompanyID, r.Name, int64(r.Position), r.Enabled, orEmpty(r.Condition), r.Capability, r.Tag,
 		micros(s.orNow(r.UpdatedAt)))
-	return s.mustAffect(res, err, "update access rule %q in %q", r.ID, r.CompanyID)
+	if err := s.mustAffect(res, err, "update access rule %q in %q", r.ID, r.CompanyID); err != nil {
+		return err
+	}
+	s.companyChanged(ctx, r.CompanyID)
+	return nil
 }
 
 // GetAccessRule returns the rule with id.
@@ -270,6 +285,12 @@ func (s *Store) ListAccessRules(ctx context.Context, companyID string) ([]store.
 
 // DeleteAccessRule removes the rule; ErrNotFound when it does not exist.
 func (s *Store) DeleteAccessRule(ctx context.Context, id string) error {
-	res, err := s.w().ExecContext(ctx, `DELETE FROM access_rules WHERE id = $1`, id)
-	return s.mustAffect(res, err, "delete access rule %q", id)
+	// RETURNING names the company whose accounts the rule applied to.
+	var company string
+	err := s.w().QueryRowContext(ctx, `DELETE FROM access_rules WHERE id = $1 RETURNING company_id`, id).Scan(&company)
+	if err != nil {
+		return s.fail(err, "delete access rule %q", id)
+	}
+	s.companyChanged(ctx, company)
+	return nil
 }

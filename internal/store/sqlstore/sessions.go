@@ -19,6 +19,7 @@ func (s *Store) LinkIdentity(ctx context.Context, l store.IdentityLink) error {
 	if err != nil {
 		return s.fail(err, "link identity %s/%s to %q", l.ProviderID, l.Subject, l.AccountID)
 	}
+	s.accountChanged(ctx, l.AccountID)
 	return nil
 }
 

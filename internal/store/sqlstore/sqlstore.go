@@ -62,13 +62,18 @@ type Store struct {
 	tx   *sql.Tx // set on the Store InTx hands to its callback
 	d    Dialect
 	now  func() time.Time
+	// watch is told of account data changes once they commit; pending
+	// collects those of the transaction a bound Store runs in.
+	watch   *watchers
+	pending *[]store.Change
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New wraps db. It does not migrate; call Migrate.
 func New(db *sql.DB, d Dialect, opt Options) *Store {
-	s := &Store{db: db, read: opt.Read, d: d, now: opt.Now}
+	s := &Store{db: db, read: opt.Read, d: d, now: opt.Now,
+		watch: &watchers{fns: map[int]func(context.Context, []store.Change){}}}
 	if s.read == nil {
 		s.read = db
 	}
@@ -120,6 +125,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*Store) error) (err error) {
 	}()
 	bound := *s
 	bound.tx = tx
+	bound.pending = new([]store.Change)
 	if err := fn(&bound); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -127,6 +133,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*Store) error) (err error) {
 	if err := tx.Commit(); err != nil {
 		return s.fail(err, "commit")
 	}
+	s.announce(ctx, *bound.pending)
 	return nil
 }
 

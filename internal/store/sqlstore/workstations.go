@@ -44,6 +44,7 @@ func (s *Store) SetAllowedNetworks(ctx context.Context, accountID string, cidrs 
 				return q.fail(err, "set allowed networks of %q", accountID)
 			}
 		}
+		q.accountChanged(ctx, accountID)
 		return nil
 	})
 }

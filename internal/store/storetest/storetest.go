@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ThrottleConcurrent", testThrottleConcurrent},
 		{"Audit", testAudit},
 		{"AuditPaging", testAuditPaging},
+		{"AuditCompanies", testAuditCompanies},
+		{"PurgeAudit", testPurgeAudit},
 		{"Secrets", testSecrets},
 		{"InTxRollback", testInTxRollback},
 		{"InTxCommit", testInTxCommit},
@@ -61,6 +63,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AccessRules", testAccessRules},
 		{"AllowedNetworks", testAllowedNetworks},
 		{"Purge", testPurge},
+		{"Changes", testChanges},
+		{"ChangesOnlyWhenCommitted", testChangesOnlyWhenCommitted},
+		{"ChangesCoverEveryWrite", testChangesCoverEveryWrite},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,10 @@
+-- The companies each audit event concerns: an admin reads only the events
+-- of companies they administer. An event with no row here concerns no
+-- company (an unknown address at sign-in, a provider's malformed request).
+-- Rows go with their event, so purging old events purges these too.
+CREATE TABLE audit_companies (
+	audit_id   BIGINT NOT NULL REFERENCES audit (id) ON DELETE CASCADE,
+	company_id TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (audit_id, company_id)
+);
+CREATE INDEX audit_companies_company ON audit_companies (company_id, audit_id);
