@@ -23,6 +23,12 @@ type ProfileUpdate struct {
 // UpdateProfile validates and applies u in one transaction; a rejected
 // update changes nothing. A taken email gives a *ConflictError.
 func (s *Service) UpdateProfile(ctx context.Context, actor, id string, u ProfileUpdate) (store.Account, error) {
+	return s.UpdateProfileWith(ctx, actor, id, u, nil)
+}
+
+// UpdateProfileWith is UpdateProfile that also runs also, when not nil,
+// in the same transaction: an error from it undoes the profile change.
+func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u ProfileUpdate, also func(tx store.Store) error) (store.Account, error) {
 	trim := func(p *string) *string {
 		if p == nil {
 			return nil
@@ -88,7 +94,13 @@ func (s *Service) UpdateProfile(ctx context.Context, actor, id string, u Profile
 		if err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, s.event(ctx, now, actor, "account.update", id, map[string]any{"changed": changed}))
+		if err := tx.AppendAudit(ctx, s.event(ctx, now, actor, "account.update", id, map[string]any{"changed": changed})); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Account{}, err
@@ -220,7 +232,7 @@ func (s *Service) RemoveMembership(ctx context.Context, actor, accountID, compan
 }
 
 // guardDemotion refuses to take away the administrator role the account
-// holds in companyID when it is the last active administrator anywhere.
+// holds in companyID when it is that company's last active administrator.
 func (s *Service) guardDemotion(ctx context.Context, tx store.Store, acc store.Account, companyID string) error {
 	if acc.Status != store.StatusActive {
 		return nil
@@ -229,28 +241,10 @@ func (s *Service) guardDemotion(ctx context.Context, tx store.Store, acc store.A
 	if err != nil {
 		return err
 	}
-	adminHere, adminElsewhere := false, false
-	for _, m := range ms {
-		if !s.roles.IsAdmin(m.Role) {
-			continue
-		}
-		if m.CompanyID == companyID {
-			adminHere = true
-		} else {
-			adminElsewhere = true
-		}
-	}
-	if !adminHere || adminElsewhere {
+	if !slices.ContainsFunc(ms, func(m store.Membership) bool { return m.CompanyID == companyID && s.roles.IsAdmin(m.Role) }) {
 		return nil
 	}
-	others, err := s.otherActiveAdmin(ctx, tx, acc.ID)
-	if err != nil {
-		return err
-	}
-	if !others {
-		return ErrLastAdmin
-	}
-	return nil
+	return s.keepsAdmin(ctx, tx, companyID, acc.ID)
 }
 
 // replaceSites makes the account's access among the company's sites

@@ -155,7 +155,8 @@ func (s *Service) Delete(ctx context.Context, actor, id string) error {
 }
 
 // guard refuses to let an actor block, deactivate or delete their own
-// account, or the last active administrator.
+// account, or an account that is the last active administrator of one of
+// its companies.
 func (s *Service) guard(ctx context.Context, tx store.Store, actor string, target store.Account) error {
 	if actor == target.ID {
 		return ErrSelfAction
@@ -163,65 +164,55 @@ func (s *Service) guard(ctx context.Context, tx store.Store, actor string, targe
 	if target.Status != store.StatusActive {
 		return nil
 	}
-	isAdmin, err := s.isAdmin(ctx, tx, target.ID)
-	if err != nil || !isAdmin {
-		return err
-	}
-	others, err := s.otherActiveAdmin(ctx, tx, target.ID)
+	ms, err := tx.ListMemberships(ctx, target.ID)
 	if err != nil {
 		return err
 	}
-	if !others {
-		return ErrLastAdmin
+	var administered []string
+	for _, m := range ms {
+		if s.roles.IsAdmin(m.Role) {
+			administered = append(administered, m.CompanyID)
+		}
+	}
+	// One order for every transaction, so two of them never wait on
+	// each other's locks.
+	slices.Sort(administered)
+	for _, company := range administered {
+		if err := s.keepsAdmin(ctx, tx, company, target.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (s *Service) isAdmin(ctx context.Context, st store.Store, accountID string) (bool, error) {
-	ms, err := st.ListMemberships(ctx, accountID)
-	if err != nil {
-		return false, err
+// keepsAdmin locks company and refuses with ErrLastAdmin unless an active
+// account other than leaving administers it. The lock makes the check and
+// the change that follows one step: a concurrent change to the company's
+// administrators waits, then sees this one.
+func (s *Service) keepsAdmin(ctx context.Context, tx store.Store, company, leaving string) error {
+	if err := tx.LockCompany(ctx, company); err != nil {
+		return err
 	}
-	for _, m := range ms {
-		if s.roles.IsAdmin(m.Role) {
-			return true, nil
+	members, err := tx.ListCompanyMembers(ctx, company)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if m.AccountID == leaving || !s.roles.IsAdmin(m.Role) {
+			continue
 		}
-	}
-	return false, nil
-}
-
-// otherActiveAdmin reports whether an active account other than except
-// holds an administrator role in any company. It walks memberships, which
-// are few, rather than every account.
-func (s *Service) otherActiveAdmin(ctx context.Context, st store.Store, except string) (bool, error) {
-	companies, err := st.ListCompanies(ctx)
-	if err != nil {
-		return false, err
-	}
-	checked := map[string]bool{except: true}
-	for _, c := range companies {
-		members, err := st.ListCompanyMembers(ctx, c.ID)
+		a, err := tx.GetAccount(ctx, m.AccountID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
 		if err != nil {
-			return false, err
+			return err
 		}
-		for _, m := range members {
-			if checked[m.AccountID] || !s.roles.IsAdmin(m.Role) {
-				continue
-			}
-			checked[m.AccountID] = true
-			a, err := st.GetAccount(ctx, m.AccountID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return false, err
-			}
-			if a.Status == store.StatusActive {
-				return true, nil
-			}
+		if a.Status == store.StatusActive {
+			return nil
 		}
 	}
-	return false, nil
+	return ErrLastAdmin
 }
 
 // SetPassword checks pw against the policy, stores its hash, activates an

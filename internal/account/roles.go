@@ -35,6 +35,12 @@ const (
 	CapManageUsers          = "manage_users"
 	CapExports              = "exports"
 	CapIntegrationLogs      = "integration_logs"
+	// CapManageUnaffiliated lets an administrator manage accounts that
+	// belong to no company. It is the one capability that is not about the
+	// company where the role is held, so no built-in role grants it: an
+	// account with no membership is otherwise the operator's, through the
+	// command line.
+	CapManageUnaffiliated = "manage_unaffiliated_accounts"
 )
 
 // AllCapabilities lists every known capability, in a stable order.
@@ -42,7 +48,7 @@ func AllCapabilities() []string {
 	return []string{
 		CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments,
 		CapEditObjects, CapManageWorkflows, CapBeResponsible, CapReceiveNotifications,
-		CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs,
+		CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs, CapManageUnaffiliated,
 	}
 }
 
@@ -85,7 +91,7 @@ func Standard() *Model {
 			{Name: "shared_computer", Capabilities: shared, AllSites: true, SharedComputer: true},
 			{Name: "viewer", Capabilities: viewer, AllSites: true},
 			{Name: "manager", Capabilities: manager, AllSites: true},
-			{Name: "admin", Capabilities: AllCapabilities(), AllSites: true},
+			{Name: "admin", Capabilities: slices.DeleteFunc(AllCapabilities(), func(c string) bool { return c == CapManageUnaffiliated }), AllSites: true},
 		},
 	}
 }

@@ -22,7 +22,8 @@ func TestStandardModel(t *testing.T) {
 		"viewer":          {CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments, CapReceiveNotifications},
 		"manager": {CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments, CapReceiveNotifications,
 			CapEditObjects, CapManageWorkflows, CapBeResponsible},
-		"admin": AllCapabilities(),
+		"admin": {CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments, CapEditObjects, CapManageWorkflows,
+			CapBeResponsible, CapReceiveNotifications, CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs},
 	}
 	if got := m.RoleNames(); !reflect.DeepEqual(got, []string{"shared_computer", "viewer", "manager", "admin"}) {
 		t.Fatalf("standard roles = %v", got)

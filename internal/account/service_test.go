@@ -524,11 +524,19 @@ func TestLastAdmin(t *testing.T) {
 	if _, err := f.svc.Block(f.ctx, "cli", ada.ID); !errors.Is(err, ErrLastAdmin) {
 		t.Fatalf("block with only an invited admin left: %v", err)
 	}
-	// With a second active admin (in another company) it is allowed; then
-	// that one becomes the last.
+	// An active admin of another company does not keep acme
+	// administered: every company keeps one of its own.
 	eve := person("eve@example.com", "admin")
 	eve.CompanyID, eve.CreateCompany = "globex", true
 	e := f.create(eve)
+	if _, err := f.svc.Block(f.ctx, e.ID, ada.ID); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("block acme's last admin while globex has one: %v", err)
+	}
+	// With a second active admin of acme it is allowed; then that one
+	// becomes the last.
+	if err := f.st.SetMembership(f.ctx, store.Membership{AccountID: e.ID, CompanyID: "acme", Role: "admin", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.svc.Block(f.ctx, e.ID, ada.ID); err != nil {
 		t.Fatalf("block with another admin: %v", err)
 	}

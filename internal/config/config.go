@@ -67,10 +67,19 @@ type Argon2 struct {
 
 // Lockout throttles password guessing.
 type Lockout struct {
-	MaxFailures int      `yaml:"max_failures"` // per account, default 5, at most 100
-	Window      Duration `yaml:"window"`       // default 15m
-	IPLimit     int      `yaml:"ip_limit"`     // login/forgot requests per IP per IPWindow, default 30
-	IPWindow    Duration `yaml:"ip_window"`    // default 1m
+	MaxFailures int      `yaml:"max_failures"` // per account and class of clients, default 5, at most 100
+	Window      Duration `yaml:"window"`       // default 15m; the first lock of a run lasts as long
+	// MaxLock caps the lock durations, which double with each lock of a
+	// run of consecutive failures (default 24h).
+	MaxLock Duration `yaml:"max_lock"`
+	// HardLockAfter consecutive failures lock their class of clients until
+	// a successful sign-in (default and at most 100, NIST SP 800-63B).
+	HardLockAfter int `yaml:"hard_lock_after"`
+	// DeviceTTL is how long a device cookie spares its browser from the
+	// lockout of other clients (default 2160h, 90 days).
+	DeviceTTL Duration `yaml:"device_ttl"`
+	IPLimit   int      `yaml:"ip_limit"`  // login/forgot requests per IP per IPWindow, default 30
+	IPWindow  Duration `yaml:"ip_window"` // default 1m
 }
 
 // Mail configures outgoing mail.

@@ -37,10 +37,13 @@ func Default() Config {
 			MaxConcurrentHashes: runtime.NumCPU(),
 			HashCPUPercent:      20,
 			Lockout: Lockout{
-				MaxFailures: 5,
-				Window:      Duration(15 * time.Minute),
-				IPLimit:     30,
-				IPWindow:    Duration(time.Minute),
+				MaxFailures:   5,
+				Window:        Duration(15 * time.Minute),
+				MaxLock:       Duration(24 * time.Hour),
+				HardLockAfter: 100,
+				DeviceTTL:     Duration(90 * 24 * time.Hour),
+				IPLimit:       30,
+				IPWindow:      Duration(time.Minute),
 			},
 		},
 		Mail: Mail{

@@ -43,6 +43,9 @@ import (
 //	GATEHOUSE_PASSWORD_HASH_CPU_PERCENT       password.hash_cpu_percent
 //	GATEHOUSE_PASSWORD_LOCKOUT_MAX_FAILURES   password.lockout.max_failures
 //	GATEHOUSE_PASSWORD_LOCKOUT_WINDOW         password.lockout.window
+//	GATEHOUSE_PASSWORD_LOCKOUT_MAX_LOCK       password.lockout.max_lock
+//	GATEHOUSE_PASSWORD_LOCKOUT_HARD_LOCK_AFTER password.lockout.hard_lock_after
+//	GATEHOUSE_PASSWORD_LOCKOUT_DEVICE_TTL     password.lockout.device_ttl
 //	GATEHOUSE_PASSWORD_LOCKOUT_IP_LIMIT       password.lockout.ip_limit
 //	GATEHOUSE_PASSWORD_LOCKOUT_IP_WINDOW      password.lockout.ip_window
 //	GATEHOUSE_MAIL_FROM                       mail.from

@@ -311,6 +311,16 @@ func (v *validator) password(p Password) {
 		v.add("password.lockout.max_failures", "must be from 1 to 100")
 	}
 	v.positive("password.lockout.window", p.Lockout.Window)
+	if p.Lockout.MaxLock < p.Lockout.Window {
+		v.add("password.lockout.max_lock", "must be at least password.lockout.window")
+	}
+	switch {
+	case p.Lockout.HardLockAfter < 1 || p.Lockout.HardLockAfter > 100:
+		v.add("password.lockout.hard_lock_after", "must be from 1 to 100")
+	case p.Lockout.HardLockAfter < p.Lockout.MaxFailures && p.Lockout.MaxFailures <= 100:
+		v.add("password.lockout.hard_lock_after", "must be at least password.lockout.max_failures")
+	}
+	v.positive("password.lockout.device_ttl", p.Lockout.DeviceTTL)
 	if p.Lockout.IPLimit < 1 {
 		v.add("password.lockout.ip_limit", "must be at least 1")
 	}

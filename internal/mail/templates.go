@@ -15,10 +15,16 @@ const (
 	KindPasswordReset   = "password_reset"
 	KindPasswordChanged = "password_changed"
 	KindInvitation      = "invitation"
+	// KindEmailChanged goes to an account's old address when an
+	// administrator changes it.
+	KindEmailChanged = "email_changed"
+	// KindCompanyAdded tells an existing account it was given a role in
+	// another company.
+	KindCompanyAdded = "company_added"
 )
 
 var (
-	kinds     = []string{KindPasswordReset, KindPasswordChanged, KindInvitation}
+	kinds     = []string{KindPasswordReset, KindPasswordChanged, KindInvitation, KindEmailChanged, KindCompanyAdded}
 	languages = []string{"en", "fr", "ja"}
 )
 
@@ -31,6 +37,8 @@ type Data struct {
 	Name     string // how to greet them
 	Link     string // the one-time link, when the kind has one
 	ValidFor time.Duration
+	NewEmail string // the address an email change moved the account to
+	Company  string // the company an account was added to
 }
 
 type pair struct {

@@ -352,6 +352,20 @@ func (s *Service) SetValues(ctx context.Context, actor Actor, accountID, company
 	return s.applyValues(ctx, actor, acc.ID, company, defs, values, "property.values.set")
 }
 
+// SetValuesIn is SetValues as one step of the caller's transaction tx:
+// its writes and its audit event commit, or roll back, with the caller's
+// own. The caller calls Changed once tx has committed.
+func (s *Service) SetValuesIn(ctx context.Context, tx store.Store, actor Actor, accountID, company string, values map[string][]string) error {
+	// A service over tx alone, without caches: dropping them before the
+	// commit could let a reader cache the old values again.
+	in := &Service{props: tx, dir: tx, audit: tx, roles: s.roles, now: s.now, rand: s.rand, logger: s.logger}
+	return in.SetValues(ctx, actor, accountID, company, values)
+}
+
+// Changed drops every cached evaluation and tells the gate, after a
+// caller's transaction changed values through SetValuesIn.
+func (s *Service) Changed() { s.changed() }
+
 // CheckValues validates values exactly as SetValues does, changing
 // nothing, for callers that must know a change will pass before they
 // make others alongside it.

@@ -30,10 +30,14 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		InvitationLimits: adminsvc.InvitationLimits{
 			PerAdmin: d.cfg.Limits.InvitationsPerAdmin, PerCompany: d.cfg.Limits.InvitationsPerCompany,
 		},
-		Providers: func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
-		Now:       d.now,
-		Rand:      rand.Reader,
-		Logger:    d.logger,
+		// An email change and an existing account added to a company are
+		// told to the person concerned.
+		NotifyEmailChanged: rst.NotifyEmailChanged,
+		NotifyAdded:        rst.NotifyAdded,
+		Providers:          func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
+		Now:                d.now,
+		Rand:               rand.Reader,
+		Logger:             d.logger,
 	}
 	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger}
 	html := &panel.Handler{

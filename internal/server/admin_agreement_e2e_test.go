@@ -464,13 +464,14 @@ func agreeUnder(t *testing.T, m agreeModel) {
 }
 
 // TestSelfActionsRefusedOnBothSurfaces: what an administrator may do to
-// others but not to their own account is refused, and recorded, alike.
+// others but not to their own account (their status, their memberships)
+// is refused, and recorded, alike.
 func TestSelfActionsRefusedOnBothSurfaces(t *testing.T) {
 	fx := newAgreeFixture(t, agreeModels[0])
 	self := map[string]string{"{acct}": fx.admin.id}
 	for _, op := range AdminOperations {
 		switch op.Action {
-		case "account.block", "account.deactivate", "account.delete":
+		case "account.block", "account.deactivate", "account.delete", "account.membership.set", "account.membership.remove":
 		default:
 			continue
 		}

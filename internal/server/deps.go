@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth/device"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -27,6 +28,7 @@ type deps struct {
 	renderer  *web.Renderer
 	csrf      *web.CSRF
 	hasher    *password.Hasher
+	devices   *device.Cookies // browsers that signed in before, for the lockout
 	clientIP  func(*http.Request) string
 	redirect  func(rd string) string // a safe target for rd, "/" otherwise
 	login     *web.Login             // features may set its Guard, Providers, PasswordBlocked

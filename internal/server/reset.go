@@ -24,7 +24,9 @@ func (s *Server) newReset(d *deps) (*reset.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard := throttle.New(d.store, throttle.OptionsFrom(d.cfg.Password.Lockout), d.clientIP, d.now, d.logger)
+	lockout := throttle.OptionsFrom(d.cfg.Password.Lockout)
+	lockout.Devices = d.devices
+	guard := throttle.New(d.store, lockout, d.clientIP, d.now, d.logger)
 	d.login.Guard = guard
 	s.mail = mq
 	s.reset = &reset.Handler{

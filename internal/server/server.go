@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/auth/device"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -131,6 +132,10 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err != nil {
 		return nil, err
 	}
+	deviceKey, err := ensureSecret(ctx, st, "device_key")
+	if err != nil {
+		return nil, err
+	}
 	// Every session end goes through the session manager, which publishes
 	// it on the invalidation bus; account changes that end sessions tell
 	// the manager. The caches subscribe below, once the gate exists.
@@ -220,10 +225,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 
 	// The features are built first, each in its own file, from what was
 	// assembled above and the features it uses, then mounted.
+	devices := device.New(deviceKey, secure, cfg.Password.Lockout.DeviceTTL.D(), rand.Reader, now)
 	d := &deps{
 		cfg: cfg, store: st, logger: logger, now: now, publicURL: pub, secure: secure,
 		renderer: s.Renderer, csrf: csrf, hasher: hasher, clientIP: clientIP, redirect: safeRedirect,
-		login: login, logout: logout,
+		login: login, logout: logout, devices: devices,
 	}
 	rst, err := s.newReset(d)
 	if err != nil {

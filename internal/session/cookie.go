@@ -9,6 +9,11 @@ import (
 
 const (
 	cookieBaseName = "gatehouse_session"
+	// DeviceCookieName is the base name of the device cookie that
+	// internal/auth/device sets (with hostPrefix on https). It sits here,
+	// beside the session cookie's name, so the gateway's cookie names are
+	// found in one place.
+	DeviceCookieName = "gatehouse_device"
 	// hostPrefix makes browsers refuse the cookie unless it is Secure, has
 	// Path=/ and no Domain, so a sibling subdomain cannot plant or shadow it.
 	hostPrefix = "__Host-"

@@ -115,6 +115,10 @@ type Companies interface {
 	GetCompany(ctx context.Context, id string) (Company, error)
 	ListCompanies(ctx context.Context) ([]Company, error)
 	RenameCompany(ctx context.Context, id, name string) error
+	// LockCompany holds the company until the transaction it runs in
+	// ends, so that transactions changing who administers it take turns
+	// (ErrNotFound when it does not exist).
+	LockCompany(ctx context.Context, id string) error
 
 	CreateSite(ctx context.Context, s Site) error
 	GetSite(ctx context.Context, id string) (Site, error)

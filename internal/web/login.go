@@ -13,11 +13,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// PasswordChecker verifies passwords in constant cost: Verify for a real
-// hash, VerifyDummy when there is no account, so timing reveals nothing.
+// PasswordChecker verifies passwords. DummyHash is a hash of the current
+// parameters that nothing matches: verifying against it when there is no
+// account costs exactly what a real verification costs.
 type PasswordChecker interface {
 	Verify(ctx context.Context, pw, phc string) (ok bool, needsRehash bool, err error)
-	VerifyDummy(ctx context.Context, pw string)
+	DummyHash() string
 	Hash(ctx context.Context, pw string) (string, error)
 }
 
@@ -28,15 +29,16 @@ type SessionStarter interface {
 	End(ctx context.Context, w http.ResponseWriter, r *http.Request) error
 }
 
-// LoginGuard decides whether a password attempt may be checked at all, and
-// learns its result. It throttles guessing (per account and per client);
-// nil means no throttling.
+// LoginGuard decides whether a password attempt may succeed, and learns
+// its result. It throttles guessing (per account and per client) and may
+// mark a browser that signed in (a device cookie set on w); nil means no
+// throttling.
 type LoginGuard interface {
 	// Allow reports whether the attempt may proceed; retryAfter > 0 with
 	// false means the client is over its rate and gets 429.
 	Allow(ctx context.Context, r *http.Request, email string) (ok bool, retryAfter time.Duration)
 	Failed(ctx context.Context, r *http.Request, email string)
-	Succeeded(ctx context.Context, r *http.Request, email string)
+	Succeeded(ctx context.Context, w http.ResponseWriter, r *http.Request, email string)
 }
 
 // PasswordSignInBlocker tells whether an account that otherwise has a
@@ -128,48 +130,41 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	rd := l.Redirect(r.PostFormValue("rd"))
 	ip := l.ClientIP(r)
 	if len(email) > 320 || len(pw) > 4096 {
-		l.fail(w, r, rd, email, ip, "invalid_input")
+		l.fail(w, r, rd, email, ip, "invalid_input", true)
 		return
 	}
+	// Every attempt the guard lets through takes the same steps whether
+	// or not the account exists, is locked or has a password: one account
+	// read, one verification in the hasher's queue (against a dummy hash of
+	// the current parameters when there is nothing real to check), the
+	// same guard writes. Only then is the outcome decided, so neither the
+	// answer nor its timing tells which emails have accounts.
+	allowed := true
 	if l.Guard != nil {
-		if ok, retry := l.Guard.Allow(ctx, r, email); !ok {
-			if retry > 0 {
-				w.Header().Set("Retry-After", retryAfterSeconds(retry))
-				l.result("throttled")
-				l.render(w, r, http.StatusTooManyRequests, rd, email, "login.throttled", "")
-				return
-			}
-			// Account locked: answer exactly like a wrong password,
-			// spending the same time.
-			l.Passwords.VerifyDummy(ctx, pw)
-			l.fail(w, r, rd, email, ip, "locked")
+		ok, retry := l.Guard.Allow(ctx, r, email)
+		if !ok && retry > 0 {
+			w.Header().Set("Retry-After", retryAfterSeconds(retry))
+			l.result("throttled")
+			l.render(w, r, http.StatusTooManyRequests, rd, email, "login.throttled", "")
 			return
 		}
+		allowed = ok
 	}
 	acct, err := l.Accounts.GetAccountByEmail(ctx, email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		l.Passwords.VerifyDummy(ctx, pw)
-		l.fail(w, r, rd, email, ip, "unknown_account")
-		return
-	case err != nil:
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		l.Logger.Error("login: reading account", "err", err)
-		l.Passwords.VerifyDummy(ctx, pw)
+		l.verify(ctx, pw, "")
 		l.Renderer.Fail(w, r, ProblemUnavailable)
 		return
 	}
-	var ok, rehash bool
-	if acct.PasswordHash == "" {
-		l.Passwords.VerifyDummy(ctx, pw)
-	} else {
-		ok, rehash, err = l.Passwords.Verify(ctx, pw, acct.PasswordHash)
-		if err != nil {
-			l.Logger.Error("login: verifying password", "err", err, "account", acct.ID)
-			ok = false
-		}
-	}
+	ok, rehash := l.verify(ctx, pw, acct.PasswordHash)
 	reason := ""
 	switch {
+	case !found:
+		reason = "unknown_account"
+	case !allowed:
+		reason = "locked"
 	case !ok:
 		reason = "bad_password"
 	case acct.SignIn != "password":
@@ -180,11 +175,11 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		reason = "workstation_bound"
 	}
 	if reason != "" {
-		l.fail(w, r, rd, email, ip, reason)
+		l.fail(w, r, rd, email, ip, reason, allowed)
 		return
 	}
 	if l.Guard != nil {
-		l.Guard.Succeeded(ctx, r, email)
+		l.Guard.Succeeded(ctx, w, r, email)
 	}
 	if rehash {
 		if h, err := l.Passwords.Hash(ctx, pw); err == nil {
@@ -210,11 +205,30 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, rd, http.StatusSeeOther)
 }
 
+// verify checks pw against phc, or against the dummy hash when phc is
+// empty, through the same queue and code either way. A hash that cannot be
+// read counts as a wrong password, after the same work.
+func (l *Login) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
+	if phc == "" {
+		phc = l.Passwords.DummyHash()
+	}
+	ok, rehash, err := l.Passwords.Verify(ctx, pw, phc)
+	if err != nil {
+		l.Logger.Error("login: verifying password", "err", err)
+		if ctx.Err() == nil {
+			_, _, _ = l.Passwords.Verify(ctx, pw, l.Passwords.DummyHash())
+		}
+		return false, false
+	}
+	return ok, rehash
+}
+
 // fail answers every failed attempt the same way; the reason only reaches
-// the audit log.
-func (l *Login) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string) {
+// the audit log. Failures the guard let through are counted (a locked
+// client's are not: they were never checked).
+func (l *Login) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string, allowed bool) {
 	ctx := r.Context()
-	if l.Guard != nil && reason != "locked" {
+	if l.Guard != nil && allowed {
 		l.Guard.Failed(ctx, r, email)
 	}
 	l.audit(ctx, store.AuditEvent{Actor: "anonymous", Action: "login.failure", Target: strings.ToLower(email), IP: ip, Outcome: "denied", Category: "auth",

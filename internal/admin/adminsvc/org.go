@@ -138,11 +138,8 @@ func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name st
 	if err = s.Permit(c, OpCompanyRename); err != nil {
 		return
 	}
-	if _, err := s.Store.GetCompany(ctx, id); err != nil {
+	if err := s.company(ctx, c, id); err != nil {
 		return CompanyJSON{}, err
-	}
-	if !s.Policy.Manages(c, id) {
-		return CompanyJSON{}, authz.ErrForbidden
 	}
 	name = strings.TrimSpace(name)
 	if err := checkLabel("name", name); err != nil {
@@ -165,16 +162,23 @@ func (s *Service) RenameCompany(ctx context.Context, c authz.Caller, id, name st
 	return CompanyJSON{ID: co.ID, Name: co.Name, CreatedAt: co.CreatedAt.UTC()}, nil
 }
 
+// company checks the caller administers company id: one they do not is
+// not found, exactly like one that does not exist.
+func (s *Service) company(ctx context.Context, c authz.Caller, id string) error {
+	if !s.Policy.Manages(c, id) {
+		return hidden{authz.ErrForbidden}
+	}
+	_, err := s.Store.GetCompany(ctx, id)
+	return err
+}
+
 // CompanyMembers lists the accounts of a company the caller manages.
 func (s *Service) CompanyMembers(ctx context.Context, c authz.Caller, id string) (_ []MemberJSON, err error) {
 	if err = s.Permit(c, OpCompanyMembers); err != nil {
 		return
 	}
-	if _, err := s.Store.GetCompany(ctx, id); err != nil {
+	if err := s.company(ctx, c, id); err != nil {
 		return nil, err
-	}
-	if !s.Policy.Manages(c, id) {
-		return nil, authz.ErrForbidden
 	}
 	members, err := s.Store.ListCompanyMembers(ctx, id)
 	if err != nil {
@@ -249,15 +253,8 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 	var ps []account.FieldProblem
 	if company == "" {
 		ps = append(ps, account.FieldProblem{Field: "company", Code: "required", Message: "a company is required"})
-	} else if _, err := s.Store.GetCompany(ctx, company); errors.Is(err, store.ErrNotFound) {
-		if !s.Policy.IsAdmin(c) {
-			return SiteJSON{}, authz.ErrForbidden
-		}
-		ps = append(ps, account.FieldProblem{Field: "company", Code: "unknown", Message: fmt.Sprintf("company %q does not exist", company)})
-	} else if err != nil {
+	} else if err := s.company(ctx, c, company); err != nil {
 		return SiteJSON{}, err
-	} else if !s.Policy.Manages(c, company) {
-		return SiteJSON{}, authz.ErrForbidden
 	}
 	if err := checkLabel("name", name); err != nil {
 		ps = append(ps, err.(*account.ValidationError).Problems...)
@@ -292,7 +289,7 @@ func (s *Service) site(ctx context.Context, c authz.Caller, id string) (store.Si
 		return store.Site{}, err
 	}
 	if !s.Policy.Manages(c, site.CompanyID) {
-		return store.Site{}, authz.ErrForbidden
+		return store.Site{}, hidden{authz.ErrForbidden}
 	}
 	return site, nil
 }
@@ -425,10 +422,8 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 	if len(in.Memberships) == 0 {
 		ps = append(ps, account.FieldProblem{Field: "memberships", Code: "required", Message: "at least one company role is required"})
 	}
-	for _, m := range in.Memberships {
-		if m.Company != "" && !s.Policy.Manages(c, m.Company) {
-			return InvitationResult{}, authz.ErrForbidden
-		}
+	if err := s.grantable(c, in.Memberships); err != nil {
+		return InvitationResult{}, err
 	}
 	if err := s.Accounts.CheckMemberships(ctx, store.KindPersonal, "memberships", in.Memberships); err != nil {
 		var ve *account.ValidationError
@@ -447,6 +442,22 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 	res := InvitationResult{Invited: []AccountJSON{}, Existing: []string{}, Failed: []string{}}
 	defer func() { s.countInvitations(ctx, limits, res.Mailed) }()
 	for _, e := range emails {
+		// An address of another company's account is added to the
+		// caller's companies and answered exactly as a new one.
+		if acc, ok, err := s.elsewhere(ctx, c, e); err != nil {
+			return res, err
+		} else if ok {
+			if acc, err = s.adopt(ctx, c, acc, in.Memberships); err != nil {
+				return res, err
+			}
+			v, err := s.view(ctx, acc)
+			if err != nil {
+				return res, err
+			}
+			res.Invited = append(res.Invited, v)
+			res.Mailed++
+			continue
+		}
 		if _, err := s.Store.GetAccountByEmail(ctx, e); err == nil {
 			res.Existing = append(res.Existing, e)
 			continue

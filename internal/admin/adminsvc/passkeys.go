@@ -22,8 +22,8 @@ type Passkeys interface {
 	SetAllowedNetworks(ctx context.Context, acct store.Account, nets []netip.Prefix) error
 }
 
-// passkeyTarget starts a passkey operation on an account the caller
-// manages.
+// passkeyTarget starts a passkey operation on an account: one the caller
+// sees to read, one they manage as a whole to change.
 func (s *Service) passkeyTarget(ctx context.Context, c authz.Caller, op Op, accountID string) (store.Account, error) {
 	if err := s.Permit(c, op); err != nil {
 		return store.Account{}, err
@@ -31,7 +31,11 @@ func (s *Service) passkeyTarget(ctx context.Context, c authz.Caller, op Op, acco
 	if s.Passkeys == nil {
 		return store.Account{}, fmt.Errorf("%w: passkeys", ErrUnavailable)
 	}
-	return s.target(ctx, c, accountID)
+	if op.Changes {
+		return s.wholeAccount(ctx, c, accountID)
+	}
+	acc, _, err := s.target(ctx, c, accountID)
+	return acc, err
 }
 
 // ListCredentials lists the passkeys of an account the caller manages.

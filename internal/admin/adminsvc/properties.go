@@ -99,7 +99,7 @@ func (s *Service) valuesScope(ctx context.Context, c authz.Caller, op Op, accoun
 	if err != nil {
 		return rules.Actor{}, err
 	}
-	if _, err := s.target(ctx, c, accountID); err != nil {
+	if _, _, err := s.target(ctx, c, accountID); err != nil {
 		return rules.Actor{}, err
 	}
 	return actor, nil

@@ -73,6 +73,12 @@ type Service struct {
 	SendInvitation func(ctx context.Context, a store.Account) error
 	// InvitationLimits bound the invitation mails sent per hour.
 	InvitationLimits InvitationLimits
+	// NotifyEmailChanged mails the old address of an account whose email
+	// an administrator changed; nil: no mail is sent.
+	NotifyEmailChanged func(ctx context.Context, a store.Account, oldEmail string) error
+	// NotifyAdded mails an existing account that an administrator added
+	// it to a company; nil: no mail is sent.
+	NotifyAdded func(ctx context.Context, a store.Account, company string) error
 	// Providers reports the configured identity providers; nil: none.
 	Providers func() []ProviderStatus
 	Now       func() time.Time
@@ -143,22 +149,42 @@ func (s *Service) view(ctx context.Context, a store.Account) (AccountJSON, error
 	}, nil
 }
 
-// target reads an account the caller wants to act on: ErrNotFound when it
-// does not exist, authz.ErrForbidden when it is outside the caller's scope.
-func (s *Service) target(ctx context.Context, c authz.Caller, id string) (store.Account, error) {
+// target reads an account the caller may see (see authz.Policy.Sees),
+// with its memberships. One they may not see is not found, exactly like
+// one that does not exist, though the audit log records the refusal.
+func (s *Service) target(ctx context.Context, c authz.Caller, id string) (store.Account, []store.Membership, error) {
 	acc, err := s.Store.GetAccount(ctx, id)
 	if err != nil {
-		return store.Account{}, err
+		return store.Account{}, nil, err
 	}
 	ms, err := s.Store.ListMemberships(ctx, id)
 	if err != nil {
+		return store.Account{}, nil, err
+	}
+	if !s.Policy.Sees(c, ms) {
+		return store.Account{}, nil, hidden{authz.ErrForbidden}
+	}
+	return acc, ms, nil
+}
+
+// wholeAccount reads an account for a change to the account as a whole
+// (profile, status, deletion, sessions, passkeys, workstation, tokens):
+// the caller must administer every company it belongs to, since each of
+// those companies' admins answers for it.
+func (s *Service) wholeAccount(ctx context.Context, c authz.Caller, id string) (store.Account, error) {
+	acc, ms, err := s.target(ctx, c, id)
+	if err != nil {
 		return store.Account{}, err
 	}
-	if !s.Policy.CanManage(c, ms) {
-		return store.Account{}, authz.ErrForbidden
+	if !s.Policy.ManagesAccount(c, ms) {
+		return store.Account{}, errNotAllCompanies
 	}
 	return acc, nil
 }
+
+// errNotAllCompanies refuses a change to an account the caller sees but
+// shares with another company's administrators.
+var errNotAllCompanies = fmt.Errorf("%w: the account also belongs to a company you do not administer", authz.ErrForbidden)
 
 // AccountFilter selects accounts to list.
 type AccountFilter struct {
@@ -213,7 +239,7 @@ func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFil
 			if err != nil {
 				return AccountPage{}, err
 			}
-			if !s.Policy.CanManage(c, ms) {
+			if !s.Policy.Sees(c, ms) {
 				continue
 			}
 			if len(page.Accounts) == f.Limit {
@@ -238,7 +264,7 @@ func (s *Service) GetAccount(ctx context.Context, c authz.Caller, id string) (_ 
 	if err = s.Permit(c, OpAccountGet); err != nil {
 		return
 	}
-	acc, err := s.target(ctx, c, id)
+	acc, _, err := s.target(ctx, c, id)
 	if err != nil {
 		return AccountJSON{}, err
 	}
@@ -290,10 +316,8 @@ func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccou
 	if len(in.Memberships) == 0 {
 		return Created{}, &account.ValidationError{Problems: []account.FieldProblem{{Field: "memberships", Code: "required", Message: "at least one company role is required"}}}
 	}
-	for _, m := range in.Memberships {
-		if m.Company != "" && !s.Policy.Manages(c, m.Company) {
-			return Created{}, authz.ErrForbidden
-		}
+	if err := s.grantable(c, in.Memberships); err != nil {
+		return Created{}, err
 	}
 	kind := in.Kind
 	if kind == "" {
@@ -301,6 +325,16 @@ func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccou
 	}
 	if err := s.Accounts.CheckMemberships(ctx, kind, "memberships", in.Memberships); err != nil {
 		return Created{}, err
+	}
+	if existing, ok, err := s.elsewhere(ctx, c, in.Email); err != nil {
+		return Created{}, err
+	} else if ok {
+		acc, err := s.adopt(ctx, c, existing, in.Memberships)
+		if err != nil {
+			return Created{}, err
+		}
+		v, err := s.view(ctx, acc)
+		return Created{Account: v, InvitationSent: true}, err
 	}
 	first := in.Memberships[0]
 	acc, err := s.Accounts.Create(ctx, account.NewAccount{
@@ -326,6 +360,66 @@ func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccou
 		return Created{}, err
 	}
 	return out, nil
+}
+
+// grantable checks the caller may give every membership: a company they do
+// not administer is not found, a role beyond their own there is refused.
+func (s *Service) grantable(c authz.Caller, ms []account.MembershipInput) error {
+	for _, m := range ms {
+		if m.Company == "" {
+			continue // the account rules report it
+		}
+		if !s.Policy.Manages(c, m.Company) {
+			return hidden{authz.ErrForbidden}
+		}
+		if !s.Policy.Grants(c, m.Company, m.Role) {
+			return errRoleBeyondOwn
+		}
+	}
+	return nil
+}
+
+// elsewhere finds the account holding email when the caller may not see
+// it: it belongs only to companies they do not administer. Creating or
+// inviting that address must neither fail nor say so, or any
+// administrator could learn who works for another company.
+func (s *Service) elsewhere(ctx context.Context, c authz.Caller, email string) (store.Account, bool, error) {
+	acc, err := s.Store.GetAccountByEmail(ctx, strings.TrimSpace(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, false, nil
+	}
+	if err != nil {
+		return store.Account{}, false, err
+	}
+	ms, err := s.Store.ListMemberships(ctx, acc.ID)
+	if err != nil {
+		return store.Account{}, false, err
+	}
+	if s.Policy.Sees(c, ms) {
+		return store.Account{}, false, nil
+	}
+	return acc, true, nil
+}
+
+// adopt adds an existing account to the caller's companies, as Alteia's
+// "invite existing users to work in additional companies" does, and tells
+// its holder. An account with no company is nobody's to take (it is the
+// operator's): it is left as it is, and the answer is the same.
+func (s *Service) adopt(ctx context.Context, c authz.Caller, acc store.Account, ms []account.MembershipInput) (store.Account, error) {
+	if current, err := s.Store.ListMemberships(ctx, acc.ID); err != nil || len(current) == 0 {
+		return acc, err
+	}
+	for _, m := range ms {
+		if err := s.Accounts.SetMembership(ctx, c.Account.ID, acc.ID, m); err != nil {
+			return store.Account{}, err
+		}
+		if s.NotifyAdded != nil {
+			if err := s.NotifyAdded(ctx, acc, m.Company); err != nil {
+				s.Logger.Error("added to a company notice", "account", acc.ID, "err", err)
+			}
+		}
+	}
+	return acc, nil
 }
 
 // invite sends the set-password mail to a new invited password account.
@@ -376,15 +470,25 @@ type AccountUpdated struct {
 }
 
 // UpdateAccount changes an account's profile and, when u.Properties is
-// given, its property values, under the rules of SetPropertyValues.
-// Everything is checked before anything is written, so a refused update
+// given, its property values, under the rules of SetPropertyValues. The
+// profile is the account as a whole (the caller must administer every
+// company it belongs to); values are the company's. Everything is checked
+// first and written in one transaction, so a refused or failed update
 // changes nothing.
 func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, u AccountUpdate) (_ AccountUpdated, err error) {
 	defer s.finish(ctx, c, OpAccountUpdate, id, &err)
 	if err = s.Permit(c, OpAccountUpdate); err != nil {
 		return
 	}
-	acc, err := s.target(ctx, c, id)
+	// A profile update is made, and recorded, even when it changes nothing,
+	// unless the call only sets properties.
+	profile := u.Profile != (account.ProfileUpdate{}) || u.Properties == nil
+	var acc store.Account
+	if profile {
+		acc, err = s.wholeAccount(ctx, c, id)
+	} else {
+		acc, _, err = s.target(ctx, c, id)
+	}
 	if err != nil {
 		return AccountUpdated{}, err
 	}
@@ -403,18 +507,27 @@ func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, 
 			return AccountUpdated{}, propertyFields(err)
 		}
 	}
-	// A profile update is made, and recorded, even when it changes nothing,
-	// unless the call only sets properties.
-	if u.Profile != (account.ProfileUpdate{}) || u.Properties == nil {
-		if acc, err = s.Accounts.UpdateProfile(ctx, c.Account.ID, id, u.Profile); err != nil {
+	setValues := func(tx store.Store) error {
+		if p := u.Properties; p != nil {
+			return propertyFields(s.Rules.SetValuesIn(ctx, tx, actor, id, p.Company, p.Values))
+		}
+		return nil
+	}
+	switch {
+	case profile:
+		before := acc
+		if acc, err = s.Accounts.UpdateProfileWith(ctx, c.Account.ID, id, u.Profile, setValues); err != nil {
+			return AccountUpdated{}, err
+		}
+		s.emailChanged(ctx, before, acc)
+	default:
+		if err := s.Store.InTx(ctx, setValues); err != nil {
 			return AccountUpdated{}, err
 		}
 	}
 	var out AccountUpdated
 	if p := u.Properties; p != nil {
-		if err := s.Rules.SetValues(ctx, actor, id, p.Company, p.Values); err != nil {
-			return AccountUpdated{}, propertyFields(err)
-		}
+		s.Rules.Changed()
 		vals, err := s.Rules.Values(ctx, id, p.Company)
 		if err != nil {
 			return AccountUpdated{}, err
@@ -427,10 +540,25 @@ func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, 
 	return out, nil
 }
 
+// emailChanged tells the old address that the account's email changed,
+// so its holder learns of a change they did not make while they can
+// still act on it.
+func (s *Service) emailChanged(ctx context.Context, before, after store.Account) {
+	if strings.EqualFold(before.Email, after.Email) || s.NotifyEmailChanged == nil {
+		return
+	}
+	if err := s.NotifyEmailChanged(ctx, after, before.Email); err != nil {
+		s.Logger.Error("email change notice", "account", after.ID, "err", err)
+	}
+}
+
 // propertyFields names the rules service's problems by their place in an
 // account update: a key's problem under properties.values, membership of
 // the company under properties.company.
 func propertyFields(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ve *account.ValidationError
 	if !errors.As(err, &ve) {
 		return err
@@ -468,7 +596,7 @@ func (s *Service) Lifecycle(ctx context.Context, c authz.Caller, id, action stri
 	if err = s.Permit(c, op); err != nil {
 		return
 	}
-	if _, err := s.target(ctx, c, id); err != nil {
+	if _, err := s.wholeAccount(ctx, c, id); err != nil {
 		return AccountJSON{}, err
 	}
 	var acc store.Account
@@ -492,7 +620,7 @@ func (s *Service) DeleteAccount(ctx context.Context, c authz.Caller, id string) 
 	if err = s.Permit(c, OpAccountDelete); err != nil {
 		return
 	}
-	if _, err := s.target(ctx, c, id); err != nil {
+	if _, err := s.wholeAccount(ctx, c, id); err != nil {
 		return err
 	}
 	return s.Accounts.Delete(ctx, c.Account.ID, id)
@@ -505,7 +633,7 @@ func (s *Service) EndAccountSessions(ctx context.Context, c authz.Caller, id str
 	if err = s.Permit(c, OpSessionsEnd); err != nil {
 		return
 	}
-	if _, err := s.target(ctx, c, id); err != nil {
+	if _, err := s.wholeAccount(ctx, c, id); err != nil {
 		return 0, err
 	}
 	ids, err := s.Sessions.EndAccount(ctx, id)
@@ -515,19 +643,20 @@ func (s *Service) EndAccountSessions(ctx context.Context, c authz.Caller, id str
 	return len(ids), s.audit(ctx, c, "account.sessions.end", id, map[string]any{"sessions_ended": len(ids)})
 }
 
-// SetMembership gives an account a role (and sites) in a company the
-// caller manages.
+// SetMembership gives an account the caller sees a role (and sites) in a
+// company the caller administers: never the caller's own account, and
+// never a role granting more than the caller's own role there.
 func (s *Service) SetMembership(ctx context.Context, c authz.Caller, id string, m account.MembershipInput) (_ AccountJSON, err error) {
 	defer s.finish(ctx, c, OpMembershipSet, id, &err)
 	if err = s.Permit(c, OpMembershipSet); err != nil {
 		return
 	}
-	acc, err := s.target(ctx, c, id)
+	acc, err := s.membershipTarget(ctx, c, id, m.Company)
 	if err != nil {
 		return AccountJSON{}, err
 	}
-	if !s.Policy.Manages(c, m.Company) {
-		return AccountJSON{}, authz.ErrForbidden
+	if !s.Policy.Grants(c, m.Company, m.Role) {
+		return AccountJSON{}, errRoleBeyondOwn
 	}
 	if err := s.Accounts.SetMembership(ctx, c.Account.ID, id, m); err != nil {
 		return AccountJSON{}, err
@@ -535,24 +664,44 @@ func (s *Service) SetMembership(ctx context.Context, c authz.Caller, id string, 
 	return s.view(ctx, acc)
 }
 
-// RemoveMembership takes an account out of a company the caller manages.
+// RemoveMembership takes an account out of a company the caller
+// administers; this is all an administrator of only some of the
+// account's companies may do to it.
 func (s *Service) RemoveMembership(ctx context.Context, c authz.Caller, id, company string) (_ AccountJSON, err error) {
 	defer s.finish(ctx, c, OpMembershipRemove, id, &err)
 	if err = s.Permit(c, OpMembershipRemove); err != nil {
 		return
 	}
-	acc, err := s.target(ctx, c, id)
+	acc, err := s.membershipTarget(ctx, c, id, company)
 	if err != nil {
 		return AccountJSON{}, err
-	}
-	if !s.Policy.Manages(c, company) {
-		return AccountJSON{}, authz.ErrForbidden
 	}
 	if err := s.Accounts.RemoveMembership(ctx, c.Account.ID, id, company); err != nil {
 		return AccountJSON{}, err
 	}
 	return s.view(ctx, acc)
 }
+
+// membershipTarget reads the account whose membership in company the
+// caller changes. A company they do not administer is not found, like
+// one that does not exist; their own memberships are not theirs to change.
+func (s *Service) membershipTarget(ctx context.Context, c authz.Caller, id, company string) (store.Account, error) {
+	acc, _, err := s.target(ctx, c, id)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if !s.Policy.Manages(c, company) {
+		return store.Account{}, hidden{authz.ErrForbidden}
+	}
+	if id == c.Account.ID {
+		return store.Account{}, account.ErrSelfAction
+	}
+	return acc, nil
+}
+
+// errRoleBeyondOwn refuses a role granting what the caller's own role in
+// the company does not.
+var errRoleBeyondOwn = fmt.Errorf("%w: you may only give roles whose capabilities your own role in that company has", authz.ErrForbidden)
 
 // audit records an action the account service does not record itself.
 func (s *Service) audit(ctx context.Context, c authz.Caller, action, target string, details map[string]any) error {

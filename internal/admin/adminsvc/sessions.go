@@ -45,7 +45,7 @@ func (s *Service) ListAccountSessions(ctx context.Context, c authz.Caller, id st
 	if err = s.Permit(c, OpSessionList); err != nil {
 		return
 	}
-	if _, err := s.target(ctx, c, id); err != nil {
+	if _, _, err := s.target(ctx, c, id); err != nil {
 		return nil, err
 	}
 	list, err := s.Sessions.List(ctx, id)
@@ -66,7 +66,7 @@ func (s *Service) EndAccountSession(ctx context.Context, c authz.Caller, id, ses
 	if err = s.Permit(c, OpSessionEnd); err != nil {
 		return
 	}
-	if _, err := s.target(ctx, c, id); err != nil {
+	if _, err := s.wholeAccount(ctx, c, id); err != nil {
 		return err
 	}
 	if err := s.Sessions.EndAccountSession(ctx, id, sessionID); err != nil {

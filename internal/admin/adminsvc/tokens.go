@@ -152,7 +152,8 @@ func (s *Service) tokenInScope(ctx context.Context, c authz.Caller, t store.APIT
 	if err != nil {
 		return false, err
 	}
-	return len(ms) > 0 && s.Policy.CanManage(c, ms), nil
+	// A token signs in as its account: it is the account's as a whole.
+	return s.Policy.ManagesAccount(c, ms), nil
 }
 
 // RevokeAPIToken revokes a token; it stops working at once.
@@ -171,7 +172,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, c authz.Caller, id string)
 	if ok, err := s.tokenInScope(ctx, c, t); err != nil {
 		return err
 	} else if !ok {
-		return authz.ErrForbidden
+		return hidden{authz.ErrForbidden}
 	}
 	if err := s.Tokens.RevokeAPIToken(ctx, id, s.Now().UTC()); err != nil {
 		return err

@@ -38,7 +38,7 @@ func TestPasskeyOperations(t *testing.T) {
 		t.Fatalf("viewer: %d %s", r.status, r.body)
 	}
 	// An admin of acme does not manage an account of another company.
-	e.expect(e.do(bearer, "GET", "accounts/"+outsider.ID+"/credentials", ""), http.StatusForbidden)
+	e.expect(e.do(bearer, "GET", "accounts/"+outsider.ID+"/credentials", ""), http.StatusNotFound)
 	e.expect(e.do(bearer, "GET", "accounts/nobody/credentials", ""), http.StatusNotFound)
 	e.expect(e.do(bearer, "DELETE", credentials+"/AAAA", ""), http.StatusNotFound)
 

@@ -19,6 +19,12 @@ func TestUpdateAccountProperties(t *testing.T) {
 	if err := e.st.SetMembership(e.ctx, store.Membership{AccountID: alice.ID, CompanyID: "beta", Role: "viewer", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
+	// Alice's profile is the account as a whole: only an administrator of
+	// both her companies changes it; acme's admin sets only acme's values.
+	both := e.user("both@example.com", "acme", "admin")
+	if err := e.st.SetMembership(e.ctx, store.Membership{AccountID: both.ID, CompanyID: "beta", Role: "admin", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
 	props := e.svc.Rules
 	for _, d := range []store.PropertyDef{
 		{CompanyID: "acme", Key: "site", Labels: map[string]string{"en": "Site"}, Type: store.PropertyChoice, Choices: []string{"Toulouse", "Lyon"}},
@@ -38,7 +44,11 @@ func TestUpdateAccountProperties(t *testing.T) {
 		return v
 	}
 
-	r := e.do(as(admin.ID), "PATCH", "accounts/"+alice.ID,
+	before := e.snapshot()
+	e.expect(e.do(as(admin.ID), "PATCH", "accounts/"+alice.ID,
+		`{"first_name":"Alice","properties":{"company":"acme","values":{"site":"Toulouse"}}}`), http.StatusForbidden)
+	e.unchanged(before)
+	r := e.do(as(both.ID), "PATCH", "accounts/"+alice.ID,
 		`{"first_name":"Alice","properties":{"company":"acme","values":{"site":"Toulouse","line":["L1","L2"]}}}`)
 	e.expect(r, http.StatusOK)
 	var out adminsvc.AccountUpdated
@@ -66,7 +76,11 @@ func TestUpdateAccountProperties(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := e.snapshot()
-			r := e.do(as(admin.ID), "PATCH", "accounts/"+alice.ID, tt.body)
+			by := both
+			if tt.name == "company the caller does not administer" {
+				by = admin
+			}
+			r := e.do(as(by.ID), "PATCH", "accounts/"+alice.ID, tt.body)
 			e.expect(r, tt.status)
 			if tt.field != "" {
 				var b struct {
@@ -102,7 +116,7 @@ func TestUpdateAccountProperties(t *testing.T) {
 	}
 	// The change is audited as the properties API audits it.
 	events, err := e.st.ListAudit(e.ctx, store.AuditQuery{Action: "property.values.set", Target: alice.ID})
-	if err != nil || len(events) != 2 || events[0].Actor != admin.ID {
+	if err != nil || len(events) != 2 || events[0].Actor != admin.ID || events[1].Actor != both.ID {
 		t.Fatalf("audit %+v %v", events, err)
 	}
 

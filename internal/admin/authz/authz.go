@@ -33,15 +33,19 @@ type Caller struct {
 	TokenID     string // the API token used, when Via is ViaToken
 }
 
-// Policy answers authorization questions under a role model.
-//
-// The rules, kept deliberately simple:
-//   - a capability is held when the caller's role in at least one company
-//     grants it (an active account only);
-//   - the caller manages company C when their role in C grants manage_users;
-//   - the caller may see and act on an account that has a membership in a
-//     company they manage; an account with no membership at all is visible
-//     to any caller who is an administrator (account.Model.IsAdmin) somewhere;
+// Policy answers authorization questions under a role model. The rules
+// are those of docs/authorization.md:
+//   - a caller's power comes from their role in a company and stays
+//     there; only an active account has any;
+//   - the caller administers company X when their role in X grants both
+//     admin_panel and manage_users;
+//   - they see an account that has a membership in a company they
+//     administer (Sees), and change the account as a whole only when they
+//     administer every company it belongs to (ManagesAccount);
+//   - an account with no membership is seen and managed only by a caller
+//     holding manage_unaffiliated_accounts (no built-in role has it);
+//   - a role given in X grants nothing the caller's own role in X does
+//     not (Grants);
 //   - a "full administrator" holds a role granting every admin capability
 //     (admin_panel, manage_users, exports, integration_logs); only they
 //     create companies.
@@ -78,9 +82,10 @@ func (p Policy) HasIn(c Caller, company, capability string) bool {
 	return slices.Contains(p.Companies(c, capability), company)
 }
 
-// Manages reports whether the caller manages the users of company.
+// Manages reports whether the caller administers company: their role
+// there reaches the admin panel and manages users.
 func (p Policy) Manages(c Caller, company string) bool {
-	return p.HasIn(c, company, account.CapManageUsers)
+	return p.HasIn(c, company, account.CapAdminPanel) && p.HasIn(c, company, account.CapManageUsers)
 }
 
 // IsAdmin reports whether the caller holds an administrator role somewhere.
@@ -107,12 +112,46 @@ func (p Policy) IsFullAdmin(c Caller) bool {
 	return false
 }
 
-// CanManage reports whether the caller may see and act on an account whose
-// memberships are target.
-func (p Policy) CanManage(c Caller, target []store.Membership) bool {
+// Sees reports whether the caller may see an account whose memberships
+// are target: one of its companies is one they administer.
+func (p Policy) Sees(c Caller, target []store.Membership) bool {
 	if len(target) == 0 {
-		return p.IsAdmin(c) && p.Has(c, account.CapManageUsers)
+		return p.managesUnaffiliated(c)
 	}
-	managed := p.Companies(c, account.CapManageUsers)
-	return slices.ContainsFunc(target, func(m store.Membership) bool { return slices.Contains(managed, m.CompanyID) })
+	return slices.ContainsFunc(target, func(m store.Membership) bool { return p.Manages(c, m.CompanyID) })
+}
+
+// ManagesAccount reports whether the caller may change an account whose
+// memberships are target as a whole (profile, status, sign-in): they
+// administer every company it belongs to.
+func (p Policy) ManagesAccount(c Caller, target []store.Membership) bool {
+	if len(target) == 0 {
+		return p.managesUnaffiliated(c)
+	}
+	return !slices.ContainsFunc(target, func(m store.Membership) bool { return !p.Manages(c, m.CompanyID) })
+}
+
+// managesUnaffiliated: accounts with no company are nobody's but the
+// holder of manage_unaffiliated_accounts', who also reaches the panel.
+func (p Policy) managesUnaffiliated(c Caller) bool {
+	return p.Has(c, account.CapManageUnaffiliated) && p.Has(c, account.CapAdminPanel) && p.Has(c, account.CapManageUsers)
+}
+
+// Grants reports whether the caller may give role in company: they
+// administer it and the role grants nothing their own role there does not.
+func (p Policy) Grants(c Caller, company, role string) bool {
+	if !p.Manages(c, company) {
+		return false
+	}
+	r, ok := p.Roles.Role(role)
+	if !ok {
+		// An unknown role grants nothing; the account rules report it.
+		return true
+	}
+	for _, capability := range r.Capabilities {
+		if !p.HasIn(c, company, capability) {
+			return false
+		}
+	}
+	return true
 }

@@ -25,20 +25,23 @@ func TestStandardModel(t *testing.T) {
 	if got := p.Companies(admin, account.CapManageUsers); !reflect.DeepEqual(got, []string{"acme"}) {
 		t.Fatalf("admin manages %v, want [acme]", got)
 	}
-	if !p.CanManage(admin, []store.Membership{{CompanyID: "acme"}}) || p.CanManage(admin, []store.Membership{{CompanyID: "beta"}}) {
-		t.Fatal("an admin of acme must manage acme accounts only")
+	if !p.Sees(admin, []store.Membership{{CompanyID: "acme"}}) || p.Sees(admin, []store.Membership{{CompanyID: "beta"}}) {
+		t.Fatal("an admin of acme must see acme accounts only")
 	}
-	if !p.CanManage(admin, nil) {
-		t.Fatal("an admin must see accounts with no membership")
+	if p.ManagesAccount(admin, []store.Membership{{CompanyID: "acme"}, {CompanyID: "beta"}}) {
+		t.Fatal("an admin of acme must not change an account beta shares")
+	}
+	if p.Sees(admin, nil) || p.ManagesAccount(admin, nil) {
+		t.Fatal("no built-in role reaches accounts with no membership")
 	}
 	for _, role := range []string{"viewer", "manager", "shared_computer"} {
 		c := caller(store.StatusActive, in("acme", role))
-		if p.Has(c, account.CapAdminPanel) || p.Has(c, account.CapManageUsers) || p.CanManage(c, []store.Membership{{CompanyID: "acme"}}) || p.CanManage(c, nil) {
+		if p.Has(c, account.CapAdminPanel) || p.Has(c, account.CapManageUsers) || p.Sees(c, []store.Membership{{CompanyID: "acme"}}) || p.Sees(c, nil) {
 			t.Errorf("%s may administer", role)
 		}
 	}
 	blocked := caller(store.StatusBlocked, in("acme", "admin"))
-	if p.Has(blocked, account.CapAdminPanel) || p.IsAdmin(blocked) || p.IsFullAdmin(blocked) || p.CanManage(blocked, nil) {
+	if p.Has(blocked, account.CapAdminPanel) || p.IsAdmin(blocked) || p.IsFullAdmin(blocked) || p.Sees(blocked, []store.Membership{{CompanyID: "acme"}}) {
 		t.Fatal("a blocked admin keeps its powers")
 	}
 }
@@ -59,10 +62,10 @@ func TestSiteScopedManagerManagesOnlyItsCompanies(t *testing.T) {
 	if p.IsFullAdmin(mgr) {
 		t.Fatal("a company manager is not a full administrator")
 	}
-	if !p.CanManage(mgr, []store.Membership{{CompanyID: "beta"}, {CompanyID: "acme"}}) {
+	if !p.Sees(mgr, []store.Membership{{CompanyID: "beta"}, {CompanyID: "acme"}}) {
 		t.Fatal("an account with a membership in a managed company is in scope")
 	}
-	if p.CanManage(mgr, []store.Membership{{CompanyID: "beta"}}) {
+	if p.Sees(mgr, []store.Membership{{CompanyID: "beta"}}) {
 		t.Fatal("an account only in beta is out of scope")
 	}
 }

@@ -59,9 +59,10 @@ type Hasher struct {
 	// duty is the fraction of its time a slot may spend computing (1: no
 	// cap); see LimitCPU.
 	duty float64
-	// dummySalt is fixed per Hasher so VerifyDummy does exactly the work of
-	// a real Verify without reading randomness on every call.
-	dummySalt []byte
+	// dummy is a hash of the current parameters that no password matches
+	// (its key is random, not derived), so that verifying against it when
+	// there is no account is a real Verify: same parsing, queue and work.
+	dummy string
 }
 
 // NewHasher returns a Hasher that hashes with p (zero fields take the
@@ -89,12 +90,16 @@ func NewHasher(p Params, maxConcurrent int, rand io.Reader) *Hasher {
 	if rand == nil {
 		rand = crand.Reader
 	}
+	// The dummy's salt and key come from crypto/rand whatever rand is: a
+	// predictable dummy could be matched by a chosen password.
+	dummy := make([]byte, saltLen+keyLen)
+	_, _ = crand.Read(dummy) // never fails (crypto/rand panics instead)
 	return &Hasher{
-		params:    p,
-		slots:     make(chan struct{}, maxConcurrent),
-		rand:      rand,
-		duty:      1,
-		dummySalt: make([]byte, saltLen),
+		params: p,
+		slots:  make(chan struct{}, maxConcurrent),
+		rand:   rand,
+		duty:   1,
+		dummy:  encodePHC(p, dummy[:saltLen], dummy[saltLen:]),
 	}
 }
 
@@ -170,16 +175,10 @@ func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, needsRehash bo
 	return true, p != h.params || len(salt) != saltLen || len(want) != keyLen, nil
 }
 
-// VerifyDummy does the work of a Verify against a hash made with the
-// current parameters and always fails. The login handler calls it when no
-// account matches, so response time does not reveal which emails exist.
-func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
-	_ = h.compute(ctx, func() {
-		got := argon2.IDKey([]byte(pw), h.dummySalt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, keyLen)
-		// The comparison is kept so the dummy costs what a real verify costs.
-		subtle.ConstantTimeCompare(got, make([]byte, keyLen))
-	})
-}
+// DummyHash returns a hash made with the current parameters that no
+// password matches. The login handler verifies against it when no account
+// matches, so response time does not reveal which emails exist.
+func (h *Hasher) DummyHash() string { return h.dummy }
 
 // Strict: a hash has exactly one spelling, so stored strings compare and
 // round-trip reliably.

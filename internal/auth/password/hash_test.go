@@ -114,7 +114,9 @@ func TestSemaphoreHonoursContext(t *testing.T) {
 	if _, _, err := h.Verify(ctx, "pw", "$argon2id$v=19$m=64,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Verify while full and cancelled = %v; want context.Canceled", err)
 	}
-	h.VerifyDummy(ctx, "pw") // must return rather than block
+	if _, _, err := h.Verify(ctx, "pw", h.DummyHash()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Verify of the dummy while full and cancelled = %v; want context.Canceled", err)
+	}
 	<-h.slots
 }
 
@@ -145,20 +147,23 @@ func TestSaltReadError(t *testing.T) {
 	}
 }
 
-func TestVerifyDummyCostsLikeVerify(t *testing.T) {
-	// The dummy must run argon2 with the hasher's own parameters; checked
-	// by timing a costly setting against a real verify, loosely.
+func TestDummyHashHasCurrentParamsAndMatchesNothing(t *testing.T) {
 	ctx := context.Background()
-	h := NewHasher(Params{MemoryKiB: 16 * 1024, Iterations: 2, Parallelism: 1}, 1, &counterReader{})
-	phc, _ := h.Hash(ctx, "some password")
-	start := time.Now()
-	h.Verify(ctx, "other password", phc)
-	real := time.Since(start)
-	start = time.Now()
-	h.VerifyDummy(ctx, "other password")
-	dummy := time.Since(start)
-	if dummy < real/3 {
-		t.Fatalf("VerifyDummy took %v, a real Verify %v: the dummy is too cheap", dummy, real)
+	h := NewHasher(cheap, 1, &counterReader{})
+	p, salt, key, err := parsePHC(h.DummyHash())
+	if err != nil {
+		t.Fatalf("dummy hash does not parse: %v", err)
+	}
+	if p != h.Params() || len(salt) != saltLen || len(key) != keyLen {
+		t.Fatalf("dummy hash %+v, salt %d, key %d; want %+v, %d, %d", p, len(salt), len(key), h.Params(), saltLen, keyLen)
+	}
+	for _, pw := range []string{"", "pw", "password"} {
+		if ok, rehash, err := h.Verify(ctx, pw, h.DummyHash()); ok || rehash || err != nil {
+			t.Fatalf("Verify(%q, dummy) = %v, %v, %v; want false, false, nil", pw, ok, rehash, err)
+		}
+	}
+	if other := NewHasher(cheap, 1, &counterReader{}); other.DummyHash() == h.DummyHash() {
+		t.Fatal("two hashers with the same random source share a dummy hash")
 	}
 }
 

@@ -1,5 +1,6 @@
-// Package throttle slows password guessing down: a lockout per account and a
-// sliding-window rate per client IP, counted in the store so replicas share them.
+// Package throttle slows password guessing down: a lockout per account that
+// spares the owner's devices (lockout.go) and a sliding-window rate per
+// client IP, counted in the store so replicas share them.
 package throttle
 
 import (
@@ -7,9 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth/device"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -19,8 +20,13 @@ const (
 	DefaultMaxFailures = 5
 	MaxMaxFailures     = 100
 	DefaultWindow      = 15 * time.Minute
-	DefaultIPLimit     = 30
-	DefaultIPWindow    = time.Minute
+	// DefaultMaxLock caps the growing lock durations.
+	DefaultMaxLock = 24 * time.Hour
+	// MaxHardLockAfter is NIST SP 800-63B 5.2.2's ceiling on consecutive
+	// failed attempts before an account stops accepting guesses.
+	MaxHardLockAfter = 100
+	DefaultIPLimit   = 30
+	DefaultIPWindow  = time.Minute
 )
 
 // Buckets of the per-IP limit.
@@ -31,9 +37,18 @@ const (
 
 // Options set the limits. Zero values take the defaults.
 type Options struct {
-	// MaxFailures failed logins within Window lock the account for Window.
+	// MaxFailures failed logins within Window lock their client class
+	// (every untrusted client of the account, or one device) for Window,
+	// doubling with each further lock of the same run up to MaxLock.
 	MaxFailures int
 	Window      time.Duration
+	MaxLock     time.Duration
+	// HardLockAfter consecutive failures of a class lock it until a
+	// successful sign-in (see lockout.go); at most MaxHardLockAfter.
+	HardLockAfter int
+	// Devices recognises browsers that have signed in before; nil trusts
+	// no device, so every client is in the untrusted class.
+	Devices *device.Cookies
 	// IPLimit requests per IPWindow per client IP and bucket.
 	IPLimit  int
 	IPWindow time.Duration
@@ -41,7 +56,8 @@ type Options struct {
 
 // OptionsFrom reads the password.lockout config.
 func OptionsFrom(l config.Lockout) Options {
-	return Options{MaxFailures: l.MaxFailures, Window: l.Window.D(), IPLimit: l.IPLimit, IPWindow: l.IPWindow.D()}
+	return Options{MaxFailures: l.MaxFailures, Window: l.Window.D(), MaxLock: l.MaxLock.D(),
+		HardLockAfter: l.HardLockAfter, IPLimit: l.IPLimit, IPWindow: l.IPWindow.D()}
 }
 
 // Guard implements web.LoginGuard on a store.Throttle.
@@ -63,6 +79,14 @@ func New(st store.Throttle, opts Options, clientIP func(*http.Request) string, n
 	if opts.Window <= 0 {
 		opts.Window = DefaultWindow
 	}
+	if opts.MaxLock <= 0 {
+		opts.MaxLock = DefaultMaxLock
+	}
+	opts.MaxLock = max(opts.MaxLock, opts.Window)
+	if opts.HardLockAfter <= 0 {
+		opts.HardLockAfter = MaxHardLockAfter
+	}
+	opts.HardLockAfter = min(opts.HardLockAfter, MaxHardLockAfter)
 	if opts.IPLimit <= 0 {
 		opts.IPLimit = DefaultIPLimit
 	}
@@ -76,55 +100,6 @@ func New(st store.Throttle, opts Options, clientIP func(*http.Request) string, n
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Guard{st: st, opts: opts, clientIP: clientIP, now: now, log: logger}
-}
-
-func failKey(email string) string { return "login:acct:" + normalise(email) }
-func lockKey(email string) string { return "login:lock:" + normalise(email) }
-
-func normalise(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-// Allow reports whether a password attempt may be checked. Over the IP
-// rate it answers false with the wait; for a locked account false with 0.
-// A store failure lets the attempt through: argon2 still bounds the rate,
-// and refusing every login while the store hiccups would be worse.
-func (g *Guard) Allow(ctx context.Context, r *http.Request, email string) (bool, time.Duration) {
-	if ok, retry := g.LimitIP(ctx, r, BucketLogin); !ok {
-		return false, retry
-	}
-	n, _, err := g.st.Count(ctx, lockKey(email), g.now())
-	if err != nil {
-		g.log.Warn("throttle: reading lock", "err", err)
-		return true, 0
-	}
-	return n == 0, 0
-}
-
-// Failed counts a failed attempt; the MaxFailures-th within Window locks
-// the account for a full Window from now.
-func (g *Guard) Failed(ctx context.Context, _ *http.Request, email string) {
-	now := g.now()
-	n, _, err := g.st.Hit(ctx, failKey(email), g.opts.Window, now)
-	if err != nil {
-		g.log.Warn("throttle: counting failure", "err", err)
-		return
-	}
-	if n >= g.opts.MaxFailures {
-		if _, _, err := g.st.Hit(ctx, lockKey(email), g.opts.Window, now); err != nil {
-			g.log.Warn("throttle: locking", "err", err)
-			return
-		}
-		// The next lockout needs MaxFailures new failures.
-		if err := g.st.ResetCounter(ctx, failKey(email)); err != nil {
-			g.log.Warn("throttle: resetting", "err", err)
-		}
-	}
-}
-
-// Succeeded clears the account's failure count.
-func (g *Guard) Succeeded(ctx context.Context, _ *http.Request, email string) {
-	if err := g.st.ResetCounter(ctx, failKey(email)); err != nil {
-		g.log.Warn("throttle: resetting", "err", err)
-	}
 }
 
 // LimitIP counts one request of the client in bucket and reports whether

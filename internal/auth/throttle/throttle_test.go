@@ -93,7 +93,7 @@ func TestSuccessResetsCounter(t *testing.T) {
 	ctx := context.Background()
 	g, _ := newGuard(t, throttle.Options{IPLimit: 1000})
 	failAda(ctx, g, 4)
-	g.Succeeded(ctx, req("10.0.0.1"), "ada@example.com")
+	g.Succeeded(ctx, httptest.NewRecorder(), req("10.0.0.1"), "ada@example.com")
 	failAda(ctx, g, 4)
 	if !adaAllowed(ctx, g) {
 		t.Fatal("success did not reset the failure count")

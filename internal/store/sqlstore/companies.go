@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -51,6 +52,21 @@ func (s *Store) ListCompanies(ctx context.Context) ([]store.Company, error) {
 func (s *Store) RenameCompany(ctx context.Context, id, name string) error {
 	res, err := s.w().ExecContext(ctx, `UPDATE companies SET name = $2 WHERE id = $1`, id, name)
 	return s.mustAffect(res, err, "rename company %q", id)
+}
+
+// LockCompany reads the company's row for update: PostgreSQL then makes
+// any other transaction locking it wait until this one ends. SQLite's
+// write transactions are serialised already.
+func (s *Store) LockCompany(ctx context.Context, id string) error {
+	var got string
+	err := s.w().QueryRowContext(ctx, `SELECT id FROM companies WHERE id = $1`+s.d.ForUpdate, id).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return s.fail(err, "lock company %q", id)
+	}
+	return nil
 }
 
 // CreateSite stores st; its company must exist (else ErrNotFound).

@@ -160,3 +160,44 @@ func testSiteAccess(t *testing.T, s store.Store) {
 		t.Fatalf("ListSiteMembers(unknown) = %v", accounts)
 	}
 }
+
+// testCompanyLock: a transaction that locks a company makes another one
+// locking it wait until it ends, and then see what it wrote; this is what
+// keeps "every company keeps an active admin" true under concurrent
+// changes.
+func testCompanyLock(t *testing.T, s store.Store) {
+	c := ctx(t)
+	mustCompany(t, s, "acme")
+	wantErr(t, "LockCompany(missing)", s.InTx(c, func(tx store.Store) error { return tx.LockCompany(c, "nope") }), store.ErrNotFound)
+	seen := make(chan string, 1)
+	err := s.InTx(c, func(tx store.Store) error {
+		if err := tx.LockCompany(c, "acme"); err != nil {
+			return err
+		}
+		go func() {
+			var name string
+			err := s.InTx(c, func(tx2 store.Store) error {
+				if err := tx2.LockCompany(c, "acme"); err != nil {
+					return err
+				}
+				co, err := tx2.GetCompany(c, "acme")
+				name = co.Name
+				return err
+			})
+			if err != nil {
+				name = err.Error()
+			}
+			seen <- name
+		}()
+		if err := tx.RenameCompany(c, "acme", "Renamed under lock"); err != nil {
+			return err
+		}
+		// Long enough for the other transaction to reach its lock.
+		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+	noErr(t, "InTx", err)
+	if got := <-seen; got != "Renamed under lock" {
+		t.Fatalf("the second transaction read %q: it did not wait for the first", got)
+	}
+}

@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListAccounts", testListAccounts},
 		{"ListAccountsPaging", testListAccountsPaging},
 		{"CompaniesAndSites", testCompaniesAndSites},
+		{"CompanyLock", testCompanyLock},
 		{"Memberships", testMemberships},
 		{"SiteAccess", testSiteAccess},
 		{"Identities", testIdentities},
