@@ -57,6 +57,7 @@ store: {driver: sqlite, dsn: $work/gatehouse.db}
 session: {cache_size: 100000}
 password:
   lockout: {max_failures: 100, ip_limit: 1000000, ip_window: 1m}
+limits: {unauthenticated_per_minute: 100000000, unauthenticated_burst: 1000000}   # the storm signs in from one address
 routes:
   - {path_prefix: /, upstream: http://$up, audience: app, company: acme}
 mail: {from: bench@localhost, outbox_dir: $work/outbox}

@@ -150,6 +150,29 @@ type Limits struct {
 	// least this before collecting (see internal/gcfloor); 0 keeps Go's
 	// default pacing. Default 14 MiB.
 	GCHeapFloorBytes int64 `yaml:"gc_heap_floor_bytes"`
+
+	// Unauthenticated endpoints (sign-in starts and callbacks, passkey
+	// sign-in, forgotten password, enrolment, back-channel logout) take
+	// per client address a burst of UnauthBurst requests, refilled at
+	// UnauthPerMinute; beyond it they answer 429 before touching the store.
+	UnauthPerMinute int `yaml:"unauthenticated_per_minute"` // default 300
+	UnauthBurst     int `yaml:"unauthenticated_burst"`      // default 100
+	// GatewayReadTimeout bounds reading a request body on the gateway's own
+	// pages and API.
+	GatewayReadTimeout Duration `yaml:"gateway_read_timeout"` // default 30s
+	// A body forwarded upstream must arrive at UploadMinRate bytes a second
+	// or more, measured over each UploadRateWindow (the first one is grace).
+	UploadMinRate    int      `yaml:"upload_min_rate"`    // default 4096
+	UploadRateWindow Duration `yaml:"upload_rate_window"` // default 10s
+	// Invitation mails an admin, and all the admins of a company, may
+	// trigger in an hour.
+	InvitationsPerAdmin   int `yaml:"invitations_per_admin"`   // default 200
+	InvitationsPerCompany int `yaml:"invitations_per_company"` // default 500
+	// CSV imports of property values.
+	ImportMaxBytes   int64 `yaml:"import_max_bytes"`   // default 5 MiB
+	ImportMaxColumns int   `yaml:"import_max_columns"` // default 200
+	ImportMaxRows    int   `yaml:"import_max_rows"`    // default 10000
+	ImportMaxErrors  int   `yaml:"import_max_errors"`  // default 100
 }
 
 // Terms of use that accounts must accept.

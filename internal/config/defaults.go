@@ -58,6 +58,18 @@ func Default() Config {
 			MaxHeaderBytes:   64 << 10,
 			MaxFormBytes:     64 << 10,
 			GCHeapFloorBytes: 14 << 20,
+
+			UnauthPerMinute:       300,
+			UnauthBurst:           100,
+			GatewayReadTimeout:    Duration(30 * time.Second),
+			UploadMinRate:         4096,
+			UploadRateWindow:      Duration(10 * time.Second),
+			InvitationsPerAdmin:   200,
+			InvitationsPerCompany: 500,
+			ImportMaxBytes:        5 << 20,
+			ImportMaxColumns:      200,
+			ImportMaxRows:         10000,
+			ImportMaxErrors:       100,
 		},
 		Audit: Audit{Retention: Duration(DefaultAuditRetention)},
 	}

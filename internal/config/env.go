@@ -63,6 +63,17 @@ import (
 //	GATEHOUSE_LIMITS_MAX_HEADER_BYTES         limits.max_header_bytes
 //	GATEHOUSE_LIMITS_MAX_FORM_BYTES           limits.max_form_bytes
 //	GATEHOUSE_LIMITS_GC_HEAP_FLOOR_BYTES      limits.gc_heap_floor_bytes
+//	GATEHOUSE_LIMITS_UNAUTHENTICATED_PER_MINUTE limits.unauthenticated_per_minute
+//	GATEHOUSE_LIMITS_UNAUTHENTICATED_BURST    limits.unauthenticated_burst
+//	GATEHOUSE_LIMITS_GATEWAY_READ_TIMEOUT     limits.gateway_read_timeout
+//	GATEHOUSE_LIMITS_UPLOAD_MIN_RATE          limits.upload_min_rate
+//	GATEHOUSE_LIMITS_UPLOAD_RATE_WINDOW       limits.upload_rate_window
+//	GATEHOUSE_LIMITS_INVITATIONS_PER_ADMIN    limits.invitations_per_admin
+//	GATEHOUSE_LIMITS_INVITATIONS_PER_COMPANY  limits.invitations_per_company
+//	GATEHOUSE_LIMITS_IMPORT_MAX_BYTES         limits.import_max_bytes
+//	GATEHOUSE_LIMITS_IMPORT_MAX_COLUMNS       limits.import_max_columns
+//	GATEHOUSE_LIMITS_IMPORT_MAX_ROWS          limits.import_max_rows
+//	GATEHOUSE_LIMITS_IMPORT_MAX_ERRORS        limits.import_max_errors
 //	GATEHOUSE_TERMS_VERSION                   terms.version
 //	GATEHOUSE_TERMS_URL                       terms.url
 //	GATEHOUSE_AUDIT_RETENTION                 audit.retention

@@ -99,6 +99,26 @@ func (c Config) Validate() []Problem {
 	if c.Limits.MaxFormBytes <= 0 {
 		v.add("limits.max_form_bytes", "must be positive")
 	}
+	for _, l := range []struct {
+		key string
+		n   int64
+	}{
+		{"limits.unauthenticated_per_minute", int64(c.Limits.UnauthPerMinute)},
+		{"limits.unauthenticated_burst", int64(c.Limits.UnauthBurst)},
+		{"limits.gateway_read_timeout", int64(c.Limits.GatewayReadTimeout)},
+		{"limits.upload_min_rate", int64(c.Limits.UploadMinRate)},
+		{"limits.upload_rate_window", int64(c.Limits.UploadRateWindow)},
+		{"limits.invitations_per_admin", int64(c.Limits.InvitationsPerAdmin)},
+		{"limits.invitations_per_company", int64(c.Limits.InvitationsPerCompany)},
+		{"limits.import_max_bytes", c.Limits.ImportMaxBytes},
+		{"limits.import_max_columns", int64(c.Limits.ImportMaxColumns)},
+		{"limits.import_max_rows", int64(c.Limits.ImportMaxRows)},
+		{"limits.import_max_errors", int64(c.Limits.ImportMaxErrors)},
+	} {
+		if l.n <= 0 {
+			v.add(l.key, "must be positive")
+		}
+	}
 	if c.Audit.Retention < Duration(24*time.Hour) {
 		v.add("audit.retention", "must be at least 1d (one day)")
 	}

@@ -124,7 +124,11 @@ func TestValidate(t *testing.T) {
 		{"audit retention under a day", func(c *Config) { c.Audit.Retention = Duration(23 * time.Hour) }, []string{"audit.retention"}},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, []string{"log.level"}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
-		{"limits", func(c *Config) { c.Limits = Limits{} }, []string{"limits.max_header_bytes", "limits.max_form_bytes"}},
+		{"limits", func(c *Config) { c.Limits = Limits{} }, []string{"limits.max_header_bytes", "limits.max_form_bytes",
+			"limits.unauthenticated_per_minute", "limits.unauthenticated_burst", "limits.gateway_read_timeout",
+			"limits.upload_min_rate", "limits.upload_rate_window", "limits.invitations_per_admin",
+			"limits.invitations_per_company", "limits.import_max_bytes", "limits.import_max_columns",
+			"limits.import_max_rows", "limits.import_max_errors"}},
 		{"terms url", func(c *Config) { c.Terms.URL = "/terms" }, []string{"terms.url"}},
 		{"terms version", func(c *Config) { c.Terms.Version = "" }, []string{"terms.version"}},
 	}

@@ -22,6 +22,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	upstream *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	refused  *prometheus.CounterVec
 
 	// Resolved children, so the hot path skips label hashing. The maps
 	// are copied on write and read through atomic pointers: readers on
@@ -54,10 +55,14 @@ func New(activeSessions func() float64) *Metrics {
 			Name: "gatehouse_logins_total",
 			Help: "Sign-in attempts, by method and result.",
 		}, []string{"method", "result"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_refused_requests_total",
+			Help: "Unauthenticated requests refused without an audit event (rate limited, unknown provider, malformed), by endpoint and reason.",
+		}, []string{"endpoint", "reason"}),
 	}
 	m.counters.Store(&map[requestKey]prometheus.Counter{})
 	m.observers.Store(&map[string]prometheus.Observer{})
-	reg.MustRegister(m.requests, m.upstream, m.logins,
+	reg.MustRegister(m.requests, m.upstream, m.logins, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if activeSessions != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -94,6 +99,14 @@ func (m *Metrics) Upstream(route string, d time.Duration) {
 // Login counts a sign-in attempt.
 func (m *Metrics) Login(method, result string) {
 	m.logins.WithLabelValues(method, result).Inc()
+}
+
+// Refused counts an unauthenticated request refused as noise: counted
+// here rather than written to the audit log one row each, so a flood of
+// them costs a counter. endpoint and reason must come from a fixed set,
+// never from the request.
+func (m *Metrics) Refused(endpoint, reason string) {
+	m.refused.WithLabelValues(endpoint, reason).Inc()
 }
 
 // Handler serves /metrics.

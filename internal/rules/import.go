@@ -15,8 +15,23 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Import limits.
-const maxImportRows = 10000
+// ImportLimits bound one CSV import, so that a file made to be expensive
+// is refused, and a preview is never many times larger than its file.
+type ImportLimits struct {
+	MaxColumns int // columns of the header, the email column included
+	MaxRows    int // rows after the header
+	MaxErrors  int // problems one preview reports; past them it stops
+}
+
+// DefaultImportLimits are the limits of a new Service.
+var DefaultImportLimits = ImportLimits{MaxColumns: 200, MaxRows: 10000, MaxErrors: 100}
+
+// ImportTooLargeError: the file has more columns or rows than an import
+// takes; nothing of it was previewed or applied. The message says which
+// limit, in words for the admin.
+type ImportTooLargeError struct{ Message string }
+
+func (e *ImportTooLargeError) Error() string { return e.Message }
 
 // ErrStaleImport: a confirmation does not match the previewed file.
 var ErrStaleImport = errors.New("rules: the import confirmation does not match this file; preview it again")
@@ -84,6 +99,10 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 		rep.Errors = p
 		return rep, nil
 	}
+	lim := s.Import
+	if len(header) > lim.MaxColumns {
+		return rep, &ImportTooLargeError{Message: fmt.Sprintf("the file has %d columns; an import takes at most %d", len(header), lim.MaxColumns)}
+	}
 	var fileProblems problems
 	emailCol := -1
 	keys := make([]string, len(header))
@@ -111,34 +130,49 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 		fileProblems.add("header", "required", "an email column is needed to find the accounts")
 	}
 	if len(fileProblems) > 0 {
-		rep.Errors = fileProblems
+		rep.Errors = capProblems(fileProblems, lim.MaxErrors)
 		return rep, nil
 	}
 	seen := map[string]int{}
+	reported, rows, stopped := 0, 0, false
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if len(rep.Rows) >= maxImportRows {
-			fileProblems.add("file", "too_long", "at most %d rows per import", maxImportRows)
-			rep.Errors = fileProblems
-			break
+		// Rows are counted to the end, stopped or not: a file over the
+		// limit is refused whatever its problems.
+		if rows++; rows > lim.MaxRows {
+			return ImportReport{Company: company, Errors: []account.FieldProblem{}, Rows: []ImportRow{}},
+				&ImportTooLargeError{Message: fmt.Sprintf("the file has more than %d rows; split it into several imports", lim.MaxRows)}
+		}
+		if stopped {
+			continue
 		}
 		row := ImportRow{Line: line}
 		var ps problems
 		if err != nil {
 			ps.add("row", "invalid", "not a CSV row: %v", err)
-			row.Errors = ps
+		} else {
+			if len(rec) != len(header) {
+				ps.add("row", "invalid", "%d cells where the header has %d", len(rec), len(header))
+			}
+			if err := s.previewRow(ctx, &row, &ps, rec, emailCol, keys, defs, company, seen); err != nil {
+				return rep, err
+			}
+		}
+		if reported+len(ps) > lim.MaxErrors {
+			// The preview stops: a file with this many problems needs
+			// fixing first, and listing them all would let a small file
+			// ask for a huge answer.
+			row.Errors = ps[:lim.MaxErrors-reported]
 			rep.Rows = append(rep.Rows, row)
+			fileProblems.add("file", "too_many_errors", "more than %d problems; the preview stops at line %d: correct these and preview again", lim.MaxErrors, line)
+			rep.Errors = fileProblems
+			stopped = true
 			continue
 		}
-		if len(rec) != len(header) {
-			ps.add("row", "invalid", "%d cells where the header has %d", len(rec), len(header))
-		}
-		if err := s.previewRow(ctx, &row, &ps, rec, emailCol, keys, defs, company, seen); err != nil {
-			return rep, err
-		}
+		reported += len(ps)
 		row.Errors = ps
 		rep.Rows = append(rep.Rows, row)
 	}
@@ -149,6 +183,17 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 		}
 	}
 	return rep, nil
+}
+
+// capProblems keeps the first max problems and says how many more there were.
+func capProblems(ps problems, max int) problems {
+	if len(ps) <= max {
+		return ps
+	}
+	more := len(ps) - max
+	ps = ps[:max:max]
+	ps.add("file", "too_many_errors", "%d more problems not shown", more)
+	return ps
 }
 
 func (s *Service) previewRow(ctx context.Context, row *ImportRow, ps *problems, rec []string, emailCol int, keys []string, defs map[string]store.PropertyDef, company string, seen map[string]int) error {
@@ -257,7 +302,7 @@ func (s *Service) ApplyImport(ctx context.Context, actor Actor, company string, 
 		// import, audit lines included, commits together or not at all.
 		// Its caches are its own and die with it.
 		inner := NewService(st, st, st, s.roles, s.now, s.rand, s.logger)
-		inner.GrantBudget, inner.CacheTTL = s.GrantBudget, s.CacheTTL
+		inner.GrantBudget, inner.CacheTTL, inner.Import = s.GrantBudget, s.CacheTTL, s.Import
 		var err error
 		rep, err = inner.applyImport(ctx, actor, company, data)
 		return err

@@ -82,6 +82,8 @@ type Service struct {
 	// GrantBudget is the size in bytes of JSON that props and grants may
 	// take before grants are sent in the compact form (see Evaluate).
 	GrantBudget int
+	// Import bounds CSV imports of values.
+	Import ImportLimits
 
 	mu       sync.Mutex
 	version  uint64
@@ -103,7 +105,7 @@ func NewService(props store.Properties, dir Directory, audit store.Audit, roles 
 	}
 	return &Service{
 		props: props, dir: dir, audit: audit, roles: roles, now: now, rand: rand, logger: logger,
-		CacheTTL: DefaultCacheTTL, GrantBudget: DefaultGrantBudget,
+		CacheTTL: DefaultCacheTTL, GrantBudget: DefaultGrantBudget, Import: DefaultImportLimits,
 		compiled: map[string]*companyRules{}, results: map[evalKey]*evalEntry{},
 	}
 }

@@ -27,6 +27,9 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		Passkeys:       passkeys,
 		Tokens:         d.store,
 		SendInvitation: rst.SendInvitation,
+		InvitationLimits: adminsvc.InvitationLimits{
+			PerAdmin: d.cfg.Limits.InvitationsPerAdmin, PerCompany: d.cfg.Limits.InvitationsPerCompany,
+		},
 		// An email change and an existing account added to a company are
 		// told to the person concerned.
 		NotifyEmailChanged: rst.NotifyEmailChanged,
@@ -36,10 +39,10 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		Rand:               rand.Reader,
 		Logger:             d.logger,
 	}
-	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, Logger: d.logger}
+	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger}
 	html := &panel.Handler{
 		Service: svc, Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP,
-		MaxFormBytes: d.cfg.Limits.MaxFormBytes, Logger: d.logger,
+		MaxFormBytes: d.cfg.Limits.MaxFormBytes, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger,
 		PasskeysOn: passkeys.Enabled(),
 	}
 	terms := &panel.Terms{

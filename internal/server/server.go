@@ -191,6 +191,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	s.Gate = gate.New(router, s.Sessions, s.Accounts, signer, cfg.Session.CacheSize, now, logger)
 	s.Gate.TermsVersion = cfg.Terms.Version
 	s.Rules = rules.NewService(st, st, st, roles, now, rand.Reader, logger)
+	s.Rules.Import = rules.ImportLimits{MaxColumns: cfg.Limits.ImportMaxColumns, MaxRows: cfg.Limits.ImportMaxRows, MaxErrors: cfg.Limits.ImportMaxErrors}
 	s.Gate.Enricher = s.Rules
 	s.listen(ctx, st, inv)
 
@@ -252,7 +253,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if opts.AccessLog != nil {
 		s.accessLog = newAccessLog(opts.AccessLog)
 	}
-	s.handler = limitHeaderBytes(maxHeaderBytes(cfg.Limits), s.observe(dispatch(mux, gh)))
+	own := limitUnauthenticated(readDeadline(mux, cfg.Limits.GatewayReadTimeout.D()), cfg.Limits, ips, s.Renderer, s.Metrics, now)
+	s.handler = limitHeaderBytes(maxHeaderBytes(cfg.Limits), s.observe(dispatch(own, minUploadRate(gh, cfg.Limits))))
 	s.ops = s.opsMux()
 	return s, nil
 }

@@ -73,13 +73,13 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 			}
 			return id
 		},
-		ClientIP: d.clientIP, PublicURL: d.publicURL, Now: d.now, Rand: rand.Reader, Logger: d.logger,
+		ClientIP: d.clientIP, Refused: s.Metrics.Refused, PublicURL: d.publicURL, Now: d.now, Rand: rand.Reader, Logger: d.logger,
 	})
 	// Every provider's logout tokens are accepted: each is verified with
 	// that provider's keys and names only sessions it started.
 	backChannel := sso.NewBackChannel(sso.BackChannelDeps{
 		Providers: list, Used: d.store, Audit: d.store, Throttle: d.store, EndSessions: s.Sessions.EndProviderSessions,
-		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Now: d.now, Logger: d.logger,
+		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Refused: s.Metrics.Refused, Now: d.now, Logger: d.logger,
 	})
 
 	d.login.Providers = func() []web.ProviderButton {

@@ -147,6 +147,7 @@ var (
 	ProblemForbidden   = Problem{http.StatusForbidden, "forbidden", "error.forbidden.title", "error.forbidden"}
 	ProblemNotFound    = Problem{http.StatusNotFound, "not_found", "error.title", "error.not_found"}
 	ProblemTooLarge    = Problem{http.StatusRequestEntityTooLarge, "too_large", "error.title", "error.too_large"}
+	ProblemTooMany     = Problem{http.StatusTooManyRequests, "rate_limited", "error.title", "error.too_many"}
 	ProblemUnavailable = Problem{http.StatusServiceUnavailable, "unavailable", "error.unavailable.title", "error.unavailable"}
 	ProblemBadGateway  = Problem{http.StatusBadGateway, "bad_gateway", "error.bad_gateway.title", "error.bad_gateway"}
 	ProblemTimeout     = Problem{http.StatusGatewayTimeout, "gateway_timeout", "error.bad_gateway.title", "error.bad_gateway"}

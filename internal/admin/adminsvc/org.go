@@ -435,7 +435,12 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 	if len(ps) > 0 {
 		return InvitationResult{}, &account.ValidationError{Problems: ps}
 	}
+	limits, err := s.checkInvitations(ctx, c, in.Memberships, len(emails))
+	if err != nil {
+		return
+	}
 	res := InvitationResult{Invited: []AccountJSON{}, Existing: []string{}, Failed: []string{}}
+	defer func() { s.countInvitations(ctx, limits, res.Mailed) }()
 	for _, e := range emails {
 		// An address of another company's account is added to the
 		// caller's companies and answered exactly as a new one.

@@ -71,6 +71,8 @@ type Service struct {
 	// SendInvitation mails the "set your password" link
 	// ((*reset.Handler).SendInvitation); nil: no mail is sent.
 	SendInvitation func(ctx context.Context, a store.Account) error
+	// InvitationLimits bound the invitation mails sent per hour.
+	InvitationLimits InvitationLimits
 	// NotifyEmailChanged mails the old address of an account whose email
 	// an administrator changed; nil: no mail is sent.
 	NotifyEmailChanged func(ctx context.Context, a store.Account, oldEmail string) error
@@ -297,7 +299,17 @@ func (s *Service) CreateAccount(ctx context.Context, c authz.Caller, in NewAccou
 	if err = s.Permit(c, OpAccountCreate); err != nil {
 		return
 	}
-	return s.createAccount(ctx, c, in)
+	var limits []string // a password account is mailed an invitation
+	if in.SignIn == "" || in.SignIn == account.SignInPassword {
+		if limits, err = s.checkInvitations(ctx, c, in.Memberships, 1); err != nil {
+			return
+		}
+	}
+	out, err := s.createAccount(ctx, c, in)
+	if out.InvitationSent {
+		s.countInvitations(ctx, limits, 1)
+	}
+	return out, err
 }
 
 func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccount) (Created, error) {

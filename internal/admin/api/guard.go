@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -93,6 +95,7 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		inUse  *rules.InUseError
 		tooBig *http.MaxBytesError
+		rl     *adminsvc.RateLimitError
 	)
 	switch {
 	case errors.As(err, &be):
@@ -105,6 +108,9 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		httpapi.WriteJSON(w, http.StatusConflict, b)
 		return
 	case errors.As(err, &ae):
+	case errors.As(err, &rl):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
+		ae = &httpapi.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: rl.Message}
 	case errors.As(err, &tooBig):
 		ae = &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is too large"}
 	case errors.Is(err, rules.ErrStaleImport):

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -238,12 +239,20 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Call
 		limit = 5 << 20
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+			Message: fmt.Sprintf("the file is larger than %d bytes; split it into several imports", limit)}
+	}
 	if err != nil {
 		return err
 	}
 	confirm := r.URL.Query().Get("confirm")
 	if confirm == "" {
 		rep, err := h.Service.PreviewImport(r.Context(), c, company, data)
+		if tl := (*rules.ImportTooLargeError)(nil); errors.As(err, &tl) {
+			return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "too_large", Message: tl.Message}
+		}
 		if err != nil {
 			return err
 		}
@@ -251,6 +260,9 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Call
 		return nil
 	}
 	rep, err := h.Service.ApplyImport(r.Context(), c, company, data, confirm)
+	if tl := (*rules.ImportTooLargeError)(nil); errors.As(err, &tl) {
+		return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "too_large", Message: tl.Message}
+	}
 	if errors.Is(err, rules.ErrImportInvalid) {
 		httpapi.WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{
 			"error":  httpapi.ErrorDetail{Code: "invalid", Message: err.Error()},

@@ -42,7 +42,9 @@ type Handler struct {
 	CSRF         *web.CSRF
 	ClientIP     func(*http.Request) string
 	MaxFormBytes int64
-	Logger       *slog.Logger
+	// MaxImport bounds a CSV import upload (default 5 MiB).
+	MaxImport int64
+	Logger    *slog.Logger
 	// PasskeysOn: workstation enrolment links can be used (passkeys are
 	// off on an IP public_url), so the panel offers them.
 	PasskeysOn bool
@@ -168,8 +170,12 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		return web.ParseForm(w, r, h.MaxFormBytes, h.Renderer)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
-	if err := r.ParseMultipartForm(maxUploadBytes); err != nil {
+	limit := h.MaxImport
+	if limit <= 0 {
+		limit = maxUploadBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseMultipartForm(limit); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			h.Renderer.Fail(w, r, web.ProblemTooLarge)
@@ -345,7 +351,10 @@ func refusal(err error) (string, bool) {
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var ve *account.ValidationError
 	var ce *account.ConflictError
+	var rl *adminsvc.RateLimitError
 	switch {
+	case errors.As(err, &rl):
+		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.rate_limited") + " (" + rl.Message + ")"}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
 		ve = &account.ValidationError{Problems: []account.FieldProblem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}

@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// maxUploadBytes bounds a CSV import upload.
+// maxUploadBytes bounds a CSV import upload when Handler.MaxImport is 0.
 const maxUploadBytes = 5 << 20
 
 // propertyTypes are the types a definition may take, in the form's order.
@@ -727,7 +727,9 @@ func uploaded(x *call) ([]byte, error) {
 				return nil, err
 			}
 			defer f.Close()
-			return io.ReadAll(io.LimitReader(f, maxUploadBytes))
+			// The whole form was read within the upload limit, so the
+			// file is too.
+			return io.ReadAll(f)
 		}
 	}
 	return []byte(x.r.FormValue("csv")), nil
@@ -781,6 +783,10 @@ func (h *Handler) importPreview(x *call) error {
 		return err
 	}
 	rep, err := h.Service.PreviewImport(x.ctx(), x.c, sc.Company, data)
+	if tl := (*rules.ImportTooLargeError)(nil); errors.As(err, &tl) {
+		h.render(x, http.StatusUnprocessableEntity, "import", "admin.import.title", importBody{scope: sc}, []string{tl.Message})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -45,9 +45,13 @@ type BackChannelDeps struct {
 	// (session.Manager.EndProviderSessions), and returns their ids.
 	EndSessions  func(ctx context.Context, providerID, sid, subject string) ([]string, error)
 	MaxBodyBytes int64
-	ClientIP     func(r *http.Request) string // nil uses RemoteAddr
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Refused counts a request refused as noise (an unknown provider, a
+	// malformed request, the 429 answers): those are counted, not written
+	// to the audit log, so a flood of them writes nothing. nil: not counted.
+	Refused  func(endpoint, reason string)
+	ClientIP func(r *http.Request) string // nil uses RemoteAddr
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // BackChannel serves POST /.gatehouse/sso/{provider}/backchannel-logout
@@ -72,6 +76,9 @@ func NewBackChannel(d BackChannelDeps) *BackChannel {
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxLogoutBody
+	}
+	if d.Refused == nil {
+		d.Refused = func(string, string) {}
 	}
 	b := &BackChannel{d: d, providers: map[string]providers.BackChannelLogoutProvider{}}
 	for _, p := range d.Providers {
@@ -122,30 +129,37 @@ func (b *BackChannel) logout(w http.ResponseWriter, r *http.Request) {
 		b.d.Logger.Info("back-channel logout refused", "provider", clip(pid), "status", status, "reason", reason)
 		writeLogoutJSON(w, status, logoutError{Error: code, Description: public})
 	}
+	// A request that carries no token to verify says nothing about anyone:
+	// it is counted, not audited. reason is one of a fixed set (a metric
+	// label).
+	noise := func(status int, public, reason string) {
+		b.d.Refused("backchannel_logout", reason)
+		writeLogoutJSON(w, status, logoutError{Error: "invalid_request", Description: public})
+	}
 
 	p, ok := b.providers[pid]
 	if !ok {
-		refuse(http.StatusNotFound, "invalid_request", "unknown provider", "no such provider")
+		noise(http.StatusNotFound, "unknown provider", "unknown_provider")
 		return
 	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/x-www-form-urlencoded" {
-		refuse(http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded", "wrong content type")
+		noise(http.StatusBadRequest, "the body must be application/x-www-form-urlencoded", "content_type")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, b.d.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			refuse(http.StatusRequestEntityTooLarge, "invalid_request", "the body is too large", "body over the limit")
+			noise(http.StatusRequestEntityTooLarge, "the body is too large", "too_large")
 			return
 		}
-		refuse(http.StatusBadRequest, "invalid_request", "the body is not a form", "unparsable form")
+		noise(http.StatusBadRequest, "the body is not a form", "malformed")
 		return
 	}
 	// The body only: a token in the URL would sit in access logs.
 	values := r.PostForm["logout_token"]
 	if len(values) != 1 || values[0] == "" {
-		refuse(http.StatusBadRequest, "invalid_request", "one logout_token is required", "no single logout_token")
+		noise(http.StatusBadRequest, "one logout_token is required", "malformed")
 		return
 	}
 
@@ -154,7 +168,7 @@ func (b *BackChannel) logout(w http.ResponseWriter, r *http.Request) {
 	// needed and failing for the logout anyway.
 	if n, resetAt, err := b.d.Throttle.Count(r.Context(), throttleKey, b.d.Now()); err == nil && n >= RefusedTokenLimit {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(resetAt.Sub(b.d.Now()).Seconds()+0.5))))
-		refuse(http.StatusTooManyRequests, "invalid_request", "too many invalid logout tokens; try again later", "too many refused tokens from this address")
+		noise(http.StatusTooManyRequests, "too many invalid logout tokens; try again later", "rate_limited")
 		return
 	}
 	lt, err := p.VerifyLogoutToken(r.Context(), values[0])

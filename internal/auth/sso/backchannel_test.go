@@ -25,7 +25,8 @@ type backChannel struct {
 	url   string
 	mu    sync.Mutex
 	ends  []endCall
-	fails error // EndSessions fails with it when set
+	fails error    // EndSessions fails with it when set
+	noise []string // the reasons counted as noise
 }
 
 func newBackChannel(e *env) *backChannel {
@@ -37,6 +38,11 @@ func newBackChannel(e *env) *backChannel {
 	mux := http.NewServeMux()
 	NewBackChannel(BackChannelDeps{
 		Providers: list, Used: e.st, Audit: e.st, Throttle: e.st, Now: e.clk.Now, MaxBodyBytes: 8 << 10,
+		Refused: func(endpoint, reason string) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.noise = append(b.noise, endpoint+":"+reason)
+		},
 		EndSessions: func(_ context.Context, provider, sid, subject string) ([]string, error) {
 			b.mu.Lock()
 			defer b.mu.Unlock()
@@ -55,6 +61,21 @@ func newBackChannel(e *env) *backChannel {
 
 func (b *backChannel) endpoint(provider string) string {
 	return b.url + "/.gatehouse/sso/" + provider + "/backchannel-logout"
+}
+
+func (b *backChannel) noiseCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.noise)
+}
+
+func (b *backChannel) auditCount() int {
+	b.e.t.Helper()
+	evs, err := b.e.st.ListAudit(b.e.t.Context(), store.AuditQuery{Limit: 1000})
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return len(evs)
 }
 
 func (b *backChannel) calls() []endCall {
@@ -149,27 +170,37 @@ func TestBackChannelLogoutRefused(t *testing.T) {
 	e := newEnv(t, nil)
 	b := newBackChannel(e)
 	valid := func() string { return b.mint("corp", providertest.Logout{SID: "sid-1"}, providertest.NoFault) }
+	// Requests without a token to verify are noise: counted, not audited.
+	// A token that fails verification is an attempt worth a line.
 	cases := []struct {
 		name, provider, contentType, body string
 		status                            int
+		noise                             bool
 	}{
-		{"unknown provider", "nope", formType, tokenForm(valid()), http.StatusNotFound},
-		{"another provider's token", "google", formType, tokenForm(valid()), http.StatusBadRequest},
-		{"JSON body", "corp", "application/json", `{"logout_token":"` + valid() + `"}`, http.StatusBadRequest},
-		{"no content type", "corp", "", tokenForm(valid()), http.StatusBadRequest},
-		{"no token", "corp", formType, "", http.StatusBadRequest},
-		{"two tokens", "corp", formType, tokenForm(valid()) + "&" + tokenForm(valid()), http.StatusBadRequest},
-		{"not a JWT", "corp", formType, tokenForm("not-a-jwt"), http.StatusBadRequest},
-		{"bad form", "corp", formType, "logout_token=%zz", http.StatusBadRequest},
-		{"too large", "corp", formType, tokenForm(valid()) + "&pad=" + strings.Repeat("x", 9<<10), http.StatusRequestEntityTooLarge},
-		{"ID token fault", "corp", formType, tokenForm(b.mint("corp", providertest.Logout{SID: "s"}, providertest.BadSignature)), http.StatusBadRequest},
-		{"logout token fault", "corp", formType, tokenForm(b.mint("corp", providertest.Logout{SID: "s"}, providertest.LogoutWithNonce)), http.StatusBadRequest},
+		{"unknown provider", "nope", formType, tokenForm(valid()), http.StatusNotFound, true},
+		{"another provider's token", "google", formType, tokenForm(valid()), http.StatusBadRequest, false},
+		{"JSON body", "corp", "application/json", `{"logout_token":"` + valid() + `"}`, http.StatusBadRequest, true},
+		{"no content type", "corp", "", tokenForm(valid()), http.StatusBadRequest, true},
+		{"no token", "corp", formType, "", http.StatusBadRequest, true},
+		{"two tokens", "corp", formType, tokenForm(valid()) + "&" + tokenForm(valid()), http.StatusBadRequest, true},
+		{"not a JWT", "corp", formType, tokenForm("not-a-jwt"), http.StatusBadRequest, false},
+		{"bad form", "corp", formType, "logout_token=%zz", http.StatusBadRequest, true},
+		{"too large", "corp", formType, tokenForm(valid()) + "&pad=" + strings.Repeat("x", 9<<10), http.StatusRequestEntityTooLarge, true},
+		{"ID token fault", "corp", formType, tokenForm(b.mint("corp", providertest.Logout{SID: "s"}, providertest.BadSignature)), http.StatusBadRequest, false},
+		{"logout token fault", "corp", formType, tokenForm(b.mint("corp", providertest.Logout{SID: "s"}, providertest.LogoutWithNonce)), http.StatusBadRequest, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			audits, noise := b.auditCount(), b.noiseCount()
 			resp, le := b.post(tc.provider, tc.contentType, tc.body)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d %+v, want %d", resp.StatusCode, le, tc.status)
+			}
+			if tc.noise {
+				if b.auditCount() != audits || b.noiseCount() != noise+1 {
+					t.Fatalf("noise: %d audit events and %d counted, want none and one", b.auditCount()-audits, b.noiseCount()-noise)
+				}
+				return
 			}
 			if ev := b.lastAudit(); ev.Outcome != "denied" || ev.Actor != "anonymous" || ev.Details["reason"] == "" {
 				t.Fatalf("audit %+v", ev)

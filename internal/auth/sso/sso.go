@@ -65,6 +65,10 @@ type Deps struct {
 	NewAccountID func() string
 	// ClientIP names the client for the audit log; nil uses RemoteAddr.
 	ClientIP func(r *http.Request) string
+	// Refused counts a callback refused as noise (no state, or one that is
+	// unknown, used or expired: it names no sign-in, so anyone can send
+	// it): counted, not written to the audit log. nil: not counted.
+	Refused func(endpoint, reason string)
 	// PublicURL builds the redirect_uri; request headers never do.
 	PublicURL *url.URL
 	Now       func() time.Time
@@ -94,6 +98,9 @@ func New(d Deps) *Handler {
 	}
 	if d.ClientIP == nil {
 		d.ClientIP = remoteIP
+	}
+	if d.Refused == nil {
+		d.Refused = func(string, string) {}
 	}
 	h := &Handler{d: d, providers: map[string]providers.Provider{}}
 	for _, p := range d.Providers {
@@ -249,12 +256,14 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	// The state is consumed first, whatever follows, so it is single use.
 	state := q.Get("state")
 	if state == "" {
-		fail(http.StatusBadRequest, "auth", "sso.failure", "no state", msgStale)
+		h.d.Refused("sso_callback", "no_state")
+		h.d.RenderError(w, r, http.StatusBadRequest, msgStale)
 		return
 	}
 	tok, err := h.d.Store.ConsumeToken(ctx, store.TokenSSOState, hashState(state), h.d.Now())
 	if errors.Is(err, store.ErrNotFound) {
-		fail(http.StatusBadRequest, "auth", "sso.failure", "unknown, used or expired state", msgStale)
+		h.d.Refused("sso_callback", "unknown_state")
+		h.d.RenderError(w, r, http.StatusBadRequest, msgStale)
 		return
 	}
 	if err != nil {
