@@ -9,6 +9,9 @@ import "strings"
 // neither forwards such cookies to them nor lets them set one.
 const Prefix = "gatehouse_"
 
+// Space is what net/http trims around cookie names and pairs.
+const Space = " \t\r\n"
+
 // The base names of the gateway's cookies; Name adds the __Host- prefix.
 const (
 	Session = Prefix + "session"
@@ -41,7 +44,7 @@ func Name(base string, secure bool) string {
 // case. Browsers compare cookie names case-sensitively, but servers and
 // frameworks do not always, so every spelling counts.
 func Owned(name string) bool {
-	name = trimSpace(name)
+	name = strings.Trim(name, Space)
 	for _, p := range [...]string{hostPrefix, "__secure-"} {
 		if hasFoldedPrefix(name, p) {
 			name = name[len(p):]
@@ -90,16 +93,3 @@ func lower(c byte) byte {
 	}
 	return c
 }
-
-// trimSpace trims the characters net/http trims around cookie names.
-func trimSpace(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -147,7 +147,7 @@ func stripCookieLine(line string) (string, bool) {
 	rest := line
 	for {
 		part, more, found := strings.Cut(rest, ";")
-		part = trimSpace(part)
+		part = strings.Trim(part, cookies.Space)
 		if part != "" {
 			n, _, _ := strings.Cut(part, "=")
 			if cookies.Owned(n) {
@@ -191,23 +191,10 @@ func dropGatewaySetCookies(h http.Header) {
 // name is read after any leading "=" as well.
 func setsGatewayCookie(line string) bool {
 	pair, _, _ := strings.Cut(line, ";")
-	pair = strings.TrimLeft(trimSpace(pair), "= \t")
+	pair = strings.TrimLeft(strings.Trim(pair, cookies.Space), "= \t")
 	name, _, _ := strings.Cut(pair, "=")
 	return cookies.Owned(name)
 }
-
-// trimSpace trims the same characters net/http trims around cookie pairs.
-func trimSpace(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // Identity is what the gateway vouches for on a forwarded request. It is
 // built once per session and route and then shared by every request of
