@@ -1,6 +1,7 @@
 // Package bench holds the pieces of the side-by-side load test: a minimal
 // upstream that verifies assertions on a sample, a bare reverse proxy as the
 // practical limit, session seeding, and a sign-in helper and login storm.
+// It is test tooling: the product never imports it.
 package bench
 
 import (
