@@ -40,12 +40,12 @@ echo "== Go benchmarks (-benchmem)"
 if [ -z "${SKIP_GO_BENCH:-}" ]; then
 	$GO test -run '^$' -benchmem -benchtime="$BENCHTIME" \
 		-bench 'BenchmarkLookupHit$|BenchmarkLookupMiss$|BenchmarkDecide|BenchmarkSign$|BenchmarkUpstreamHeader|BenchmarkStripCookie|BenchmarkForward|BenchmarkGatewayRequest|BenchmarkBareProxyRequest' \
-		./internal/session ./internal/gate ./internal/identity ./internal/proxy ./internal/server | grep -E '^(Benchmark|ok|FAIL|---)' 
+		./internal/session ./internal/gate ./internal/identity ./internal/proxy ./internal/server ./tools/bench | grep -E '^(Benchmark|ok|FAIL|---)' 
 fi
 
 echo "== building"
 CGO_ENABLED=0 $GO build -trimpath -o "$work/gatehouse" ./cmd/gatehouse
-CGO_ENABLED=0 $GO build -trimpath -o "$work/gatehouse-bench" ./cmd/gatehouse-bench
+CGO_ENABLED=0 $GO build -trimpath -o "$work/gatehouse-bench" ./tools/gatehouse-bench
 
 up=127.0.0.1:$PORT; bare=127.0.0.1:$((PORT+1)); gw=127.0.0.1:$((PORT+2)); ops=127.0.0.1:$((PORT+3))
 pub="http://localhost:$((PORT+2))"

@@ -22,14 +22,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/internal/gcfloor"
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/demo"
-	"github.com/gatehouse/gatehouse/internal/gcfloor"
 	"github.com/gatehouse/gatehouse/internal/identity"
-	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 )

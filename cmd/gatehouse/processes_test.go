@@ -211,10 +211,16 @@ func passkeySignIn(t *testing.T, cfgPath string, g *servertest.Gateway, accountI
 		PublicKey: []byte{0xa0}, AttestationType: "none", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := server.SessionManager(ctx, cfg, st, time.Now, rand.Reader, nil)
+	// A second gateway on the same store starts a session the running one
+	// accepts, as a passkey sign-in on another replica would. It listens
+	// for changes until the helper returns, before the store closes.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv, err := server.New(sctx, cfg, st, server.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	sessions := srv.Sessions
 	rec := httptest.NewRecorder()
 	if _, err := sessions.Start(ctx, rec, nil, session.StartParams{AccountID: accountID, AMR: []string{"hwk"}, IDP: "local", CredentialID: id}); err != nil {
 		t.Fatal(err)

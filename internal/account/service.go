@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -106,21 +105,9 @@ type NewAccount struct {
 	Actor         string   // who creates it, for the audit log; default "system"
 }
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// newID returns prefix + 16 random bytes in lower-case base32: opaque,
-// never derived from the email, so it is stable and never reused.
-func (s *Service) newID(prefix string) (string, error) {
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(s.rand, b); err != nil {
-		return "", fmt.Errorf("account: generating id: %w", err)
-	}
-	return prefix + strings.ToLower(idEncoding.EncodeToString(b)), nil
-}
-
 // NewAccountID returns a fresh account id, for accounts created outside
 // Create (just-in-time SSO accounts).
-func (s *Service) NewAccountID() (string, error) { return s.newID("acc_") }
+func (s *Service) NewAccountID() (string, error) { return NewID(s.rand, "acc_") }
 
 // Create validates in and creates the account, its membership, site access
 // and (when allowed) its company in one transaction, so a failure changes

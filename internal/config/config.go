@@ -147,7 +147,7 @@ type Limits struct {
 	MaxHeaderBytes int   `yaml:"max_header_bytes"` // default 65536
 	MaxFormBytes   int64 `yaml:"max_form_bytes"`   // default 65536
 	// GCHeapFloorBytes: the garbage collector lets the heap grow to at
-	// least this before collecting (see internal/gcfloor); 0 keeps Go's
+	// least this before collecting (see cmd/gatehouse/internal/gcfloor); 0 keeps Go's
 	// default pacing. Default 14 MiB.
 	GCHeapFloorBytes int64 `yaml:"gc_heap_floor_bytes"`
 

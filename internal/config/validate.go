@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -364,7 +365,7 @@ func (v *validator) providers(ps []Provider) {
 		if strings.TrimSpace(p.ClientID) == "" {
 			v.add(at("client_id"), "must not be empty")
 		}
-		if len(p.Scopes) > 0 && !contains(p.Scopes, "openid") {
+		if len(p.Scopes) > 0 && !slices.Contains(p.Scopes, "openid") {
 			v.add(at("scopes"), "must include openid")
 		}
 		for j, d := range p.AllowedDomains {
@@ -544,13 +545,4 @@ func cleanPrefix(p string) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -94,7 +94,7 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 		caseSensitive bool
 	}
 	var seen []seenRoute
-	pool := NewBufferPool()
+	pool := newBufferPool()
 	var errs []error
 	for i, rc := range routes {
 		key := fmt.Sprintf("routes[%d]", i)
@@ -447,9 +447,9 @@ func hasUpper(s string) bool {
 	return false
 }
 
-// NewBufferPool returns a pool of the 32 KiB buffers ReverseProxy copies
+// newBufferPool returns a pool of the 32 KiB buffers ReverseProxy copies
 // bodies through; without one every response costs a fresh buffer.
-func NewBufferPool() httputil.BufferPool {
+func newBufferPool() httputil.BufferPool {
 	return &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -120,7 +121,7 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 		default:
 			if _, ok := defs[h]; !ok {
 				fileProblems.add(field, "unknown", "no property %q in this company", h)
-			} else if indexOf(keys, h) >= 0 {
+			} else if slices.Contains(keys, h) {
 				fileProblems.add(field, "duplicate", "property %q appears twice", h)
 			}
 			keys[i] = h
@@ -265,15 +266,6 @@ func splitCell(cell string, d store.PropertyDef) []string {
 		}
 	}
 	return out
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // Transactor is the optional capability of a Properties store to run

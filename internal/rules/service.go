@@ -2,7 +2,6 @@ package rules
 
 import (
 	"context"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -387,7 +386,7 @@ func (s *Service) checkValues(ctx context.Context, accountID, company string, va
 	if err := s.checkMember(ctx, &ps, acc.ID, company); err != nil {
 		return store.Account{}, nil, err
 	}
-	for _, k := range sortedKeys(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		d, ok := defs[k]
 		if !ok {
 			ps.add(k, "unknown", "no property %q in this company", k)
@@ -422,7 +421,7 @@ func (s *Service) applyValues(ctx context.Context, actor Actor, accountID, compa
 	}
 	before := shapeValues(defs, old)
 	now := s.now().UTC()
-	for _, k := range sortedKeys(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		v := store.PropertyValue{AccountID: accountID, CompanyID: company, Key: k, Values: values[k], UpdatedAt: now}
 		if err := s.props.SetPropertyValue(ctx, v); err != nil {
 			return err
@@ -442,15 +441,6 @@ func (s *Service) applyValues(ctx context.Context, actor Actor, accountID, compa
 	s.record(ctx, actor, action, accountID, company, before, after)
 	s.changed()
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // ---- relations
@@ -549,7 +539,7 @@ func (s *Service) GetRule(ctx context.Context, id string) (store.AccessRule, err
 
 // CreateRule validates and stores a new rule of the company.
 func (s *Service) CreateRule(ctx context.Context, actor Actor, company string, in RuleInput) (store.AccessRule, error) {
-	id, err := s.newID()
+	id, err := account.NewID(s.rand, "rule_")
 	if err != nil {
 		return store.AccessRule{}, err
 	}
@@ -717,14 +707,4 @@ func (s *Service) renumber(ctx context.Context, company, moveID string, pos int)
 		}
 	}
 	return nil
-}
-
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-func (s *Service) newID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(s.rand, b); err != nil {
-		return "", fmt.Errorf("rules: rule id: %w", err)
-	}
-	return "rule_" + strings.ToLower(idEncoding.EncodeToString(b)), nil
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/bench"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/server/servertest"
 )
@@ -52,33 +50,6 @@ func BenchmarkGatewayRequest(b *testing.B) {
 		for _, ck := range cookies {
 			req.AddCookie(ck)
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-	}
-}
-
-// BenchmarkBareProxyRequest is the same request through a bare
-// httputil.ReverseProxy to the same kind of upstream: the difference from
-// BenchmarkGatewayRequest is what the gateway itself adds.
-func BenchmarkBareProxyRequest(b *testing.B) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "ok\n")
-	}))
-	b.Cleanup(up.Close)
-	target, err := url.Parse(up.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := bench.NewBareProxy(target, slog.New(slog.DiscardHandler))
-
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodGet, "http://localhost/app/items?page=2", nil)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("Cookie", "gatehouse_session=MTcwMDAwMDAwMHxEdi1CQkFFQ180SUFBUkFCRUFBQVJQLUNBQUVHYzNSeWFXNW5EQVFBQW1sa0JuTjBjbWx1Wnd3aUFDQjBiMnRsYmc9PXw")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {

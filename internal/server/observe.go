@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -66,23 +67,8 @@ func (g *requestIDs) next() string {
 	var buf [24]byte
 	out := append(buf[:0], g.prefix...)
 	out = append(out, '-')
-	out = appendHex(out, g.n.Add(1))
+	out = strconv.AppendUint(out, g.n.Add(1), 16)
 	return string(out)
-}
-
-func appendHex(b []byte, v uint64) []byte {
-	const digits = "0123456789abcdef"
-	var tmp [16]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = digits[v&0xf]
-		v >>= 4
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
 }
 
 // observe gives every request an id (sent upstream as X-Request-Id),

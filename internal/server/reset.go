@@ -42,10 +42,6 @@ func (s *Server) newReset(d *deps) (*reset.Handler, error) {
 // newMailQueue builds the queue that delivers mail through the configured
 // sender: SMTP, or the outbox directory.
 func newMailQueue(cfg config.Config, st store.Store, environ []string, now func() time.Time, logger *slog.Logger) (*mail.Queue, error) {
-	mq, ok := st.(store.MailQueue)
-	if !ok {
-		return nil, fmt.Errorf("store %T cannot queue mail", st)
-	}
 	sender, err := mail.NewSender(cfg.Mail, config.EnvLookup(environ), now, rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
@@ -53,5 +49,5 @@ func newMailQueue(cfg config.Config, st store.Store, environ []string, now func(
 	if _, off := sender.(mail.Unconfigured); off {
 		logger.Warn("mail is not configured: password reset and invitation mails cannot be delivered; set mail.smtp.host or mail.outbox_dir")
 	}
-	return mail.NewQueue(mq, st, sender, now, logger), nil
+	return mail.NewQueue(st, st, sender, now, logger), nil
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"crypto/sha256"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -60,18 +61,14 @@ func (m *Manager) rawCookie(r *http.Request) (string, bool) {
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
-			if i := indexByte(line, ';'); i >= 0 {
-				part, line = line[:i], line[i+1:]
-			} else {
-				part, line = line, ""
-			}
-			part = trimSpace(part)
-			eq := indexByte(part, '=')
-			if eq < 0 || trimSpace(part[:eq]) != m.cookieName {
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.Trim(part, " \t")
+			eq := strings.IndexByte(part, '=')
+			if eq < 0 || strings.Trim(part[:eq], " \t") != m.cookieName {
 				continue
 			}
 			count++
-			found = trimSpace(part[eq+1:])
+			found = strings.Trim(part[eq+1:], " \t")
 		}
 	}
 	if count != 1 {
@@ -84,25 +81,6 @@ func (m *Manager) rawCookie(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return found, true
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // newKeyBufs makes the pool of scratch buffers that lets cookieKey hash a

@@ -94,8 +94,11 @@ func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name st
 	if !slugRE.MatchString(id) {
 		ps = append(ps, account.FieldProblem{Field: "id", Code: "invalid", Message: "the id must be lower case letters, digits and -, at most 63 characters"})
 	}
-	if err := checkLabel("name", name); err != nil {
-		ps = append(ps, err.(*account.ValidationError).Problems...)
+	var ve *account.ValidationError
+	if err := checkLabel("name", name); errors.As(err, &ve) {
+		ps = append(ps, ve.Problems...)
+	} else if err != nil {
+		return CompanyJSON{}, err
 	}
 	if len(ps) > 0 {
 		return CompanyJSON{}, &account.ValidationError{Problems: ps}
@@ -256,13 +259,16 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 	} else if err := s.company(ctx, c, company); err != nil {
 		return SiteJSON{}, err
 	}
-	if err := checkLabel("name", name); err != nil {
-		ps = append(ps, err.(*account.ValidationError).Problems...)
+	var ve *account.ValidationError
+	if err := checkLabel("name", name); errors.As(err, &ve) {
+		ps = append(ps, ve.Problems...)
+	} else if err != nil {
+		return SiteJSON{}, err
 	}
 	if len(ps) > 0 {
 		return SiteJSON{}, &account.ValidationError{Problems: ps}
 	}
-	id, err := s.newID("site_")
+	id, err := account.NewID(s.Rand, "site_")
 	if err != nil {
 		return SiteJSON{}, err
 	}

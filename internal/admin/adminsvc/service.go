@@ -724,14 +724,6 @@ func (s *Service) event(ctx context.Context, c authz.Caller, action, target, out
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-func (s *Service) newID(prefix string) (string, error) {
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(s.Rand, b); err != nil {
-		return "", fmt.Errorf("api: generating id: %w", err)
-	}
-	return prefix + strings.ToLower(idEncoding.EncodeToString(b)), nil
-}
-
 func problem(field, code, format string, args ...any) error {
 	return &account.ValidationError{Problems: []account.FieldProblem{{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}}}
 }

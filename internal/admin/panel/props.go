@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -663,27 +664,18 @@ func (h *Handler) explain(x *call) error {
 		return err
 	}
 	b.Email = emails[ex.Account]
-	for _, k := range sortedKeys(ex.Values) {
+	for _, k := range slices.Sorted(maps.Keys(ex.Values)) {
 		b.Values = append(b.Values, k+" = "+strings.Join(ex.Values[k], ", "))
 	}
 	for _, m := range ex.Rules {
 		row := explainRow{RuleMatch: m}
-		for _, k := range sortedKeys(m.MatchedOn) {
+		for _, k := range slices.Sorted(maps.Keys(m.MatchedOn)) {
 			row.On = append(row.On, k+" = "+strings.Join(m.MatchedOn[k], ", "))
 		}
 		b.Rows = append(b.Rows, row)
 	}
 	h.render(x, http.StatusOK, "explain", "admin.explain.title", b, nil)
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ---- CSV import
@@ -750,7 +742,7 @@ func importView(sc scope, data []byte, rep rules.ImportReport) importBody {
 	}
 	for _, r := range rep.Rows {
 		row := importRow{Line: r.Line, Email: r.Email}
-		for _, k := range sortedKeys(r.Changes) {
+		for _, k := range slices.Sorted(maps.Keys(r.Changes)) {
 			c := r.Changes[k]
 			row.Changes = append(row.Changes, k+": "+showValue(c.Before)+" → "+showValue(c.After))
 		}

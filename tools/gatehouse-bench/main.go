@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,9 +17,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/bench"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/tools/bench"
 )
 
 const usage = `usage: gatehouse-bench <command> [flags]
@@ -89,10 +88,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("account %s: %w", *email, err)
 		}
-		m, err := server.SessionManager(ctx, cfg, st, time.Now, rand.Reader, logger)
+		// The gateway as `gatehouse serve` assembles it, so the sessions
+		// are keyed and stored exactly as its sign-ins make them. It
+		// listens for changes until seeding ends, before the store closes.
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		srv, err := server.New(sctx, cfg, st, server.Options{Logger: logger, Environ: os.Environ()})
 		if err != nil {
 			return err
 		}
+		m := srv.Sessions
 		ck, err := bench.SeedSessions(ctx, m, a.ID, *sessions)
 		if err != nil {
 			return err

@@ -45,3 +45,30 @@ func TestBareProxyReachesUpstreamThatSamplesAssertions(t *testing.T) {
 		t.Fatalf("stats %+v, want %+v", got, want)
 	}
 }
+
+// BenchmarkBareProxyRequest is the request of internal/server's
+// BenchmarkGatewayRequest through the bare proxy to the same kind of
+// upstream: the difference between the two is what the gateway itself adds.
+func BenchmarkBareProxyRequest(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	}))
+	b.Cleanup(up.Close)
+	target, err := url.Parse(up.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := NewBareProxy(target, slog.New(slog.DiscardHandler))
+
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "http://localhost/app/items?page=2", nil)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Cookie", "gatehouse_session=MTcwMDAwMDAwMHxEdi1CQkFFQ180SUFBUkFCRUFBQVJQLUNBQUVHYzNSeWFXNW5EQVFBQW1sa0JuTjBjbWx1Wnd3aUFDQjBiMnRsYmc9PXw")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+}
