@@ -35,6 +35,10 @@ const (
 	signInSSO      = "sso:"
 )
 
+// UsesPassword reports whether the account signs in with a password, the
+// one rule behind sign-in, reset, invitation and set-password.
+func UsesPassword(a store.Account) bool { return a.SignIn == SignInPassword }
+
 // DefaultCompany is the company created when the very first account is
 // created without naming one.
 const DefaultCompany = "default"

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -167,7 +168,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		reason = "locked"
 	case !ok:
 		reason = "bad_password"
-	case acct.SignIn != "password":
+	case !account.UsesPassword(acct):
 		reason = "sso_account"
 	case acct.Status != store.StatusActive:
 		reason = "status_" + acct.Status

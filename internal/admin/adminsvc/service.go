@@ -424,7 +424,7 @@ func (s *Service) adopt(ctx context.Context, c authz.Caller, acc store.Account, 
 
 // invite sends the set-password mail to a new invited password account.
 func (s *Service) invite(ctx context.Context, acc store.Account) (bool, string) {
-	if acc.SignIn != account.SignInPassword || acc.Status != store.StatusInvited {
+	if !account.UsesPassword(acc) || acc.Status != store.StatusInvited {
 		return false, ""
 	}
 	if s.SendInvitation == nil {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -217,7 +218,7 @@ func (h *Handler) requestReset(ctx context.Context, email, ip, lang string) {
 			Outcome: "denied", Category: "auth", Details: map[string]any{"reason": reason}})
 	}
 	switch {
-	case acct.SignIn != "password":
+	case !account.UsesPassword(acct):
 		deny("sso_account")
 		return
 	case acct.Status != store.StatusActive && acct.Status != store.StatusInvited:
@@ -247,7 +248,7 @@ func (h *Handler) requestReset(ctx context.Context, email, ip, lang string) {
 // account stays invited until the password is set.
 func (h *Handler) SendInvitation(ctx context.Context, acct store.Account) error {
 	h.init()
-	if acct.SignIn != "password" {
+	if !account.UsesPassword(acct) {
 		return fmt.Errorf("reset: invitation for %s: not a password account", acct.ID)
 	}
 	if acct.Status != store.StatusInvited && acct.Status != store.StatusActive {
