@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -25,8 +26,7 @@ const (
 
 // Languages and date formats an account may choose.
 var (
-	languages   = []string{"en", "fr", "ja"}
-	dateFormats = []string{"MM/DD/YYYY", "DD/MM/YYYY"}
+	languages = []string{"en", "fr", "ja"}
 )
 
 // Sign-in method prefixes.
@@ -222,10 +222,7 @@ func normalise(in NewAccount) NewAccount {
 		in.Language = "en"
 	}
 	if in.DateFormat == "" {
-		in.DateFormat = "DD/MM/YYYY"
-		if in.Language == "en" {
-			in.DateFormat = "MM/DD/YYYY"
-		}
+		in.DateFormat = dateformat.ForLanguage(in.Language)
 	}
 	if in.Kind == "" {
 		in.Kind = store.KindPersonal
@@ -255,8 +252,8 @@ func (s *Service) validateStatic(in NewAccount) problems {
 	if !slices.Contains(languages, in.Language) {
 		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}
-	if !slices.Contains(dateFormats, in.DateFormat) {
-		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateFormats, ", "))
+	if !dateformat.Valid(in.DateFormat) {
+		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
 	}
 	kindOK := in.Kind == store.KindPersonal || in.Kind == store.KindSharedComputer
 	if !kindOK {

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -382,31 +383,5 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	return out, true
 }
 
-// Date layouts of the two date formats an account may choose.
-var dateLayouts = map[string]string{
-	"MM/DD/YYYY": "01/02/2006",
-	"DD/MM/YYYY": "02/01/2006",
-}
-
-// formatDate shows t in the viewer's date format (UTC, as stored).
-func formatDate(t time.Time, format string) string {
-	if t.IsZero() {
-		return ""
-	}
-	layout, ok := dateLayouts[format]
-	if !ok {
-		layout = dateLayouts["MM/DD/YYYY"]
-	}
-	return t.UTC().Format(layout)
-}
-
-// formatTime shows t as a date in the viewer's format and a UTC time.
-func formatTime(t time.Time, format string) string {
-	if t.IsZero() {
-		return ""
-	}
-	return formatDate(t, format) + " " + t.UTC().Format("15:04") + " UTC"
-}
-
-func (x *call) date(t time.Time) string { return formatDate(t, x.c.Account.DateFormat) }
-func (x *call) time(t time.Time) string { return formatTime(t, x.c.Account.DateFormat) }
+func (x *call) date(t time.Time) string { return dateformat.Date(t, x.c.Account.DateFormat) }
+func (x *call) time(t time.Time) string { return dateformat.Time(t, x.c.Account.DateFormat) }
