@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/i18n"
+	rdurl "github.com/gatehouse/gatehouse/internal/redirect" // the panel has a redirect helper of its own
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -199,7 +200,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 			target += "?" + r.URL.RawQuery
 		}
 	}
-	http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(target), http.StatusFound)
+	http.Redirect(w, r, rdurl.LoginURL("", target), http.StatusFound)
 }
 
 // problem renders an error page in the caller's language.

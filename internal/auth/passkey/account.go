@@ -3,10 +3,10 @@ package passkey
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/dateformat"
+	"github.com/gatehouse/gatehouse/internal/redirect"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -44,7 +44,7 @@ func (h *Handler) pageSession(w http.ResponseWriter, r *http.Request) (store.Ses
 	ctx := r.Context()
 	sess, err := h.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
-		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(accountPath), http.StatusSeeOther)
+		http.Redirect(w, r, redirect.LoginURL("", accountPath), http.StatusSeeOther)
 		return store.Session{}, store.Account{}, false
 	}
 	if err != nil {
