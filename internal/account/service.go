@@ -116,7 +116,7 @@ func (s *Service) NewAccountID() (string, error) { return NewID(s.rand, "acc_") 
 // Create validates in and creates the account, its membership, site access
 // and (when allowed) its company in one transaction, so a failure changes
 // nothing. A duplicate email gives a *ConflictError; invalid input a
-// *ValidationError listing every problem.
+// *validation.Error listing every problem.
 func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, error) {
 	in = normalise(in)
 	ps := s.validateStatic(in)

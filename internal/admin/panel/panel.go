@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	rdurl "github.com/gatehouse/gatehouse/internal/redirect" // the panel has a redirect helper of its own
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -351,7 +352,7 @@ func refusal(err error) (string, bool) {
 // catalogue message, prefixed by the field's label; anything else keeps
 // the service's English message so no problem goes unexplained.
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
-	var ve *account.ValidationError
+	var ve *validation.Error
 	var ce *account.ConflictError
 	var rl *adminsvc.RateLimitError
 	switch {
@@ -359,7 +360,7 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.rate_limited") + " (" + rl.Message + ")"}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
-		ve = &account.ValidationError{Problems: []account.FieldProblem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
+		ve = &validation.Error{Problems: []validation.Problem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
 	default:
 		return nil, false
 	}
