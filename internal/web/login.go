@@ -119,11 +119,7 @@ func (l *Login) page(w http.ResponseWriter, r *http.Request) {
 
 func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !ParseForm(w, r, l.MaxFormBytes, l.Renderer) {
-		return
-	}
-	if !l.CSRF.Check(r) {
-		l.Renderer.Fail(w, r, ProblemCSRF)
+	if !ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))

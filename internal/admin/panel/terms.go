@@ -102,11 +102,7 @@ func (t *Terms) render(w http.ResponseWriter, r *http.Request, acc store.Account
 }
 
 func (t *Terms) accept(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseForm(w, r, t.MaxFormBytes, t.Renderer) {
-		return
-	}
-	if !t.CSRF.Check(r) {
-		t.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, t.MaxFormBytes, t.Renderer, t.CSRF) {
 		return
 	}
 	rd := t.Redirect(r.PostFormValue("rd"))

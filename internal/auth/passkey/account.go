@@ -118,11 +118,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 // accountForm checks the session, the form size and the CSRF token of an
 // account page form.
 func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
-	if !web.ParseForm(w, r, maxBodyBytes, h.Renderer) {
-		return store.Session{}, store.Account{}, false
-	}
-	if !h.CSRF.Check(r) {
-		h.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, maxBodyBytes, h.Renderer, h.CSRF) {
 		return store.Session{}, store.Account{}, false
 	}
 	return h.pageSession(w, r)

@@ -159,11 +159,7 @@ func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 // neither the page, the status nor the timing tells whether the address
 // belongs to an account.
 func (h *Handler) forgotSubmit(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseForm(w, r, h.MaxFormBytes, h.Renderer) {
-		return
-	}
-	if !h.CSRF.Check(r) {
-		h.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, h.MaxFormBytes, h.Renderer, h.CSRF) {
 		return
 	}
 	if h.Limiter != nil {

@@ -96,11 +96,7 @@ func (h *Handler) lookupFailed(w http.ResponseWriter, r *http.Request, err error
 
 func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !web.ParseForm(w, r, h.MaxFormBytes, h.Renderer) {
-		return
-	}
-	if !h.CSRF.Check(r) {
-		h.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, h.MaxFormBytes, h.Renderer, h.CSRF) {
 		return
 	}
 	token := r.URL.Query().Get("token")
