@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -409,7 +410,7 @@ func cmdUserCreate(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		CompanyID: *company, Role: *role, CreateCompany: *createCompany, Actor: "cli",
 	})
 	if err != nil {
-		var ve *account.ValidationError
+		var ve *validation.Error
 		if errors.As(err, &ve) || errors.Is(err, store.ErrConflict) {
 			return usageError{err.Error()}
 		}
@@ -450,7 +451,7 @@ func cmdTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	secret, err := adminsvc.CreateToken(ctx, st, st, roles, *email, *name, time.Now(), rand.Reader)
-	var ve *account.ValidationError
+	var ve *validation.Error
 	switch {
 	case errors.Is(err, adminsvc.ErrNotAdmin), errors.Is(err, store.ErrNotFound), errors.As(err, &ve):
 		return usageError{err.Error()}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -50,8 +51,8 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 	if u.Language != nil && !slices.Contains(languages, *u.Language) {
 		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}
-	if u.DateFormat != nil && !slices.Contains(dateFormats, *u.DateFormat) {
-		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateFormats, ", "))
+	if u.DateFormat != nil && !dateformat.Valid(*u.DateFormat) {
+		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
 	}
 	if err := ps.err(); err != nil {
 		return store.Account{}, err

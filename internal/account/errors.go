@@ -3,9 +3,9 @@ package account
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Errors the account rules return, each with a message fit to show an admin.
@@ -56,37 +56,16 @@ func (e *ConflictError) Error() string { return e.Message }
 // Unwrap returns store.ErrConflict.
 func (e *ConflictError) Unwrap() error { return store.ErrConflict }
 
-// FieldProblem is one thing wrong with an input field.
-type FieldProblem struct {
-	Field   string // input field name, e.g. "email", "sites[1]"
-	Code    string // stable: required, invalid, too_long, unknown, not_allowed, or a password policy code
-	Message string
-}
-
-// ValidationError lists every problem found in an input, so a form or an
-// API client can show them all at once.
-type ValidationError struct {
-	Problems []FieldProblem
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.Field + ": " + p.Message
-	}
-	return strings.Join(parts, "; ")
-}
-
-// problems collects FieldProblems.
-type problems []FieldProblem
+// problems collects the problems of one input.
+type problems []validation.Problem
 
 func (p *problems) add(field, code, format string, args ...any) {
-	*p = append(*p, FieldProblem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	*p = append(*p, validation.Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p problems) err() error {
 	if len(p) == 0 {
 		return nil
 	}
-	return &ValidationError{Problems: p}
+	return &validation.Error{Problems: p}
 }

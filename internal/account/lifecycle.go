@@ -270,7 +270,7 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 }
 
 func checkSetPassword(a store.Account) error {
-	if a.SignIn != SignInPassword {
+	if !UsesPassword(a) {
 		return ErrNotPasswordAccount
 	}
 	if a.Status == store.StatusDeactivated {

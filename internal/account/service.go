@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/auth/password"
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -25,8 +26,7 @@ const (
 
 // Languages and date formats an account may choose.
 var (
-	languages   = []string{"en", "fr", "ja"}
-	dateFormats = []string{"MM/DD/YYYY", "DD/MM/YYYY"}
+	languages = []string{"en", "fr", "ja"}
 )
 
 // Sign-in method prefixes.
@@ -34,6 +34,10 @@ const (
 	SignInPassword = "password"
 	signInSSO      = "sso:"
 )
+
+// UsesPassword reports whether the account signs in with a password, the
+// one rule behind sign-in, reset, invitation and set-password.
+func UsesPassword(a store.Account) bool { return a.SignIn == SignInPassword }
 
 // DefaultCompany is the company created when the very first account is
 // created without naming one.
@@ -112,7 +116,7 @@ func (s *Service) NewAccountID() (string, error) { return NewID(s.rand, "acc_") 
 // Create validates in and creates the account, its membership, site access
 // and (when allowed) its company in one transaction, so a failure changes
 // nothing. A duplicate email gives a *ConflictError; invalid input a
-// *ValidationError listing every problem.
+// *validation.Error listing every problem.
 func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, error) {
 	in = normalise(in)
 	ps := s.validateStatic(in)
@@ -218,10 +222,7 @@ func normalise(in NewAccount) NewAccount {
 		in.Language = "en"
 	}
 	if in.DateFormat == "" {
-		in.DateFormat = "DD/MM/YYYY"
-		if in.Language == "en" {
-			in.DateFormat = "MM/DD/YYYY"
-		}
+		in.DateFormat = dateformat.ForLanguage(in.Language)
 	}
 	if in.Kind == "" {
 		in.Kind = store.KindPersonal
@@ -251,8 +252,8 @@ func (s *Service) validateStatic(in NewAccount) problems {
 	if !slices.Contains(languages, in.Language) {
 		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}
-	if !slices.Contains(dateFormats, in.DateFormat) {
-		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateFormats, ", "))
+	if !dateformat.Valid(in.DateFormat) {
+		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
 	}
 	kindOK := in.Kind == store.KindPersonal || in.Kind == store.KindSharedComputer
 	if !kindOK {

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 var t0 = time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -133,12 +134,12 @@ func (f *fixture) session(accountID, id string) {
 	}
 }
 
-// problem returns the problem for field, failing unless err is a *ValidationError with it.
-func problem(t *testing.T, err error, field string) FieldProblem {
+// problem returns the problem for field, failing unless err is a *validation.Error with it.
+func problem(t *testing.T, err error, field string) validation.Problem {
 	t.Helper()
-	var ve *ValidationError
+	var ve *validation.Error
 	if !errors.As(err, &ve) {
-		t.Fatalf("error %v is not a *ValidationError", err)
+		t.Fatalf("error %v is not a *validation.Error", err)
 	}
 	for _, p := range ve.Problems {
 		if p.Field == field {
@@ -149,7 +150,7 @@ func problem(t *testing.T, err error, field string) FieldProblem {
 		}
 	}
 	t.Fatalf("no problem for %s in %v", field, ve)
-	return FieldProblem{}
+	return validation.Problem{}
 }
 
 func TestCreateFirstAccountCreatesCompany(t *testing.T) {

@@ -414,12 +414,7 @@ func (v *validator) issuer(path, raw string) {
 }
 
 func (v *validator) routes(rs []Route) {
-	type priorRoute struct {
-		index         int
-		host, base    string
-		caseSensitive bool
-	}
-	var prior []priorRoute
+	var overlaps RouteOverlaps
 	for i, r := range rs {
 		at := func(key string) string { return fmt.Sprintf("routes[%d].%s", i, key) }
 		if r.Host != "" && !isHostPort(r.Host) {
@@ -434,22 +429,14 @@ func (v *validator) routes(rs []Route) {
 		if r.CaseSensitive && strings.ToLower(r.PathPrefix) == strings.ToUpper(r.PathPrefix) {
 			v.add(at("case_sensitive"), "has no effect: path_prefix has no letters")
 		}
-		// One request could match both: same host, same prefix ignoring
-		// its trailing "/" and, unless both routes are case-sensitive,
-		// letter case (see docs/paths.md).
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h // routes name hosts, not ports
 		}
 		host = strings.TrimSuffix(strings.ToLower(host), ".")
-		base := strings.TrimSuffix(r.PathPrefix, "/")
-		for _, p := range prior {
-			if p.host == host && (p.base == base || (!(p.caseSensitive && r.CaseSensitive) && strings.EqualFold(p.base, base))) {
-				v.add(at("path_prefix"), fmt.Sprintf("same host and path_prefix as routes[%d]", p.index))
-				break
-			}
+		if clash := overlaps.Add(i, host, r); clash != "" {
+			v.add(at("path_prefix"), clash)
 		}
-		prior = append(prior, priorRoute{i, host, base, r.CaseSensitive})
 		v.upstream(at("upstream"), r.Upstream)
 		if strings.TrimSpace(r.Audience) == "" {
 			v.add(at("audience"), "must not be empty")
@@ -504,6 +491,36 @@ func isHostname(h string) bool {
 		}
 	}
 	return true
+}
+
+// RouteOverlaps finds routes that one request could match alike: the
+// same host, the same path_prefix ignoring its trailing "/" and, unless
+// both routes are case-sensitive, letter case (see docs/paths.md). The
+// config check and the router both ask it, so they refuse the same routes.
+type RouteOverlaps struct {
+	seen []routeKey
+}
+
+type routeKey struct {
+	index         int
+	host, base    string
+	caseSensitive bool
+}
+
+// Add records routes[i], whose host the caller has already reduced to the
+// form it compares, and returns the problem if an earlier route overlaps
+// it, or "".
+func (o *RouteOverlaps) Add(i int, host string, r Route) string {
+	base := strings.TrimSuffix(r.PathPrefix, "/")
+	clash := ""
+	for _, s := range o.seen {
+		if s.host == host && (s.base == base || (!(s.caseSensitive && r.CaseSensitive) && strings.EqualFold(s.base, base))) {
+			clash = fmt.Sprintf("same host and path_prefix as routes[%d]", s.index)
+			break
+		}
+	}
+	o.seen = append(o.seen, routeKey{i, host, base, r.CaseSensitive})
+	return clash
 }
 
 func isHostPort(hp string) bool {

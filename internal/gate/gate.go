@@ -367,11 +367,6 @@ func TermsURL(base string, target string) string {
 	return base + TermsPath + "?rd=" + url.QueryEscape(target)
 }
 
-// LoginURL is the sign-in page URL with rd set to target.
-func LoginURL(base string, target string) string {
-	return base + "/.gatehouse/login?rd=" + url.QueryEscape(target)
-}
-
 func isGatewayPath(p string) bool {
 	return p == "/.gatehouse" || strings.HasPrefix(p, "/.gatehouse/")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/redirect"
 )
 
 // Handler serves routed paths (everything outside /.gatehouse/) and the
@@ -49,7 +50,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.Route.Forward(w, r, d.Identity)
 		h.ObserveUpstream(d.Route, h.Now().Sub(start))
 	case SignIn:
-		if !navigate(w, r, LoginURL, "", withQuery(d.Path, r.URL.RawQuery)) {
+		if !navigate(w, r, redirect.LoginURL, "", withQuery(d.Path, r.URL.RawQuery)) {
 			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
@@ -138,7 +139,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusOK)
 	case SignIn:
-		if !navigate(w, r, LoginURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
+		if !navigate(w, r, redirect.LoginURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
 			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:

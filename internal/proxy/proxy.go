@@ -88,12 +88,7 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 		timeout      time.Duration
 	}
 	transports := make(map[transportKey]*http.Transport)
-	type seenRoute struct {
-		index         int
-		host, base    string
-		caseSensitive bool
-	}
-	var seen []seenRoute
+	var overlaps config.RouteOverlaps
 	pool := newBufferPool()
 	var errs []error
 	for i, rc := range routes {
@@ -110,16 +105,9 @@ func NewRouter(routes []config.Route, opts Options) (*Router, error) {
 			errs = append(errs, fmt.Errorf("%s.host: %q is not a host name", key, rc.Host))
 		}
 		base := strings.TrimSuffix(prefix, "/")
-		// Two routes that one request could match alike: same host and
-		// prefix, ignoring the trailing "/" and, unless both are
-		// case-sensitive, letter case.
-		for _, s := range seen {
-			if s.host == host && (s.base == base || (!(s.caseSensitive && rc.CaseSensitive) && strings.EqualFold(s.base, base))) {
-				errs = append(errs, fmt.Errorf("%s: same host and path_prefix as routes[%d]", key, s.index))
-				break
-			}
+		if clash := overlaps.Add(i, host, rc); clash != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", key, clash))
 		}
-		seen = append(seen, seenRoute{i, host, base, rc.CaseSensitive})
 		up, err := url.Parse(rc.Upstream)
 		if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" || up.User != nil {
 			errs = append(errs, fmt.Errorf("%s.upstream: %q is not an absolute http(s) URL", key, rc.Upstream))

@@ -1,5 +1,7 @@
 // Package redirect decides whether a post-login "rd" target is safe to send
 // a browser to: a same-origin path or an absolute URL on an allowed host.
+// It also builds the sign-in URL carrying one, so the gate and the pages
+// that send a browser to sign in spell it the same way.
 package redirect
 
 import (
@@ -8,6 +10,12 @@ import (
 	"net/url"
 	"strings"
 )
+
+// LoginURL is the sign-in page URL with rd set to target; base is the
+// gateway's public URL, or "" for a same-origin path.
+func LoginURL(base string, target string) string {
+	return base + "/.gatehouse/login?rd=" + url.QueryEscape(target)
+}
 
 // maxLen bounds a redirect target; anything longer is not a page a user was
 // on and only serves to stress parsers.

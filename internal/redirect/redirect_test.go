@@ -175,3 +175,16 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// The target travels as one escaped query value, so a target carrying its
+// own query or fragment cannot add parameters to the sign-in URL.
+func TestLoginURL(t *testing.T) {
+	for _, tc := range []struct{ base, target, want string }{
+		{"", "/.gatehouse/account/", "/.gatehouse/login?rd=%2F.gatehouse%2Faccount%2F"},
+		{"https://gw.example.com", "https://app.example.com/a?b=1&rd=//evil#x", "https://gw.example.com/.gatehouse/login?rd=https%3A%2F%2Fapp.example.com%2Fa%3Fb%3D1%26rd%3D%2F%2Fevil%23x"},
+	} {
+		if got := LoginURL(tc.base, tc.target); got != tc.want {
+			t.Errorf("LoginURL(%q, %q) = %q, want %q", tc.base, tc.target, got, tc.want)
+		}
+	}
+}

@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ImportLimits bound one CSV import, so that a file made to be expensive
@@ -43,11 +43,11 @@ var ErrImportInvalid = errors.New("rules: the import has errors; nothing was app
 
 // ImportRow is what one CSV row would change, or why it cannot.
 type ImportRow struct {
-	Line    int                    `json:"line"` // 1-based line of the file (the header is line 1)
-	Email   string                 `json:"email"`
-	Account string                 `json:"account,omitempty"`
-	Changes map[string]Change      `json:"changes,omitempty"`
-	Errors  []account.FieldProblem `json:"errors,omitempty"`
+	Line    int                  `json:"line"` // 1-based line of the file (the header is line 1)
+	Email   string               `json:"email"`
+	Account string               `json:"account,omitempty"`
+	Changes map[string]Change    `json:"changes,omitempty"`
+	Errors  []validation.Problem `json:"errors,omitempty"`
 
 	values map[string][]string
 }
@@ -62,11 +62,11 @@ type Change struct {
 type ImportReport struct {
 	Company string `json:"company"`
 	// Confirm is the token to send back to apply exactly this file.
-	Confirm string                 `json:"confirm"`
-	Valid   bool                   `json:"valid"`
-	Applied bool                   `json:"applied"`
-	Errors  []account.FieldProblem `json:"errors"` // problems with the file itself (header)
-	Rows    []ImportRow            `json:"rows"`
+	Confirm string               `json:"confirm"`
+	Valid   bool                 `json:"valid"`
+	Applied bool                 `json:"applied"`
+	Errors  []validation.Problem `json:"errors"` // problems with the file itself (header)
+	Rows    []ImportRow          `json:"rows"`
 }
 
 // confirmToken binds a confirmation to one company and one file.
@@ -86,7 +86,7 @@ func confirmToken(company string, data []byte) string {
 // multi_choice or relation property are separated by ";"; an empty cell
 // clears the value.
 func (s *Service) PreviewImport(ctx context.Context, company string, data []byte) (ImportReport, error) {
-	rep := ImportReport{Company: company, Confirm: confirmToken(company, data), Errors: []account.FieldProblem{}, Rows: []ImportRow{}}
+	rep := ImportReport{Company: company, Confirm: confirmToken(company, data), Errors: []validation.Problem{}, Rows: []ImportRow{}}
 	defs, err := s.defMap(ctx, company)
 	if err != nil {
 		return rep, err
@@ -144,7 +144,7 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 		// Rows are counted to the end, stopped or not: a file over the
 		// limit is refused whatever its problems.
 		if rows++; rows > lim.MaxRows {
-			return ImportReport{Company: company, Errors: []account.FieldProblem{}, Rows: []ImportRow{}},
+			return ImportReport{Company: company, Errors: []validation.Problem{}, Rows: []ImportRow{}},
 				&ImportTooLargeError{Message: fmt.Sprintf("the file has more than %d rows; split it into several imports", lim.MaxRows)}
 		}
 		if stopped {

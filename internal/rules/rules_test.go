@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 func fieldsOf(t *testing.T, err error) []string {
 	t.Helper()
-	var ve *account.ValidationError
+	var ve *validation.Error
 	if !errors.As(err, &ve) {
 		t.Fatalf("want a validation error, got %v", err)
 	}

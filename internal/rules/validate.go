@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Languages a property label may be given in; en is required so every
@@ -32,19 +33,19 @@ const (
 	maxTag        = 200
 )
 
-// problems collects field problems into an *account.ValidationError, the
+// problems collects field problems into an *validation.Error, the
 // error the rest of the gateway already knows how to show.
-type problems []account.FieldProblem
+type problems []validation.Problem
 
 func (p *problems) add(field, code, format string, args ...any) {
-	*p = append(*p, account.FieldProblem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	*p = append(*p, validation.Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p problems) err() error {
 	if len(p) == 0 {
 		return nil
 	}
-	return &account.ValidationError{Problems: p}
+	return &validation.Error{Problems: p}
 }
 
 // ValidateDef checks a definition on its own: key, labels, type, choices.

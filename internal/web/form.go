@@ -26,6 +26,20 @@ func ParseForm(w http.ResponseWriter, r *http.Request, limit int64, rn *Renderer
 	return true
 }
 
+// ParseCSRFForm is the prologue of every state-changing gateway form: it
+// reads the form as ParseForm does, then refuses it with 403 unless it
+// carries this browser's CSRF token. On false the answer has been written.
+func ParseCSRFForm(w http.ResponseWriter, r *http.Request, limit int64, rn *Renderer, csrf *CSRF) bool {
+	if !ParseForm(w, r, limit, rn) {
+		return false
+	}
+	if !csrf.Check(r) {
+		rn.Fail(w, r, ProblemCSRF)
+		return false
+	}
+	return true
+}
+
 func retryAfterSeconds(d time.Duration) string {
 	s := int(d.Round(time.Second) / time.Second)
 	if s < 1 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -118,11 +119,7 @@ func (l *Login) page(w http.ResponseWriter, r *http.Request) {
 
 func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !ParseForm(w, r, l.MaxFormBytes, l.Renderer) {
-		return
-	}
-	if !l.CSRF.Check(r) {
-		l.Renderer.Fail(w, r, ProblemCSRF)
+	if !ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
@@ -167,7 +164,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		reason = "locked"
 	case !ok:
 		reason = "bad_password"
-	case acct.SignIn != "password":
+	case !account.UsesPassword(acct):
 		reason = "sso_account"
 	case acct.Status != store.StatusActive:
 		reason = "status_" + acct.Status

@@ -39,11 +39,7 @@ func (l *Logout) page(w http.ResponseWriter, r *http.Request) {
 }
 
 func (l *Logout) submit(w http.ResponseWriter, r *http.Request) {
-	if !ParseForm(w, r, l.MaxFormBytes, l.Renderer) {
-		return
-	}
-	if !l.CSRF.Check(r) {
-		l.Renderer.Fail(w, r, ProblemCSRF)
+	if !ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
 		return
 	}
 	ctx := r.Context()

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // CompanyJSON is a company as the API shows it.
@@ -90,18 +91,18 @@ func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name st
 		return CompanyJSON{}, authz.ErrForbidden
 	}
 	id, name = strings.TrimSpace(id), strings.TrimSpace(name)
-	var ps []account.FieldProblem
+	var ps []validation.Problem
 	if !slugRE.MatchString(id) {
-		ps = append(ps, account.FieldProblem{Field: "id", Code: "invalid", Message: "the id must be lower case letters, digits and -, at most 63 characters"})
+		ps = append(ps, validation.Problem{Field: "id", Code: "invalid", Message: "the id must be lower case letters, digits and -, at most 63 characters"})
 	}
-	var ve *account.ValidationError
+	var ve *validation.Error
 	if err := checkLabel("name", name); errors.As(err, &ve) {
 		ps = append(ps, ve.Problems...)
 	} else if err != nil {
 		return CompanyJSON{}, err
 	}
 	if len(ps) > 0 {
-		return CompanyJSON{}, &account.ValidationError{Problems: ps}
+		return CompanyJSON{}, &validation.Error{Problems: ps}
 	}
 	role := s.fullAdminRole(c)
 	co := store.Company{ID: id, Name: name, CreatedAt: s.Now().UTC()}
@@ -253,20 +254,20 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 		return
 	}
 	name = strings.TrimSpace(name)
-	var ps []account.FieldProblem
+	var ps []validation.Problem
 	if company == "" {
-		ps = append(ps, account.FieldProblem{Field: "company", Code: "required", Message: "a company is required"})
+		ps = append(ps, validation.Problem{Field: "company", Code: "required", Message: "a company is required"})
 	} else if err := s.company(ctx, c, company); err != nil {
 		return SiteJSON{}, err
 	}
-	var ve *account.ValidationError
+	var ve *validation.Error
 	if err := checkLabel("name", name); errors.As(err, &ve) {
 		ps = append(ps, ve.Problems...)
 	} else if err != nil {
 		return SiteJSON{}, err
 	}
 	if len(ps) > 0 {
-		return SiteJSON{}, &account.ValidationError{Problems: ps}
+		return SiteJSON{}, &validation.Error{Problems: ps}
 	}
 	id, err := account.NewID(s.Rand, "site_")
 	if err != nil {
@@ -411,35 +412,35 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 		return
 	}
 	emails := SplitEmails(in.Emails)
-	var ps []account.FieldProblem
+	var ps []validation.Problem
 	switch {
 	case len(emails) == 0:
-		ps = append(ps, account.FieldProblem{Field: "emails", Code: "required", Message: "at least one email address is required"})
+		ps = append(ps, validation.Problem{Field: "emails", Code: "required", Message: "at least one email address is required"})
 	case len(emails) > MaxInvitations:
-		ps = append(ps, account.FieldProblem{Field: "emails", Code: "too_many", Message: fmt.Sprintf("at most %d addresses at once; got %d", MaxInvitations, len(emails))})
+		ps = append(ps, validation.Problem{Field: "emails", Code: "too_many", Message: fmt.Sprintf("at most %d addresses at once; got %d", MaxInvitations, len(emails))})
 	}
 	if len(emails) <= MaxInvitations {
 		for i, e := range emails {
 			if !validEmail(e) {
-				ps = append(ps, account.FieldProblem{Field: fmt.Sprintf("emails[%d]", i), Code: "invalid", Message: fmt.Sprintf("%q is not a valid email address", e)})
+				ps = append(ps, validation.Problem{Field: fmt.Sprintf("emails[%d]", i), Code: "invalid", Message: fmt.Sprintf("%q is not a valid email address", e)})
 			}
 		}
 	}
 	if len(in.Memberships) == 0 {
-		ps = append(ps, account.FieldProblem{Field: "memberships", Code: "required", Message: "at least one company role is required"})
+		ps = append(ps, validation.Problem{Field: "memberships", Code: "required", Message: "at least one company role is required"})
 	}
 	if err := s.grantable(c, in.Memberships); err != nil {
 		return InvitationResult{}, err
 	}
 	if err := s.Accounts.CheckMemberships(ctx, store.KindPersonal, "memberships", in.Memberships); err != nil {
-		var ve *account.ValidationError
+		var ve *validation.Error
 		if !errors.As(err, &ve) {
 			return InvitationResult{}, err
 		}
 		ps = append(ps, ve.Problems...)
 	}
 	if len(ps) > 0 {
-		return InvitationResult{}, &account.ValidationError{Problems: ps}
+		return InvitationResult{}, &validation.Error{Problems: ps}
 	}
 	limits, err := s.checkInvitations(ctx, c, in.Memberships, len(emails))
 	if err != nil {

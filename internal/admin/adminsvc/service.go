@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ErrUnavailable: the gateway was built without what the operation needs
@@ -314,7 +315,7 @@ func (s *Service) CreateAccount(ctx context.Context, c authz.Caller, in NewAccou
 
 func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccount) (Created, error) {
 	if len(in.Memberships) == 0 {
-		return Created{}, &account.ValidationError{Problems: []account.FieldProblem{{Field: "memberships", Code: "required", Message: "at least one company role is required"}}}
+		return Created{}, &validation.Error{Problems: []validation.Problem{{Field: "memberships", Code: "required", Message: "at least one company role is required"}}}
 	}
 	if err := s.grantable(c, in.Memberships); err != nil {
 		return Created{}, err
@@ -424,7 +425,7 @@ func (s *Service) adopt(ctx context.Context, c authz.Caller, acc store.Account, 
 
 // invite sends the set-password mail to a new invited password account.
 func (s *Service) invite(ctx context.Context, acc store.Account) (bool, string) {
-	if acc.SignIn != account.SignInPassword || acc.Status != store.StatusInvited {
+	if !account.UsesPassword(acc) || acc.Status != store.StatusInvited {
 		return false, ""
 	}
 	if s.SendInvitation == nil {
@@ -559,11 +560,11 @@ func propertyFields(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ve *account.ValidationError
+	var ve *validation.Error
 	if !errors.As(err, &ve) {
 		return err
 	}
-	out := &account.ValidationError{Problems: make([]account.FieldProblem, len(ve.Problems))}
+	out := &validation.Error{Problems: make([]validation.Problem, len(ve.Problems))}
 	for i, p := range ve.Problems {
 		if p.Field == "account" {
 			p.Field = "properties.company"
@@ -725,7 +726,7 @@ func (s *Service) event(ctx context.Context, c authz.Caller, action, target, out
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 func problem(field, code, format string, args ...any) error {
-	return &account.ValidationError{Problems: []account.FieldProblem{{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}}}
+	return &validation.Error{Problems: []validation.Problem{{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}}}
 }
 
 func sortedUnique(in []string) []string {

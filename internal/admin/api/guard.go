@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -88,7 +89,7 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		ae *httpapi.Error
 		be httpapi.BodyError
-		ve *account.ValidationError
+		ve *validation.Error
 		ce *account.ConflictError
 		te *account.TransitionError
 	)

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -477,7 +478,7 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 		return err
 	}
 	if b.Accounts == nil {
-		return &account.ValidationError{Problems: []account.FieldProblem{{Field: "accounts", Code: "required", Message: "list the accounts that may reach the site (an empty list removes them all)"}}}
+		return &validation.Error{Problems: []validation.Problem{{Field: "accounts", Code: "required", Message: "list the accounts that may reach the site (an empty list removes them all)"}}}
 	}
 	ms, err := h.Service.SetSiteMembers(r.Context(), c, r.PathValue("id"), b.Accounts)
 	if err != nil {

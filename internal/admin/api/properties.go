@@ -10,12 +10,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Account properties, their values, relations and access rules
@@ -32,17 +32,17 @@ func (h *Handler) company(r *http.Request, c authz.Caller, op adminsvc.Op) (stri
 // place in the body.
 func parseValues(in map[string]json.RawMessage, field func(key string) string) (map[string][]string, error) {
 	values := make(map[string][]string, len(in))
-	var problems []account.FieldProblem
+	var problems []validation.Problem
 	for _, k := range slices.Sorted(maps.Keys(in)) {
 		v, ok := rules.ParseValues(in[k])
 		if !ok {
-			problems = append(problems, account.FieldProblem{Field: field(k), Code: "invalid", Message: "a value is a string, a list of strings, or null to clear it"})
+			problems = append(problems, validation.Problem{Field: field(k), Code: "invalid", Message: "a value is a string, a list of strings, or null to clear it"})
 			continue
 		}
 		values[k] = v
 	}
 	if len(problems) > 0 {
-		return nil, &account.ValidationError{Problems: problems}
+		return nil, &validation.Error{Problems: problems}
 	}
 	return values, nil
 }

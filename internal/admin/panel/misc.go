@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 func (h *Handler) providers(x *call) error {
@@ -83,7 +83,7 @@ func (h *Handler) createToken(x *call) error {
 	if v := formValue(x, "expires"); v != "" {
 		d, err := time.Parse(time.DateOnly, v)
 		if err != nil {
-			return h.tokenProblems(x, name, &account.ValidationError{Problems: []account.FieldProblem{{Field: "expires_at", Code: "invalid", Message: "not a date"}}})
+			return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "expires_at", Code: "invalid", Message: "not a date"}}})
 		}
 		// Valid through the whole chosen day (UTC).
 		expires = d.Add(24 * time.Hour)

@@ -16,8 +16,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/i18n"
+	rdurl "github.com/gatehouse/gatehouse/internal/redirect" // the panel has a redirect helper of its own
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -198,7 +201,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 			target += "?" + r.URL.RawQuery
 		}
 	}
-	http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(target), http.StatusFound)
+	http.Redirect(w, r, rdurl.LoginURL("", target), http.StatusFound)
 }
 
 // problem renders an error page in the caller's language.
@@ -349,7 +352,7 @@ func refusal(err error) (string, bool) {
 // catalogue message, prefixed by the field's label; anything else keeps
 // the service's English message so no problem goes unexplained.
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
-	var ve *account.ValidationError
+	var ve *validation.Error
 	var ce *account.ConflictError
 	var rl *adminsvc.RateLimitError
 	switch {
@@ -357,7 +360,7 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.rate_limited") + " (" + rl.Message + ")"}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
-		ve = &account.ValidationError{Problems: []account.FieldProblem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
+		ve = &validation.Error{Problems: []validation.Problem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
 	default:
 		return nil, false
 	}
@@ -382,31 +385,5 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	return out, true
 }
 
-// Date layouts of the two date formats an account may choose.
-var dateLayouts = map[string]string{
-	"MM/DD/YYYY": "01/02/2006",
-	"DD/MM/YYYY": "02/01/2006",
-}
-
-// formatDate shows t in the viewer's date format (UTC, as stored).
-func formatDate(t time.Time, format string) string {
-	if t.IsZero() {
-		return ""
-	}
-	layout, ok := dateLayouts[format]
-	if !ok {
-		layout = dateLayouts["MM/DD/YYYY"]
-	}
-	return t.UTC().Format(layout)
-}
-
-// formatTime shows t as a date in the viewer's format and a UTC time.
-func formatTime(t time.Time, format string) string {
-	if t.IsZero() {
-		return ""
-	}
-	return formatDate(t, format) + " " + t.UTC().Format("15:04") + " UTC"
-}
-
-func (x *call) date(t time.Time) string { return formatDate(t, x.c.Account.DateFormat) }
-func (x *call) time(t time.Time) string { return formatTime(t, x.c.Account.DateFormat) }
+func (x *call) date(t time.Time) string { return dateformat.Date(t, x.c.Account.DateFormat) }
+func (x *call) time(t time.Time) string { return dateformat.Time(t, x.c.Account.DateFormat) }

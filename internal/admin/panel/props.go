@@ -12,11 +12,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // maxUploadBytes bounds a CSV import upload when Handler.MaxImport is 0.
@@ -345,7 +345,7 @@ func (h *Handler) setValues(x *call) error {
 	}
 	values := submittedValues(x, defs)
 	_, err = h.Service.SetPropertyValues(x.ctx(), x.c, id, company, values)
-	var ve *account.ValidationError
+	var ve *validation.Error
 	if errors.As(err, &ve) {
 		errs := map[string]string{}
 		var ps []string
@@ -499,13 +499,13 @@ func badFields(fields []string) error {
 	if len(fields) == 0 {
 		return nil
 	}
-	ve := &account.ValidationError{}
+	ve := &validation.Error{}
 	for _, f := range fields {
 		msg := "not a number"
 		if f == "condition" {
 			msg = "not valid JSON"
 		}
-		ve.Problems = append(ve.Problems, account.FieldProblem{Field: f, Code: "invalid", Message: msg})
+		ve.Problems = append(ve.Problems, validation.Problem{Field: f, Code: "invalid", Message: msg})
 	}
 	return ve
 }
@@ -727,7 +727,7 @@ func uploaded(x *call) ([]byte, error) {
 	return []byte(x.r.FormValue("csv")), nil
 }
 
-func problemText(p account.FieldProblem) string {
+func problemText(p validation.Problem) string {
 	if p.Field == "" {
 		return p.Message
 	}

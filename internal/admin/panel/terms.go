@@ -5,10 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/i18n"
+	rdurl "github.com/gatehouse/gatehouse/internal/redirect" // the panel has a redirect helper of its own
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -75,7 +75,7 @@ func (t *Terms) account(w http.ResponseWriter, r *http.Request, rd string) (stor
 // when there is none (signIn), else an error page.
 func (t *Terms) refuse(w http.ResponseWriter, r *http.Request, rd string, signIn bool) {
 	if signIn {
-		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(rd), http.StatusFound)
+		http.Redirect(w, r, rdurl.LoginURL("", rd), http.StatusFound)
 		return
 	}
 	t.Renderer.Fail(w, r, web.ProblemUnavailable)
@@ -102,11 +102,7 @@ func (t *Terms) render(w http.ResponseWriter, r *http.Request, acc store.Account
 }
 
 func (t *Terms) accept(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseForm(w, r, t.MaxFormBytes, t.Renderer) {
-		return
-	}
-	if !t.CSRF.Check(r) {
-		t.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, t.MaxFormBytes, t.Renderer, t.CSRF) {
 		return
 	}
 	rd := t.Redirect(r.PostFormValue("rd"))

@@ -3,10 +3,10 @@ package passkey
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
-	"time"
 
+	"github.com/gatehouse/gatehouse/internal/dateformat"
+	"github.com/gatehouse/gatehouse/internal/redirect"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -15,8 +15,7 @@ import (
 const accountPath = "/.gatehouse/account/"
 
 var (
-	languages   = []string{"en", "fr", "ja"}
-	dateFormats = []string{"MM/DD/YYYY", "DD/MM/YYYY"}
+	languages = []string{"en", "fr", "ja"}
 )
 
 type accountData struct {
@@ -39,28 +38,13 @@ type passkeyRow struct {
 	LastUsed    string
 }
 
-// layoutFor turns the account's date format into a Go layout.
-func layoutFor(format string) string {
-	if format == "DD/MM/YYYY" {
-		return "02/01/2006 15:04"
-	}
-	return "01/02/2006 15:04"
-}
-
-func formatTime(t time.Time, format string) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(layoutFor(format)) + " UTC"
-}
-
 // pageSession returns the session of a page request, redirecting to the
 // login page (and back here) when there is none.
 func (h *Handler) pageSession(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
 	ctx := r.Context()
 	sess, err := h.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
-		http.Redirect(w, r, "/.gatehouse/login?rd="+url.QueryEscape(accountPath), http.StatusSeeOther)
+		http.Redirect(w, r, redirect.LoginURL("", accountPath), http.StatusSeeOther)
 		return store.Session{}, store.Account{}, false
 	}
 	if err != nil {
@@ -121,10 +105,10 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if noticeKey != "" {
 		p.Notice = p.T(noticeKey)
 	}
-	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: h.off, Languages: languages, DateFormats: dateFormats}
+	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: h.off, Languages: languages, DateFormats: dateformat.All()}
 	for _, c := range creds {
 		d.Passkeys = append(d.Passkeys, passkeyRow{ID: encodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
-			Created: formatTime(c.CreatedAt, acct.DateFormat), LastUsed: formatTime(c.LastUsedAt, acct.DateFormat)})
+			Created: dateformat.Time(c.CreatedAt, acct.DateFormat), LastUsed: dateformat.Time(c.LastUsedAt, acct.DateFormat)})
 	}
 	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct.DateFormat)
 	p.Data = d
@@ -134,11 +118,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 // accountForm checks the session, the form size and the CSRF token of an
 // account page form.
 func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
-	if !web.ParseForm(w, r, maxBodyBytes, h.Renderer) {
-		return store.Session{}, store.Account{}, false
-	}
-	if !h.CSRF.Check(r) {
-		h.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, maxBodyBytes, h.Renderer, h.CSRF) {
 		return store.Session{}, store.Account{}, false
 	}
 	return h.pageSession(w, r)
@@ -150,7 +130,7 @@ func (h *Handler) accountPreferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang, df := r.PostFormValue("language"), r.PostFormValue("date_format")
-	if !slices.Contains(languages, lang) || !slices.Contains(dateFormats, df) {
+	if !slices.Contains(languages, lang) || !dateformat.Valid(df) {
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, sess, acct, "account.bad_preferences", "")
 		return
 	}

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Refusals of the admin operations. They are *httpapi.Error values, so the
@@ -149,5 +149,5 @@ func (h *Handler) revoke(ctx context.Context, accountID string, id []byte) ([]st
 }
 
 func fieldError(field, msg string) error {
-	return &account.ValidationError{Problems: []account.FieldProblem{{Field: field, Code: "invalid", Message: msg}}}
+	return &validation.Error{Problems: []validation.Problem{{Field: field, Code: "invalid", Message: msg}}}
 }

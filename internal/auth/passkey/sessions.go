@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/device"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -32,7 +33,7 @@ func (h *Handler) sessionRows(t func(key string) string, sessions []store.Sessio
 			ID: s.ID, Current: s.ID == currentID,
 			Method: MethodLabel(t, session.Method(s), s.IDP, h.ProviderName), Device: DeviceLabel(t, device.Parse(s.UserAgent)),
 			UserAgent: s.UserAgent, IP: s.IP,
-			Created: formatTime(s.CreatedAt, dateFormat), LastSeen: formatTime(s.LastSeenAt, dateFormat),
+			Created: dateformat.Time(s.CreatedAt, dateFormat), LastSeen: dateformat.Time(s.LastSeenAt, dateFormat),
 		})
 	}
 	return rows

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -158,11 +159,7 @@ func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 // neither the page, the status nor the timing tells whether the address
 // belongs to an account.
 func (h *Handler) forgotSubmit(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseForm(w, r, h.MaxFormBytes, h.Renderer) {
-		return
-	}
-	if !h.CSRF.Check(r) {
-		h.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, h.MaxFormBytes, h.Renderer, h.CSRF) {
 		return
 	}
 	if h.Limiter != nil {
@@ -217,7 +214,7 @@ func (h *Handler) requestReset(ctx context.Context, email, ip, lang string) {
 			Outcome: "denied", Category: "auth", Details: map[string]any{"reason": reason}})
 	}
 	switch {
-	case acct.SignIn != "password":
+	case !account.UsesPassword(acct):
 		deny("sso_account")
 		return
 	case acct.Status != store.StatusActive && acct.Status != store.StatusInvited:
@@ -247,7 +244,7 @@ func (h *Handler) requestReset(ctx context.Context, email, ip, lang string) {
 // account stays invited until the password is set.
 func (h *Handler) SendInvitation(ctx context.Context, acct store.Account) error {
 	h.init()
-	if acct.SignIn != "password" {
+	if !account.UsesPassword(acct) {
 		return fmt.Errorf("reset: invitation for %s: not a password account", acct.ID)
 	}
 	if acct.Status != store.StatusInvited && acct.Status != store.StatusActive {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/mail"
@@ -46,7 +47,7 @@ func (h *Handler) lookup(ctx context.Context, token string) (store.Token, store.
 	if err != nil {
 		return store.Token{}, store.Account{}, err
 	}
-	if acct.SignIn != "password" || (acct.Status != store.StatusActive && acct.Status != store.StatusInvited) {
+	if !account.UsesPassword(acct) || (acct.Status != store.StatusActive && acct.Status != store.StatusInvited) {
 		return store.Token{}, store.Account{}, store.ErrNotFound
 	}
 	return t, acct, nil
@@ -95,11 +96,7 @@ func (h *Handler) lookupFailed(w http.ResponseWriter, r *http.Request, err error
 
 func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !web.ParseForm(w, r, h.MaxFormBytes, h.Renderer) {
-		return
-	}
-	if !h.CSRF.Check(r) {
-		h.Renderer.Fail(w, r, web.ProblemCSRF)
+	if !web.ParseCSRFForm(w, r, h.MaxFormBytes, h.Renderer, h.CSRF) {
 		return
 	}
 	token := r.URL.Query().Get("token")

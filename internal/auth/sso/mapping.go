@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/providers"
 )
@@ -103,7 +104,7 @@ func (h *Handler) MapAccount(ctx context.Context, providerID string, id *provide
 		FirstName:  id.GivenName,
 		LastName:   id.FamilyName,
 		Language:   lang,
-		DateFormat: dateFormat(lang),
+		DateFormat: dateformat.ForLanguage(lang),
 		Kind:       store.KindPersonal,
 		SignIn:     signIn,
 		Status:     store.StatusActive,
@@ -230,11 +231,4 @@ func language(locale string) string {
 		return base
 	}
 	return "en"
-}
-
-func dateFormat(lang string) string {
-	if lang == "en" {
-		return "MM/DD/YYYY"
-	}
-	return "DD/MM/YYYY"
 }
