@@ -136,7 +136,9 @@ type auditBody struct {
 	Actor, Target, Action, Category string
 	Categories                      []string
 	Rows                            []auditRow
-	Next                            string // query string of the next (older) page
+	// Next is the link to the next (older) page: path and query, for the
+	// same reason as the users page's.
+	Next string
 }
 
 func (h *Handler) audit(x *call) error {
@@ -197,7 +199,7 @@ func (h *Handler) audit(x *call) error {
 	if page.Next != 0 {
 		next := q
 		next.Set("before", strconv.FormatInt(page.Next, 10))
-		b.Next = next.Encode()
+		b.Next = Prefix + "audit?" + next.Encode()
 	}
 	h.render(x, http.StatusOK, "audit", "admin.audit.title", b, nil)
 	return nil

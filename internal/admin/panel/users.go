@@ -29,10 +29,13 @@ type userRow struct {
 type usersBody struct {
 	Search, Status, Role, Company, Site, After string
 	Rows                                       []userRow
-	Next                                       string // query string of the next page, "" on the last
-	Statuses, Roles                            []string
-	Companies                                  []adminsvc.CompanyJSON
-	Sites                                      []adminsvc.SiteJSON
+	// Next is the link to the next page, "" on the last. It is the whole
+	// path and query: a query string put after a literal "?" in the
+	// template would be escaped as one value ("after%3d…").
+	Next            string
+	Statuses, Roles []string
+	Companies       []adminsvc.CompanyJSON
+	Sites           []adminsvc.SiteJSON
 }
 
 func (h *Handler) listUsers(x *call) error {
@@ -67,7 +70,7 @@ func (h *Handler) listUsers(x *call) error {
 	if page.Next != "" {
 		next := q
 		next.Set("after", page.Next)
-		b.Next = next.Encode()
+		b.Next = Prefix + "users?" + next.Encode()
 	}
 	h.render(x, http.StatusOK, "users", "admin.users.title", b, nil)
 	return nil
