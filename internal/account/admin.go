@@ -151,8 +151,7 @@ func (s *Service) checkMemberships(ctx context.Context, st store.Store, kind, fi
 		case !s.hasRole(m.Role):
 			ps.add(path+".role", "unknown", "unknown role %q; the %s role model has: %s", m.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 		case !s.roles.AllowedForKind(m.Role, kind):
-			ps.add(path+".role", "not_allowed", "role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
-				m.Role, strings.Join(s.roles.sharedRoles(), ", "))
+			ps.add(path+".role", "not_allowed", "%s", s.roles.kindRefusal(m.Role, kind))
 		}
 		for j, site := range m.Sites {
 			sp := fmt.Sprintf("%s.sites[%d]", path, j)

@@ -217,24 +217,56 @@ func (m *Model) Capabilities(role, kind string) []string {
 	return caps
 }
 
-// AllowedForKind reports whether an account of this kind may hold the role.
+// AllowedForKind reports whether an account of this kind may hold the
+// role. A shared-computer role is for shared computers only: a person
+// given it would lose be_assigned_tasks and the like only if the account
+// were a shared computer, so on a personal account it would mean nothing
+// the role model says.
 func (m *Model) AllowedForKind(role, kind string) bool {
 	r, ok := m.Role(role)
 	if !ok {
 		return false
 	}
-	return kind != store.KindSharedComputer || r.SharedComputer
+	return r.SharedComputer == (kind == store.KindSharedComputer)
 }
 
-// sharedRoles lists the roles a shared-computer account may hold, for messages.
-func (m *Model) sharedRoles() []string {
+// RolesForKind lists, in the model's order, the roles an account of this
+// kind may hold.
+func (m *Model) RolesForKind(kind string) []string {
 	var names []string
 	for _, r := range m.Roles {
-		if r.SharedComputer {
+		if m.AllowedForKind(r.Name, kind) {
 			names = append(names, r.Name)
 		}
 	}
 	return names
+}
+
+// DefaultRole is the role forms offer first for an account of this kind:
+// the least privileged one it may hold, the one granting the fewest
+// capabilities (the first in the model's order on a tie), so a click
+// through a form never grants more than needed.
+func (m *Model) DefaultRole(kind string) string {
+	best, fewest := "", 0
+	for _, r := range m.Roles {
+		if !m.AllowedForKind(r.Name, kind) {
+			continue
+		}
+		if n := len(m.Capabilities(r.Name, kind)); best == "" || n < fewest {
+			best, fewest = r.Name, n
+		}
+	}
+	return best
+}
+
+// kindRefusal explains why an account of this kind cannot hold role.
+func (m *Model) kindRefusal(role, kind string) string {
+	if kind == store.KindSharedComputer {
+		return fmt.Sprintf("role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
+			role, strings.Join(m.RolesForKind(kind), ", "))
+	}
+	return fmt.Sprintf("role %q is for shared-computer accounts only; roles for a personal account: %s",
+		role, strings.Join(m.RolesForKind(kind), ", "))
 }
 
 // IsAdmin reports whether the role administers accounts: it reaches the

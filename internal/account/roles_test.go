@@ -200,3 +200,39 @@ func FuzzParseModel(f *testing.F) {
 		}
 	})
 }
+
+// TestRolesFollowTheAccountKind: shared-computer roles are for shared
+// computers only, and the role a form offers first is the least
+// privileged one of the account's kind, in both built-in models.
+func TestRolesFollowTheAccountKind(t *testing.T) {
+	site, err := LoadModel(ModelSiteScoped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		m                              *Model
+		personal, shared               []string
+		defaultPersonal, defaultShared string
+	}{
+		{Standard(), []string{"viewer", "manager", "admin"}, []string{"shared_computer"}, "viewer", "shared_computer"},
+		{site, []string{"manager", "user", "contributor"}, []string{"operator"}, "user", "operator"},
+	} {
+		if got := tc.m.RolesForKind(store.KindPersonal); !slices.Equal(got, tc.personal) {
+			t.Errorf("%s: personal roles %v, want %v", tc.m.Name, got, tc.personal)
+		}
+		if got := tc.m.RolesForKind(store.KindSharedComputer); !slices.Equal(got, tc.shared) {
+			t.Errorf("%s: shared-computer roles %v, want %v", tc.m.Name, got, tc.shared)
+		}
+		for _, r := range tc.shared {
+			if tc.m.AllowedForKind(r, store.KindPersonal) {
+				t.Errorf("%s: a personal account may hold the shared-computer role %s", tc.m.Name, r)
+			}
+		}
+		if got := tc.m.DefaultRole(store.KindPersonal); got != tc.defaultPersonal {
+			t.Errorf("%s: default personal role %q, want %q", tc.m.Name, got, tc.defaultPersonal)
+		}
+		if got := tc.m.DefaultRole(store.KindSharedComputer); got != tc.defaultShared {
+			t.Errorf("%s: default shared-computer role %q, want %q", tc.m.Name, got, tc.defaultShared)
+		}
+	}
+}

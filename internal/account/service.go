@@ -274,8 +274,7 @@ func (s *Service) validateStatic(in NewAccount) problems {
 	case !s.hasRole(in.Role):
 		ps.add("role", "unknown", "unknown role %q; the %s role model has: %s", in.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 	case kindOK && !s.roles.AllowedForKind(in.Role, in.Kind):
-		ps.add("role", "not_allowed", "role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
-			in.Role, strings.Join(s.roles.sharedRoles(), ", "))
+		ps.add("role", "not_allowed", "%s", s.roles.kindRefusal(in.Role, in.Kind))
 	}
 	if in.CompanyID != "" && !slugRE.MatchString(in.CompanyID) {
 		ps.add("company", "invalid", "company id %q must be lower case letters, digits and -, starting with a letter or digit, at most 63 characters", in.CompanyID)

@@ -145,7 +145,7 @@ func TestPanelAuthorization(t *testing.T) {
 	}
 
 	// API tokens: the secret is shown once, and revoking works.
-	body, resp = g.PostForm(t, admin, "/.gatehouse/admin/tokens", url.Values{"name": {"ci"}, "csrf_token": {token}})
+	body, resp = g.PostForm(t, admin, "/.gatehouse/admin/tokens", url.Values{"name": {"ci"}, "form_id": {"first-form"}, "csrf_token": {token}})
 	if resp.StatusCode != http.StatusCreated || !strings.Contains(body, `id="token-secret"`) {
 		t.Fatalf("token create: %d %.300s", resp.StatusCode, body)
 	}

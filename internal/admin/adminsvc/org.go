@@ -275,6 +275,9 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 	}
 	site := store.Site{ID: id, CompanyID: company, Name: name, CreatedAt: s.Now().UTC()}
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := siteNameFree(ctx, tx, company, name, ""); err != nil {
+			return err
+		}
 		if err := tx.CreateSite(ctx, site); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &account.ConflictError{Field: "name", Message: fmt.Sprintf("a site named %q already exists", name)}
@@ -287,6 +290,23 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 		return SiteJSON{}, err
 	}
 	return siteJSON(site), nil
+}
+
+// siteNameFree refuses a site name another site of the company (not
+// except, the one being renamed) already has, ignoring case and the
+// spaces around it: two "Toulouse" in one company could not be told
+// apart in the panel, the access rules or the exports.
+func siteNameFree(ctx context.Context, tx store.Store, company, name, except string) error {
+	sites, err := tx.ListSites(ctx, company)
+	if err != nil {
+		return err
+	}
+	for _, other := range sites {
+		if other.ID != except && strings.EqualFold(strings.TrimSpace(other.Name), name) {
+			return &account.ConflictError{Field: "name", Message: fmt.Sprintf("the company already has a site named %q", other.Name)}
+		}
+	}
+	return nil
 }
 
 // site reads a site of a company the caller manages.
@@ -316,6 +336,9 @@ func (s *Service) RenameSite(ctx context.Context, c authz.Caller, id, name strin
 		return SiteJSON{}, err
 	}
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := siteNameFree(ctx, tx, site.CompanyID, name, id); err != nil {
+			return err
+		}
 		if err := tx.RenameSite(ctx, id, name); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &account.ConflictError{Field: "name", Message: fmt.Sprintf("a site named %q already exists", name)}

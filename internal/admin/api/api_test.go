@@ -798,3 +798,67 @@ func TestAPITokens(t *testing.T) {
 	e.expect(e.do(who{bearer: secret}, "GET", "accounts", ""), http.StatusOK)
 	e.expect(e.do(who{bearer: "garbage"}, "GET", "accounts", ""), http.StatusUnauthorized)
 }
+
+// TestDuplicateSiteRefused: a company cannot have two sites of the same
+// name, whatever their case or surrounding spaces, by creation or by
+// renaming; another company may reuse the name.
+func TestDuplicateSiteRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := e.user("admin@example.com", "acme", "admin")
+	e.expect(e.do(as(admin.ID), "POST", "companies", `{"id":"beta","name":"Beta Inc"}`), http.StatusCreated)
+	r := e.do(as(admin.ID), "POST", "sites", `{"company":"acme","name":"Toulouse"}`)
+	e.expect(r, http.StatusCreated)
+	var toulouse adminsvc.SiteJSON
+	r.json(t, &toulouse)
+	r = e.do(as(admin.ID), "POST", "sites", `{"company":"acme","name":"Lyon"}`)
+	e.expect(r, http.StatusCreated)
+	var lyon adminsvc.SiteJSON
+	r.json(t, &lyon)
+
+	for _, name := range []string{"Toulouse", "  toulouse ", "TOULOUSE"} {
+		r = e.do(as(admin.ID), "POST", "sites", `{"company":"acme","name":"`+name+`"}`)
+		e.expect(r, http.StatusConflict)
+		if !bytes.Contains(r.body, []byte(`already has a site named \"Toulouse\"`)) {
+			t.Fatalf("duplicate %q: %s", name, r.body)
+		}
+	}
+	r = e.do(as(admin.ID), "PATCH", "sites/"+lyon.ID, `{"name":"toulouse"}`)
+	e.expect(r, http.StatusConflict)
+	sites, err := e.st.ListSites(e.ctx, "acme")
+	if err != nil || len(sites) != 2 {
+		t.Fatalf("acme's sites after the refusals: %+v, %v", sites, err)
+	}
+	for _, s := range sites {
+		if s.ID == lyon.ID && s.Name != "Lyon" {
+			t.Fatalf("refused rename changed the site: %+v", s)
+		}
+	}
+
+	// A site may change the case of its own name, and another company
+	// may have its own Toulouse.
+	e.expect(e.do(as(admin.ID), "PATCH", "sites/"+toulouse.ID, `{"name":"TOULOUSE"}`), http.StatusOK)
+	e.expect(e.do(as(admin.ID), "POST", "sites", `{"company":"beta","name":"Toulouse"}`), http.StatusCreated)
+}
+
+// TestPersonalAccountRefusesSharedRole: the shared-computer role is for
+// shared computers only, whether a personal account is created, invited
+// or given it later; each refusal names the roles it may hold and changes
+// nothing.
+func TestPersonalAccountRefusesSharedRole(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := e.user("admin@example.com", "acme", "admin")
+	bob := e.user("bob@example.com", "acme", "viewer")
+	before := e.snapshot()
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", "accounts/" + bob.ID + "/memberships/acme", `{"role":"shared_computer"}`},
+		{"POST", "accounts", `{"email":"p@example.com","first_name":"P","last_name":"Q","kind":"personal","memberships":[{"company":"acme","role":"shared_computer"}]}`},
+		{"POST", "invitations", `{"emails":"i@example.com","memberships":[{"company":"acme","role":"shared_computer"}]}`},
+	} {
+		r := e.do(as(admin.ID), c.method, c.path, c.body)
+		e.expect(r, http.StatusUnprocessableEntity)
+		if !bytes.Contains(r.body, []byte(`is for shared-computer accounts only; roles for a personal account: viewer, manager, admin`)) {
+			t.Fatalf("%s %s: %s", c.method, c.path, r.body)
+		}
+	}
+	e.unchanged(before)
+}

@@ -1,13 +1,17 @@
 package panel
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
@@ -31,7 +35,28 @@ type tokensBody struct {
 	Rows    []tokenRow
 	Secret  string
 	NewName string
+	// FormID names this rendering of the creation form, so a resubmitted
+	// post (a reload of the page that showed the secret) is recognised.
+	FormID string
+	// Expires is the expiry the form offers: DefaultTokenLifetime from
+	// today; Never is whether "never expires" is ticked.
+	Expires string
+	Never   bool
 }
+
+// DefaultTokenLifetime is how long a token made in the panel lives unless
+// its creator picks another date or ticks "never": a forgotten admin
+// token should not stay live for ever.
+const DefaultTokenLifetime = 90 * 24 * time.Hour
+
+// tokenFormCookie remembers the form ids of the last token creations of
+// this browser. It holds no secret (a form id only says "this post was
+// already answered"), so it needs neither the Secure flag nor signing:
+// whoever could plant it could only stop a token from being created.
+const (
+	tokenFormCookie = cookies.Prefix + "token_forms"
+	tokenFormsKept  = 8
+)
 
 func (h *Handler) tokensBody(x *call) (tokensBody, error) {
 	ts, err := h.Service.ListAPITokens(x.ctx(), x.c)
@@ -47,7 +72,11 @@ func (h *Handler) tokensBody(x *call) (tokensBody, error) {
 		return tokensBody{}, err
 	}
 	now := h.Service.Now()
-	b := tokensBody{}
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(h.Service.Rand, id); err != nil {
+		return tokensBody{}, err
+	}
+	b := tokensBody{FormID: base64.RawURLEncoding.EncodeToString(id), Expires: now.Add(DefaultTokenLifetime).UTC().Format(time.DateOnly)}
 	for _, t := range ts {
 		row := tokenRow{ID: t.ID, Name: t.Name, Account: emails[t.Account], Created: x.date(t.CreatedAt), Live: true}
 		if t.ExpiresAt != nil {
@@ -75,23 +104,47 @@ func (h *Handler) tokens(x *call) error {
 	return nil
 }
 
-// createToken shows the new secret in its answer rather than after a
-// redirect: it is never stored, so it cannot be shown again.
+// createToken shows the new secret in the answer to the post itself,
+// marked no-store, and nowhere else: the secret is never kept, not in the
+// store, not in memory, not in a cookie, so it cannot leak from there or
+// be shown twice. A reload or a back-and-forward resubmits the same post;
+// the form id it carries is then one this browser already used, and the
+// answer is a redirect to the tokens page instead of a second token.
 func (h *Handler) createToken(x *call) error {
 	name := formValue(x, "name")
+	formID := formValue(x, "form_id")
+	used := usedTokenForms(x.r)
+	if formID == "" {
+		return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "form_id", Code: "required", Message: "reload the page and try again"}}})
+	}
+	if slices.Contains(used, formID) {
+		redirect(x, Prefix+"tokens", "token_already_created")
+		return nil
+	}
 	var expires time.Time
-	if v := formValue(x, "expires"); v != "" {
-		d, err := time.Parse(time.DateOnly, v)
-		if err != nil {
-			return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "expires_at", Code: "invalid", Message: "not a date"}}})
+	if formValue(x, "never") == "" {
+		v := formValue(x, "expires")
+		if v == "" {
+			expires = h.Service.Now().Add(DefaultTokenLifetime)
+		} else {
+			d, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "expires_at", Code: "invalid", Message: "not a date"}}})
+			}
+			// Valid through the whole chosen day (UTC).
+			expires = d.Add(24 * time.Hour)
 		}
-		// Valid through the whole chosen day (UTC).
-		expires = d.Add(24 * time.Hour)
 	}
 	t, err := h.Service.CreateAPIToken(x.ctx(), x.c, name, expires)
 	if err != nil {
 		return h.tokenProblems(x, name, err)
 	}
+	used = append(used, formID)
+	if len(used) > tokenFormsKept {
+		used = used[len(used)-tokenFormsKept:]
+	}
+	http.SetCookie(x.w, &http.Cookie{Name: tokenFormCookie, Value: strings.Join(used, "."), Path: Prefix + "tokens",
+		MaxAge: int((24 * time.Hour).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	b, err := h.tokensBody(x)
 	if err != nil {
 		return err
@@ -100,6 +153,16 @@ func (h *Handler) createToken(x *call) error {
 	x.w.Header().Set("Cache-Control", "no-store")
 	h.render(x, http.StatusCreated, "tokens", "admin.tokens.title", b, nil)
 	return nil
+}
+
+// usedTokenForms reads the form ids of this browser's last token
+// creations.
+func usedTokenForms(r *http.Request) []string {
+	c, err := r.Cookie(tokenFormCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	return strings.Split(c.Value, ".")
 }
 
 func (h *Handler) tokenProblems(x *call, name string, err error) error {
@@ -112,6 +175,7 @@ func (h *Handler) tokenProblems(x *call, name string, err error) error {
 		return err
 	}
 	b.NewName = name
+	b.Expires, b.Never = formValue(x, "expires"), formValue(x, "never") != ""
 	h.render(x, http.StatusUnprocessableEntity, "tokens", "admin.tokens.title", b, ps)
 	return nil
 }
@@ -136,7 +200,9 @@ type auditBody struct {
 	Actor, Target, Action, Category string
 	Categories                      []string
 	Rows                            []auditRow
-	Next                            string // query string of the next (older) page
+	// Next is the link to the next (older) page: path and query, for the
+	// same reason as the users page's.
+	Next string
 }
 
 func (h *Handler) audit(x *call) error {
@@ -197,7 +263,7 @@ func (h *Handler) audit(x *call) error {
 	if page.Next != 0 {
 		next := q
 		next.Set("before", strconv.FormatInt(page.Next, 10))
-		b.Next = next.Encode()
+		b.Next = Prefix + "audit?" + next.Encode()
 	}
 	h.render(x, http.StatusOK, "audit", "admin.audit.title", b, nil)
 	return nil

@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
@@ -127,7 +128,7 @@ func (h *Handler) sites(x *call) error {
 func (h *Handler) createSite(x *call) error {
 	company, name := formValue(x, "company"), formValue(x, "name")
 	site, err := h.Service.CreateSite(x.ctx(), x.c, company, name)
-	if ps, ok := h.problems(x, err); ok {
+	if ps, ok := h.siteProblems(x, err); ok {
 		b, err := h.sitesBody(x, "")
 		if err != nil {
 			return err
@@ -215,7 +216,7 @@ func (h *Handler) setSiteMembers(x *call) error {
 // siteSaved answers a change to site id: its page again with the
 // problems of a refused form, or back to it with notice.
 func (h *Handler) siteSaved(x *call, id string, err error, notice string) error {
-	if ps, ok := h.problems(x, err); ok {
+	if ps, ok := h.siteProblems(x, err); ok {
 		b, err := h.siteBody(x, id)
 		if err != nil {
 			return err
@@ -228,4 +229,14 @@ func (h *Handler) siteSaved(x *call, id string, err error, notice string) error 
 	}
 	redirect(x, Prefix+"sites/"+id, notice)
 	return nil
+}
+
+// siteProblems are the problems of a refused site form. The one conflict
+// a site has is its name, already used in the company: say so, rather
+// than the generic "already taken".
+func (h *Handler) siteProblems(x *call, err error) ([]string, bool) {
+	if errors.Is(err, store.ErrConflict) {
+		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.site_name_taken")}, true
+	}
+	return h.problems(x, err)
 }

@@ -29,10 +29,13 @@ type userRow struct {
 type usersBody struct {
 	Search, Status, Role, Company, Site, After string
 	Rows                                       []userRow
-	Next                                       string // query string of the next page, "" on the last
-	Statuses, Roles                            []string
-	Companies                                  []adminsvc.CompanyJSON
-	Sites                                      []adminsvc.SiteJSON
+	// Next is the link to the next page, "" on the last. It is the whole
+	// path and query: a query string put after a literal "?" in the
+	// template would be escaped as one value ("after%3d…").
+	Next            string
+	Statuses, Roles []string
+	Companies       []adminsvc.CompanyJSON
+	Sites           []adminsvc.SiteJSON
 }
 
 func (h *Handler) listUsers(x *call) error {
@@ -67,7 +70,7 @@ func (h *Handler) listUsers(x *call) error {
 	if page.Next != "" {
 		next := q
 		next.Set("after", page.Next)
-		b.Next = next.Encode()
+		b.Next = Prefix + "users?" + next.Encode()
 	}
 	h.render(x, http.StatusOK, "users", "admin.users.title", b, nil)
 	return nil
@@ -85,8 +88,29 @@ type formBody struct {
 	DateFormats []string
 	Kinds       []string
 	SignIns     []string
-	Roles       []string
+	Roles       []roleChoice
 	Companies   []adminsvc.CompanyJSON
+}
+
+// roleChoice is a role offered by the create-user form, for the one kind
+// of account that may hold it; Default marks the kind's least privileged
+// role, chosen when the kind changes.
+type roleChoice struct {
+	Name, Kind string
+	Default    bool
+}
+
+// roleChoices lists every role of the model with the kind it is for.
+func (h *Handler) roleChoices() []roleChoice {
+	model := h.Service.Accounts.Roles()
+	var out []roleChoice
+	for _, kind := range kinds {
+		def := model.DefaultRole(kind)
+		for _, r := range model.RolesForKind(kind) {
+			out = append(out, roleChoice{Name: r, Kind: kind, Default: r == def})
+		}
+	}
+	return out
 }
 
 func (h *Handler) signIns() []string {
@@ -105,11 +129,12 @@ func (h *Handler) formBody(x *call, f userForm) (formBody, error) {
 		return formBody{}, err
 	}
 	return formBody{Form: f, Languages: i18n.Languages, DateFormats: dateFormats, Kinds: kinds,
-		SignIns: h.signIns(), Roles: h.Service.Accounts.Roles().RoleNames(), Companies: cos}, nil
+		SignIns: h.signIns(), Roles: h.roleChoices(), Companies: cos}, nil
 }
 
 func (h *Handler) newUserPage(x *call) error {
-	b, err := h.formBody(x, userForm{Language: x.lang, Kind: store.KindPersonal, SignIn: account.SignInPassword})
+	b, err := h.formBody(x, userForm{Language: x.lang, Kind: store.KindPersonal, SignIn: account.SignInPassword,
+		Role: h.Service.Accounts.Roles().DefaultRole(store.KindPersonal)})
 	if err != nil {
 		return err
 	}
@@ -160,7 +185,10 @@ type userBody struct {
 	Form        userForm
 	Languages   []string
 	DateFormats []string
+	// Roles are those the account's kind may hold; DefaultRole, the
+	// least privileged of them, is the one the role form offers first.
 	Roles       []string
+	DefaultRole string
 	Companies   []adminsvc.CompanyJSON
 	SiteNames   map[string]string // site id -> name
 	// Lifecycle actions the account's status allows.
@@ -196,7 +224,8 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 	}
 	b := userBody{
 		A: a, Created: x.date(a.CreatedAt), Self: a.ID == x.c.Account.ID, Form: f,
-		Languages: i18n.Languages, DateFormats: dateFormats, Roles: h.Service.Accounts.Roles().RoleNames(),
+		Languages: i18n.Languages, DateFormats: dateFormats,
+		Roles: h.Service.Accounts.Roles().RolesForKind(a.Kind), DefaultRole: h.Service.Accounts.Roles().DefaultRole(a.Kind),
 		Companies: cos, SiteNames: names,
 		CanBlock:      a.Status == store.StatusActive,
 		CanUnblock:    a.Status == store.StatusBlocked,
@@ -376,7 +405,13 @@ func (h *Handler) inviteBody(x *call, b inviteBody) (inviteBody, error) {
 	if err != nil {
 		return inviteBody{}, err
 	}
-	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, h.Service.Accounts.Roles().RoleNames(), adminsvc.MaxInvitations
+	// Invitations make personal accounts: only their roles are offered,
+	// the least privileged first chosen.
+	model := h.Service.Accounts.Roles()
+	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, model.RolesForKind(store.KindPersonal), adminsvc.MaxInvitations
+	if b.Role == "" {
+		b.Role = model.DefaultRole(store.KindPersonal)
+	}
 	return b, nil
 }
 
