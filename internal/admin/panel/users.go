@@ -8,15 +8,15 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // Choices offered by the account forms.
 var (
-	statuses    = []string{store.StatusInvited, store.StatusActive, store.StatusBlocked, store.StatusDeactivated}
-	dateFormats = []string{"MM/DD/YYYY", "DD/MM/YYYY"}
-	kinds       = []string{store.KindPersonal, store.KindSharedComputer}
+	statuses = []string{store.StatusInvited, store.StatusActive, store.StatusBlocked, store.StatusDeactivated}
+	kinds    = []string{store.KindPersonal, store.KindSharedComputer}
 )
 
 // userRow is one line of the users table.
@@ -128,7 +128,7 @@ func (h *Handler) formBody(x *call, f userForm) (formBody, error) {
 	if err != nil {
 		return formBody{}, err
 	}
-	return formBody{Form: f, Languages: i18n.Languages, DateFormats: dateFormats, Kinds: kinds,
+	return formBody{Form: f, Languages: i18n.Languages, DateFormats: dateformat.All(), Kinds: kinds,
 		SignIns: h.signIns(), Roles: h.roleChoices(), Companies: cos}, nil
 }
 
@@ -224,7 +224,7 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 	}
 	b := userBody{
 		A: a, Created: x.date(a.CreatedAt), Self: a.ID == x.c.Account.ID, Form: f,
-		Languages: i18n.Languages, DateFormats: dateFormats,
+		Languages: i18n.Languages, DateFormats: dateformat.All(),
 		Roles: h.Service.Accounts.Roles().RolesForKind(a.Kind), DefaultRole: h.Service.Accounts.Roles().DefaultRole(a.Kind),
 		Companies: cos, SiteNames: names,
 		CanBlock:      a.Status == store.StatusActive,
