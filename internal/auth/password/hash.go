@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -59,10 +60,20 @@ type Hasher struct {
 	// duty is the fraction of its time a slot may spend computing (1: no
 	// cap); see LimitCPU.
 	duty float64
-	// dummy is a hash of the current parameters that no password matches
-	// (its key is random, not derived), so that verifying against it when
-	// there is no account is a real Verify: same parsing, queue and work.
-	dummy string
+	// dummy is a hash that no password matches (its key is random, not
+	// derived), so that verifying against it when there is no account is
+	// a real Verify: same parsing, queue and work. It starts with the
+	// current parameters and then follows those of the last stored hash
+	// verified: hashes made before a change of parameters cost what they
+	// were made with, and an unknown email must cost the same.
+	dummy atomic.Pointer[dummyHash]
+}
+
+// dummyHash is a hash no password matches, with the parameters it was
+// made with.
+type dummyHash struct {
+	params Params
+	phc    string
 }
 
 // NewHasher returns a Hasher that hashes with p (zero fields take the
@@ -90,17 +101,23 @@ func NewHasher(p Params, maxConcurrent int, rand io.Reader) *Hasher {
 	if rand == nil {
 		rand = crand.Reader
 	}
-	// The dummy's salt and key come from crypto/rand whatever rand is: a
-	// predictable dummy could be matched by a chosen password.
-	dummy := make([]byte, saltLen+keyLen)
-	_, _ = crand.Read(dummy) // never fails (crypto/rand panics instead)
-	return &Hasher{
+	h := &Hasher{
 		params: p,
 		slots:  make(chan struct{}, maxConcurrent),
 		rand:   rand,
 		duty:   1,
-		dummy:  encodePHC(p, dummy[:saltLen], dummy[saltLen:]),
 	}
+	h.dummy.Store(newDummy(p))
+	return h
+}
+
+// newDummy returns a hash of parameters p that no password matches. Its
+// salt and key come from crypto/rand whatever the Hasher's rand is: a
+// predictable dummy could be matched by a chosen password.
+func newDummy(p Params) *dummyHash {
+	b := make([]byte, saltLen+keyLen)
+	_, _ = crand.Read(b) // never fails (crypto/rand panics instead)
+	return &dummyHash{params: p, phc: encodePHC(p, b[:saltLen], b[saltLen:])}
 }
 
 // Params returns the parameters new hashes are made with.
@@ -163,6 +180,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, needsRehash bo
 	if err != nil {
 		return false, false, err
 	}
+	h.followParams(p)
 	var got []byte
 	if err := h.compute(ctx, func() {
 		got = argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
@@ -175,10 +193,21 @@ func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, needsRehash bo
 	return true, p != h.params || len(salt) != saltLen || len(want) != keyLen, nil
 }
 
-// DummyHash returns a hash made with the current parameters that no
-// password matches. The login handler verifies against it when no account
-// matches, so response time does not reveal which emails exist.
-func (h *Hasher) DummyHash() string { return h.dummy }
+// DummyHash returns a hash that no password matches, made with the
+// parameters of the last stored hash verified (at first, the current
+// ones). The login handler verifies against it when no account matches, so
+// response time does not reveal which emails exist, even while stored
+// hashes still carry parameters older than the configured ones.
+func (h *Hasher) DummyHash() string { return h.dummy.Load().phc }
+
+// followParams makes the dummy cost what a hash of parameters p costs.
+// It allocates only when the parameters change, which is rare.
+func (h *Hasher) followParams(p Params) {
+	if h.dummy.Load().params == p {
+		return
+	}
+	h.dummy.Store(newDummy(p))
+}
 
 // Strict: a hash has exactly one spelling, so stored strings compare and
 // round-trip reliably.

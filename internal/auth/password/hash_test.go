@@ -167,6 +167,32 @@ func TestDummyHashHasCurrentParamsAndMatchesNothing(t *testing.T) {
 	}
 }
 
+// A hash stored before the parameters changed costs what it was made
+// with; after one has been verified, the dummy that unknown emails are
+// checked against costs the same, so timing does not single them out.
+func TestDummyHashFollowsTheStoredHashesParameters(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(cheap, 1, &counterReader{})
+	older := Params{MemoryKiB: cheap.MemoryKiB * 2, Iterations: cheap.Iterations + 1, Parallelism: cheap.Parallelism}
+	stored := mustHash(t, NewHasher(older, 1, nil), "the owner's password")
+	if ok, rehash, err := h.Verify(ctx, "a guess", stored); ok || rehash || err != nil {
+		t.Fatalf("Verify(wrong password, stored) = %v, %v, %v", ok, rehash, err)
+	}
+	p, _, _, err := parsePHC(h.DummyHash())
+	if err != nil || p != older {
+		t.Fatalf("dummy after verifying an older hash: params %+v (%v), want %+v", p, err, older)
+	}
+	for _, pw := range []string{"", "the owner's password"} {
+		if ok, _, err := h.Verify(ctx, pw, h.DummyHash()); ok || err != nil {
+			t.Fatalf("Verify(%q, dummy) = %v, %v; the dummy must match nothing", pw, ok, err)
+		}
+	}
+	before := h.DummyHash()
+	if _, _, err := h.Verify(ctx, "a guess", stored); err != nil || h.DummyHash() != before {
+		t.Fatal("verifying a hash of the dummy's own parameters replaced the dummy")
+	}
+}
+
 func BenchmarkHash(b *testing.B) {
 	h := NewHasher(DefaultParams(), 0, nil)
 	ctx := context.Background()
