@@ -19,6 +19,7 @@ type ProfileUpdate struct {
 	LastName   *string
 	Language   *string
 	DateFormat *string
+	TimeZone   *string // an IANA name
 }
 
 // UpdateProfile validates and applies u in one transaction; a rejected
@@ -54,6 +55,9 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 	if u.DateFormat != nil && !dateformat.Valid(*u.DateFormat) {
 		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
 	}
+	if u.TimeZone != nil && !dateformat.ValidZone(*u.TimeZone) {
+		ps.add("time_zone", "invalid", "%q is not a time zone name such as Europe/Paris", *u.TimeZone)
+	}
 	if err := ps.err(); err != nil {
 		return store.Account{}, err
 	}
@@ -86,6 +90,7 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 			set("last_name", &a.LastName, u.LastName)
 			set("language", &a.Language, u.Language)
 			set("date_format", &a.DateFormat, u.DateFormat)
+			set("time_zone", &a.TimeZone, u.TimeZone)
 			a.UpdatedAt = now
 			return nil
 		})

@@ -315,7 +315,7 @@ func TestCreateAccount(t *testing.T) {
 	e.expect(got, http.StatusOK)
 	var fetched map[string]any
 	got.json(t, &fetched)
-	for _, k := range []string{"id", "email", "first_name", "last_name", "language", "date_format", "kind", "sign_in", "status", "created_at", "terms_version", "memberships"} {
+	for _, k := range []string{"id", "email", "first_name", "last_name", "language", "date_format", "time_zone", "kind", "sign_in", "status", "created_at", "terms_version", "memberships"} {
 		if _, ok := fetched[k]; !ok {
 			t.Errorf("account JSON lacks %q", k)
 		}
@@ -389,11 +389,12 @@ func TestUpdateAccount(t *testing.T) {
 	e.user("taken@example.com", "acme", "viewer")
 	ws := e.user("ws@example.com", "acme", "shared_computer", func(n *account.NewAccount) { n.Kind = store.KindSharedComputer })
 
-	r := e.do(as(admin.ID), "PATCH", "accounts/"+ws.ID, `{"first_name":"Line 4","email":"line4@example.com","language":"ja","date_format":"DD/MM/YYYY"}`)
+	r := e.do(as(admin.ID), "PATCH", "accounts/"+ws.ID, `{"first_name":"Line 4","email":"line4@example.com","language":"ja","date_format":"YYYY/MM/DD","time_zone":"Asia/Tokyo"}`)
 	e.expect(r, http.StatusOK)
 	var a adminsvc.AccountJSON
 	r.json(t, &a)
-	if a.FirstName != "Line 4" || a.Email != "line4@example.com" || a.Language != "ja" || a.LastName != "L" {
+	if a.FirstName != "Line 4" || a.Email != "line4@example.com" || a.Language != "ja" || a.LastName != "L" ||
+		a.DateFormat != "YYYY/MM/DD" || a.TimeZone != "Asia/Tokyo" {
 		t.Fatalf("updated %+v", a)
 	}
 	for _, tt := range []struct {
@@ -402,7 +403,10 @@ func TestUpdateAccount(t *testing.T) {
 	}{
 		{`{"kind":"personal"}`, 422},
 		{`{"language":"de"}`, 422},
-		{`{"date_format":"YYYY-MM-DD"}`, 422},
+		{`{"date_format":"YYYY.MM.DD"}`, 422},
+		{`{"time_zone":"Mars/Olympus_Mons"}`, 422},
+		{`{"time_zone":"Local"}`, 422},
+		{`{"time_zone":""}`, 422},
 		{`{"first_name":""}`, 422},
 		{`{"email":"taken@example.com"}`, 409},
 		{`{"properties":{"site":"x"}}`, 400},

@@ -385,5 +385,9 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	return out, true
 }
 
-func (x *call) date(t time.Time) string { return dateformat.Date(t, x.c.Account.DateFormat) }
-func (x *call) time(t time.Time) string { return dateformat.Time(t, x.c.Account.DateFormat) }
+func (x *call) date(t time.Time) string {
+	return dateformat.Date(t, x.c.Account.DateFormat, x.c.Account.TimeZone)
+}
+func (x *call) time(t time.Time) string {
+	return dateformat.Time(t, x.c.Account.DateFormat, x.c.Account.TimeZone)
+}

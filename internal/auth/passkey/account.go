@@ -108,9 +108,9 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: h.off, Languages: languages, DateFormats: dateformat.All()}
 	for _, c := range creds {
 		d.Passkeys = append(d.Passkeys, passkeyRow{ID: encodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
-			Created: dateformat.Time(c.CreatedAt, acct.DateFormat), LastUsed: dateformat.Time(c.LastUsedAt, acct.DateFormat)})
+			Created: dateformat.Time(c.CreatedAt, acct.DateFormat, acct.TimeZone), LastUsed: dateformat.Time(c.LastUsedAt, acct.DateFormat, acct.TimeZone)})
 	}
-	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct.DateFormat)
+	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct)
 	p.Data = d
 	h.Renderer.Render(w, status, "account", p)
 }
