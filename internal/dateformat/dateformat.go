@@ -95,3 +95,16 @@ func Time(t time.Time, format, zone string) string {
 	}
 	return Date(t, format, zone) + " " + t.In(loc).Format("15:04") + " " + abbr
 }
+
+// SuggestedZones are offered as a list beside the free zone field; any
+// other IANA name is accepted too.
+func SuggestedZones() []string {
+	return []string{
+		"UTC", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Brussels",
+		"Europe/Berlin", "Europe/Madrid", "Europe/Rome", "Europe/Zurich", "Europe/Warsaw", "Europe/Athens",
+		"Africa/Casablanca", "Africa/Johannesburg", "America/New_York", "America/Chicago", "America/Denver",
+		"America/Los_Angeles", "America/Toronto", "America/Montreal", "America/Sao_Paulo", "America/Mexico_City",
+		"Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai", "Asia/Seoul", "Asia/Tokyo",
+		"Australia/Sydney", "Pacific/Auckland", "Indian/Reunion", "America/Martinique", "Pacific/Noumea",
+	}
+}

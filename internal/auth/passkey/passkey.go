@@ -197,6 +197,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		http.Redirect(w, r, "/.gatehouse/account/", http.StatusMovedPermanently)
 	})
 	mux.HandleFunc("POST /.gatehouse/account/preferences", h.accountPreferences)
+	mux.HandleFunc("POST /.gatehouse/account/time-zone", h.accountBrowserZone)
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/rename", h.accountRename)
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
 	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
