@@ -44,10 +44,10 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 		checkEmail(&ps, *u.Email)
 	}
 	if u.FirstName != nil {
-		checkName(&ps, "first_name", "first name", *u.FirstName)
+		checkName(&ps, "first_name", termFirstName, *u.FirstName)
 	}
 	if u.LastName != nil {
-		checkName(&ps, "last_name", "last name", *u.LastName)
+		checkName(&ps, "last_name", termLastName, *u.LastName)
 	}
 	if u.Language != nil && !slices.Contains(languages, *u.Language) {
 		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
@@ -156,7 +156,7 @@ func (s *Service) checkMemberships(ctx context.Context, st store.Store, kind, fi
 		case !s.hasRole(m.Role):
 			ps.add(path+".role", "unknown", "unknown role %q; the %s role model has: %s", m.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 		case !s.roles.AllowedForKind(m.Role, kind):
-			ps.add(path+".role", "not_allowed", "%s", s.roles.kindRefusal(m.Role, kind))
+			s.roles.kindRefusal(ps, path+".role", m.Role, kind)
 		}
 		for j, site := range m.Sites {
 			sp := fmt.Sprintf("%s.sites[%d]", path, j)

@@ -60,7 +60,7 @@ func (e *ConflictError) Unwrap() error { return store.ErrConflict }
 type problems []validation.Problem
 
 func (p *problems) add(field, code, format string, args ...any) {
-	*p = append(*p, validation.Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	*p = append(*p, validation.New(field, code, format, args...))
 }
 
 func (p problems) err() error {

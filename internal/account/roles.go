@@ -259,13 +259,14 @@ func (m *Model) DefaultRole(kind string) string {
 	return best
 }
 
-// kindRefusal explains why an account of this kind cannot hold role.
-func (m *Model) kindRefusal(role, kind string) string {
+// kindRefusal adds to ps why an account of this kind cannot hold role.
+func (m *Model) kindRefusal(ps *problems, field, role, kind string) {
 	if kind == store.KindSharedComputer {
-		return fmt.Sprintf("role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
+		ps.add(field, "not_allowed", "role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
 			role, strings.Join(m.RolesForKind(kind), ", "))
+		return
 	}
-	return fmt.Sprintf("role %q is for shared-computer accounts only; roles for a personal account: %s",
+	ps.add(field, "not_allowed", "role %q is for shared-computer accounts only; roles for a personal account: %s",
 		role, strings.Join(m.RolesForKind(kind), ", "))
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Input limits.
@@ -247,8 +248,8 @@ func normalise(in NewAccount) NewAccount {
 func (s *Service) validateStatic(in NewAccount) problems {
 	var ps problems
 	checkEmail(&ps, in.Email)
-	checkName(&ps, "first_name", "first name", in.FirstName)
-	checkName(&ps, "last_name", "last name", in.LastName)
+	checkName(&ps, "first_name", termFirstName, in.FirstName)
+	checkName(&ps, "last_name", termLastName, in.LastName)
 	if !slices.Contains(languages, in.Language) {
 		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}
@@ -274,7 +275,7 @@ func (s *Service) validateStatic(in NewAccount) problems {
 	case !s.hasRole(in.Role):
 		ps.add("role", "unknown", "unknown role %q; the %s role model has: %s", in.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 	case kindOK && !s.roles.AllowedForKind(in.Role, in.Kind):
-		ps.add("role", "not_allowed", "%s", s.roles.kindRefusal(in.Role, in.Kind))
+		s.roles.kindRefusal(&ps, "role", in.Role, in.Kind)
 	}
 	if in.CompanyID != "" && !slugRE.MatchString(in.CompanyID) {
 		ps.add("company", "invalid", "company id %q must be lower case letters, digits and -, starting with a letter or digit, at most 63 characters", in.CompanyID)
@@ -320,7 +321,13 @@ func checkEmail(ps *problems, email string) {
 	}
 }
 
-func checkName(ps *problems, field, label, v string) {
+// The names checkName speaks of, translated where a page shows the problem.
+const (
+	termFirstName = validation.Term("first name")
+	termLastName  = validation.Term("last name")
+)
+
+func checkName(ps *problems, field string, label validation.Term, v string) {
 	switch {
 	case v == "":
 		ps.add(field, "required", "a %s is required", label)

@@ -12,8 +12,8 @@ func TestFormatDate(t *testing.T) {
 		{"DD/MM/YYYY", "", "14/03/2026", "14/03/2026 08:26 UTC"},
 		{"YYYY/MM/DD", "", "2026/03/14", "2026/03/14 08:26 UTC"},
 		{"YYYY-MM-DD", "", "2026-03-14", "2026-03-14 08:26 UTC"},
-		{"", "", "03/14/2026", "03/14/2026 08:26 UTC"},           // unknown: the default
-		{"YY.MM.DD", "", "03/14/2026", "03/14/2026 08:26 UTC"},   // unknown: the default
+		{"", "", "03/14/2026", "03/14/2026 08:26 UTC"},         // unknown: the default
+		{"YY.MM.DD", "", "03/14/2026", "03/14/2026 08:26 UTC"}, // unknown: the default
 		{"YYYY/MM/DD", "Asia/Tokyo", "2026/03/14", "2026/03/14 17:26 JST"},
 		{"DD/MM/YYYY", "Europe/Paris", "14/03/2026", "14/03/2026 09:26 CET"},
 		{"MM/DD/YYYY", "America/Los_Angeles", "03/14/2026", "03/14/2026 01:26 PDT"},

@@ -75,6 +75,14 @@ func (c *Catalog) T(lang, key string) string {
 	return key
 }
 
+// Lookup returns the message for key in lang, or false when that
+// language's catalogue lacks it; callers that have a better fallback than
+// English use it.
+func (c *Catalog) Lookup(lang, key string) (string, bool) {
+	m, ok := c.messages[lang][key]
+	return m, ok
+}
+
 // Supported reports whether lang is one of Languages.
 func Supported(lang string) bool {
 	for _, l := range Languages {

@@ -224,7 +224,7 @@ func (s *Service) UpdateDef(ctx context.Context, actor Actor, company, key strin
 			return store.PropertyDef{}, err
 		}
 		if len(holders) > 0 {
-			ps.add("choices", "in_use", "%d account(s) still hold %q; change their value first", len(holders), removed)
+			ps.add("choices", "in_use", "accounts still holding %[2]q: %[1]d; change their value first", len(holders), removed)
 		}
 	}
 	if err := ps.err(); err != nil {
@@ -548,7 +548,7 @@ func (s *Service) CreateRule(ctx context.Context, actor Actor, company string, i
 	var ps problems
 	for field, missing := range map[string]bool{"name": in.Name == nil, "capability": in.Capability == nil, "tag": in.Tag == nil, "condition": len(in.Condition) == 0} {
 		if missing {
-			ps.add(field, "required", "%s is required", field)
+			ps.add(field, "required", "this field is required")
 		}
 	}
 	if err := ps.err(); err != nil {

@@ -38,7 +38,7 @@ const (
 type problems []validation.Problem
 
 func (p *problems) add(field, code, format string, args ...any) {
-	*p = append(*p, validation.Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	*p = append(*p, validation.New(field, code, format, args...))
 }
 
 func (p problems) err() error {

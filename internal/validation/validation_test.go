@@ -19,3 +19,22 @@ func TestError(t *testing.T) {
 		t.Error("a wrapped validation error must still be found with errors.As")
 	}
 }
+
+func TestLocalize(t *testing.T) {
+	p := New("emails[0]", "invalid", "%q is not a valid email address", "x")
+	if p.Message != `"x" is not a valid email address` {
+		t.Fatalf("Message = %q", p.Message)
+	}
+	fr := map[string]string{MessageKey("%q is not a valid email address"): "%q n’est pas une adresse e-mail valide"}
+	tr := func(k string) (string, bool) { v, ok := fr[k]; return v, ok }
+	if got := p.Localize(tr); got != `"x" n’est pas une adresse e-mail valide` {
+		t.Errorf("Localize = %q", got)
+	}
+	other := New("x", "invalid", "untranslated %d", 3)
+	if got := other.Localize(tr); got != "untranslated 3" {
+		t.Errorf("an untranslated problem must keep its English message, got %q", got)
+	}
+	if got := (Problem{Message: "bare"}).Localize(tr); got != "bare" {
+		t.Errorf("a problem without a format keeps its message, got %q", got)
+	}
+}

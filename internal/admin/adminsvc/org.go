@@ -93,7 +93,7 @@ func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name st
 	id, name = strings.TrimSpace(id), strings.TrimSpace(name)
 	var ps []validation.Problem
 	if !slugRE.MatchString(id) {
-		ps = append(ps, validation.Problem{Field: "id", Code: "invalid", Message: "the id must be lower case letters, digits and -, at most 63 characters"})
+		ps = append(ps, validation.New("id", "invalid", "the id must be lower case letters, digits and -, at most 63 characters"))
 	}
 	var ve *validation.Error
 	if err := checkLabel("name", name); errors.As(err, &ve) {
@@ -256,7 +256,7 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 	name = strings.TrimSpace(name)
 	var ps []validation.Problem
 	if company == "" {
-		ps = append(ps, validation.Problem{Field: "company", Code: "required", Message: "a company is required"})
+		ps = append(ps, validation.New("company", "required", "a company is required"))
 	} else if err := s.company(ctx, c, company); err != nil {
 		return SiteJSON{}, err
 	}
@@ -438,7 +438,7 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 	var ps []validation.Problem
 	switch {
 	case len(emails) == 0:
-		ps = append(ps, validation.Problem{Field: "emails", Code: "required", Message: "at least one email address is required"})
+		ps = append(ps, validation.New("emails", "required", "at least one email address is required"))
 	case len(emails) > MaxInvitations:
 		ps = append(ps, validation.Problem{Field: "emails", Code: "too_many", Message: fmt.Sprintf("at most %d addresses at once; got %d", MaxInvitations, len(emails))})
 	}
@@ -450,7 +450,7 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 		}
 	}
 	if len(in.Memberships) == 0 {
-		ps = append(ps, validation.Problem{Field: "memberships", Code: "required", Message: "at least one company role is required"})
+		ps = append(ps, validation.New("memberships", "required", "at least one company role is required"))
 	}
 	if err := s.grantable(c, in.Memberships); err != nil {
 		return InvitationResult{}, err

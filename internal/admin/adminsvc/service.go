@@ -316,7 +316,7 @@ func (s *Service) CreateAccount(ctx context.Context, c authz.Caller, in NewAccou
 
 func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccount) (Created, error) {
 	if len(in.Memberships) == 0 {
-		return Created{}, &validation.Error{Problems: []validation.Problem{{Field: "memberships", Code: "required", Message: "at least one company role is required"}}}
+		return Created{}, &validation.Error{Problems: []validation.Problem{validation.New("memberships", "required", "at least one company role is required")}}
 	}
 	if err := s.grantable(c, in.Memberships); err != nil {
 		return Created{}, err
@@ -727,7 +727,7 @@ func (s *Service) event(ctx context.Context, c authz.Caller, action, target, out
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 func problem(field, code, format string, args ...any) error {
-	return &validation.Error{Problems: []validation.Problem{{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}}}
+	return &validation.Error{Problems: []validation.Problem{validation.New(field, code, format, args...)}}
 }
 
 func sortedUnique(in []string) []string {

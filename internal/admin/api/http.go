@@ -479,7 +479,7 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 		return err
 	}
 	if b.Accounts == nil {
-		return &validation.Error{Problems: []validation.Problem{{Field: "accounts", Code: "required", Message: "list the accounts that may reach the site (an empty list removes them all)"}}}
+		return &validation.Error{Problems: []validation.Problem{validation.New("accounts", "required", "list the accounts that may reach the site (an empty list removes them all)")}}
 	}
 	ms, err := h.Service.SetSiteMembers(r.Context(), c, r.PathValue("id"), b.Accounts)
 	if err != nil {

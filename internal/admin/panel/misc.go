@@ -115,7 +115,7 @@ func (h *Handler) createToken(x *call) error {
 	formID := formValue(x, "form_id")
 	used := usedTokenForms(x.r)
 	if formID == "" {
-		return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "form_id", Code: "required", Message: "reload the page and try again"}}})
+		return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{validation.New("form_id", "required", "reload the page and try again")}})
 	}
 	if slices.Contains(used, formID) {
 		redirect(x, Prefix+"tokens", "token_already_created")
@@ -129,7 +129,7 @@ func (h *Handler) createToken(x *call) error {
 		} else {
 			d, err := time.Parse(time.DateOnly, v)
 			if err != nil {
-				return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "expires_at", Code: "invalid", Message: "not a date"}}})
+				return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{validation.New("expires_at", "invalid", "not a date")}})
 			}
 			// Valid through the whole chosen day (UTC).
 			expires = d.Add(24 * time.Hour)

@@ -348,9 +348,10 @@ func refusal(err error) (string, bool) {
 	return "", false
 }
 
-// problems translates validation problems for the page: a known code has a
-// catalogue message, prefixed by the field's label; anything else keeps
-// the service's English message so no problem goes unexplained.
+// problems translates validation problems for the page, each prefixed by
+// the field's label: the problem's own sentence from the catalogue, else
+// the catalogue's message for its code, else the service's English message
+// so no problem goes unexplained.
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var ve *validation.Error
 	var ce *account.ConflictError
@@ -375,14 +376,26 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 		if label == "admin.field."+field {
 			label = p.Field
 		}
-		text := cat.T(x.lang, "admin.problem."+p.Code)
-		if text == "admin.problem."+p.Code || p.Code == "invalid" || p.Code == "not_allowed" || p.Code == "unknown" {
-			// These codes cover many cases; the service's message says which.
-			text = p.Message
-		}
-		out = append(out, label+": "+text)
+		out = append(out, label+": "+h.problemText(x, p))
 	}
 	return out, true
+}
+
+// problemText is one problem in the caller's language (see problems).
+func (h *Handler) problemText(x *call, p validation.Problem) string {
+	cat := h.Renderer.Catalog
+	translate := func(key string) (string, bool) { return cat.Lookup(x.lang, key) }
+	if _, ok := translate(validation.MessageKey(p.Format)); ok {
+		return p.Localize(translate)
+	}
+	if text, ok := translate("admin.problem." + p.Code); ok && p.Code != "invalid" && p.Code != "not_allowed" && p.Code != "unknown" {
+		// These three codes cover many cases; only the message says which.
+		return text
+	}
+	if text, ok := translate("reset.policy." + p.Code); ok {
+		return text
+	}
+	return p.Message
 }
 
 func (x *call) date(t time.Time) string {

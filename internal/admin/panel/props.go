@@ -501,11 +501,11 @@ func badFields(fields []string) error {
 	}
 	ve := &validation.Error{}
 	for _, f := range fields {
-		msg := "not a number"
+		p := validation.New(f, "invalid", "not a number")
 		if f == "condition" {
-			msg = "not valid JSON"
+			p = validation.New(f, "invalid", "not valid JSON")
 		}
-		ve.Problems = append(ve.Problems, validation.Problem{Field: f, Code: "invalid", Message: msg})
+		ve.Problems = append(ve.Problems, p)
 	}
 	return ve
 }
