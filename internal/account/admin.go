@@ -43,11 +43,13 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 	if u.Email != nil {
 		checkEmail(&ps, *u.Email)
 	}
+	// An empty name is refused below, unless it was already empty: an
+	// invitee's names may wait for the set-password page.
 	if u.FirstName != nil {
-		checkName(&ps, "first_name", termFirstName, *u.FirstName)
+		checkOptionalName(&ps, "first_name", termFirstName, *u.FirstName)
 	}
 	if u.LastName != nil {
-		checkName(&ps, "last_name", termLastName, *u.LastName)
+		checkOptionalName(&ps, "last_name", termLastName, *u.LastName)
 	}
 	if u.Language != nil && !slices.Contains(languages, *u.Language) {
 		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
@@ -65,6 +67,16 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 	err := s.st.InTx(ctx, func(tx store.Store) error {
 		cur, err := tx.GetAccount(ctx, id)
 		if err != nil {
+			return err
+		}
+		var emptied problems
+		if u.FirstName != nil && *u.FirstName == "" && cur.FirstName != "" {
+			checkName(&emptied, "first_name", termFirstName, "")
+		}
+		if u.LastName != nil && *u.LastName == "" && cur.LastName != "" {
+			checkName(&emptied, "last_name", termLastName, "")
+		}
+		if err := emptied.err(); err != nil {
 			return err
 		}
 		if u.Email != nil && !strings.EqualFold(*u.Email, cur.Email) {

@@ -244,12 +244,23 @@ func normalise(in NewAccount) NewAccount {
 	return in
 }
 
+// invited reports whether in makes an invited account: a password account
+// created without its password, which its holder sets from a mailed link.
+func invited(in NewAccount) bool { return in.SignIn == SignInPassword && in.Password == "" }
+
 // validateStatic checks what can be checked without the store.
 func (s *Service) validateStatic(in NewAccount) problems {
 	var ps problems
 	checkEmail(&ps, in.Email)
-	checkName(&ps, "first_name", termFirstName, in.FirstName)
-	checkName(&ps, "last_name", termLastName, in.LastName)
+	if invited(in) {
+		// An invitee may come without names: the set-password page asks
+		// for them rather than anything being made up.
+		checkOptionalName(&ps, "first_name", termFirstName, in.FirstName)
+		checkOptionalName(&ps, "last_name", termLastName, in.LastName)
+	} else {
+		checkName(&ps, "first_name", termFirstName, in.FirstName)
+		checkName(&ps, "last_name", termLastName, in.LastName)
+	}
 	if !slices.Contains(languages, in.Language) {
 		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}

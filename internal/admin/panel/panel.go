@@ -286,28 +286,50 @@ func (h *Handler) render(x *call, status int, section, titleKey string, body any
 
 // flash reads the notice or error a redirect after a change carries as
 // ?notice=code or ?error=code. Only codes with a catalogue message show,
-// so a crafted link cannot put arbitrary text on the page.
+// so a crafted link cannot put arbitrary text on the page: a count (n) is
+// a number, said with the language's plural rules, and an account named
+// (had, unsent) is an id the caller may see, shown by its address.
 func (h *Handler) flash(x *call) (notice, failure string) {
 	q := x.r.URL.Query()
+	cat := h.Renderer.Catalog
 	msg := func(prefix, code string) string {
 		if code == "" || strings.ContainsAny(code, " ./") {
 			return ""
 		}
 		key := prefix + code
-		text := h.Renderer.Catalog.T(x.lang, key)
-		if text == key {
-			return ""
+		if _, counted := cat.Lookup("en", key+".other"); counted {
+			n, err := strconv.Atoi(q.Get("n"))
+			if err != nil || n < 0 {
+				return ""
+			}
+			return cat.N(x.lang, key, n)
 		}
-		for _, name := range []string{"n", "existing", "failed"} {
-			if v := q.Get(name); v != "" {
-				if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-					text = strings.ReplaceAll(text, "{"+name+"}", strconv.Itoa(n))
-				}
+		if text, ok := cat.Lookup(x.lang, key); ok {
+			return text
+		}
+		return ""
+	}
+	notice = msg("admin.notice.", q.Get("notice"))
+	if notice != "" {
+		for _, list := range []struct{ param, key string }{{"had", "admin.notice.invited_existing"}, {"unsent", "admin.notice.invited_unsent"}} {
+			if emails := h.flashAccounts(x, q[list.param]); len(emails) > 0 {
+				notice += " " + cat.T(x.lang, list.key) + " " + strings.Join(emails, ", ")
 			}
 		}
-		return text
 	}
-	return msg("admin.notice.", q.Get("notice")), msg("admin.error.", q.Get("error"))
+	return notice, msg("admin.error.", q.Get("error"))
+}
+
+// flashAccounts shows the addresses of the accounts ids names that the
+// caller may see; others are left out, as if the link did not name them.
+func (h *Handler) flashAccounts(x *call, ids []string) []string {
+	var out []string
+	for _, id := range ids[:min(len(ids), adminsvc.MaxInvitations)] {
+		if a, err := h.Service.GetAccount(x.ctx(), x.c, id); err == nil {
+			out = append(out, a.Email)
+		}
+	}
+	return out
 }
 
 // redirect ends a successful change: 303 back to a page with a notice.
@@ -317,7 +339,7 @@ func redirect(x *call, path, notice string, args ...string) {
 		q.Set("notice", notice)
 	}
 	for i := 0; i+1 < len(args); i += 2 {
-		q.Set(args[i], args[i+1])
+		q.Add(args[i], args[i+1])
 	}
 	target := path
 	if len(q) > 0 {
