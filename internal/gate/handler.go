@@ -54,7 +54,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
-		if !navigate(w, r, TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
+		if !navigate(w, r, redirect.TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
 			termsRefused(w)
 		}
 	default:
@@ -94,7 +94,7 @@ func forwardedOrigin(r *http.Request, host string) string {
 // termsRefused answers a request that is not a browser navigation while
 // the terms of use wait for acceptance.
 func termsRefused(w http.ResponseWriter) {
-	httpapi.WriteError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+TermsPath+" first")
+	httpapi.WriteError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+redirect.TermsPath+" first")
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, o Outcome) {
@@ -143,7 +143,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
-		if !navigate(w, r, TermsURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
+		if !navigate(w, r, redirect.TermsURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
 			termsRefused(w)
 		}
 	default:

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/panel"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
+	"github.com/gatehouse/gatehouse/internal/web/terms"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
@@ -45,13 +46,13 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		MaxFormBytes: d.cfg.Limits.MaxFormBytes, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger,
 		PasskeysOn: passkeys.Enabled(),
 	}
-	terms := &panel.Terms{
+	termsPage := &terms.Handler{
 		Version: d.cfg.Terms.Version, URL: d.cfg.Terms.URL,
 		Sessions: s.Sessions, Accounts: d.store, Audit: d.store, Renderer: d.renderer, CSRF: d.csrf,
 		Redirect: d.redirect, MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP,
 		Now: d.now, Logger: d.logger,
 	}
-	return []mounter{jsonAPI, html, terms}
+	return []mounter{jsonAPI, html, termsPage}
 }
 
 // providerStatuses is the read-only view of the configured providers and

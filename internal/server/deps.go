@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth/device"
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -31,6 +32,6 @@ type deps struct {
 	devices   *device.Cookies // browsers that signed in before, for the lockout
 	clientIP  func(*http.Request) string
 	redirect  func(rd string) string // a safe target for rd, "/" otherwise
-	login     *web.Login             // features may set its Guard, Providers, PasswordBlocked
-	logout    *web.Logout            // features may set its EndSessionURL
+	login     *login.Handler         // features may set its Guard, Providers, PasswordBlocked
+	logout    *login.Logout          // features may set its EndSessionURL
 }

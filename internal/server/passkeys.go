@@ -22,7 +22,6 @@ func (s *Server) newPasskeys(d *deps) (*passkey.Handler, error) {
 	h.CSRF = d.csrf
 	h.ClientIP = d.clientIP
 	h.Redirect = d.redirect
-	h.ProviderName = s.providerName
 	h.Now = d.now
 	h.Rand = rand.Reader
 	h.Logger = d.logger

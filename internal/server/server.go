@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/auth/device"
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -34,7 +35,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
+	accountpage "github.com/gatehouse/gatehouse/internal/web/account" // not the domain's account
 	"github.com/gatehouse/gatehouse/internal/web/static"
+	"github.com/gatehouse/gatehouse/internal/web/whoami"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
@@ -198,18 +201,18 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
 	s.Renderer.CSRF = csrf
 	mux := http.NewServeMux()
-	login := &web.Login{
+	signIn := &login.Handler{
 		Renderer: s.Renderer, CSRF: csrf, Accounts: st, Audit: st, Passwords: hasher, Sessions: s.Sessions,
 		Redirect: safeRedirect, MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
 		OnResult: func(r string) { s.Metrics.Login("password", r) },
 	}
-	login.Mount(mux)
-	logout := &web.Logout{
+	signIn.Mount(mux)
+	signOut := &login.Logout{
 		Renderer: s.Renderer, CSRF: csrf, Sessions: s.Sessions, Audit: st,
 		MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
 	}
-	logout.Mount(mux)
-	(&web.Whoami{Sessions: s.Sessions, Identities: s.Accounts, Logger: logger}).Mount(mux)
+	signOut.Mount(mux)
+	(&whoami.Handler{Sessions: s.Sessions, Identities: s.Accounts, Logger: logger}).Mount(mux)
 	gh := &gate.Handler{Gate: s.Gate, Pages: gatePages{s.Renderer}, PublicURL: s.issuer, Now: now,
 		Observe: func(w http.ResponseWriter, route *proxy.Route, _ gate.Outcome) {
 			if sw, ok := w.(*statusWriter); ok && route != nil {
@@ -228,7 +231,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	d := &deps{
 		cfg: cfg, store: st, logger: logger, now: now, publicURL: pub, secure: secure,
 		renderer: s.Renderer, csrf: csrf, hasher: hasher, clientIP: clientIP, redirect: safeRedirect,
-		login: login, logout: logout, devices: devices,
+		login: signIn, logout: signOut, devices: devices,
 	}
 	rst, err := s.newReset(d)
 	if err != nil {
@@ -242,7 +245,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	features := append([]mounter{rst, passkeys}, sso...)
+	page := &accountpage.Handler{
+		Accounts: st, Credentials: st, Audit: st, Passkeys: passkeys, Sessions: s.Sessions,
+		Renderer: s.Renderer, CSRF: csrf, ClientIP: clientIP, ProviderName: s.providerName, Now: now, Logger: logger,
+	}
+	features := append([]mounter{rst, passkeys, page}, sso...)
 	for _, f := range append(features, s.newAdmin(d, rst, passkeys)...) {
 		f.Mount(mux)
 	}

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
@@ -82,10 +82,10 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Refused: s.Metrics.Refused, Now: d.now, Logger: d.logger,
 	})
 
-	d.login.Providers = func() []web.ProviderButton {
-		buttons := make([]web.ProviderButton, 0, len(list))
+	d.login.Providers = func() []login.ProviderButton {
+		buttons := make([]login.ProviderButton, 0, len(list))
 		for _, p := range list {
-			buttons = append(buttons, web.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
+			buttons = append(buttons, login.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
 		}
 		return buttons
 	}

@@ -72,14 +72,6 @@ type Sessions interface {
 	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 	EndSession(ctx context.Context, id string) error
-	// List returns the account's live sessions with their latest last-seen.
-	List(ctx context.Context, accountID string) ([]store.Session, error)
-	// EndAccountSession ends one of the account's own sessions and answers
-	// session.ErrNotAccountSession for any other id.
-	EndAccountSession(ctx context.Context, accountID, id string) error
-	// EndOthers ends every session of the account but keepID and returns
-	// their ids.
-	EndOthers(ctx context.Context, accountID, keepID string) ([]string, error)
 	// EndCredential ends the account's sessions signed in with the
 	// passkey and returns their ids.
 	EndCredential(ctx context.Context, accountID string, credentialID []byte) ([]string, error)
@@ -103,8 +95,8 @@ type Options struct {
 	EnrolmentTTL     time.Duration
 }
 
-// Handler serves the passkey ceremonies, the account page, workstation
-// enrolment, and the credential operations the admin service calls.
+// Handler serves the passkey ceremonies, workstation enrolment, and the
+// credential operations the admin service and the account page call.
 type Handler struct {
 	Store       Store
 	Credentials store.Credentials
@@ -114,9 +106,6 @@ type Handler struct {
 	CSRF        *web.CSRF
 	ClientIP    func(*http.Request) string
 	Redirect    func(rd string) string
-	// ProviderName gives the display name of an identity provider, for the
-	// sign-in method of SSO sessions; nil or "" shows the provider's id.
-	ProviderName func(id string) string
 	Now          func() time.Time
 	Rand         io.Reader
 	Logger       *slog.Logger
@@ -191,16 +180,6 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.gatehouse/enrol", h.enrolPage)
 	mux.HandleFunc("POST /.gatehouse/enrol/begin", h.enrolBegin)
 	mux.HandleFunc("POST /.gatehouse/enrol/finish", h.enrolFinish)
-
-	mux.HandleFunc("GET /.gatehouse/account/{$}", h.accountPage)
-	mux.HandleFunc("GET /.gatehouse/account", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/.gatehouse/account/", http.StatusMovedPermanently)
-	})
-	mux.HandleFunc("POST /.gatehouse/account/preferences", h.accountPreferences)
-	mux.HandleFunc("POST /.gatehouse/account/passkeys/rename", h.accountRename)
-	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
-	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
-	mux.HandleFunc("POST /.gatehouse/account/sessions/end-others", h.accountEndOthers)
 }
 
 // PasswordBlocked reports whether a shared-computer account is bound to an

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/auth/throttle"
@@ -104,7 +105,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 
 	mux := http.NewServeMux()
-	(&web.Login{
+	(&login.Handler{
 		Renderer: renderer, CSRF: csrf, Accounts: st, Audit: st, Passwords: hasher, Sessions: sessions,
 		Guard: guard, Redirect: func(string) string { return "/" }, ClientIP: clientIP, Logger: logger,
 	}).Mount(mux)

@@ -1,19 +1,21 @@
-package web
+// Package whoami answers GET /.gatehouse/whoami: the signed-in person's
+// identity and memberships as JSON, for apps and scripts.
+package whoami
 
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Whoami answers with the signed-in identity as JSON.
-type Whoami struct {
+// Handler answers with the signed-in identity as JSON.
+type Handler struct {
 	Sessions interface {
 		Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 	}
@@ -44,11 +46,11 @@ type whoamiBody struct {
 }
 
 // Mount registers GET /.gatehouse/whoami.
-func (h *Whoami) Mount(mux *http.ServeMux) {
+func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.gatehouse/whoami", h.serve)
 }
 
-func (h *Whoami) serve(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess, err := h.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {

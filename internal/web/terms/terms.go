@@ -1,4 +1,6 @@
-package panel
+// Package terms serves the terms-of-use interstitial (/.gatehouse/terms)
+// the gate sends people to until they accept the configured version.
+package terms
 
 import (
 	"context"
@@ -8,25 +10,21 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/i18n"
-	rdurl "github.com/gatehouse/gatehouse/internal/redirect" // the panel has a redirect helper of its own
+	"github.com/gatehouse/gatehouse/internal/redirect"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
-
-// TermsPath is the terms-of-use interstitial the gate sends people to
-// until they accept the configured version.
-const TermsPath = "/.gatehouse/terms"
 
 // Sessions finds the request's session (the terms interstitial's way in).
 type Sessions interface {
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 }
 
-// Terms serves the terms-of-use interstitial: a page with the link to the
+// Handler serves the terms-of-use interstitial: a page with the link to the
 // terms and an "I accept" form, which records the accepted version on the
 // account and returns to the app the person was going to.
-type Terms struct {
+type Handler struct {
 	Version string // the version to accept; empty: no terms, the page only redirects
 	URL     string // where the terms are published
 
@@ -43,9 +41,9 @@ type Terms struct {
 }
 
 // Mount registers the interstitial.
-func (t *Terms) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+TermsPath, t.page)
-	mux.HandleFunc("POST "+TermsPath, t.accept)
+func (t *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+redirect.TermsPath, t.page)
+	mux.HandleFunc("POST "+redirect.TermsPath, t.accept)
 }
 
 // termsData is Page.Data of the terms page.
@@ -57,7 +55,7 @@ type termsData struct {
 
 // account reads the signed-in account; ok is false when the answer (a
 // redirect to sign in, or an error page) has been written.
-func (t *Terms) account(w http.ResponseWriter, r *http.Request, rd string) (store.Session, store.Account, bool) {
+func (t *Handler) account(w http.ResponseWriter, r *http.Request, rd string) (store.Session, store.Account, bool) {
 	sess, err := t.Sessions.Lookup(r.Context(), r)
 	if err != nil {
 		t.refuse(w, r, rd, errors.Is(err, session.ErrNoSession))
@@ -73,15 +71,15 @@ func (t *Terms) account(w http.ResponseWriter, r *http.Request, rd string) (stor
 
 // refuse answers a request that has no account to read: off to sign in
 // when there is none (signIn), else an error page.
-func (t *Terms) refuse(w http.ResponseWriter, r *http.Request, rd string, signIn bool) {
+func (t *Handler) refuse(w http.ResponseWriter, r *http.Request, rd string, signIn bool) {
 	if signIn {
-		http.Redirect(w, r, rdurl.LoginURL("", rd), http.StatusFound)
+		http.Redirect(w, r, redirect.LoginURL("", rd), http.StatusFound)
 		return
 	}
 	t.Renderer.Fail(w, r, web.ProblemUnavailable)
 }
 
-func (t *Terms) page(w http.ResponseWriter, r *http.Request) {
+func (t *Handler) page(w http.ResponseWriter, r *http.Request) {
 	rd := t.Redirect(r.URL.Query().Get("rd"))
 	_, acc, ok := t.account(w, r, rd)
 	if !ok {
@@ -94,14 +92,14 @@ func (t *Terms) page(w http.ResponseWriter, r *http.Request) {
 	t.render(w, r, acc, rd)
 }
 
-func (t *Terms) render(w http.ResponseWriter, r *http.Request, acc store.Account, rd string) {
+func (t *Handler) render(w http.ResponseWriter, r *http.Request, acc store.Account, rd string) {
 	page := t.Renderer.Page(i18n.Negotiate(acc.Language, r), t.CSRF.Token(w, r))
 	page.Title = page.T("terms.title")
 	page.Data = termsData{URL: t.URL, Version: t.Version, Redirect: rd}
 	t.Renderer.Render(w, http.StatusOK, "terms", page)
 }
 
-func (t *Terms) accept(w http.ResponseWriter, r *http.Request) {
+func (t *Handler) accept(w http.ResponseWriter, r *http.Request) {
 	if !web.ParseCSRFForm(w, r, t.MaxFormBytes, t.Renderer, t.CSRF) {
 		return
 	}

@@ -1,4 +1,4 @@
-package web
+package login
 
 import (
 	"errors"
@@ -8,12 +8,13 @@ import (
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Logout serves the sign-out confirmation and ends sessions.
 type Logout struct {
-	Renderer *Renderer
-	CSRF     *CSRF
+	Renderer *web.Renderer
+	CSRF     *web.CSRF
 	Sessions SessionStarter
 	Audit    store.Audit
 	// EndSessionURL, when set, returns where to send the browser after an
@@ -39,7 +40,7 @@ func (l *Logout) page(w http.ResponseWriter, r *http.Request) {
 }
 
 func (l *Logout) submit(w http.ResponseWriter, r *http.Request) {
-	if !ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
+	if !web.ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
 		return
 	}
 	ctx := r.Context()
@@ -54,7 +55,7 @@ func (l *Logout) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := l.Sessions.End(ctx, w, r); err != nil {
 			l.Logger.Error("logout: ending session", "err", err)
-			l.Renderer.Fail(w, r, ProblemUnavailable)
+			l.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
 		if err := l.Audit.AppendAudit(ctx, store.AuditEvent{Actor: sess.AccountID, Action: "logout", Target: sess.AccountID,
@@ -66,7 +67,7 @@ func (l *Logout) submit(w http.ResponseWriter, r *http.Request) {
 		_ = l.Sessions.End(ctx, w, r)
 	default:
 		l.Logger.Error("logout: session lookup", "err", err)
-		l.Renderer.Fail(w, r, ProblemUnavailable)
+		l.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)

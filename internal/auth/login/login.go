@@ -1,10 +1,13 @@
-package web
+// Package login signs people in with a password and signs them out: the
+// sign-in page (with the SSO and passkey buttons) and the sign-out page.
+package login
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // PasswordChecker verifies passwords. DummyHash is a hash of the current
@@ -30,11 +34,11 @@ type SessionStarter interface {
 	End(ctx context.Context, w http.ResponseWriter, r *http.Request) error
 }
 
-// LoginGuard decides whether a password attempt may succeed, and learns
+// Guard decides whether a password attempt may succeed, and learns
 // its result. It throttles guessing (per account and per client) and may
 // mark a browser that signed in (a device cookie set on w); nil means no
 // throttling.
-type LoginGuard interface {
+type Guard interface {
 	// Allow reports whether the attempt may proceed; retryAfter > 0 with
 	// false means the client is over its rate and gets 429.
 	Allow(ctx context.Context, r *http.Request, email string) (ok bool, retryAfter time.Duration)
@@ -53,15 +57,15 @@ type ProviderButton struct {
 	Available bool
 }
 
-// Login serves the sign-in page and the password sign-in.
-type Login struct {
-	Renderer  *Renderer
-	CSRF      *CSRF
+// Handler serves the sign-in page and the password sign-in.
+type Handler struct {
+	Renderer  *web.Renderer
+	CSRF      *web.CSRF
 	Accounts  store.Accounts
 	Audit     store.Audit
 	Passwords PasswordChecker
 	Sessions  SessionStarter
-	Guard     LoginGuard
+	Guard     Guard
 	// Redirect returns a safe target for rd ("/" when rd is not safe).
 	Redirect func(rd string) string
 	// Providers lists the SSO buttons, in order, with their status now.
@@ -85,12 +89,12 @@ type loginData struct {
 }
 
 // Mount registers the login routes.
-func (l *Login) Mount(mux *http.ServeMux) {
+func (l *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.gatehouse/login", l.page)
 	mux.HandleFunc("POST /.gatehouse/login", l.submit)
 }
 
-func (l *Login) render(w http.ResponseWriter, r *http.Request, status int, rd, email, errKey, notice string) {
+func (l *Handler) render(w http.ResponseWriter, r *http.Request, status int, rd, email, errKey, notice string) {
 	p := l.Renderer.Page(i18n.Negotiate("", r), l.CSRF.Token(w, r))
 	p.Title = p.T("login.title")
 	if errKey != "" {
@@ -105,7 +109,7 @@ func (l *Login) render(w http.ResponseWriter, r *http.Request, status int, rd, e
 	l.Renderer.Render(w, status, "login", p)
 }
 
-func (l *Login) page(w http.ResponseWriter, r *http.Request) {
+func (l *Handler) page(w http.ResponseWriter, r *http.Request) {
 	notice := ""
 	lang := i18n.Negotiate("", r)
 	switch r.URL.Query().Get("notice") {
@@ -117,9 +121,9 @@ func (l *Login) page(w http.ResponseWriter, r *http.Request) {
 	l.render(w, r, http.StatusOK, l.Redirect(r.URL.Query().Get("rd")), "", "", notice)
 }
 
-func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
+func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
+	if !web.ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
@@ -152,7 +156,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		l.Logger.Error("login: reading account", "err", err)
 		l.verify(ctx, pw, "")
-		l.Renderer.Fail(w, r, ProblemUnavailable)
+		l.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	ok, rehash := l.verify(ctx, pw, acct.PasswordHash)
@@ -193,7 +197,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		l.Logger.Error("login: starting session", "err", err)
-		l.Renderer.Fail(w, r, ProblemUnavailable)
+		l.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	l.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
@@ -205,7 +209,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 // verify checks pw against phc, or against the dummy hash when phc is
 // empty, through the same queue and code either way. A hash that cannot be
 // read counts as a wrong password, after the same work.
-func (l *Login) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
+func (l *Handler) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
 	if phc == "" {
 		phc = l.Passwords.DummyHash()
 	}
@@ -223,7 +227,7 @@ func (l *Login) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
 // fail answers every failed attempt the same way; the reason only reaches
 // the audit log. Failures the guard let through are counted (a locked
 // client's are not: they were never checked).
-func (l *Login) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string, allowed bool) {
+func (l *Handler) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string, allowed bool) {
 	ctx := r.Context()
 	if l.Guard != nil && allowed {
 		l.Guard.Failed(ctx, r, email)
@@ -234,14 +238,22 @@ func (l *Login) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reas
 	l.render(w, r, http.StatusUnauthorized, rd, email, "login.failed", "")
 }
 
-func (l *Login) audit(ctx context.Context, e store.AuditEvent) {
+func (l *Handler) audit(ctx context.Context, e store.AuditEvent) {
 	if err := l.Audit.AppendAudit(ctx, e); err != nil {
 		l.Logger.Error("audit", "err", err, "action", e.Action)
 	}
 }
 
-func (l *Login) result(r string) {
+func (l *Handler) result(r string) {
 	if l.OnResult != nil {
 		l.OnResult(r)
 	}
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s)
 }

@@ -1,10 +1,16 @@
-package passkey
+// Package account serves the signed-in person's own page,
+// /.gatehouse/account/: preferences, their passkeys and their sessions.
+package account
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/redirect"
 	"github.com/gatehouse/gatehouse/internal/session"
@@ -13,6 +19,71 @@ import (
 )
 
 const accountPath = "/.gatehouse/account/"
+
+// Sessions is what the page needs of session.Manager.
+type Sessions interface {
+	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
+	// List returns the account's live sessions with their latest last-seen.
+	List(ctx context.Context, accountID string) ([]store.Session, error)
+	// EndAccountSession ends one of the account's own sessions and answers
+	// session.ErrNotAccountSession for any other id.
+	EndAccountSession(ctx context.Context, accountID, id string) error
+	// EndOthers ends every session of the account but keepID and returns
+	// their ids.
+	EndOthers(ctx context.Context, accountID, keepID string) ([]string, error)
+}
+
+// Passkeys is what the page does with the person's own passkeys beyond
+// listing and renaming them (passkey.Handler).
+type Passkeys interface {
+	// Enabled is false on a gateway without passkeys, which hides "Add a
+	// passkey".
+	Enabled() bool
+	// Revoke deletes a passkey and ends the sessions signed in with it.
+	Revoke(ctx context.Context, accountID string, id []byte) ([]string, error)
+}
+
+// Handler serves the account page and its forms.
+type Handler struct {
+	Accounts    store.Accounts
+	Credentials store.Credentials
+	Audit       store.Audit
+	Passkeys    Passkeys
+	Sessions    Sessions
+	Renderer    *web.Renderer
+	CSRF        *web.CSRF
+	ClientIP    func(*http.Request) string
+	// ProviderName gives the display name of an identity provider, for the
+	// sign-in method of SSO sessions; nil or "" shows the provider's id.
+	ProviderName func(id string) string
+	Now          func() time.Time
+	Logger       *slog.Logger
+}
+
+// maxFormBytes bounds the page's forms, which carry a few short fields.
+const maxFormBytes = 64 << 10
+
+// Mount registers the page and its forms.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /.gatehouse/account/{$}", h.accountPage)
+	mux.HandleFunc("GET /.gatehouse/account", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, accountPath, http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("POST /.gatehouse/account/preferences", h.accountPreferences)
+	mux.HandleFunc("POST /.gatehouse/account/passkeys/rename", h.accountRename)
+	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
+	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
+	mux.HandleFunc("POST /.gatehouse/account/sessions/end-others", h.accountEndOthers)
+}
+
+func (h *Handler) audit(ctx context.Context, e store.AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = h.Now()
+	}
+	if err := h.Audit.AppendAudit(ctx, e); err != nil {
+		h.Logger.Error("audit", "err", err, "action", e.Action)
+	}
+}
 
 var (
 	languages = []string{"en", "fr", "ja"}
@@ -51,7 +122,7 @@ func (h *Handler) pageSession(w http.ResponseWriter, r *http.Request) (store.Ses
 		h.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
 	}
-	acct, err := h.Store.GetAccount(ctx, sess.AccountID)
+	acct, err := h.Accounts.GetAccount(ctx, sess.AccountID)
 	if err != nil {
 		h.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
@@ -105,9 +176,9 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if noticeKey != "" {
 		p.Notice = p.T(noticeKey)
 	}
-	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: h.off, Languages: languages, DateFormats: dateformat.All()}
+	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: !h.Passkeys.Enabled(), Languages: languages, DateFormats: dateformat.All()}
 	for _, c := range creds {
-		d.Passkeys = append(d.Passkeys, passkeyRow{ID: encodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
+		d.Passkeys = append(d.Passkeys, passkeyRow{ID: passkey.EncodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
 			Created: dateformat.Time(c.CreatedAt, acct.DateFormat), LastUsed: dateformat.Time(c.LastUsedAt, acct.DateFormat)})
 	}
 	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct.DateFormat)
@@ -118,7 +189,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 // accountForm checks the session, the form size and the CSRF token of an
 // account page form.
 func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
-	if !web.ParseCSRFForm(w, r, maxBodyBytes, h.Renderer, h.CSRF) {
+	if !web.ParseCSRFForm(w, r, maxFormBytes, h.Renderer, h.CSRF) {
 		return store.Session{}, store.Account{}, false
 	}
 	return h.pageSession(w, r)
@@ -134,7 +205,7 @@ func (h *Handler) accountPreferences(w http.ResponseWriter, r *http.Request) {
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, sess, acct, "account.bad_preferences", "")
 		return
 	}
-	if _, err := h.Store.UpdateAccount(r.Context(), acct.ID, func(a *store.Account) error {
+	if _, err := h.Accounts.UpdateAccount(r.Context(), acct.ID, func(a *store.Account) error {
 		a.Language, a.DateFormat, a.UpdatedAt = lang, df, h.Now()
 		return nil
 	}); err != nil {
@@ -151,7 +222,7 @@ func (h *Handler) credentialForm(w http.ResponseWriter, r *http.Request) (store.
 	if !ok {
 		return store.Account{}, nil, false
 	}
-	id, ok := decodeID(r.PostFormValue("id"))
+	id, ok := passkey.DecodeID(r.PostFormValue("id"))
 	if !ok {
 		h.Renderer.Fail(w, r, web.ProblemNotFound)
 		return store.Account{}, nil, false
@@ -174,7 +245,7 @@ func (h *Handler) accountRename(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	name := cleanName(r.PostFormValue("name"), "")
+	name := passkey.CleanName(r.PostFormValue("name"), "")
 	if name == "" {
 		http.Redirect(w, r, accountPath, http.StatusSeeOther)
 		return
@@ -196,12 +267,12 @@ func (h *Handler) accountRemove(w http.ResponseWriter, r *http.Request) {
 		h.Renderer.Fail(w, r, web.ProblemForbidden)
 		return
 	}
-	ended, err := h.revoke(r.Context(), acct.ID, id)
+	ended, err := h.Passkeys.Revoke(r.Context(), acct.ID, id)
 	if err != nil {
 		h.failStore(w, r, err)
 		return
 	}
 	h.audit(r.Context(), store.AuditEvent{Actor: acct.ID, Action: "passkey.revoke", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
-		Details: map[string]any{"credential": encodeID(id), "sessions_ended": len(ended)}})
+		Details: map[string]any{"credential": passkey.EncodeID(id), "sessions_ended": len(ended)}})
 	http.Redirect(w, r, accountPath+"?notice=removed", http.StatusSeeOther)
 }
