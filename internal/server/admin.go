@@ -9,13 +9,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/panel"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
-	"github.com/gatehouse/gatehouse/internal/web/terms"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
 // newAdmin builds the process's one admin service and its two transports,
-// the JSON API (/.gatehouse/api/v1/) and the HTML panel (/.gatehouse/admin/),
-// plus the terms-of-use interstitial the gate sends people to. Invitations
+// the JSON API (/.gatehouse/api/v1/) and the HTML panel (/.gatehouse/admin/).
+// Invitations
 // are mailed through rst; passkeys does the passkey and workstation
 // operations.
 func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler) []mounter {
@@ -46,13 +45,7 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		MaxFormBytes: d.cfg.Limits.MaxFormBytes, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger,
 		PasskeysOn: passkeys.Enabled(),
 	}
-	termsPage := &terms.Handler{
-		Version: d.cfg.Terms.Version, URL: d.cfg.Terms.URL,
-		Sessions: s.Sessions, Accounts: d.store, Audit: d.store, Renderer: d.renderer, CSRF: d.csrf,
-		Redirect: d.redirect, MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP,
-		Now: d.now, Logger: d.logger,
-	}
-	return []mounter{jsonAPI, html, termsPage}
+	return []mounter{jsonAPI, html}
 }
 
 // providerStatuses is the read-only view of the configured providers and

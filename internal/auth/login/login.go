@@ -57,8 +57,8 @@ type ProviderButton struct {
 	Available bool
 }
 
-// Handler serves the sign-in page and the password sign-in.
-type Handler struct {
+// Deps is everything password sign-in needs, given to New at once.
+type Deps struct {
 	Renderer  *web.Renderer
 	CSRF      *web.CSRF
 	Accounts  store.Accounts
@@ -81,6 +81,12 @@ type Handler struct {
 	OnResult func(result string)
 }
 
+// Handler serves the sign-in page and the password sign-in.
+type Handler struct{ d Deps }
+
+// New builds password sign-in, complete.
+func New(d Deps) *Handler { return &Handler{d: d} }
+
 type loginData struct {
 	Redirect  string
 	Email     string
@@ -95,18 +101,18 @@ func (l *Handler) Mount(mux *http.ServeMux) {
 }
 
 func (l *Handler) render(w http.ResponseWriter, r *http.Request, status int, rd, email, errKey, notice string) {
-	p := l.Renderer.Page(i18n.Negotiate("", r), l.CSRF.Token(w, r))
+	p := l.d.Renderer.Page(i18n.Negotiate("", r), l.d.CSRF.Token(w, r))
 	p.Title = p.T("login.title")
 	if errKey != "" {
 		p.Error = p.T(errKey)
 	}
 	p.Notice = notice
 	var providers []ProviderButton
-	if l.Providers != nil {
-		providers = l.Providers()
+	if l.d.Providers != nil {
+		providers = l.d.Providers()
 	}
-	p.Data = loginData{Redirect: rd, Email: email, Providers: providers, Passkeys: !l.PasskeysOff}
-	l.Renderer.Render(w, status, "login", p)
+	p.Data = loginData{Redirect: rd, Email: email, Providers: providers, Passkeys: !l.d.PasskeysOff}
+	l.d.Renderer.Render(w, status, "login", p)
 }
 
 func (l *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -114,22 +120,22 @@ func (l *Handler) page(w http.ResponseWriter, r *http.Request) {
 	lang := i18n.Negotiate("", r)
 	switch r.URL.Query().Get("notice") {
 	case "logged_out":
-		notice = l.Renderer.Catalog.T(lang, "logout.done")
+		notice = l.d.Renderer.Catalog.T(lang, "logout.done")
 	case "password_reset":
-		notice = l.Renderer.Catalog.T(lang, "reset.done")
+		notice = l.d.Renderer.Catalog.T(lang, "reset.done")
 	}
-	l.render(w, r, http.StatusOK, l.Redirect(r.URL.Query().Get("rd")), "", "", notice)
+	l.render(w, r, http.StatusOK, l.d.Redirect(r.URL.Query().Get("rd")), "", "", notice)
 }
 
 func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !web.ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
+	if !web.ParseCSRFForm(w, r, l.d.MaxFormBytes, l.d.Renderer, l.d.CSRF) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	pw := r.PostFormValue("password")
-	rd := l.Redirect(r.PostFormValue("rd"))
-	ip := l.ClientIP(r)
+	rd := l.d.Redirect(r.PostFormValue("rd"))
+	ip := l.d.ClientIP(r)
 	if len(email) > 320 || len(pw) > 4096 {
 		l.fail(w, r, rd, email, ip, "invalid_input", true)
 		return
@@ -141,8 +147,8 @@ func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	// same guard writes. Only then is the outcome decided, so neither the
 	// answer nor its timing tells which emails have accounts.
 	allowed := true
-	if l.Guard != nil {
-		ok, retry := l.Guard.Allow(ctx, r, email)
+	if l.d.Guard != nil {
+		ok, retry := l.d.Guard.Allow(ctx, r, email)
 		if !ok && retry > 0 {
 			w.Header().Set("Retry-After", retryAfterSeconds(retry))
 			l.result("throttled")
@@ -151,12 +157,12 @@ func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		allowed = ok
 	}
-	acct, err := l.Accounts.GetAccountByEmail(ctx, email)
+	acct, err := l.d.Accounts.GetAccountByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		l.Logger.Error("login: reading account", "err", err)
+		l.d.Logger.Error("login: reading account", "err", err)
 		l.verify(ctx, pw, "")
-		l.Renderer.Fail(w, r, web.ProblemUnavailable)
+		l.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	ok, rehash := l.verify(ctx, pw, acct.PasswordHash)
@@ -172,32 +178,32 @@ func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		reason = "sso_account"
 	case acct.Status != store.StatusActive:
 		reason = "status_" + acct.Status
-	case l.PasswordBlocked != nil && l.PasswordBlocked(ctx, acct):
+	case l.d.PasswordBlocked != nil && l.d.PasswordBlocked(ctx, acct):
 		reason = "workstation_bound"
 	}
 	if reason != "" {
 		l.fail(w, r, rd, email, ip, reason, allowed)
 		return
 	}
-	if l.Guard != nil {
-		l.Guard.Succeeded(ctx, w, r, email)
+	if l.d.Guard != nil {
+		l.d.Guard.Succeeded(ctx, w, r, email)
 	}
 	if rehash {
-		if h, err := l.Passwords.Hash(ctx, pw); err == nil {
-			_, _ = l.Accounts.UpdateAccount(ctx, acct.ID, func(a *store.Account) error {
+		if h, err := l.d.Passwords.Hash(ctx, pw); err == nil {
+			_, _ = l.d.Accounts.UpdateAccount(ctx, acct.ID, func(a *store.Account) error {
 				a.PasswordHash = h
 				return nil
 			})
 		}
 	}
-	sess, err := l.Sessions.Start(ctx, w, r, session.StartParams{
+	sess, err := l.d.Sessions.Start(ctx, w, r, session.StartParams{
 		AccountID: acct.ID, AMR: []string{"pwd"}, IDP: "local",
 		Shared:    acct.Kind == store.KindSharedComputer,
 		UserAgent: r.UserAgent(), IP: ip,
 	})
 	if err != nil {
-		l.Logger.Error("login: starting session", "err", err)
-		l.Renderer.Fail(w, r, web.ProblemUnavailable)
+		l.d.Logger.Error("login: starting session", "err", err)
+		l.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	l.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
@@ -211,13 +217,13 @@ func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 // read counts as a wrong password, after the same work.
 func (l *Handler) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
 	if phc == "" {
-		phc = l.Passwords.DummyHash()
+		phc = l.d.Passwords.DummyHash()
 	}
-	ok, rehash, err := l.Passwords.Verify(ctx, pw, phc)
+	ok, rehash, err := l.d.Passwords.Verify(ctx, pw, phc)
 	if err != nil {
-		l.Logger.Error("login: verifying password", "err", err)
+		l.d.Logger.Error("login: verifying password", "err", err)
 		if ctx.Err() == nil {
-			_, _, _ = l.Passwords.Verify(ctx, pw, l.Passwords.DummyHash())
+			_, _, _ = l.d.Passwords.Verify(ctx, pw, l.d.Passwords.DummyHash())
 		}
 		return false, false
 	}
@@ -229,8 +235,8 @@ func (l *Handler) verify(ctx context.Context, pw, phc string) (ok, rehash bool) 
 // client's are not: they were never checked).
 func (l *Handler) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string, allowed bool) {
 	ctx := r.Context()
-	if l.Guard != nil && allowed {
-		l.Guard.Failed(ctx, r, email)
+	if l.d.Guard != nil && allowed {
+		l.d.Guard.Failed(ctx, r, email)
 	}
 	l.audit(ctx, store.AuditEvent{Actor: "anonymous", Action: "login.failure", Target: strings.ToLower(email), IP: ip, Outcome: "denied", Category: "auth",
 		Details: map[string]any{"method": "password", "reason": reason}})
@@ -239,14 +245,14 @@ func (l *Handler) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, re
 }
 
 func (l *Handler) audit(ctx context.Context, e store.AuditEvent) {
-	if err := l.Audit.AppendAudit(ctx, e); err != nil {
-		l.Logger.Error("audit", "err", err, "action", e.Action)
+	if err := l.d.Audit.AppendAudit(ctx, e); err != nil {
+		l.d.Logger.Error("audit", "err", err, "action", e.Action)
 	}
 }
 
 func (l *Handler) result(r string) {
-	if l.OnResult != nil {
-		l.OnResult(r)
+	if l.d.OnResult != nil {
+		l.d.OnResult(r)
 	}
 }
 

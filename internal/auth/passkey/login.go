@@ -191,7 +191,7 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 	if acct.Status != store.StatusActive {
 		return acct, stored, refused("status_"+acct.Status, "passkey.failed", acct.ID, ErrNotAllowed)
 	}
-	if strings.HasPrefix(acct.SignIn, "sso:") && !h.opts.AllowSSOAccounts {
+	if strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts {
 		return acct, stored, refused("sso_account", "passkey.sso_account", acct.ID, ErrNotAllowed)
 	}
 	if acct.Kind == store.KindSharedComputer {

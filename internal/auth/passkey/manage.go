@@ -109,7 +109,7 @@ func (h *Handler) CreateEnrolment(ctx context.Context, acct store.Account, name 
 	}
 	data, _ := json.Marshal(enrolment{Name: CleanName(name, "")})
 	now := h.Now()
-	expires := now.Add(h.opts.EnrolmentTTL).UTC().Truncate(time.Second)
+	expires := now.Add(h.EnrolmentTTL).UTC().Truncate(time.Second)
 	// replace=false: an account may have several workstations, each with
 	// its own link.
 	if err := h.Store.CreateToken(ctx, store.Token{Hash: hashID(token), Kind: store.TokenEnrolment, AccountID: acct.ID,

@@ -85,7 +85,8 @@ type Store interface {
 	store.Audit
 }
 
-// Options configure a Handler. Zero durations take the defaults.
+// Options are the settings and collaborators of a Handler, given to New at
+// once. Zero durations take the defaults.
 type Options struct {
 	PublicURL *url.URL // its host is the relying-party id, its origin the only allowed origin
 	// AllowSSOAccounts lets accounts that sign in through a provider also
@@ -93,11 +94,7 @@ type Options struct {
 	AllowSSOAccounts bool
 	CeremonyTTL      time.Duration
 	EnrolmentTTL     time.Duration
-}
 
-// Handler serves the passkey ceremonies, workstation enrolment, and the
-// credential operations the admin service and the account page call.
-type Handler struct {
 	Store       Store
 	Credentials store.Credentials
 	Networks    Networks
@@ -106,18 +103,22 @@ type Handler struct {
 	CSRF        *web.CSRF
 	ClientIP    func(*http.Request) string
 	Redirect    func(rd string) string
-	Now          func() time.Time
-	Rand         io.Reader
-	Logger       *slog.Logger
+	Now         func() time.Time
+	Rand        io.Reader
+	Logger      *slog.Logger
+}
 
-	opts       Options
+// Handler serves the passkey ceremonies, workstation enrolment, and the
+// credential operations the admin service and the account page call.
+type Handler struct {
+	Options
 	wa         *webauthn.WebAuthn // nil when off
 	off        bool
 	secure     bool
 	publicBase string
 }
 
-// New builds a Handler; fill the exported fields before Mount.
+// New builds the passkey feature, complete.
 func New(opts Options) (*Handler, error) {
 	if opts.PublicURL == nil || opts.PublicURL.Hostname() == "" {
 		return nil, errors.New("passkey: public_url has no host")
@@ -129,7 +130,7 @@ func New(opts Options) (*Handler, error) {
 		opts.EnrolmentTTL = DefaultEnrolmentTTL
 	}
 	origin := opts.PublicURL.Scheme + "://" + opts.PublicURL.Host
-	h := &Handler{opts: opts, secure: opts.PublicURL.Scheme == "https",
+	h := &Handler{Options: opts, secure: opts.PublicURL.Scheme == "https",
 		publicBase: origin + opts.PublicURL.EscapedPath()}
 	if net.ParseIP(opts.PublicURL.Hostname()) != nil {
 		// No relying party can be named by an IP address. The account

@@ -86,7 +86,7 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 		// A shared account's keys come only from an admin's enrolment link.
 		h.jsonFail(w, r, http.StatusConflict, "shared_computer", "passkey.shared_use_enrolment")
 		return
-	case strings.HasPrefix(acct.SignIn, "sso:") && !h.opts.AllowSSOAccounts:
+	case strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts:
 		h.jsonFail(w, r, http.StatusForbidden, "sso_account", "passkey.sso_account")
 		return
 	}

@@ -43,8 +43,8 @@ type Passkeys interface {
 	Revoke(ctx context.Context, accountID string, id []byte) ([]string, error)
 }
 
-// Handler serves the account page and its forms.
-type Handler struct {
+// Deps is what the page needs, given to New at once.
+type Deps struct {
 	Accounts    store.Accounts
 	Credentials store.Credentials
 	Audit       store.Audit
@@ -59,6 +59,12 @@ type Handler struct {
 	Now          func() time.Time
 	Logger       *slog.Logger
 }
+
+// Handler serves the account page and its forms.
+type Handler struct{ d Deps }
+
+// New builds the account page, complete.
+func New(d Deps) *Handler { return &Handler{d: d} }
 
 // maxFormBytes bounds the page's forms, which carry a few short fields.
 const maxFormBytes = 64 << 10
@@ -78,10 +84,10 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 
 func (h *Handler) audit(ctx context.Context, e store.AuditEvent) {
 	if e.Time.IsZero() {
-		e.Time = h.Now()
+		e.Time = h.d.Now()
 	}
-	if err := h.Audit.AppendAudit(ctx, e); err != nil {
-		h.Logger.Error("audit", "err", err, "action", e.Action)
+	if err := h.d.Audit.AppendAudit(ctx, e); err != nil {
+		h.d.Logger.Error("audit", "err", err, "action", e.Action)
 	}
 }
 
@@ -113,18 +119,18 @@ type passkeyRow struct {
 // login page (and back here) when there is none.
 func (h *Handler) pageSession(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
 	ctx := r.Context()
-	sess, err := h.Sessions.Lookup(ctx, r)
+	sess, err := h.d.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
 		http.Redirect(w, r, redirect.LoginURL("", accountPath), http.StatusSeeOther)
 		return store.Session{}, store.Account{}, false
 	}
 	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
 	}
-	acct, err := h.Accounts.GetAccount(ctx, sess.AccountID)
+	acct, err := h.d.Accounts.GetAccount(ctx, sess.AccountID)
 	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
 	}
 	return sess, acct, true
@@ -153,21 +159,21 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, sess store.Session, acct store.Account, errKey, noticeKey string) {
 	ctx := r.Context()
-	creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+	creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
-	sessions, err := h.Sessions.List(ctx, acct.ID)
+	sessions, err := h.d.Sessions.List(ctx, acct.ID)
 	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	lang := acct.Language
 	if !slices.Contains(languages, lang) {
 		lang = "en"
 	}
-	p := h.Renderer.Page(lang, h.CSRF.Token(w, r))
+	p := h.d.Renderer.Page(lang, h.d.CSRF.Token(w, r))
 	p.Title = p.T("account.title")
 	p.MainClass = "wide"
 	if errKey != "" {
@@ -176,20 +182,20 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if noticeKey != "" {
 		p.Notice = p.T(noticeKey)
 	}
-	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: !h.Passkeys.Enabled(), Languages: languages, DateFormats: dateformat.All()}
+	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: !h.d.Passkeys.Enabled(), Languages: languages, DateFormats: dateformat.All()}
 	for _, c := range creds {
 		d.Passkeys = append(d.Passkeys, passkeyRow{ID: passkey.EncodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
 			Created: dateformat.Time(c.CreatedAt, acct.DateFormat), LastUsed: dateformat.Time(c.LastUsedAt, acct.DateFormat)})
 	}
 	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct.DateFormat)
 	p.Data = d
-	h.Renderer.Render(w, status, "account", p)
+	h.d.Renderer.Render(w, status, "account", p)
 }
 
 // accountForm checks the session, the form size and the CSRF token of an
 // account page form.
 func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
-	if !web.ParseCSRFForm(w, r, maxFormBytes, h.Renderer, h.CSRF) {
+	if !web.ParseCSRFForm(w, r, maxFormBytes, h.d.Renderer, h.d.CSRF) {
 		return store.Session{}, store.Account{}, false
 	}
 	return h.pageSession(w, r)
@@ -205,11 +211,11 @@ func (h *Handler) accountPreferences(w http.ResponseWriter, r *http.Request) {
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, sess, acct, "account.bad_preferences", "")
 		return
 	}
-	if _, err := h.Accounts.UpdateAccount(r.Context(), acct.ID, func(a *store.Account) error {
-		a.Language, a.DateFormat, a.UpdatedAt = lang, df, h.Now()
+	if _, err := h.d.Accounts.UpdateAccount(r.Context(), acct.ID, func(a *store.Account) error {
+		a.Language, a.DateFormat, a.UpdatedAt = lang, df, h.d.Now()
 		return nil
 	}); err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	http.Redirect(w, r, accountPath+"?notice=saved", http.StatusSeeOther)
@@ -224,7 +230,7 @@ func (h *Handler) credentialForm(w http.ResponseWriter, r *http.Request) (store.
 	}
 	id, ok := passkey.DecodeID(r.PostFormValue("id"))
 	if !ok {
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		h.d.Renderer.Fail(w, r, web.ProblemNotFound)
 		return store.Account{}, nil, false
 	}
 	return acct, id, true
@@ -234,10 +240,10 @@ func (h *Handler) credentialForm(w http.ResponseWriter, r *http.Request) (store.
 // found, anything else leaves the store unavailable.
 func (h *Handler) failStore(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrNotFound) {
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		h.d.Renderer.Fail(w, r, web.ProblemNotFound)
 		return
 	}
-	h.Renderer.Fail(w, r, web.ProblemUnavailable)
+	h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 }
 
 func (h *Handler) accountRename(w http.ResponseWriter, r *http.Request) {
@@ -250,7 +256,7 @@ func (h *Handler) accountRename(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, accountPath, http.StatusSeeOther)
 		return
 	}
-	if err := h.Credentials.RenameCredential(r.Context(), acct.ID, id, name); err != nil {
+	if err := h.d.Credentials.RenameCredential(r.Context(), acct.ID, id, name); err != nil {
 		h.failStore(w, r, err)
 		return
 	}
@@ -264,15 +270,15 @@ func (h *Handler) accountRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	if acct.Kind == store.KindSharedComputer {
 		// Workstation keys are an admin's to revoke, not the floor's.
-		h.Renderer.Fail(w, r, web.ProblemForbidden)
+		h.d.Renderer.Fail(w, r, web.ProblemForbidden)
 		return
 	}
-	ended, err := h.Passkeys.Revoke(r.Context(), acct.ID, id)
+	ended, err := h.d.Passkeys.Revoke(r.Context(), acct.ID, id)
 	if err != nil {
 		h.failStore(w, r, err)
 		return
 	}
-	h.audit(r.Context(), store.AuditEvent{Actor: acct.ID, Action: "passkey.revoke", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
+	h.audit(r.Context(), store.AuditEvent{Actor: acct.ID, Action: "passkey.revoke", Target: acct.ID, IP: h.d.ClientIP(r), Outcome: "ok", Category: "auth",
 		Details: map[string]any{"credential": passkey.EncodeID(id), "sessions_ended": len(ended)}})
 	http.Redirect(w, r, accountPath+"?notice=removed", http.StatusSeeOther)
 }

@@ -21,10 +21,8 @@ type Sessions interface {
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 }
 
-// Handler serves the terms-of-use interstitial: a page with the link to the
-// terms and an "I accept" form, which records the accepted version on the
-// account and returns to the app the person was going to.
-type Handler struct {
+// Deps is what the interstitial needs, given to New at once.
+type Deps struct {
 	Version string // the version to accept; empty: no terms, the page only redirects
 	URL     string // where the terms are published
 
@@ -39,6 +37,14 @@ type Handler struct {
 	Now          func() time.Time
 	Logger       *slog.Logger
 }
+
+// Handler serves the terms-of-use interstitial: a page with the link to the
+// terms and an "I accept" form, which records the accepted version on the
+// account and returns to the app the person was going to.
+type Handler struct{ d Deps }
+
+// New builds the interstitial, complete.
+func New(d Deps) *Handler { return &Handler{d: d} }
 
 // Mount registers the interstitial.
 func (t *Handler) Mount(mux *http.ServeMux) {
@@ -56,12 +62,12 @@ type termsData struct {
 // account reads the signed-in account; ok is false when the answer (a
 // redirect to sign in, or an error page) has been written.
 func (t *Handler) account(w http.ResponseWriter, r *http.Request, rd string) (store.Session, store.Account, bool) {
-	sess, err := t.Sessions.Lookup(r.Context(), r)
+	sess, err := t.d.Sessions.Lookup(r.Context(), r)
 	if err != nil {
 		t.refuse(w, r, rd, errors.Is(err, session.ErrNoSession))
 		return store.Session{}, store.Account{}, false
 	}
-	acc, err := t.Accounts.GetAccount(r.Context(), sess.AccountID)
+	acc, err := t.d.Accounts.GetAccount(r.Context(), sess.AccountID)
 	if err != nil {
 		t.refuse(w, r, rd, errors.Is(err, store.ErrNotFound))
 		return store.Session{}, store.Account{}, false
@@ -76,16 +82,16 @@ func (t *Handler) refuse(w http.ResponseWriter, r *http.Request, rd string, sign
 		http.Redirect(w, r, redirect.LoginURL("", rd), http.StatusFound)
 		return
 	}
-	t.Renderer.Fail(w, r, web.ProblemUnavailable)
+	t.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 }
 
 func (t *Handler) page(w http.ResponseWriter, r *http.Request) {
-	rd := t.Redirect(r.URL.Query().Get("rd"))
+	rd := t.d.Redirect(r.URL.Query().Get("rd"))
 	_, acc, ok := t.account(w, r, rd)
 	if !ok {
 		return
 	}
-	if t.Version == "" || acc.TermsVersion == t.Version {
+	if t.d.Version == "" || acc.TermsVersion == t.d.Version {
 		http.Redirect(w, r, rd, http.StatusSeeOther)
 		return
 	}
@@ -93,45 +99,45 @@ func (t *Handler) page(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Handler) render(w http.ResponseWriter, r *http.Request, acc store.Account, rd string) {
-	page := t.Renderer.Page(i18n.Negotiate(acc.Language, r), t.CSRF.Token(w, r))
+	page := t.d.Renderer.Page(i18n.Negotiate(acc.Language, r), t.d.CSRF.Token(w, r))
 	page.Title = page.T("terms.title")
-	page.Data = termsData{URL: t.URL, Version: t.Version, Redirect: rd}
-	t.Renderer.Render(w, http.StatusOK, "terms", page)
+	page.Data = termsData{URL: t.d.URL, Version: t.d.Version, Redirect: rd}
+	t.d.Renderer.Render(w, http.StatusOK, "terms", page)
 }
 
 func (t *Handler) accept(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseCSRFForm(w, r, t.MaxFormBytes, t.Renderer, t.CSRF) {
+	if !web.ParseCSRFForm(w, r, t.d.MaxFormBytes, t.d.Renderer, t.d.CSRF) {
 		return
 	}
-	rd := t.Redirect(r.PostFormValue("rd"))
+	rd := t.d.Redirect(r.PostFormValue("rd"))
 	_, acc, ok := t.account(w, r, rd)
 	if !ok {
 		return
 	}
-	if t.Version == "" || acc.TermsVersion == t.Version {
+	if t.d.Version == "" || acc.TermsVersion == t.d.Version {
 		http.Redirect(w, r, rd, http.StatusSeeOther)
 		return
 	}
-	version := t.Version
-	_, err := t.Accounts.UpdateAccount(r.Context(), acc.ID, func(a *store.Account) error {
+	version := t.d.Version
+	_, err := t.d.Accounts.UpdateAccount(r.Context(), acc.ID, func(a *store.Account) error {
 		a.TermsVersion = version
-		a.UpdatedAt = t.Now().UTC()
+		a.UpdatedAt = t.d.Now().UTC()
 		return nil
 	})
 	if err != nil {
-		t.Logger.Error("recording terms acceptance", "account", acc.ID, "err", err)
-		t.Renderer.Fail(w, r, web.ProblemUnavailable)
+		t.d.Logger.Error("recording terms acceptance", "account", acc.ID, "err", err)
+		t.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	ip := ""
-	if t.ClientIP != nil {
-		ip = t.ClientIP(r)
+	if t.d.ClientIP != nil {
+		ip = t.d.ClientIP(r)
 	}
-	if err := t.Audit.AppendAudit(r.Context(), store.AuditEvent{
-		Time: t.Now().UTC(), Actor: acc.ID, Action: "terms.accept", Target: acc.ID, IP: ip,
+	if err := t.d.Audit.AppendAudit(r.Context(), store.AuditEvent{
+		Time: t.d.Now().UTC(), Actor: acc.ID, Action: "terms.accept", Target: acc.ID, IP: ip,
 		Outcome: "ok", Category: "auth", Details: map[string]any{"version": version},
 	}); err != nil {
-		t.Logger.Error("audit", "action", "terms.accept", "err", err)
+		t.d.Logger.Error("audit", "action", "terms.accept", "err", err)
 	}
 	// The store announces the changed account, so the gate's cached
 	// "terms" answer is gone and the app opens at once.

@@ -14,8 +14,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Handler answers with the signed-in identity as JSON.
-type Handler struct {
+// Deps is what whoami reads from, given to New at once.
+type Deps struct {
 	Sessions interface {
 		Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 	}
@@ -24,6 +24,12 @@ type Handler struct {
 	}
 	Logger *slog.Logger
 }
+
+// Handler answers with the signed-in identity as JSON.
+type Handler struct{ d Deps }
+
+// New builds the whoami endpoint, complete.
+func New(d Deps) *Handler { return &Handler{d: d} }
 
 type whoamiMembership struct {
 	Company      string   `json:"company"`
@@ -52,7 +58,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, err := h.Sessions.Lookup(ctx, r)
+	sess, err := h.d.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
 		httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
 		return
@@ -61,13 +67,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the session store is unavailable")
 		return
 	}
-	id, err := h.Identities.Identity(ctx, sess.AccountID, "")
+	id, err := h.d.Identities.Identity(ctx, sess.AccountID, "")
 	if errors.Is(err, store.ErrNotFound) {
 		httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
 		return
 	}
 	if err != nil {
-		h.Logger.Error("whoami", "err", err)
+		h.d.Logger.Error("whoami", "err", err)
 		httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the account store is unavailable")
 		return
 	}
