@@ -40,11 +40,11 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		Logger:             d.logger,
 	}
 	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger}
-	html := &panel.Handler{
+	html := panel.New(panel.Deps{
 		Service: svc, Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP,
 		MaxFormBytes: d.cfg.Limits.MaxFormBytes, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger,
 		PasskeysOn: passkeys.Enabled(),
-	}
+	})
 	return []mounter{jsonAPI, html}
 }
 

@@ -281,14 +281,14 @@ func (s *Server) publicHandler(d *deps, features []mounter) http.Handler {
 	for _, f := range features {
 		f.Mount(mux)
 	}
-	gh := &gate.Handler{Gate: s.Gate, Pages: gatePages{s.Renderer}, PublicURL: s.issuer, Now: s.now,
+	gh := gate.NewHandler(gate.HandlerDeps{Gate: s.Gate, Pages: gatePages{s.Renderer}, PublicURL: s.issuer, Now: s.now,
 		Observe: func(w http.ResponseWriter, route *proxy.Route, _ gate.Outcome) {
 			if sw, ok := w.(*statusWriter); ok && route != nil {
 				sw.route = route.Config.Audience
 			}
 		},
 		ObserveUpstream: func(route *proxy.Route, d time.Duration) { s.Metrics.Upstream(route.Config.Audience, d) },
-	}
+	})
 	mux.HandleFunc("GET /.gatehouse/verify", gh.Verify)
 	mux.Handle("GET /.gatehouse/jwks.json", s.Keys.JWKSHandler())
 	mux.Handle("GET /.gatehouse/static/", static.Handler())
