@@ -66,12 +66,11 @@ var ErrOff error = &httpapi.Error{Status: http.StatusConflict, Code: "passkeys_o
 
 // Sessions is what the handlers need of session.Manager.
 //
-// Every End method ends the sessions in the store and announces them, so
+// EndCredential ends the sessions in the store and announces them, so
 // every process sharing the store drops them from its caches.
 type Sessions interface {
 	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
-	EndSession(ctx context.Context, id string) error
 	// EndCredential ends the account's sessions signed in with the
 	// passkey and returns their ids.
 	EndCredential(ctx context.Context, accountID string, credentialID []byte) ([]string, error)
