@@ -171,7 +171,7 @@ func (s *Service) CreateDef(ctx context.Context, actor Actor, d store.PropertyDe
 		}
 		return store.PropertyDef{}, err
 	}
-	s.record(ctx, actor, "property.create", "property:"+d.CompanyID+"/"+d.Key, d.CompanyID, nil, d)
+	s.record(ctx, actor, "property.create", "property:"+d.CompanyID+"/"+d.Key, d.CompanyID, nil, defAudit(d))
 	s.changed()
 	return d, nil
 }
@@ -234,7 +234,7 @@ func (s *Service) UpdateDef(ctx context.Context, actor Actor, company, key strin
 	if err := s.props.UpdatePropertyDef(ctx, after); err != nil {
 		return store.PropertyDef{}, err
 	}
-	s.record(ctx, actor, "property.update", "property:"+company+"/"+key, company, before, after)
+	s.record(ctx, actor, "property.update", "property:"+company+"/"+key, company, defAudit(before), defAudit(after))
 	s.changed()
 	return after, nil
 }
@@ -255,7 +255,7 @@ func (s *Service) DeleteDef(ctx context.Context, actor Actor, company, key strin
 	if err := s.props.DeletePropertyDef(ctx, company, key); err != nil {
 		return err
 	}
-	s.record(ctx, actor, "property.delete", "property:"+company+"/"+key, company, before, nil)
+	s.record(ctx, actor, "property.delete", "property:"+company+"/"+key, company, defAudit(before), nil)
 	s.changed()
 	return nil
 }
@@ -621,6 +621,12 @@ func (s *Service) DeleteRule(ctx context.Context, actor Actor, id string) error 
 }
 
 // ruleAudit shows the condition as JSON rather than bytes in audit details.
+// defAudit is a property definition as the audit log keeps it: named
+// fields, as the API shows them, never the Go struct's field names.
+func defAudit(d store.PropertyDef) map[string]any {
+	return map[string]any{"key": d.Key, "type": d.Type, "labels": d.Labels, "choices": d.Choices}
+}
+
 func ruleAudit(r store.AccessRule) map[string]any {
 	return map[string]any{
 		"id": r.ID, "name": r.Name, "position": r.Position, "enabled": r.Enabled,
