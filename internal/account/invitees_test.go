@@ -77,3 +77,19 @@ func FuzzParseInvitees(f *testing.F) {
 		}
 	})
 }
+
+func TestRoleLabelsFromTheModel(t *testing.T) {
+	m, err := LoadModel("site-scoped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Label("operator", "fr"); got != "Opérateur (poste partagé)" {
+		t.Errorf("operator in French = %q", got)
+	}
+	if m.Label("operator", "de") != "" || m.Label("nobody", "en") != "" {
+		t.Error("a label the model lacks must be empty, for the catalogue to answer")
+	}
+	if _, err := ParseModel([]byte("name: x\nroles:\n  - name: a\n    capabilities: [view]\n    labels: {de: Leser}\n"), "x"); err == nil {
+		t.Error("a label in a language Gatehouse does not speak must be refused")
+	}
+}

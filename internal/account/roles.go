@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"io"
 	"os"
 	"path/filepath"
@@ -72,6 +73,15 @@ type Role struct {
 	AllSites bool `yaml:"all_sites"`
 	// SharedComputer: the role may be held by a shared-computer account.
 	SharedComputer bool `yaml:"shared_computer"`
+	// Labels name the role for people, per language (en, fr, ja); the
+	// catalogues name the built-in models' roles.
+	Labels map[string]string `yaml:"labels"`
+}
+
+// Label is the role's label in lang from the model, "" when it has none.
+func (m *Model) Label(role, lang string) string {
+	r, _ := m.Role(role)
+	return r.Labels[lang]
 }
 
 // Built-in model names.
@@ -169,6 +179,11 @@ func (m *Model) validate() error {
 		for j, c := range r.Capabilities {
 			if !slices.Contains(known, c) {
 				problems = append(problems, fmt.Sprintf("roles[%d].capabilities[%d]: unknown capability %q", i, j, c))
+			}
+		}
+		for _, lang := range slices.Sorted(maps.Keys(r.Labels)) {
+			if l := r.Labels[lang]; !slices.Contains(languages, lang) || strings.TrimSpace(l) == "" || len(l) > 100 {
+				problems = append(problems, fmt.Sprintf("roles[%d].labels.%s: a label is 1 to 100 characters, in en, fr or ja", i, lang))
 			}
 		}
 	}

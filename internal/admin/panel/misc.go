@@ -2,7 +2,6 @@ package panel
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -192,7 +191,7 @@ func (h *Handler) revokeToken(x *call) error {
 type auditRow struct {
 	ID                                                 int64
 	Time, Actor, Action, Target, IP, Outcome, Category string
-	Details                                            string
+	Details                                            []detail
 }
 
 // auditBody is the audit page with its search.
@@ -250,15 +249,10 @@ func (h *Handler) audit(x *call) error {
 		}
 		return id
 	}
+	labels := h.labeler(x)
 	for _, e := range page.Events {
-		details := ""
-		if len(e.Details) > 0 {
-			if d, err := json.Marshal(e.Details); err == nil {
-				details = string(d)
-			}
-		}
 		b.Rows = append(b.Rows, auditRow{ID: e.ID, Time: x.time(e.Time), Actor: name(e.Actor), Action: e.Action,
-			Target: name(e.Target), IP: e.IP, Outcome: e.Outcome, Category: e.Category, Details: details})
+			Target: name(e.Target), IP: e.IP, Outcome: e.Outcome, Category: e.Category, Details: labels.details(e.Details, name)})
 	}
 	if page.Next != 0 {
 		next := q

@@ -271,6 +271,8 @@ type pageData struct {
 	Nav      nav
 	Problems []string // translated validation problems of the submitted form
 	Body     any
+	// Label says a code in words: {{call $.Data.Label "role" .Role}}.
+	Label func(kind, code string) string
 }
 
 // render shows a section of the panel.
@@ -287,6 +289,7 @@ func (h *Handler) render(x *call, status int, section, titleKey string, body any
 		},
 		Problems: problems,
 		Body:     body,
+		Label:    h.labeler(x).Label,
 	}
 	h.Renderer.Render(x.w, status, template, page)
 }
