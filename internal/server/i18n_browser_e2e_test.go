@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -52,6 +53,31 @@ func englishSentences(t *testing.T, lang string) []string {
 	return out
 }
 
+// browserSteps returns a runner of named steps in ctx that screenshots
+// (under prefix) and stops the test at the first that fails.
+func browserSteps(t *testing.T, ctx context.Context, prefix string) func(string, ...chromedp.Action[chromedp.Void]) {
+	return func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			browsertest.Screenshot(t, ctx, prefix+"-"+name)
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
+
+// invite sends the panel's invitation form with list as viewers, then
+// waits with done.
+func invite(g *servertest.Gateway, list string, done chromedp.Action[chromedp.Void]) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(g.URL + "/.gatehouse/admin/invite"),
+		chromedp.WaitVisible("#invite-form"),
+		chromedp.SendKeys("#emails", list),
+		chromedp.SetValue("#role", "viewer"),
+		chromedp.Click("#invite-submit"),
+		done,
+	}
+}
+
 // rawCodes are codes the panel must say in words.
 var rawCodes = regexp.MustCompile(`\b(login\.success|login\.failure|site\.create|account\.create|shared_computer)\b|"CompanyID"|"CreatedAt"`)
 
@@ -68,13 +94,7 @@ func TestBrowserPanelSpeaksFrenchAndJapanese(t *testing.T) {
 			root := g.CreateUser(t, account.NewAccount{Email: "root@example.com", FirstName: "Root", LastName: "Admin",
 				Password: panelPW, CompanyID: "acme", Role: "admin", Language: lang})
 			ctx := browsertest.New(t)
-			step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, actions...); err != nil {
-					browsertest.Screenshot(t, ctx, "i18n-"+lang+"-"+name)
-					t.Fatalf("%s: %v", name, err)
-				}
-			}
+			step := browserSteps(t, ctx, "i18n-"+lang)
 			step("login",
 				chromedp.Navigate(g.URL+"/.gatehouse/admin/users"),
 				chromedp.WaitVisible("#email"),
@@ -92,13 +112,7 @@ func TestBrowserPanelSpeaksFrenchAndJapanese(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			step("invite",
-				chromedp.Navigate(g.URL+"/.gatehouse/admin/invite"),
-				chromedp.WaitVisible("#invite-form"),
-				chromedp.SendKeys("#emails", "Ada Lovelace <ada@example.com>; bob@example.com; root@example.com"),
-				chromedp.SetValue("#role", "viewer"),
-				chromedp.Click("#invite-submit"),
-				waitNotice("invited"))
+			step("invite", invite(g, "Ada Lovelace <ada@example.com>; bob@example.com; root@example.com", waitNotice("invited"))...)
 			ada, err := g.Store.GetAccountByEmail(t.Context(), "ada@example.com")
 			if err != nil {
 				t.Fatal(err)
@@ -117,13 +131,7 @@ func TestBrowserPanelSpeaksFrenchAndJapanese(t *testing.T) {
 				t.Fatalf("only %d English sentences to look for", len(sentences))
 			}
 			// A refused form says its problems in the page's language too.
-			step("invalid invite",
-				chromedp.Navigate(g.URL+"/.gatehouse/admin/invite"),
-				chromedp.WaitVisible("#invite-form"),
-				chromedp.SendKeys("#emails", "not-an-address"),
-				chromedp.SetValue("#role", "viewer"),
-				chromedp.Click("#invite-submit"),
-				chromedp.WaitVisible(".alert.error, .error-summary, [role=alert]"))
+			step("invalid invite", invite(g, "not-an-address", chromedp.WaitVisible(".alert.error, .error-summary, [role=alert]"))...)
 			problem, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 			if err != nil {
 				t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/gatehouse/gatehouse/internal/browsertest"
 	"github.com/gatehouse/gatehouse/internal/server/servertest"
 )
 
@@ -46,20 +45,8 @@ func invitationLink(t *testing.T, g *servertest.Gateway, addr string) string {
 // what the apps then receive.
 func TestBrowserInvitationWithAndWithoutNames(t *testing.T) {
 	g, ctx := panelBrowser(t, "standard", false)
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			browsertest.Screenshot(t, ctx, "invite-names-"+name)
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	step("invite",
-		chromedp.Navigate(g.URL+"/.gatehouse/admin/invite"),
-		chromedp.WaitVisible("#invite-form"),
-		chromedp.SendKeys("#emails", "Ada Lovelace <ada@example.com>; bob@example.com"),
-		chromedp.SetValue("#role", "viewer"),
-		chromedp.Click("#invite-submit"),
-		waitNotice("invited"))
+	step := browserSteps(t, ctx, "invite-names")
+	step("invite", invite(g, "Ada Lovelace <ada@example.com>; bob@example.com", waitNotice("invited"))...)
 	ada, err := g.Store.GetAccountByEmail(t.Context(), "ada@example.com")
 	if err != nil || ada.FirstName != "Ada" || ada.LastName != "Lovelace" {
 		t.Fatalf("ada: %+v, %v", ada, err)
