@@ -3,12 +3,13 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
@@ -478,7 +479,7 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 		return err
 	}
 	if b.Accounts == nil {
-		return &validation.Error{Problems: []validation.Problem{{Field: "accounts", Code: "required", Message: "list the accounts that may reach the site (an empty list removes them all)"}}}
+		return validation.One("accounts", "required", "list the accounts that may reach the site (an empty list removes them all)")
 	}
 	ms, err := h.Service.SetSiteMembers(r.Context(), c, r.PathValue("id"), b.Accounts)
 	if err != nil {
