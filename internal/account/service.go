@@ -13,7 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -60,7 +59,7 @@ type Service struct {
 	st       store.Store
 	sessions Sessions // nil: no process caches sessions
 	roles    *Model
-	hasher   *password.Hasher
+	hasher   Passwords
 	now      func() time.Time
 	rand     io.Reader
 }
@@ -78,10 +77,30 @@ type Sessions interface {
 	Ended(ctx context.Context, sessionIDs []string)
 }
 
+// Passwords is what accounts need of password handling: the policy a new
+// password must meet and the one-way hash that is stored of it.
+// *password.Hasher is one; declaring the need here keeps the domain from
+// depending on a way of signing in.
+type Passwords interface {
+	// CheckPolicy returns why pw may not be the password of the account
+	// with this email, nil when it may. A refusal with a PolicyCode is
+	// reported under that code.
+	CheckPolicy(pw, email string) error
+	// Hash returns what the store keeps of pw.
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// policyRefusal is a password policy refusal with a stable code
+// (*password.PolicyError).
+type policyRefusal interface {
+	error
+	PolicyCode() string
+}
+
 // NewService returns a Service. sessions is told of the sessions account
 // changes end; nil is for a tool no session cache depends on. rand
 // supplies account ids.
-func NewService(st store.Store, sessions Sessions, roles *Model, hasher *password.Hasher, now func() time.Time, rand io.Reader) *Service {
+func NewService(st store.Store, sessions Sessions, roles *Model, hasher Passwords, now func() time.Time, rand io.Reader) *Service {
 	return &Service{st: st, sessions: sessions, roles: roles, hasher: hasher, now: now, rand: rand}
 }
 
@@ -283,10 +302,10 @@ func (s *Service) validateStatic(in NewAccount) validation.Problems {
 	if in.Password != "" {
 		if sso {
 			ps.Add("password", "not_allowed", "an account that signs in with single sign-on cannot have a password")
-		} else if err := password.CheckPolicy(in.Password, in.Email); err != nil {
-			var pe *password.PolicyError
+		} else if err := s.hasher.CheckPolicy(in.Password, in.Email); err != nil {
+			var pe policyRefusal
 			if errors.As(err, &pe) {
-				ps.Add("password", pe.Code, "%s", pe.Message)
+				ps.Add("password", pe.PolicyCode(), "%s", pe.Error())
 			} else {
 				ps.Add("password", "invalid", "%s", err.Error())
 			}

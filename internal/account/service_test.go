@@ -664,3 +664,6 @@ func TestCreateIsOneTransaction(t *testing.T) {
 		t.Fatalf("sessions reported ended after a rollback: %v", f.ended)
 	}
 }
+
+// A password.Hasher is what the account service takes for Passwords.
+var _ Passwords = (*password.Hasher)(nil)
