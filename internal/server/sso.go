@@ -61,7 +61,7 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 			return err
 		},
 		ValidateRedirect: d.redirect,
-		RenderError:      d.renderer.FailMessage,
+		RenderError:      d.renderer.FailKey,
 		RoleExists: func(role string) bool {
 			_, ok := s.Accounts.Roles().Role(role)
 			return ok

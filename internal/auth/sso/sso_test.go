@@ -16,8 +16,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/providers"
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
@@ -88,6 +90,10 @@ func newEnv(t *testing.T, jit map[string]config.JIT) *env {
 		}
 		ps = append(ps, p)
 	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	roles := map[string]bool{"viewer": true, "manager": true, "admin": true, "shared_computer": true}
 	e.h = New(Deps{
 		Providers: ps,
@@ -106,7 +112,8 @@ func newEnv(t *testing.T, jit map[string]config.JIT) *env {
 			}
 			return "/"
 		},
-		RenderError: func(w http.ResponseWriter, r *http.Request, status int, message string) {
+		RenderError: func(w http.ResponseWriter, r *http.Request, status int, key string, vars ...string) {
+			message := web.Fill(catalog.T(i18n.Negotiate("", r), key), vars...)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(status)
 			fmt.Fprintf(w, `<!doctype html><p>%s</p><a href="/.gatehouse/login">Back to sign-in</a>`, html.EscapeString(message))
