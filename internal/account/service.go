@@ -127,11 +127,11 @@ type NewAccount struct {
 	CreateCompany bool
 	Sites         []string // site ids of the company to grant
 	Actor         string   // who creates it, for the audit log; default "system"
+	// Link, when set, links the account to a provider identity in the
+	// same transaction (a just-in-time SSO account); its AccountID and
+	// CreatedAt are filled in.
+	Link *store.IdentityLink
 }
-
-// NewAccountID returns a fresh account id, for accounts created outside
-// Create (just-in-time SSO accounts).
-func (s *Service) NewAccountID() (string, error) { return NewID(s.rand, "acc_") }
 
 // Create validates in and creates the account, its membership, site access
 // and (when allowed) its company in one transaction, so a failure changes
@@ -171,7 +171,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 		SignIn: in.SignIn, Status: store.StatusInvited,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	if acc.ID, err = s.NewAccountID(); err != nil {
+	if acc.ID, err = NewID(s.rand, "acc_"); err != nil {
 		return store.Account{}, err
 	}
 	if in.SignIn != SignInPassword || in.Password != "" {
@@ -217,6 +217,13 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 		for _, site := range in.Sites {
 			if err := tx.GrantSite(ctx, acc.ID, site); err != nil {
 				return fmt.Errorf("account: site access %s: %w", site, err)
+			}
+		}
+		if in.Link != nil {
+			link := *in.Link
+			link.AccountID, link.CreatedAt = acc.ID, now
+			if err := tx.LinkIdentity(ctx, link); err != nil {
+				return fmt.Errorf("account: identity link: %w", err)
 			}
 		}
 		return tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "account.create", acc.ID, map[string]any{
@@ -267,8 +274,14 @@ func normalise(in NewAccount) NewAccount {
 func (s *Service) validateStatic(in NewAccount) validation.Problems {
 	var ps validation.Problems
 	checkEmail(&ps, in.Email)
-	checkName(&ps, "first_name", "first name", in.FirstName)
-	checkName(&ps, "last_name", "last name", in.LastName)
+	// An account linked to a provider identity takes the names the
+	// provider gives, which may be none; every sign-in refreshes them.
+	if in.Link == nil || in.FirstName != "" {
+		checkName(&ps, "first_name", "first name", in.FirstName)
+	}
+	if in.Link == nil || in.LastName != "" {
+		checkName(&ps, "last_name", "last name", in.LastName)
+	}
 	if !slices.Contains(languages, in.Language) {
 		ps.Add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}

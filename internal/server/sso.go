@@ -66,13 +66,7 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 			_, ok := s.Accounts.Roles().Role(role)
 			return ok
 		},
-		NewAccountID: func() string {
-			id, err := s.Accounts.NewAccountID()
-			if err != nil {
-				return ""
-			}
-			return id
-		},
+		Accounts: s.Accounts,
 		ClientIP: d.clientIP, Refused: s.Metrics.Refused, PublicURL: d.publicURL, Now: d.now, Rand: rand.Reader, Logger: d.logger,
 	})
 	// Every provider's logout tokens are accepted: each is verified with

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -62,9 +63,10 @@ type Deps struct {
 	// RenderError writes a 4xx/5xx HTML page with a link to the login
 	// page, its message the catalogue's text of key with each {name} of
 	// the vars pairs (name, value) filled in: (*web.Renderer).FailKey.
-	RenderError  func(w http.ResponseWriter, r *http.Request, status int, key string, vars ...string)
-	RoleExists   func(role string) bool
-	NewAccountID func() string
+	RenderError func(w http.ResponseWriter, r *http.Request, status int, key string, vars ...string)
+	RoleExists  func(role string) bool
+	// Accounts creates just-in-time accounts.
+	Accounts *account.Service
 	// ClientIP names the client for the audit log; nil uses RemoteAddr.
 	ClientIP func(r *http.Request) string
 	// Refused counts a callback refused as noise (no state, or one that is
