@@ -62,6 +62,7 @@ var (
 	ProblemTransition      = web.Problem{Status: http.StatusConflict, Code: "invalid_transition", TitleKey: "error.title", MsgKey: "admin.error.invalid_transition"}
 	ProblemConflict        = web.Problem{Status: http.StatusConflict, Code: "conflict", TitleKey: "error.title", MsgKey: "admin.error.conflict"}
 	ProblemInUse           = web.Problem{Status: http.StatusConflict, Code: "in_use", TitleKey: "error.title", MsgKey: "admin.error.in_use"}
+	ProblemInvitationLimit = web.Problem{Status: http.StatusTooManyRequests, Code: "rate_limited", TitleKey: "error.title", MsgKey: "admin.problem.rate_limited"}
 	ProblemStaleImport     = web.Problem{Status: http.StatusConflict, Code: "stale_preview", TitleKey: "error.title", MsgKey: "admin.error.stale_import"}
 )
 
@@ -85,7 +86,7 @@ func For(err error) Answer {
 		return Answer{Problem: web.Problem{Status: ae.Status, Code: ae.Code, TitleKey: "error.title", MsgKey: byStatus(ae.Status).MsgKey},
 			Detail: ae.Message, Fields: ae.Fields}
 	case errors.As(err, &rl):
-		return Answer{Problem: web.ProblemTooMany, Detail: rl.Message, RetryAfter: rl.RetryAfter}
+		return Answer{Problem: ProblemInvitationLimit, Detail: rl.Message, RetryAfter: rl.RetryAfter}
 	case errors.As(err, &tooBig):
 		return Answer{Problem: web.ProblemTooLarge}
 	case errors.Is(err, adminsvc.ErrCSRF):

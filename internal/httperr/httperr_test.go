@@ -73,7 +73,7 @@ func TestMessageCarriesPublicDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := For(&adminsvc.RateLimitError{Message: "at most 10 invitations an hour"})
-	if got, want := a.Message(catalog, "fr"), catalog.T("fr", "error.too_many")+" (at most 10 invitations an hour)"; got != want {
+	if got, want := a.Message(catalog, "fr"), catalog.T("fr", "admin.problem.rate_limited")+" (at most 10 invitations an hour)"; got != want {
 		t.Errorf("Message = %q, want %q", got, want)
 	}
 	if a := For(authz.ErrForbidden); a.Detail != "" {

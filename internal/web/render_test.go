@@ -13,14 +13,7 @@ import (
 // An error page named by its catalogue key speaks the browser's language
 // and fills in its placeholders, escaped like any page text.
 func TestFailKey(t *testing.T) {
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rn, err := NewRenderer(catalog, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rn := testRenderer(t)
 	for lang, want := range map[string]string{
 		"en": "Sign-in with Corp &lt;SSO&gt; failed.",
 		"fr": "La connexion avec Corp &lt;SSO&gt; a échoué.",
@@ -34,4 +27,18 @@ func TestFailKey(t *testing.T) {
 			t.Errorf("%s: %d, want 400 with %q in %.400s", lang, w.Code, want, w.Body.String())
 		}
 	}
+}
+
+// testRenderer is a renderer with the real catalogues and templates.
+func testRenderer(t *testing.T) *Renderer {
+	t.Helper()
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn, err := NewRenderer(catalog, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rn
 }

@@ -337,7 +337,7 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var rl *adminsvc.RateLimitError
 	switch {
 	case errors.As(err, &rl):
-		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.rate_limited") + " (" + rl.Message + ")"}, true
+		return []string{httperr.For(err).Message(h.Renderer.Catalog, x.lang)}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
 		ve = &validation.Error{Problems: []validation.Problem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
