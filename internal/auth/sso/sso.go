@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/providers"
@@ -55,7 +54,7 @@ type SignIn struct {
 type Deps struct {
 	Providers []providers.Provider
 	// JIT is just-in-time account creation per provider id; absent is off.
-	JIT          map[string]config.JIT
+	JIT          map[string]providers.JIT
 	Store        store.Store
 	StartSession StartSession
 	// ValidateRedirect returns a safe local target for rd, or "/".
