@@ -168,21 +168,15 @@ func (rn *Renderer) Fail(w http.ResponseWriter, r *http.Request, p Problem) {
 	httpapi.WriteError(w, p.Status, p.Code, rn.Catalog.T(lang, p.MsgKey))
 }
 
-// FailMessage answers with an HTML error page carrying a specific message
-// (already translated), for flows such as SSO callbacks.
-func (rn *Renderer) FailMessage(w http.ResponseWriter, r *http.Request, status int, message string) {
-	page := rn.Page(i18n.Negotiate("", r), rn.csrfToken(w, r))
-	page.Title = page.T("error.title")
-	page.Error = message
-	rn.Render(w, status, "error", page)
-}
-
 // FailKey answers with an HTML error page whose message is the
 // catalogue's text of key in the request's language, each {name} of the
 // vars pairs (name, value) filled in, for flows such as SSO callbacks.
+// There is no way to show a message that is not in the catalogues.
 func (rn *Renderer) FailKey(w http.ResponseWriter, r *http.Request, status int, key string, vars ...string) {
-	lang := i18n.Negotiate("", r)
-	rn.FailMessage(w, r, status, Fill(rn.Catalog.T(lang, key), vars...))
+	page := rn.Page(i18n.Negotiate("", r), rn.csrfToken(w, r))
+	page.Title = page.T("error.title")
+	page.Error = Fill(page.T(key), vars...)
+	rn.Render(w, status, "error", page)
 }
 
 // Fill replaces each {name} of msg by its value; vars are (name, value)
