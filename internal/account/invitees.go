@@ -43,7 +43,7 @@ func ParseInvitees(list string) ([]Invitee, []validation.Problem) {
 			ps = append(ps, validation.New(field, "invalid", "%q is not a valid email address", shown))
 			continue
 		}
-		var names problems
+		var names validation.Problems
 		if inv.FirstName != "" || inv.LastName != "" {
 			checkOptionalName(&names, field, termFirstName, inv.FirstName)
 			checkOptionalName(&names, field, termLastName, inv.LastName)
@@ -140,12 +140,12 @@ func splitName(name string) (first, last string) {
 }
 
 // checkOptionalName is checkName for a name that may be left empty.
-func checkOptionalName(ps *problems, field string, label validation.Term, v string) {
+func checkOptionalName(ps *validation.Problems, field string, label validation.Term, v string) {
 	switch {
 	case v == "":
 	case utf8.RuneCountInString(v) > maxNameLen:
-		ps.add(field, "too_long", "the %s must be at most %d characters", label, maxNameLen)
+		ps.Add(field, "too_long", "the %s must be at most %d characters", label, maxNameLen)
 	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
-		ps.add(field, "invalid", "the %s contains characters that are not allowed", label)
+		ps.Add(field, "invalid", "the %s contains characters that are not allowed", label)
 	}
 }

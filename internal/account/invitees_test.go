@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 func TestParseInvitees(t *testing.T) {
@@ -57,7 +59,7 @@ func FuzzParseInvitees(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, inv := range got {
-			var check problems
+			var check validation.Problems
 			checkEmail(&check, inv.Email)
 			checkOptionalName(&check, "first_name", termFirstName, inv.FirstName)
 			checkOptionalName(&check, "last_name", termLastName, inv.LastName)

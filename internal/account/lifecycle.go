@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Lifecycle actions, as named in errors and audit events ("account.block").
@@ -219,7 +219,8 @@ func (s *Service) keepsAdmin(ctx context.Context, tx store.Store, company, leavi
 // SetPassword checks pw against the policy, stores its hash, activates an
 // invited account and ends the account's sessions (a reset must log out
 // whoever else knew the old password). A blocked account stays blocked;
-// a deactivated one is refused. Policy failures are *password.PolicyError.
+// a deactivated one is refused. Policy failures are the
+// hasher's (*password.PolicyError).
 func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 	return s.SetPasswordWithNames(ctx, id, pw, Names{})
 }
@@ -231,10 +232,10 @@ type Names struct{ First, Last string }
 // CheckNames validates names as SetPasswordWithNames will: the given name
 // is required, the family name may stay empty (not everyone has one).
 func CheckNames(n Names) error {
-	var ps problems
+	var ps validation.Problems
 	checkName(&ps, "first_name", termFirstName, strings.TrimSpace(n.First))
 	checkOptionalName(&ps, "last_name", termLastName, strings.TrimSpace(n.Last))
-	return ps.err()
+	return ps.Err()
 }
 
 // SetPasswordWithNames is SetPassword that also fills the account's empty
@@ -254,7 +255,7 @@ func (s *Service) SetPasswordWithNames(ctx context.Context, id, pw string, n Nam
 	if err := checkSetPassword(cur); err != nil {
 		return err
 	}
-	if err := password.CheckPolicy(pw, cur.Email); err != nil {
+	if err := s.hasher.CheckPolicy(pw, cur.Email); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Capability names: what a role lets its holder do. The apps behind the
@@ -275,13 +276,13 @@ func (m *Model) DefaultRole(kind string) string {
 }
 
 // kindRefusal adds to ps why an account of this kind cannot hold role.
-func (m *Model) kindRefusal(ps *problems, field, role, kind string) {
+func (m *Model) kindRefusal(ps *validation.Problems, field, role, kind string) {
 	if kind == store.KindSharedComputer {
-		ps.add(field, "not_allowed", "role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
+		ps.Add(field, "not_allowed", "role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
 			role, strings.Join(m.RolesForKind(kind), ", "))
 		return
 	}
-	ps.add(field, "not_allowed", "role %q is for shared-computer accounts only; roles for a personal account: %s",
+	ps.Add(field, "not_allowed", "role %q is for shared-computer accounts only; roles for a personal account: %s",
 		role, strings.Join(m.RolesForKind(kind), ", "))
 }
 

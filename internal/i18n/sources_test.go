@@ -25,7 +25,7 @@ var problemSources = []string{
 // helpers that wrap it, and every validation.Term.
 func problemFormats(t *testing.T) map[string]string {
 	t.Helper()
-	formatArg := map[string]int{"add": 2, "New": 2, "problem": 2, "fieldError": 1}
+	formatArg := map[string]int{"add": 2, "Add": 2, "New": 2, "One": 2, "problem": 2, "fieldError": 1}
 	found := map[string]string{}
 	fset := token.NewFileSet()
 	for _, dir := range problemSources {
@@ -71,7 +71,7 @@ func problemFormats(t *testing.T) map[string]string {
 				s, err := strconv.Unquote(lit.Value)
 				// A bare "%s" passes on a message made elsewhere; the page
 				// says it by its code instead (a password policy code).
-				if err == nil && s != "%s" && (name != "add" || len(call.Args) >= 3) {
+				if err == nil && s != "%s" && ((name != "add" && name != "Add") || len(call.Args) >= 3) {
 					found[s] = fset.Position(lit.Pos()).String()
 				}
 				return true

@@ -67,3 +67,28 @@ func (e *Error) Error() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// Problems collects the problems of one input as a check goes through it,
+// so every problem is reported, not just the first.
+type Problems []Problem
+
+// Add records a problem with field; the message is formatted like
+// fmt.Sprintf, and keeps its format and arguments for the catalogues (New).
+func (p *Problems) Add(field, code, format string, args ...any) {
+	*p = append(*p, New(field, code, format, args...))
+}
+
+// Err is the *Error of the problems collected, or nil if there are none.
+func (p Problems) Err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &Error{Problems: p}
+}
+
+// One is the error of an input with a single problem.
+func One(field, code, format string, args ...any) error {
+	var p Problems
+	p.Add(field, code, format, args...)
+	return p.Err()
+}

@@ -38,3 +38,22 @@ func TestLocalize(t *testing.T) {
 		t.Errorf("a problem without a format keeps its message, got %q", got)
 	}
 }
+
+func TestProblems(t *testing.T) {
+	var ps Problems
+	if ps.Err() != nil {
+		t.Fatal("no problems must be no error")
+	}
+	ps.Add("name", "too_long", "at most %d characters", 100)
+	ps.Add("email", "required", "an email is required")
+	var ve *Error
+	if !errors.As(ps.Err(), &ve) || len(ve.Problems) != 2 {
+		t.Fatalf("Err() = %v, want both problems", ps.Err())
+	}
+	if got := ve.Problems[0]; got.Field != "name" || got.Code != "too_long" || got.Message != "at most 100 characters" || got.Format != "at most %d characters" {
+		t.Errorf("first problem = %+v", got)
+	}
+	if got := One("expires_at", "invalid", "in the past").Error(); got != "expires_at: in the past" {
+		t.Errorf("One(...) = %q", got)
+	}
+}
