@@ -19,7 +19,7 @@ import (
 // jsonFail answers a ceremony call with the contract's error shape and a
 // translated message the page can show as is.
 func (h *Handler) jsonFail(w http.ResponseWriter, r *http.Request, status int, code, key string) {
-	httpapi.WriteError(w, status, code, h.Renderer.Catalog.T(i18n.Negotiate("", r), key))
+	httpapi.WriteError(w, status, code, h.d.Renderer.Catalog.T(i18n.Negotiate("", r), key))
 }
 
 // readCall reads a ceremony call's JSON body into v, answering 400 when
@@ -34,7 +34,7 @@ func (h *Handler) readCall(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // checkCSRF guards every ceremony call: the page's token in X-CSRF-Token.
 func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
-	if h.CSRF.Valid(r, r.Header.Get("X-CSRF-Token")) {
+	if h.d.CSRF.Valid(r, r.Header.Get("X-CSRF-Token")) {
 		return true
 	}
 	h.jsonFail(w, r, http.StatusForbidden, "csrf", "error.csrf")
@@ -65,12 +65,12 @@ func (h *Handler) loginBegin(w http.ResponseWriter, r *http.Request) {
 	assertion, sd, err := h.wa.BeginDiscoverableMediatedLogin(mediation,
 		webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
-		h.Logger.Error("passkey: begin login", "err", err)
+		h.d.Logger.Error("passkey: begin login", "err", err)
 		h.jsonFail(w, r, http.StatusInternalServerError, "internal", "error.internal")
 		return
 	}
-	if err := h.saveCeremony(r.Context(), w, TokenLogin, loginSlot(r), ceremony{Session: *sd, Redirect: h.Redirect(in.Redirect)}); err != nil {
-		h.Logger.Error("passkey: saving login ceremony", "err", err)
+	if err := h.saveCeremony(r.Context(), w, TokenLogin, loginSlot(r), ceremony{Session: *sd, Redirect: h.d.Redirect(in.Redirect)}); err != nil {
+		h.d.Logger.Error("passkey: saving login ceremony", "err", err)
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return
 	}
@@ -104,7 +104,7 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acct, cred, fail := h.verifyLogin(ctx, r, c, body)
-	ip := h.ClientIP(r)
+	ip := h.d.ClientIP(r)
 	if fail != nil {
 		action := "login.failure"
 		if errors.Is(fail.err, ErrCloned) {
@@ -120,11 +120,11 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		}
 		h.audit(ctx, store.AuditEvent{Actor: actor, Action: action, Target: fail.account, IP: ip,
 			Outcome: "denied", Category: "auth", Details: details})
-		h.Logger.Info("passkey sign-in refused", "reason", fail.reason, "err", fail.err, "account", fail.account)
+		h.d.Logger.Info("passkey sign-in refused", "reason", fail.reason, "err", fail.err, "account", fail.account)
 		h.jsonFail(w, r, fail.status, fail.code, fail.msgKey)
 		return
 	}
-	sess, err := h.Sessions.Start(ctx, w, r, session.StartParams{
+	sess, err := h.d.Sessions.Start(ctx, w, r, session.StartParams{
 		AccountID: acct.ID, AMR: []string{amr(cred)}, IDP: "local",
 		Shared:    acct.Kind == store.KindSharedComputer,
 		UserAgent: r.UserAgent(), IP: ip,
@@ -132,7 +132,7 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		CredentialID: cred.ID,
 	})
 	if err != nil {
-		h.Logger.Error("passkey: starting session", "err", err)
+		h.d.Logger.Error("passkey: starting session", "err", err)
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return
 	}
@@ -159,12 +159,12 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 	var u user
 	var lookupErr error
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
-		acct, err := h.Store.GetAccount(ctx, string(userHandle))
+		acct, err := h.d.Store.GetAccount(ctx, string(userHandle))
 		if err != nil {
 			lookupErr = err
 			return nil, err
 		}
-		creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+		creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 		if err != nil {
 			lookupErr = err
 			return nil, err
@@ -191,7 +191,7 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 	if acct.Status != store.StatusActive {
 		return acct, stored, refused("status_"+acct.Status, "passkey.failed", acct.ID, ErrNotAllowed)
 	}
-	if strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts {
+	if strings.HasPrefix(acct.SignIn, "sso:") && !h.d.AllowSSOAccounts {
 		return acct, stored, refused("sso_account", "passkey.sso_account", acct.ID, ErrNotAllowed)
 	}
 	if acct.Kind == store.KindSharedComputer {
@@ -201,14 +201,14 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 			return acct, stored, refused("not_workstation_credential", "passkey.failed", acct.ID, ErrNotAllowed)
 		}
 	}
-	nets, err := h.Networks.AllowedNetworks(ctx, acct.ID)
+	nets, err := h.d.Networks.AllowedNetworks(ctx, acct.ID)
 	if err != nil {
 		return acct, stored, &loginFailure{status: http.StatusServiceUnavailable, code: "unavailable", msgKey: "error.unavailable", reason: "store", account: acct.ID, err: err}
 	}
-	if !inNetworks(h.ClientIP(r), nets) {
+	if !inNetworks(h.d.ClientIP(r), nets) {
 		return acct, stored, &loginFailure{status: http.StatusForbidden, code: "network_refused", msgKey: "passkey.network_refused", reason: "network", account: acct.ID, err: ErrNetwork}
 	}
-	if err := h.Credentials.UpdateCredentialUse(ctx, libCred.ID, libCred.Authenticator.SignCount, libCred.Flags.BackupState, h.Now()); err != nil {
+	if err := h.d.Credentials.UpdateCredentialUse(ctx, libCred.ID, libCred.Authenticator.SignCount, libCred.Flags.BackupState, h.d.Now()); err != nil {
 		return acct, stored, &loginFailure{status: http.StatusServiceUnavailable, code: "unavailable", msgKey: "error.unavailable", reason: "store", account: acct.ID, err: err}
 	}
 	return acct, stored, nil
@@ -219,6 +219,6 @@ func (h *Handler) ceremonyFail(w http.ResponseWriter, r *http.Request, err error
 		h.jsonFail(w, r, http.StatusBadRequest, "no_ceremony", "passkey.no_ceremony")
 		return
 	}
-	h.Logger.Error("passkey: reading ceremony", "err", err)
+	h.d.Logger.Error("passkey: reading ceremony", "err", err)
 	h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 }

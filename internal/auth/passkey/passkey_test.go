@@ -155,7 +155,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	hs.csrf = web.NewCSRF(bytes.Repeat([]byte{9}, 32), false, rand.Reader)
-	h, err := passkey.New(passkey.Options{PublicURL: pub,
+	h, err := passkey.New(passkey.Deps{PublicURL: pub,
 		Store: st, Credentials: st, Networks: passkey.StoreNetworks{Store: st}, Sessions: sessions,
 		Renderer: rn, CSRF: hs.csrf, Now: now, Rand: rand.Reader, Logger: logger,
 		ClientIP: func(r *http.Request) string { return "127.0.0.1" },
@@ -498,7 +498,7 @@ func TestPasskeysOffOnIPAddress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := passkey.New(passkey.Options{PublicURL: pub})
+		h, err := passkey.New(passkey.Deps{PublicURL: pub})
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}

@@ -51,7 +51,7 @@ func CleanName(s, def string) string {
 // 503) itself when there is none.
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
 	ctx := r.Context()
-	sess, err := h.Sessions.Lookup(ctx, r)
+	sess, err := h.d.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
 		h.jsonFail(w, r, http.StatusUnauthorized, "unauthenticated", "passkey.signed_out")
 		return store.Session{}, store.Account{}, false
@@ -60,7 +60,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (store.Sessio
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return store.Session{}, store.Account{}, false
 	}
-	acct, err := h.Store.GetAccount(ctx, sess.AccountID)
+	acct, err := h.d.Store.GetAccount(ctx, sess.AccountID)
 	if err != nil {
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return store.Session{}, store.Account{}, false
@@ -87,18 +87,18 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 		// A shared account's keys come only from an admin's enrolment link.
 		h.jsonFail(w, r, http.StatusConflict, "shared_computer", "passkey.shared_use_enrolment")
 		return
-	case strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts:
+	case strings.HasPrefix(acct.SignIn, "sso:") && !h.d.AllowSSOAccounts:
 		h.jsonFail(w, r, http.StatusForbidden, "sso_account", "passkey.sso_account")
 		return
 	}
 	h.beginRegistration(w, r, acct, TokenRegister, "pk_register", ceremony{
-		AccountID: acct.ID, SessionID: sess.ID, Name: CleanName(in.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
+		AccountID: acct.ID, SessionID: sess.ID, Name: CleanName(in.Name, h.d.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
 	})
 }
 
 func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct store.Account, kind, slot string, c ceremony) {
 	ctx := r.Context()
-	creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+	creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 	if err != nil {
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return
@@ -106,13 +106,13 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct
 	u := user{acct: acct, creds: creds}
 	creation, sd, err := h.wa.BeginRegistration(u, webauthn.WithExclusions(u.exclusions()))
 	if err != nil {
-		h.Logger.Error("passkey: begin registration", "err", err)
+		h.d.Logger.Error("passkey: begin registration", "err", err)
 		h.jsonFail(w, r, http.StatusInternalServerError, "internal", "error.internal")
 		return
 	}
 	c.Session = *sd
 	if err := h.saveCeremony(ctx, w, kind, slot, c); err != nil {
-		h.Logger.Error("passkey: saving registration ceremony", "err", err)
+		h.d.Logger.Error("passkey: saving registration ceremony", "err", err)
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return
 	}
@@ -122,11 +122,11 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct
 // finishRegistration verifies the attestation against the ceremony; the
 // account must still be the one that began it.
 func (h *Handler) finishRegistration(ctx context.Context, w http.ResponseWriter, r *http.Request, c ceremony) (store.Account, *webauthn.Credential, error) {
-	acct, err := h.Store.GetAccount(ctx, c.AccountID)
+	acct, err := h.d.Store.GetAccount(ctx, c.AccountID)
 	if err != nil {
 		return store.Account{}, nil, err
 	}
-	creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+	creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 	if err != nil {
 		return store.Account{}, nil, err
 	}
@@ -161,13 +161,13 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acct, lc, err := h.finishRegistration(ctx, w, r, c)
-	ip := h.ClientIP(r)
+	ip := h.d.ClientIP(r)
 	if err != nil {
 		h.registrationFailed(w, r, acct.ID, ip, "passkey.register", err)
 		return
 	}
 	cred := fromLibrary(lc)
-	cred.AccountID, cred.Name, cred.CreatedAt = acct.ID, c.Name, h.Now()
+	cred.AccountID, cred.Name, cred.CreatedAt = acct.ID, c.Name, h.d.Now()
 	if !h.saveCredential(w, r, cred) {
 		return
 	}
@@ -177,13 +177,13 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred store.Credential) bool {
-	err := h.Credentials.CreateCredential(r.Context(), cred)
+	err := h.d.Credentials.CreateCredential(r.Context(), cred)
 	if errors.Is(err, store.ErrConflict) {
 		h.jsonFail(w, r, http.StatusConflict, "conflict", "passkey.already_registered")
 		return false
 	}
 	if err != nil {
-		h.Logger.Error("passkey: saving credential", "err", err)
+		h.d.Logger.Error("passkey: saving credential", "err", err)
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return false
 	}
@@ -193,7 +193,7 @@ func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred st
 func (h *Handler) registrationFailed(w http.ResponseWriter, r *http.Request, accountID, ip, action string, err error) {
 	var pe *protocol.Error
 	if !errors.As(err, &pe) && !errors.Is(err, ErrSynced) {
-		h.Logger.Error("passkey: finishing registration", "err", err)
+		h.d.Logger.Error("passkey: finishing registration", "err", err)
 		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
 		return
 	}
@@ -201,7 +201,7 @@ func (h *Handler) registrationFailed(w http.ResponseWriter, r *http.Request, acc
 	if errors.Is(err, ErrSynced) {
 		reason, key, status, code = "synced_credential", "enrol.synced", http.StatusUnprocessableEntity, "synced_refused"
 	}
-	h.Logger.Info("passkey registration refused", "reason", reason, "err", err, "account", accountID)
+	h.d.Logger.Info("passkey registration refused", "reason", reason, "err", err, "account", accountID)
 	h.audit(r.Context(), store.AuditEvent{Actor: accountID, Action: action, Target: accountID, IP: ip, Outcome: "denied", Category: "auth",
 		Details: map[string]any{"reason": reason}})
 	h.jsonFail(w, r, status, code, key)
@@ -217,14 +217,14 @@ func (h *Handler) peekEnrolment(ctx context.Context, token string) (store.Token,
 	if token == "" || len(token) > 100 {
 		return store.Token{}, store.Account{}, ErrEnrolment
 	}
-	t, err := h.Store.PeekToken(ctx, store.TokenEnrolment, hashID(token), h.Now())
+	t, err := h.d.Store.PeekToken(ctx, store.TokenEnrolment, hashID(token), h.d.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Token{}, store.Account{}, ErrEnrolment
 	}
 	if err != nil {
 		return store.Token{}, store.Account{}, err
 	}
-	acct, err := h.Store.GetAccount(ctx, t.AccountID)
+	acct, err := h.d.Store.GetAccount(ctx, t.AccountID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Token{}, store.Account{}, ErrEnrolment
 	}
@@ -245,7 +245,7 @@ type enrolData struct {
 
 func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 	if h.off {
-		h.Renderer.FailKey(w, r, http.StatusConflict, "passkey.off")
+		h.d.Renderer.FailKey(w, r, http.StatusConflict, "passkey.off")
 		return
 	}
 	token := r.URL.Query().Get("token")
@@ -256,19 +256,19 @@ func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var e enrolment
 	_ = json.Unmarshal(t.Data, &e)
-	p := h.Renderer.Page(i18n.Negotiate("", r), h.CSRF.Token(w, r))
+	p := h.d.Renderer.Page(i18n.Negotiate("", r), h.d.CSRF.Token(w, r))
 	p.Title = p.T("enrol.title")
 	p.Data = enrolData{Token: token, Account: acct.Email, Name: e.Name}
-	h.Renderer.Render(w, http.StatusOK, "enrol", p)
+	h.d.Renderer.Render(w, http.StatusOK, "enrol", p)
 }
 
 func (h *Handler) enrolPageFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrEnrolment) {
-		h.Renderer.FailKey(w, r, http.StatusGone, "enrol.invalid")
+		h.d.Renderer.FailKey(w, r, http.StatusGone, "enrol.invalid")
 		return
 	}
-	h.Logger.Error("passkey: reading enrolment", "err", err)
-	h.Renderer.Fail(w, r, web.ProblemUnavailable)
+	h.d.Logger.Error("passkey: reading enrolment", "err", err)
+	h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 }
 
 func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
@@ -288,7 +288,7 @@ func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	var e enrolment
 	_ = json.Unmarshal(t.Data, &e)
 	h.beginRegistration(w, r, acct, TokenEnrol, "pk_enrol", ceremony{
-		AccountID: acct.ID, Name: CleanName(e.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
+		AccountID: acct.ID, Name: CleanName(e.Name, h.d.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
 	})
 }
 
@@ -302,7 +302,7 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		h.ceremonyFail(w, r, err)
 		return
 	}
-	ip := h.ClientIP(r)
+	ip := h.d.ClientIP(r)
 	acct, lc, err := h.finishRegistration(ctx, w, r, c)
 	if err == nil && lc.Flags.BackupEligible {
 		// Checked before the link is spent, so the workstation can try
@@ -313,7 +313,7 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		h.registrationFailed(w, r, c.AccountID, ip, "passkey.enrol", err)
 		return
 	}
-	if _, err := h.Store.ConsumeToken(ctx, store.TokenEnrolment, c.EnrolHash, h.Now()); err != nil {
+	if _, err := h.d.Store.ConsumeToken(ctx, store.TokenEnrolment, c.EnrolHash, h.d.Now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.enrol", Target: acct.ID, IP: ip, Outcome: "denied", Category: "auth",
 				Details: map[string]any{"reason": "link_used_or_expired"}})
@@ -324,7 +324,7 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred := fromLibrary(lc)
-	cred.AccountID, cred.Name, cred.Workstation, cred.CreatedAt = acct.ID, c.Name, true, h.Now()
+	cred.AccountID, cred.Name, cred.Workstation, cred.CreatedAt = acct.ID, c.Name, true, h.d.Now()
 	if !h.saveCredential(w, r, cred) {
 		return
 	}
