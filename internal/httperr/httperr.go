@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
@@ -72,7 +72,7 @@ var (
 func For(err error) Answer {
 	var (
 		ae     *httpapi.Error
-		rl     *adminsvc.RateLimitError
+		rl     *apperr.RateLimitError
 		tooBig *http.MaxBytesError
 		inUse  *rules.InUseError
 		ve     *validation.Error
@@ -89,13 +89,13 @@ func For(err error) Answer {
 		return Answer{Problem: ProblemInvitationLimit, Detail: rl.Message, RetryAfter: rl.RetryAfter}
 	case errors.As(err, &tooBig):
 		return Answer{Problem: web.ProblemTooLarge}
-	case errors.Is(err, adminsvc.ErrCSRF):
+	case errors.Is(err, apperr.ErrCSRF):
 		return Answer{Problem: web.ProblemCSRF}
 	case errors.As(err, &inUse):
 		return Answer{Problem: ProblemInUse, Detail: inUse.Error()}
 	case errors.Is(err, rules.ErrStaleImport):
 		return Answer{Problem: ProblemStaleImport}
-	case errors.Is(err, adminsvc.ErrCompanyRequired):
+	case errors.Is(err, apperr.ErrCompanyRequired):
 		return Answer{Problem: ProblemCompanyRequired}
 	case errors.Is(err, authz.ErrUnauthenticated):
 		return Answer{Problem: ProblemUnauthenticated}
@@ -127,7 +127,7 @@ func For(err error) Answer {
 		return Answer{Problem: ProblemConflict, Refusal: true}
 	case errors.Is(err, store.ErrNotFound):
 		return Answer{Problem: web.ProblemNotFound}
-	case errors.Is(err, adminsvc.ErrUnavailable):
+	case errors.Is(err, apperr.ErrUnavailable):
 		return Answer{Problem: web.ProblemUnavailable, Detail: err.Error()}
 	case errors.Is(err, store.ErrUnavailable):
 		return Answer{Problem: web.ProblemUnavailable}

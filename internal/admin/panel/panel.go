@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/httperr"
 	"github.com/gatehouse/gatehouse/internal/i18n"
@@ -159,7 +160,7 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, op adminsvc.Op, fn v
 		if changes && !h.parseForm(w, r) {
 			return
 		}
-		if err := h.d.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, changes && h.d.CSRF.Check(r)); errors.Is(err, adminsvc.ErrCSRF) {
+		if err := h.d.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, changes && h.d.CSRF.Check(r)); errors.Is(err, apperr.ErrCSRF) {
 			h.problem(x, web.ProblemCSRF)
 			return
 		} else if err != nil {
@@ -340,7 +341,7 @@ func refusal(err error) (string, bool) {
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var ve *validation.Error
 	var ce *account.ConflictError
-	var rl *adminsvc.RateLimitError
+	var rl *apperr.RateLimitError
 	switch {
 	case errors.As(err, &rl):
 		return []string{httperr.For(err).Message(h.d.Renderer.Catalog, x.lang)}, true

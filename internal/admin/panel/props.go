@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -31,7 +32,7 @@ type scope struct {
 func (h *Handler) companyScope(x *call, op adminsvc.Op) (scope, error) {
 	cs := h.d.Service.Companies(x.c, op)
 	co, err := h.d.Service.Company(x.ctx(), x.c, op, strings.TrimSpace(x.r.FormValue("company")))
-	if errors.Is(err, adminsvc.ErrCompanyRequired) && x.r.Method == http.MethodGet {
+	if errors.Is(err, apperr.ErrCompanyRequired) && x.r.Method == http.MethodGet {
 		co, err = cs[0], nil
 	}
 	if err != nil {
