@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // TestTable pins the answer to each error the admin surfaces return, and
@@ -48,6 +49,7 @@ func TestTable(t *testing.T) {
 		{store.ErrNotFound, 404, "not_found", false},
 		{apperr.ErrUnavailable, 503, "unavailable", false},
 		{store.ErrUnavailable, 503, "unavailable", false},
+		{web.Problem{Status: http.StatusGone, Code: "enrolment_invalid", TitleKey: "error.title", MsgKey: "enrol.invalid"}, 410, "enrolment_invalid", false},
 		{errors.New("disk on fire"), 500, "internal", false},
 	} {
 		a := For(fmt.Errorf("wrapped: %w", c.err))

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -166,7 +166,7 @@ func (h *Handler) offCall(w http.ResponseWriter, r *http.Request) bool {
 	if !h.off {
 		return false
 	}
-	h.jsonFail(w, r, http.StatusConflict, "passkeys_off", "passkey.off")
+	h.fail(w, r, problemOff)
 	return true
 }
 

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/internal/httpapi"
-
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -53,16 +52,16 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (store.Sessio
 	ctx := r.Context()
 	sess, err := h.d.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
-		h.jsonFail(w, r, http.StatusUnauthorized, "unauthenticated", "passkey.signed_out")
+		h.fail(w, r, problemSignedOut)
 		return store.Session{}, store.Account{}, false
 	}
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
 	}
 	acct, err := h.d.Store.GetAccount(ctx, sess.AccountID)
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
 	}
 	return sess, acct, true
@@ -85,10 +84,10 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case acct.Kind == store.KindSharedComputer:
 		// A shared account's keys come only from an admin's enrolment link.
-		h.jsonFail(w, r, http.StatusConflict, "shared_computer", "passkey.shared_use_enrolment")
+		h.fail(w, r, problemSharedComputer)
 		return
 	case strings.HasPrefix(acct.SignIn, "sso:") && !h.d.AllowSSOAccounts:
-		h.jsonFail(w, r, http.StatusForbidden, "sso_account", "passkey.sso_account")
+		h.fail(w, r, problemSSOAccount)
 		return
 	}
 	h.beginRegistration(w, r, acct, TokenRegister, "pk_register", ceremony{
@@ -100,20 +99,20 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct
 	ctx := r.Context()
 	creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	u := user{acct: acct, creds: creds}
 	creation, sd, err := h.wa.BeginRegistration(u, webauthn.WithExclusions(u.exclusions()))
 	if err != nil {
 		h.d.Logger.Error("passkey: begin registration", "err", err)
-		h.jsonFail(w, r, http.StatusInternalServerError, "internal", "error.internal")
+		h.fail(w, r, web.ProblemInternal)
 		return
 	}
 	c.Session = *sd
 	if err := h.saveCeremony(ctx, w, kind, slot, c); err != nil {
 		h.d.Logger.Error("passkey: saving registration ceremony", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, creation)
@@ -157,7 +156,7 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.SessionID != sess.ID {
-		h.jsonFail(w, r, http.StatusBadRequest, "no_ceremony", "passkey.no_ceremony")
+		h.fail(w, r, problemNoCeremony)
 		return
 	}
 	acct, lc, err := h.finishRegistration(ctx, w, r, c)
@@ -179,12 +178,12 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred store.Credential) bool {
 	err := h.d.Credentials.CreateCredential(r.Context(), cred)
 	if errors.Is(err, store.ErrConflict) {
-		h.jsonFail(w, r, http.StatusConflict, "conflict", "passkey.already_registered")
+		h.fail(w, r, problemAlreadyRegistered)
 		return false
 	}
 	if err != nil {
 		h.d.Logger.Error("passkey: saving credential", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return false
 	}
 	return true
@@ -194,7 +193,7 @@ func (h *Handler) registrationFailed(w http.ResponseWriter, r *http.Request, acc
 	var pe *protocol.Error
 	if !errors.As(err, &pe) && !errors.Is(err, ErrSynced) {
 		h.d.Logger.Error("passkey: finishing registration", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	reason, key, status, code := "attestation_invalid", "passkey.register_failed", http.StatusBadRequest, "passkey_refused"
@@ -204,7 +203,7 @@ func (h *Handler) registrationFailed(w http.ResponseWriter, r *http.Request, acc
 	h.d.Logger.Info("passkey registration refused", "reason", reason, "err", err, "account", accountID)
 	h.audit(r.Context(), store.AuditEvent{Actor: accountID, Action: action, Target: accountID, IP: ip, Outcome: "denied", Category: "auth",
 		Details: map[string]any{"reason": reason}})
-	h.jsonFail(w, r, status, code, key)
+	h.fail(w, r, refusedProblem(status, code, key))
 }
 
 // enrolment is the payload of a workstation enrolment token.
@@ -278,11 +277,11 @@ func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	t, acct, err := h.peekEnrolment(r.Context(), token)
 	if errors.Is(err, ErrEnrolment) {
-		h.jsonFail(w, r, http.StatusGone, "enrolment_invalid", "enrol.invalid")
+		h.fail(w, r, problemEnrolmentInvalid)
 		return
 	}
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	var e enrolment
@@ -317,10 +316,10 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, store.ErrNotFound) {
 			h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.enrol", Target: acct.ID, IP: ip, Outcome: "denied", Category: "auth",
 				Details: map[string]any{"reason": "link_used_or_expired"}})
-			h.jsonFail(w, r, http.StatusGone, "enrolment_invalid", "enrol.invalid")
+			h.fail(w, r, problemEnrolmentInvalid)
 			return
 		}
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	cred := fromLibrary(lc)
