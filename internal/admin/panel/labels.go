@@ -20,7 +20,7 @@ func (h *Handler) labeler(x *call) *labeler { return &labeler{h: h, x: x} }
 
 // lookup is the caller's catalogue message for key, if there is one.
 func (l *labeler) lookup(key string) (string, bool) {
-	return l.h.Renderer.Catalog.Lookup(l.x.lang, key)
+	return l.h.d.Renderer.Catalog.Lookup(l.x.lang, key)
 }
 
 // Label says code of kind ("role", "sign_in", "action", "outcome",
@@ -30,20 +30,20 @@ func (l *labeler) Label(kind, code string) string {
 	case "role":
 		// The role model may carry its own labels; the catalogue has the
 		// built-in models' roles.
-		if label := l.h.Service.Accounts.Roles().Label(code, l.x.lang); label != "" {
+		if label := l.h.d.Service.Accounts.Roles().Label(code, l.x.lang); label != "" {
 			return label
 		}
 		if s, ok := l.lookup("role." + code); ok {
 			return s
 		}
-		if label := l.h.Service.Accounts.Roles().Label(code, "en"); label != "" {
+		if label := l.h.d.Service.Accounts.Roles().Label(code, "en"); label != "" {
 			return label
 		}
 	case "sign_in":
 		if provider, ok := strings.CutPrefix(code, "sso:"); ok {
 			name := provider
-			if l.h.Service.Providers != nil {
-				for _, p := range l.h.Service.Providers() {
+			if l.h.d.Service.Providers != nil {
+				for _, p := range l.h.d.Service.Providers() {
 					if p.ID == provider && p.DisplayName != "" {
 						name = p.DisplayName
 					}
@@ -71,7 +71,7 @@ func (l *labeler) Label(kind, code string) string {
 	case "company":
 		if l.companies == nil {
 			l.companies = map[string]string{}
-			if cos, err := l.h.Service.ListCompanies(l.x.ctx(), l.x.c); err == nil {
+			if cos, err := l.h.d.Service.ListCompanies(l.x.ctx(), l.x.c); err == nil {
 				for _, co := range cos {
 					l.companies[co.ID] = co.Name
 				}
@@ -109,9 +109,9 @@ func (l *labeler) value(key string, v any, emails func(string) string) string {
 		return "—"
 	case bool:
 		if v {
-			return l.h.Renderer.Catalog.T(l.x.lang, "admin.yes")
+			return l.h.d.Renderer.Catalog.T(l.x.lang, "admin.yes")
 		}
-		return l.h.Renderer.Catalog.T(l.x.lang, "admin.no")
+		return l.h.d.Renderer.Catalog.T(l.x.lang, "admin.no")
 	case string:
 		return l.code(key, v, emails)
 	case []any:
