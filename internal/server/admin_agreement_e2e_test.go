@@ -257,7 +257,7 @@ var AdminOperations = []AdminOperation{
 
 	// ---- pages only the panel has
 	{Action: "panel.home", Scope: scopeAny,
-		PanelOnly: "the panel's start page; it redirects to the first section the caller may see",
+		PanelOnly: "the panel's start page, the dashboard of the caller's companies",
 		Panel:     []agreeCall{{Method: "GET", Path: ""}}},
 	{Action: "panel.users.new", Scope: scopeAny,
 		PanelOnly: "the new-user form (the API takes the account in one POST)",

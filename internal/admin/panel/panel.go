@@ -235,14 +235,8 @@ func (h *Handler) fail(x *call, err error) {
 
 func (h *Handler) notFound(x *call) error { return store.ErrNotFound }
 
-func (h *Handler) home(x *call) error {
-	if h.Service.Can(x.c, adminsvc.OpAccountList) {
-		http.Redirect(x.w, x.r, Prefix+"users", http.StatusSeeOther)
-		return nil
-	}
-	http.Redirect(x.w, x.r, Prefix+"audit", http.StatusSeeOther)
-	return nil
-}
+// home is the dashboard: what an administrator checks first.
+func (h *Handler) home(x *call) error { return h.dashboard(x) }
 
 // nav is what the navigation bar shows the caller.
 type nav struct {
