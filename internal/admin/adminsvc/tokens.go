@@ -59,17 +59,17 @@ func HashToken(secret string) []byte {
 
 // mintToken builds a token record and its secret.
 func mintToken(accountID, name string, expires, now time.Time, rnd io.Reader) (store.APIToken, string, error) {
-	idb := make([]byte, 10)
-	sb := make([]byte, 32)
-	if _, err := io.ReadFull(rnd, idb); err != nil {
-		return store.APIToken{}, "", fmt.Errorf("api: token id: %w", err)
+	id, err := account.NewID(rnd, "tok_")
+	if err != nil {
+		return store.APIToken{}, "", err
 	}
+	sb := make([]byte, 32)
 	if _, err := io.ReadFull(rnd, sb); err != nil {
 		return store.APIToken{}, "", fmt.Errorf("api: token secret: %w", err)
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(sb)
 	t := store.APIToken{
-		ID: "tok_" + strings.ToLower(idEncoding.EncodeToString(idb)), Hash: HashToken(secret), Name: name,
+		ID: id, Hash: HashToken(secret), Name: name,
 		AccountID: accountID, CreatedAt: now.UTC(), ExpiresAt: expires,
 	}
 	return t, secret, nil
