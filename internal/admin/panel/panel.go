@@ -204,12 +204,27 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, rdurl.LoginURL("", target), http.StatusFound)
 }
 
-// problem renders an error page in the caller's language.
+// problem renders an error page in the caller's language inside the
+// panel's layout, so a signed-in visitor keeps the navigation (or, when
+// they may not use the panel at all, their account and sign-out links).
 func (h *Handler) problem(x *call, p web.Problem) {
-	page := h.Renderer.Page(x.lang, "")
-	page.Title = page.T(p.TitleKey)
-	page.Error = page.T(p.MsgKey)
-	h.Renderer.Render(x.w, p.Status, "error", page)
+	if x.csrf == "" {
+		x.csrf = h.CSRF.Token(x.w, x.r)
+	}
+	msg := p.MsgKey
+	if key, ok := panelProblems[p.Code]; ok {
+		msg = key
+	}
+	page := h.page(x, "error", p.TitleKey, nil, nil)
+	page.Notice, page.Error = "", page.T(msg)
+	h.Renderer.Render(x.w, p.Status, template, page)
+}
+
+// panelProblems words the problems whose gateway-wide message would
+// mislead inside the panel ("no application at this address").
+var panelProblems = map[string]string{
+	web.ProblemNotFound.Code:  "panel_error.not_found",
+	web.ProblemForbidden.Code: "panel_error.forbidden",
 }
 
 // fail turns an error a view returned into an error page; the detail goes
@@ -241,6 +256,7 @@ func (h *Handler) home(x *call) error { return h.dashboard(x) }
 // nav is what the navigation bar shows the caller.
 type nav struct {
 	Section      string
+	Panel        bool // the caller may use the panel at all
 	Users        bool
 	Export       bool
 	Integration  bool
@@ -262,20 +278,27 @@ type pageData struct {
 
 // render shows a section of the panel.
 func (h *Handler) render(x *call, status int, section, titleKey string, body any, problems []string) {
+	h.Renderer.Render(x.w, status, template, h.page(x, section, titleKey, body, problems))
+}
+
+// page is a section of the panel with its navigation.
+func (h *Handler) page(x *call, section, titleKey string, body any, problems []string) web.Page {
 	page := h.Renderer.Page(x.lang, x.csrf)
 	page.Title = page.T(titleKey)
 	page.MainClass = "wide admin"
 	page.Notice, page.Error = h.flash(x)
 	page.Data = pageData{
 		Nav: nav{
-			Section: section, Users: h.Service.Can(x.c, adminsvc.OpAccountList), Export: h.Service.Can(x.c, adminsvc.OpAccountExport),
-			Integration: h.Service.SeesIntegrationLogs(x.c), FullAdmin: h.Service.CreatesCompanies(x.c), Props: h.Service.Rules != nil,
-			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
+			Section: section, Panel: h.Service.Can(x.c, adminsvc.OpPanel),
+			Users: h.Service.Can(x.c, adminsvc.OpAccountList), Export: h.Service.Can(x.c, adminsvc.OpAccountExport),
+			Integration: h.Service.SeesIntegrationLogs(x.c), FullAdmin: h.Service.CreatesCompanies(x.c),
+			Props: h.Service.Rules != nil && h.Service.Can(x.c, adminsvc.OpPropertyList),
+			Name:  account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,
 		Body:     body,
 	}
-	h.Renderer.Render(x.w, status, template, page)
+	return page
 }
 
 // flash reads the notice or error a redirect after a change carries as
