@@ -58,3 +58,22 @@ func TestPanelErrorsKeepTheLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedOutPagesNameTheirIcon: the gateway's pages name an icon under
+// /.gatehouse/static/, served to anyone, so a browser on the sign-in page
+// never asks the app's /favicon.ico (a 401 before sign-in); /favicon.ico
+// itself stays the apps' path, as every path outside /.gatehouse/ is.
+func TestSignedOutPagesNameTheirIcon(t *testing.T) {
+	g := servertest.Start(t, servertest.Options{})
+	anon := servertest.Client(t)
+	for _, path := range []string{"/.gatehouse/login", "/.gatehouse/password/forgot", "/.gatehouse/logout"} {
+		body, resp := g.Get(t, anon, path, "text/html")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<link rel="icon" href="/.gatehouse/static/favicon.svg"`) {
+			t.Errorf("%s: %d, no icon link in %.600s", path, resp.StatusCode, body)
+		}
+	}
+	body, resp := g.Get(t, anon, "/.gatehouse/static/favicon.svg", "image/*")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "image/svg+xml") || !strings.Contains(body, "<svg") {
+		t.Errorf("the icon signed out: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}

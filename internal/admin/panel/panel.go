@@ -60,6 +60,9 @@ type call struct {
 	c    authz.Caller
 	lang string
 	csrf string
+	// invalid names the form fields the problems shown are about, so the
+	// page can mark them (aria-invalid) and point them at the summary.
+	invalid []string
 }
 
 // ctx is the request context, carrying the client address for the audit.
@@ -273,6 +276,7 @@ type nav struct {
 type pageData struct {
 	Nav      nav
 	Problems []string // translated validation problems of the submitted form
+	Invalid  []string // the names of the fields those problems are about
 	Body     any
 }
 
@@ -296,6 +300,7 @@ func (h *Handler) page(x *call, section, titleKey string, body any, problems []s
 			Name:  account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,
+		Invalid:  x.invalid,
 		Body:     body,
 	}
 	return page
@@ -388,6 +393,7 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 		if i := strings.LastIndexByte(field, '.'); i >= 0 {
 			field = field[i+1:]
 		}
+		x.invalid = append(x.invalid, field)
 		label := cat.T(x.lang, "admin.field."+field)
 		if label == "admin.field."+field {
 			label = p.Field
