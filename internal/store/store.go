@@ -57,7 +57,12 @@ type AccountQuery struct {
 	Status    string
 	CompanyID string
 	Role      string
+	// SiteID keeps the accounts that reach the site: those granted it, and
+	// with SiteRoles, those whose role in the site's company is one of
+	// them (the roles that see every site of their company), so that the
+	// list agrees with the site's own page.
 	SiteID    string
+	SiteRoles []string
 	After     string // cursor: list accounts whose ID sorts after this one
 	Limit     int    // 0 means a default of 50; at most 1000
 }
