@@ -88,6 +88,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		// The form names the lifecycle action; the service records it.
 		{"POST users/{id}/status", adminsvc.OpAccountUpdate, h.userStatus},
 		{"POST users/{id}/delete", adminsvc.OpAccountDelete, h.deleteUser},
+		{"POST users/{id}/invitation", adminsvc.OpInvitationResend, h.resendInvitation},
 		{"POST users/{id}/sessions", adminsvc.OpSessionsEnd, h.endSessions},
 		{"POST users/{id}/sessions/{sid}/end", adminsvc.OpSessionEnd, h.endSession},
 		{"POST users/{id}/memberships", adminsvc.OpMembershipSet, h.setMembership},

@@ -193,6 +193,12 @@ type userBody struct {
 	SiteNames   map[string]string // site id -> name
 	// Lifecycle actions the account's status allows.
 	CanBlock, CanUnblock, CanDeactivate bool
+	// CanResend: an invited password account, whose set-password link
+	// can be mailed again.
+	CanResend bool
+	// ReadOnly: a deactivated account never comes back, so its forms are
+	// shown disabled, with a word why; deleting it is still offered.
+	ReadOnly bool
 	// Passkeys and, for a shared-computer account, its workstation
 	// enrolment and allowed networks (one per line).
 	HasPasskeys bool
@@ -230,6 +236,8 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 		CanBlock:      a.Status == store.StatusActive,
 		CanUnblock:    a.Status == store.StatusBlocked,
 		CanDeactivate: a.Status != store.StatusDeactivated,
+		CanResend:     a.Status == store.StatusInvited && a.SignIn == account.SignInPassword,
+		ReadOnly:      a.Status == store.StatusDeactivated,
 	}
 	if h.Service.Passkeys != nil {
 		b.HasPasskeys, b.Shared, b.PasskeysOff = true, isShared(a), !h.PasskeysOn
