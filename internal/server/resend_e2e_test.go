@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,32 @@ func TestResendInvitation(t *testing.T) {
 	if !strings.Contains(page, `id="read-only"`) || !strings.Contains(page, `<fieldset class="bare" id="user-forms" disabled>`) ||
 		!strings.Contains(page, `id="delete-submit"`) {
 		t.Errorf("a deactivated account's page: read-only forms with a word why, and deletion, expected")
+	}
+}
+
+// TestEnrolmentReloadCreatesNothing: the page showing a new workstation
+// enrolment link answers a post that cannot be redirected (the link is
+// shown once, never kept); reloading it posts the form again, which must
+// not make a second live link.
+func TestEnrolmentReloadCreatesNothing(t *testing.T) {
+	g := servertest.Start(t, servertest.Options{})
+	g.CreateUser(t, account.NewAccount{Email: "ann@example.com", Password: pw, CompanyID: "acme", Role: "admin"})
+	ws := g.CreateUser(t, account.NewAccount{Email: "line3@example.com", Password: pw, CompanyID: "acme", Role: "shared_computer", Kind: "shared_computer"})
+	c := servertest.Client(t)
+	g.Login(t, c, "ann@example.com", pw)
+	page, _ := g.Get(t, c, "/.gatehouse/admin/users/"+ws.ID, "text/html")
+	m := regexp.MustCompile(`id="enrolment-form"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"><input type="hidden" name="form_id" value="([^"]+)">`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no enrolment form with a form id: %.3000s", page)
+	}
+	form := url.Values{"csrf_token": {m[1]}, "form_id": {m[2]}, "name": {"Line 3 PC"}}
+	body, resp := g.PostForm(t, c, "/.gatehouse/admin/users/"+ws.ID+"/enrolments", form)
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(body, `id="enrolment-link"`) {
+		t.Fatalf("creating the link: %d", resp.StatusCode)
+	}
+	body, resp = g.PostForm(t, c, "/.gatehouse/admin/users/"+ws.ID+"/enrolments", form)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "notice=enrolment_already_created") ||
+		strings.Contains(body, "/.gatehouse/enrol?token=") {
+		t.Fatalf("the same form again: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

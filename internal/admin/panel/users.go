@@ -208,6 +208,8 @@ type userBody struct {
 	Passkeys    []passkeyRow
 	Shared      bool
 	Networks    string
+	// EnrolFormID names this rendering of the enrolment form (formOnce).
+	EnrolFormID string
 	// Properties are the value forms of the account's companies the
 	// caller administers.
 	Properties []valuesForm
@@ -245,6 +247,9 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 			return userBody{}, err
 		}
 		if b.Shared {
+			if b.EnrolFormID, err = newFormID(h.Service.Rand); err != nil {
+				return userBody{}, err
+			}
 			nets, err := h.Service.AllowedNetworks(x.ctx(), x.c, a.ID)
 			if err != nil {
 				return userBody{}, err
