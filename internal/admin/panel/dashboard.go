@@ -22,7 +22,7 @@ type dashboardBody struct {
 
 type dashboardFailure struct{ Time, Target, IP string }
 
-type dashboardProvider struct{ ID, Name, Status, Detail string }
+type dashboardProvider struct{ ID, Name, Status, State, Detail string }
 
 type dashboardInvitation struct {
 	ID, Email, Expires string
@@ -52,7 +52,11 @@ func (h *Handler) dashboard(x *call) error {
 		b.Failures = append(b.Failures, dashboardFailure{Time: x.time(f.Time), Target: f.Target, IP: f.IP})
 	}
 	for _, p := range d.Providers {
-		b.Providers = append(b.Providers, dashboardProvider{ID: p.ID, Name: p.DisplayName, Status: p.Status, Detail: p.Detail})
+		state := h.Renderer.Catalog.T(x.lang, "dashboard.provider."+p.Status)
+		if state == "dashboard.provider."+p.Status {
+			state = p.Status
+		}
+		b.Providers = append(b.Providers, dashboardProvider{ID: p.ID, Name: p.DisplayName, Status: p.Status, State: state, Detail: p.Detail})
 	}
 	now := h.Service.Now()
 	for _, inv := range d.Invitations {
