@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // RuleInput is a rule as an admin submits it. On update, nil fields are
@@ -43,13 +44,13 @@ func (s *Service) CreateRule(ctx context.Context, actor Actor, company string, i
 	}
 	now := s.now().UTC()
 	r := store.AccessRule{ID: id, CompanyID: company, Enabled: true, CreatedAt: now, UpdatedAt: now}
-	var ps problems
+	var ps validation.Problems
 	for field, missing := range map[string]bool{"name": in.Name == nil, "capability": in.Capability == nil, "tag": in.Tag == nil, "condition": len(in.Condition) == 0} {
 		if missing {
-			ps.add(field, "required", "%s is required", field)
+			ps.Add(field, "required", "%s is required", field)
 		}
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return store.AccessRule{}, err
 	}
 	r, err = s.prepareRule(ctx, r, in)
@@ -128,7 +129,7 @@ func ruleAudit(r store.AccessRule) map[string]any {
 
 // prepareRule applies in to r and validates the result.
 func (s *Service) prepareRule(ctx context.Context, r store.AccessRule, in RuleInput) (store.AccessRule, error) {
-	var ps problems
+	var ps validation.Problems
 	if in.Name != nil {
 		r.Name = strings.TrimSpace(*in.Name)
 	}
@@ -142,21 +143,21 @@ func (s *Service) prepareRule(ctx context.Context, r store.AccessRule, in RuleIn
 		r.Tag = *in.Tag
 	}
 	if in.Position != nil && *in.Position < 1 {
-		ps.add("position", "invalid", "positions start at 1")
+		ps.Add("position", "invalid", "positions start at 1")
 	}
 	var cond Condition
 	if len(in.Condition) > 0 {
 		c, err := ParseCondition(in.Condition)
 		if err != nil {
-			ps.add("condition", "invalid", "the condition is not valid JSON of the expected shape: %v", err)
-			return r, ps.err()
+			ps.Add("condition", "invalid", "the condition is not valid JSON of the expected shape: %v", err)
+			return r, ps.Err()
 		}
 		cond = c
 	} else {
 		c, err := ParseCondition(r.Condition)
 		if err != nil {
-			ps.add("condition", "invalid", "the stored condition is damaged; submit a new one")
-			return r, ps.err()
+			ps.Add("condition", "invalid", "the stored condition is damaged; submit a new one")
+			return r, ps.Err()
 		}
 		cond = c
 	}
@@ -165,7 +166,7 @@ func (s *Service) prepareRule(ctx context.Context, r store.AccessRule, in RuleIn
 		return r, err
 	}
 	validateRule(&ps, r, cond, defs, s.roles)
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return r, err
 	}
 	// Stored in a canonical form, whatever spacing was submitted.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ListDefs lists the company's property definitions by key.
@@ -63,16 +64,16 @@ func (s *Service) UpdateDef(ctx context.Context, actor Actor, company, key strin
 	if labels != nil {
 		after.Labels = labels
 	}
-	var ps problems
+	var ps validation.Problems
 	if choices != nil {
 		if after.Type != store.PropertyChoice && after.Type != store.PropertyMultiChoice {
-			ps.add("choices", "not_allowed", "only choice and multi_choice properties have choices")
+			ps.Add("choices", "not_allowed", "only choice and multi_choice properties have choices")
 		} else {
 			after.Choices = choices
 		}
 	}
 	validateDef(&ps, after)
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return store.PropertyDef{}, err
 	}
 	for _, removed := range before.Choices {
@@ -91,10 +92,10 @@ func (s *Service) UpdateDef(ctx context.Context, actor Actor, company, key strin
 			return store.PropertyDef{}, err
 		}
 		if len(holders) > 0 {
-			ps.add("choices", "in_use", "%d account(s) still hold %q; change their value first", len(holders), removed)
+			ps.Add("choices", "in_use", "%d account(s) still hold %q; change their value first", len(holders), removed)
 		}
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return store.PropertyDef{}, err
 	}
 	after.UpdatedAt = s.now().UTC()

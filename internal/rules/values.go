@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Values returns the account's property values in the company, shaped for
@@ -104,25 +105,25 @@ func (s *Service) checkValues(ctx context.Context, accountID, company string, va
 	if err != nil {
 		return store.Account{}, nil, err
 	}
-	var ps problems
+	var ps validation.Problems
 	if err := s.checkMember(ctx, &ps, acc.ID, company); err != nil {
 		return store.Account{}, nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		d, ok := defs[k]
 		if !ok {
-			ps.add(k, "unknown", "no property %q in this company", k)
+			ps.Add(k, "unknown", "no property %q in this company", k)
 			continue
 		}
 		validateValues(&ps, d, k, values[k])
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return store.Account{}, nil, err
 	}
 	return acc, defs, nil
 }
 
-func (s *Service) checkMember(ctx context.Context, ps *problems, accountID, company string) error {
+func (s *Service) checkMember(ctx context.Context, ps *validation.Problems, accountID, company string) error {
 	ms, err := s.dir.ListMemberships(ctx, accountID)
 	if err != nil {
 		return err
@@ -132,7 +133,7 @@ func (s *Service) checkMember(ctx context.Context, ps *problems, accountID, comp
 			return nil
 		}
 	}
-	ps.add("account", "not_member", "the account does not belong to company %q", company)
+	ps.Add("account", "not_member", "the account does not belong to company %q", company)
 	return nil
 }
 

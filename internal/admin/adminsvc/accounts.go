@@ -159,7 +159,7 @@ func (s *Service) CreateAccount(ctx context.Context, c authz.Caller, in NewAccou
 
 func (s *Service) createAccount(ctx context.Context, c authz.Caller, in NewAccount) (Created, error) {
 	if len(in.Memberships) == 0 {
-		return Created{}, &validation.Error{Problems: []validation.Problem{{Field: "memberships", Code: "required", Message: "at least one company role is required"}}}
+		return Created{}, validation.One("memberships", "required", "at least one company role is required")
 	}
 	if err := s.grantable(c, in.Memberships); err != nil {
 		return Created{}, err
@@ -306,12 +306,12 @@ func (s *Service) UpdateAccount(ctx context.Context, c authz.Caller, id string, 
 		return AccountUpdated{}, err
 	}
 	if u.Kind != nil && *u.Kind != acc.Kind {
-		return AccountUpdated{}, problem("kind", "not_allowed", "the kind of an account is fixed at creation; a shared-computer account is never converted")
+		return AccountUpdated{}, validation.One("kind", "not_allowed", "the kind of an account is fixed at creation; a shared-computer account is never converted")
 	}
 	var actor rules.Actor
 	if p := u.Properties; p != nil {
 		if p.Company == "" {
-			return AccountUpdated{}, problem("properties.company", "required", "name the company whose properties these are")
+			return AccountUpdated{}, validation.One("properties.company", "required", "name the company whose properties these are")
 		}
 		if actor, err = s.valuesScope(ctx, c, OpValuesSet, id, p.Company); err != nil {
 			return AccountUpdated{}, err

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ResendInvitation mails an invited password account a new set-password
@@ -24,7 +25,7 @@ func (s *Service) ResendInvitation(ctx context.Context, c authz.Caller, id strin
 		return err
 	}
 	if acc.Status != store.StatusInvited || !account.UsesPassword(acc) {
-		return problem("status", "not_invited", "only an invited account that signs in with a password is sent an invitation")
+		return validation.One("status", "not_invited", "only an invited account that signs in with a password is sent an invitation")
 	}
 	if s.SendInvitation == nil {
 		return fmt.Errorf("%w: invitation mail", ErrUnavailable)

@@ -8,7 +8,6 @@ package adminsvc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ErrUnavailable: the gateway was built without what the operation needs
@@ -122,10 +120,6 @@ func (s *Service) event(ctx context.Context, c authz.Caller, action, target, out
 		Time: s.Now().UTC(), Actor: c.Account.ID, Action: action, Target: target,
 		IP: account.AuditIP(ctx), Outcome: outcome, Category: "admin", Details: details,
 	}
-}
-
-func problem(field, code, format string, args ...any) error {
-	return &validation.Error{Problems: []validation.Problem{{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}}}
 }
 
 func sortedUnique(in []string) []string {

@@ -5,11 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -20,15 +21,19 @@ import (
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
+// EncodeID is how a credential id is written in pages, forms and the API:
+// base64url without padding.
+func EncodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
 
-func decodeID(s string) ([]byte, bool) {
+// DecodeID reads a credential id written by EncodeID; false for anything
+// that cannot be one.
+func DecodeID(s string) ([]byte, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	return b, err == nil && len(b) > 0 && len(b) <= 1023
 }
 
-// cleanName trims a passkey name and bounds it; "" gives the default.
-func cleanName(s, def string) string {
+// CleanName trims a passkey name and bounds it; "" gives the default.
+func CleanName(s, def string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	for len(s) > maxNameLen || !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
@@ -82,12 +87,12 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 		// A shared account's keys come only from an admin's enrolment link.
 		h.jsonFail(w, r, http.StatusConflict, "shared_computer", "passkey.shared_use_enrolment")
 		return
-	case strings.HasPrefix(acct.SignIn, "sso:") && !h.opts.AllowSSOAccounts:
+	case strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts:
 		h.jsonFail(w, r, http.StatusForbidden, "sso_account", "passkey.sso_account")
 		return
 	}
 	h.beginRegistration(w, r, acct, TokenRegister, "pk_register", ceremony{
-		AccountID: acct.ID, SessionID: sess.ID, Name: cleanName(in.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
+		AccountID: acct.ID, SessionID: sess.ID, Name: CleanName(in.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
 	})
 }
 
@@ -167,8 +172,8 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.register", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
-		Details: map[string]any{"credential": encodeID(cred.ID), "name": cred.Name, "backup_eligible": cred.BackupEligible}})
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name})
+		Details: map[string]any{"credential": EncodeID(cred.ID), "name": cred.Name, "backup_eligible": cred.BackupEligible}})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": EncodeID(cred.ID), "name": cred.Name})
 }
 
 func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred store.Credential) bool {
@@ -240,7 +245,7 @@ type enrolData struct {
 
 func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 	if h.off {
-		h.Renderer.FailMessage(w, r, http.StatusConflict, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.off"))
+		h.Renderer.FailKey(w, r, http.StatusConflict, "passkey.off")
 		return
 	}
 	token := r.URL.Query().Get("token")
@@ -259,7 +264,7 @@ func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) enrolPageFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrEnrolment) {
-		h.Renderer.FailMessage(w, r, http.StatusGone, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.invalid"))
+		h.Renderer.FailKey(w, r, http.StatusGone, "enrol.invalid")
 		return
 	}
 	h.Logger.Error("passkey: reading enrolment", "err", err)
@@ -283,7 +288,7 @@ func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	var e enrolment
 	_ = json.Unmarshal(t.Data, &e)
 	h.beginRegistration(w, r, acct, TokenEnrol, "pk_enrol", ceremony{
-		AccountID: acct.ID, Name: cleanName(e.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
+		AccountID: acct.ID, Name: CleanName(e.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
 	})
 }
 
@@ -324,6 +329,6 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.enrol", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
-		Details: map[string]any{"credential": encodeID(cred.ID), "name": cred.Name}})
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name, "login": "/.gatehouse/login"})
+		Details: map[string]any{"credential": EncodeID(cred.ID), "name": cred.Name}})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": EncodeID(cred.ID), "name": cred.Name, "login": "/.gatehouse/login"})
 }
