@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
@@ -28,7 +29,7 @@ func (s *Service) ResendInvitation(ctx context.Context, c authz.Caller, id strin
 		return validation.One("status", "not_invited", "only an invited account that signs in with a password is sent an invitation")
 	}
 	if s.SendInvitation == nil {
-		return fmt.Errorf("%w: invitation mail", ErrUnavailable)
+		return fmt.Errorf("%w: invitation mail", apperr.ErrUnavailable)
 	}
 	ms, err := s.Store.ListMemberships(ctx, id)
 	if err != nil {

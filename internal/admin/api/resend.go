@@ -13,7 +13,7 @@ func (h *Handler) resendInvitation(w http.ResponseWriter, r *http.Request, c aut
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if err := h.Service.ResendInvitation(r.Context(), c, r.PathValue("id")); err != nil {
+	if err := h.d.Service.ResendInvitation(r.Context(), c, r.PathValue("id")); err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusAccepted, map[string]bool{"mailed": true})

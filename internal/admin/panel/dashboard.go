@@ -36,7 +36,7 @@ type dashboardToken struct {
 
 // dashboard is the panel's first page.
 func (h *Handler) dashboard(x *call) error {
-	d, err := h.Service.Dashboard(x.ctx(), x.c)
+	d, err := h.d.Service.Dashboard(x.ctx(), x.c)
 	if err != nil {
 		return err
 	}
@@ -52,13 +52,13 @@ func (h *Handler) dashboard(x *call) error {
 		b.Failures = append(b.Failures, dashboardFailure{Time: x.time(f.Time), Target: f.Target, IP: f.IP})
 	}
 	for _, p := range d.Providers {
-		state := h.Renderer.Catalog.T(x.lang, "dashboard.provider."+p.Status)
+		state := h.d.Renderer.Catalog.T(x.lang, "dashboard.provider."+p.Status)
 		if state == "dashboard.provider."+p.Status {
 			state = p.Status
 		}
 		b.Providers = append(b.Providers, dashboardProvider{ID: p.ID, Name: p.DisplayName, Status: p.Status, State: state, Detail: p.Detail})
 	}
-	now := h.Service.Now()
+	now := h.d.Service.Now()
 	for _, inv := range d.Invitations {
 		row := dashboardInvitation{ID: inv.AccountID, Email: inv.Email, Expired: !inv.ExpiresAt.After(now)}
 		if !row.Expired {
@@ -70,7 +70,7 @@ func (h *Handler) dashboard(x *call) error {
 	for _, t := range d.Tokens {
 		owners = append(owners, t.Account)
 	}
-	emails, err := h.Service.Emails(x.ctx(), x.c, owners)
+	emails, err := h.d.Service.Emails(x.ctx(), x.c, owners)
 	if err != nil {
 		return err
 	}

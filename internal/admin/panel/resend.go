@@ -3,7 +3,7 @@ package panel
 import (
 	"errors"
 
-	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
@@ -11,8 +11,8 @@ import (
 // comes back to its page saying so, or why not.
 func (h *Handler) resendInvitation(x *call) error {
 	id := x.r.PathValue("id")
-	err := h.Service.ResendInvitation(x.ctx(), x.c, id)
-	var rl *adminsvc.RateLimitError
+	err := h.d.Service.ResendInvitation(x.ctx(), x.c, id)
+	var rl *apperr.RateLimitError
 	var ve *validation.Error
 	switch {
 	case err == nil:
@@ -21,7 +21,7 @@ func (h *Handler) resendInvitation(x *call) error {
 		redirectError(x, Prefix+"users/"+id, "invitation_rate_limited")
 	case errors.As(err, &ve):
 		redirectError(x, Prefix+"users/"+id, "not_invited")
-	case errors.Is(err, adminsvc.ErrUnavailable):
+	case errors.Is(err, apperr.ErrUnavailable):
 		redirectError(x, Prefix+"users/"+id, "invitation_mail_off")
 	default:
 		return err

@@ -37,11 +37,11 @@ type ruleChoices struct {
 type ruleSubject struct{ Key, Label string }
 
 func (h *Handler) ruleChoices(x *call, company string) (ruleChoices, error) {
-	defs, err := h.Service.ListProperties(x.ctx(), x.c, company)
+	defs, err := h.d.Service.ListProperties(x.ctx(), x.c, company)
 	if err != nil {
 		return ruleChoices{}, err
 	}
-	roles := h.Service.Accounts.Roles().RoleNames()
+	roles := h.d.Service.Accounts.Roles().RoleNames()
 	ch := ruleChoices{Capabilities: h.capabilities(), Ops: []string{rules.OpEquals, rules.OpIn, rules.OpHasRelation}, Values: slices.Clone(roles)}
 	for _, d := range defs {
 		label := d.Labels[x.lang]
@@ -167,7 +167,7 @@ func (h *Handler) describeCondition(x *call, raw []byte) string {
 }
 
 func (h *Handler) describe(x *call, c rules.Condition, nested bool) string {
-	t := func(key string) string { return h.Renderer.Catalog.T(x.lang, key) }
+	t := func(key string) string { return h.d.Renderer.Catalog.T(x.lang, key) }
 	group := func(cs []rules.Condition, joiner string) string {
 		parts := make([]string, len(cs))
 		for i, sub := range cs {
