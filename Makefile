@@ -4,7 +4,7 @@ BIN     ?= bin/gatehouse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build demo test test-deps bench lint fuzz clean
+.PHONY: build demo test test-deps bench lint fuzz clean screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gatehouse
@@ -27,6 +27,16 @@ test: test-deps
 		| grep -E '^(\s*--- (PASS|FAIL)|ok |FAIL|panic)'
 	$(GO) test -race -count=1 -timeout 15m -skip '^TestConformance$$' ./...
 	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
+
+# Pictures of the main pages (login, account, dashboard, users, user,
+# audit, rules), on a desktop and at 375 px, into screenshots/ (not
+# committed), taken by headless Chromium through the browser test harness.
+# The test sits behind the screenshots build tag, so make test (which has
+# its own browser tests of the same pages) never compiles it.
+screenshots:
+	rm -rf screenshots
+	GATEHOUSE_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -tags screenshots -count=1 -run '^TestScreenshots$$' ./internal/server
+	@ls screenshots
 
 bench:
 	./scripts/bench.sh

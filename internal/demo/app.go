@@ -10,10 +10,12 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/identity"
 )
 
@@ -52,7 +54,7 @@ th{width:14rem;color:#5b6474;font-weight:600}code{font-size:.85rem;word-break:br
 </table>
 <h2>Claims</h2><pre id="claims">{{.JSON}}</pre>
 <h2>Identity headers received</h2><table>{{range .Headers}}<tr><th>{{.Name}}</th><td><code>{{.Value}}</code></td></tr>{{end}}</table>
-<p><a href="/.gatehouse/whoami">/.gatehouse/whoami</a> · <a href="/.gatehouse/logout">Sign out</a></p>
+<p><a href="/.gatehouse/account/" id="account-link">Your account</a> (language, passkeys, sessions){{if .Admin}} · <a href="/.gatehouse/admin/" id="admin-link">Admin panel</a>{{end}} · <a href="/.gatehouse/whoami">/.gatehouse/whoami</a> · <a href="/.gatehouse/logout">Sign out</a></p>
 </main></body></html>`))
 
 type header struct{ Name, Value string }
@@ -63,6 +65,8 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		JSON    string
 		Error   string
 		Headers []header
+		// Admin: the role reaches the admin panel, so the page links to it.
+		Admin bool
 	}{}
 	for name, vals := range r.Header {
 		if len(name) > 12 && (name[:12] == "X-Gatehouse-" || name[:12] == "X-Forwarded-") {
@@ -77,6 +81,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		data.Error = err.Error()
 	} else {
 		data.Claims = claims
+		data.Admin = slices.Contains(claims.Capabilities, account.CapAdminPanel)
 		pretty, _ := json.MarshalIndent(claims, "", "  ")
 		data.JSON = string(pretty)
 	}

@@ -83,19 +83,26 @@ func Run(ctx context.Context, o Options) error {
 	go func() { _ = appSrv.Serve(appLn) }()
 	defer appSrv.Close()
 
+	password := pw + "   (printed this once: the demo keeps it from now on)"
+	if pw == "" {
+		password = `the one printed at the first start (forgotten? "Forgot password?" on the sign-in page; the link appears below)`
+	}
 	fmt.Fprintf(o.Stdout, `
 Gatehouse demo is running.
 
   Open:      %s/
   Email:     %s
-  Password:  %s   (one-time: a new one is printed at every start)
+  Password:  %s
+  Admin panel: %s/.gatehouse/admin/   Your account: %s/.gatehouse/account/
 
   Company %q with site %q; the app behind the gateway shows the identity it verified.
-  Mail (password resets, invitations) is written to %s
+  Mail (password resets, invitations) is written to %s;
+  the links each message carries are printed here too.
   Health and metrics: http://%s/readyz  http://%s/metrics
-  Stop with Ctrl-C.
+  Start afresh: stop, delete %s, start again. Stop with Ctrl-C.
 
-`, publicURL, AdminEmail, pw, CompanyID, SiteID, cfg.Mail.OutboxDir, ops.Addr(), ops.Addr())
+`, publicURL, AdminEmail, password, publicURL, publicURL, CompanyID, SiteID, cfg.Mail.OutboxDir, ops.Addr(), ops.Addr(), o.DataDir)
+	go watchOutbox(ctx, cfg.Mail.OutboxDir, o.Stdout, time.Second)
 	return srv.Run(ctx, pub, ops)
 }
 
@@ -126,8 +133,12 @@ func Config(publicURL, dataDir, appURL string) config.Config {
 	return cfg
 }
 
-// Seed makes sure the demo company, site and admin exist, and gives the
-// admin a fresh one-time password, which it returns.
+// Seed makes sure the demo company, site and admin exist. It gives the
+// admin a generated password when it creates the account, and returns it
+// to be printed that once; on later starts it returns "" and leaves the
+// password alone, as Keycloak and authentik do with their bootstrap admin:
+// resetting it at every start would undo a password the newcomer chose
+// (through "Forgot password?") without a word.
 func Seed(ctx context.Context, cfg config.Config, st store.Store) (string, error) {
 	svc, err := server.NewAccountService(cfg, st)
 	if err != nil {
@@ -151,7 +162,7 @@ func Seed(ctx context.Context, cfg config.Config, st store.Store) (string, error
 	} else if err != nil {
 		return "", err
 	}
-	admin, err := st.GetAccountByEmail(ctx, AdminEmail)
+	_, err = st.GetAccountByEmail(ctx, AdminEmail)
 	if errors.Is(err, store.ErrNotFound) {
 		_, err = svc.Create(ctx, account.NewAccount{
 			Email: AdminEmail, FirstName: "Ada", LastName: "Admin", Language: "en",
@@ -160,8 +171,5 @@ func Seed(ctx context.Context, cfg config.Config, st store.Store) (string, error
 		})
 		return pw, err
 	}
-	if err != nil {
-		return "", err
-	}
-	return pw, svc.SetPassword(ctx, admin.ID, pw)
+	return "", err
 }

@@ -99,6 +99,9 @@ var AdminOperations = []AdminOperation{
 			Body: `{"emails":"invitee{n}@example.com","memberships":[{"company":"{A}","role":"{member}"}]}`}},
 		Panel: []agreeCall{{Method: "POST", Path: "invite", Form: url.Values{
 			"emails": {"invitee{n}@example.com"}, "company": {"{A}"}, "role": {"{member}"}, "language": {"en"}}}}},
+	{Action: "account.invitation.resend", Fresh: freshInvited,
+		API:   []agreeCall{{Method: "POST", Path: "accounts/{acct}/invitation"}},
+		Panel: []agreeCall{{Method: "POST", Path: "users/{acct}/invitation"}}},
 
 	// ---- companies and sites
 	{Action: "company.list", Scope: scopeAny,
@@ -257,7 +260,7 @@ var AdminOperations = []AdminOperation{
 
 	// ---- pages only the panel has
 	{Action: "panel.home", Scope: scopeAny,
-		PanelOnly: "the panel's start page; it redirects to the first section the caller may see",
+		PanelOnly: "the panel's start page, the dashboard of the caller's companies",
 		Panel:     []agreeCall{{Method: "GET", Path: ""}}},
 	{Action: "panel.users.new", Scope: scopeAny,
 		PanelOnly: "the new-user form (the API takes the account in one POST)",
@@ -667,6 +670,16 @@ func (fx *agreeFixture) next() string { return strconv.FormatInt(fx.seq.Add(1), 
 
 func freshAccount(t *testing.T, fx *agreeFixture) map[string]string {
 	a := fx.account(t, "fresh"+fx.next()+"@example.com", store.KindPersonal, agreeCompanyA, fx.member)
+	return map[string]string{"{acct}": a.ID, "{email}": a.Email}
+}
+
+// freshInvited is an invited password account, yet to set its password.
+func freshInvited(t *testing.T, fx *agreeFixture) map[string]string {
+	a, err := fx.g.Server.Accounts.Create(context.Background(), account.NewAccount{Email: "invited" + fx.next() + "@example.com",
+		FirstName: "Ivy", LastName: "Invited", Kind: store.KindPersonal, SignIn: "password", CompanyID: agreeCompanyA, Role: fx.member, Actor: "test"})
+	if err != nil {
+		t.Fatalf("creating an invited account: %v", err)
+	}
 	return map[string]string{"{acct}": a.ID, "{email}": a.Email}
 }
 

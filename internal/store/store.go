@@ -58,7 +58,12 @@ type AccountQuery struct {
 	Status    string
 	CompanyID string
 	Role      string
+	// SiteID keeps the accounts that reach the site: those granted it, and
+	// with SiteRoles, those whose role in the site's company is one of
+	// them (the roles that see every site of their company), so that the
+	// list agrees with the site's own page.
 	SiteID    string
+	SiteRoles []string
 	After     string // cursor: list accounts whose ID sorts after this one
 	Limit     int    // 0 means a default of 50; at most 1000
 }
@@ -585,6 +590,30 @@ type Maintenance interface {
 	PurgeAudit(ctx context.Context, cutoff time.Time) (int, error)
 }
 
+// PendingInvitation is an invited account and when the newest unused
+// invitation link it was sent stops working (zero: it has none left).
+type PendingInvitation struct {
+	AccountID string
+	Email     string
+	ExpiresAt time.Time
+}
+
+// Overview counts what the admin panel's dashboard shows, always within a
+// list of companies: an account counts when it has a membership in one of
+// them, so an administrator's numbers never include another company's
+// people. An empty list counts nothing.
+type Overview interface {
+	// CountAccountsByStatus counts the accounts of companies per status.
+	CountAccountsByStatus(ctx context.Context, companies []string) (map[string]int, error)
+	// CountLiveSessions counts the sessions of the accounts of companies
+	// that have not reached their absolute expiry at now.
+	CountLiveSessions(ctx context.Context, companies []string, now time.Time) (int, error)
+	// ListPendingInvitations lists the invited accounts of companies whose
+	// newest unused invitation link expires before before (or who have
+	// none left), soonest first, at most limit of them.
+	ListPendingInvitations(ctx context.Context, companies []string, before time.Time, limit int) ([]PendingInvitation, error)
+}
+
 // Store is every capability together, as the server wires it.
 type Store interface {
 	Accounts
@@ -604,6 +633,7 @@ type Store interface {
 	Credentials
 	Properties
 	Workstations
+	Overview
 	Changes
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.

@@ -90,7 +90,7 @@ func (s *Service) ListAccounts(ctx context.Context, c authz.Caller, f AccountFil
 	}
 	page := AccountPage{Accounts: []AccountJSON{}}
 	q := store.AccountQuery{
-		Search: f.Search, Status: f.Status, Role: f.Role, CompanyID: f.Company, SiteID: f.Site,
+		Search: f.Search, Status: f.Status, Role: f.Role, CompanyID: f.Company, SiteID: f.Site, SiteRoles: s.allSiteRoles(f.Site),
 		After: f.After, Limit: f.Limit + 1,
 	}
 	// Accounts outside the caller's scope are skipped, so one store page
@@ -515,3 +515,20 @@ func (s *Service) membershipTarget(ctx context.Context, c authz.Caller, id, comp
 // errRoleBeyondOwn refuses a role granting what the caller's own role in
 // the company does not.
 var errRoleBeyondOwn = fmt.Errorf("%w: you may only give roles whose capabilities your own role in that company has", authz.ErrForbidden)
+
+// allSiteRoles lists, for a site filter, the roles that reach every site
+// of their company: one site's users are those granted it and those, so
+// the users list agrees with the site's own page.
+func (s *Service) allSiteRoles(site string) []string {
+	if site == "" {
+		return nil
+	}
+	var out []string
+	roles := s.Accounts.Roles()
+	for _, name := range roles.RoleNames() {
+		if r, ok := roles.Role(name); ok && r.AllSites {
+			out = append(out, name)
+		}
+	}
+	return out
+}

@@ -52,6 +52,7 @@ var (
 	OpMembershipSet       = write("account.membership.set", capPanel, capUsers)
 	OpMembershipRemove    = write("account.membership.remove", capPanel, capUsers)
 	OpInvite              = write("account.invite", capPanel, capUsers)
+	OpInvitationResend    = write("account.invitation.resend", capPanel, capUsers)
 	OpCompanyList         = read("company.list", capPanel, capUsers)
 	OpCompanyCreate       = write("company.create", capPanel, capUsers)
 	OpCompanyRename       = write("company.rename", capPanel, capUsers)
@@ -96,7 +97,7 @@ func Ops() []Op {
 		OpPanel,
 		OpAccountList, OpAccountGet, OpAccountCreate, OpAccountUpdate, OpAccountDelete,
 		OpAccountBlock, OpAccountUnblock, OpAccountDeactivate, OpAccountExport,
-		OpSessionList, OpSessionsEnd, OpSessionEnd, OpMembershipSet, OpMembershipRemove, OpInvite,
+		OpSessionList, OpSessionsEnd, OpSessionEnd, OpMembershipSet, OpMembershipRemove, OpInvite, OpInvitationResend,
 		OpCompanyList, OpCompanyCreate, OpCompanyRename, OpCompanyMembers,
 		OpSiteList, OpSiteCreate, OpSiteRename, OpSiteMembers, OpSiteMembersSet,
 		OpProviderList, OpAuditList, OpTokenList, OpTokenCreate, OpTokenRevoke,

@@ -76,6 +76,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		{"GET accounts/{id}/properties", adminsvc.OpValuesGet, h.getValues},
 		{"PATCH accounts/{id}/properties", adminsvc.OpValuesSet, h.patchValues},
 		{"POST invitations", adminsvc.OpInvite, h.invite},
+		{"POST accounts/{id}/invitation", adminsvc.OpInvitationResend, h.resendInvitation},
 		{"GET companies", adminsvc.OpCompanyList, h.listCompanies},
 		{"POST companies", adminsvc.OpCompanyCreate, h.createCompany},
 		{"PATCH companies/{id}", adminsvc.OpCompanyRename, h.renameCompany},

@@ -20,24 +20,23 @@ type ruleRow struct {
 	Enabled                              bool
 }
 
-// ruleForm is a rule's form as shown or submitted.
+// ruleForm is a rule's form as shown or submitted. The condition is
+// Match and Rows (see rulebuilder.go), or Condition, its JSON, for a
+// condition the rows cannot show.
 type ruleForm struct {
 	ID, Name, Capability, Tag, Condition, Position string
 	Enabled                                        bool
+	Match                                          string
+	Rows                                           []condRow
 }
 
 // rulesBody is the rules page of one company.
 type rulesBody struct {
 	scope
-	Rows         []ruleRow
-	Form         ruleForm
-	Capabilities []string
-	Example      string
+	ruleChoices
+	Rows []ruleRow
+	Form ruleForm
 }
-
-// conditionExample is the syntax help shown by every condition editor.
-const conditionExample = `{"all": [{"property": "site", "op": "equals", "value": "Toulouse"},
-         {"role": true, "op": "in", "values": ["manager", "admin"]}]}`
 
 func (h *Handler) capabilities() []string {
 	roles := h.d.Service.Accounts.Roles()
@@ -74,10 +73,14 @@ func (h *Handler) rulesBody(x *call, sc scope) (rulesBody, error) {
 	if err != nil {
 		return rulesBody{}, err
 	}
-	b := rulesBody{scope: sc, Capabilities: h.capabilities(), Example: conditionExample, Form: ruleForm{Enabled: true}}
+	ch, err := h.ruleChoices(x, sc.Company)
+	if err != nil {
+		return rulesBody{}, err
+	}
+	b := rulesBody{scope: sc, ruleChoices: ch, Form: ruleForm{Enabled: true, Match: "all", Rows: padRows(nil)}}
 	for _, r := range rs {
 		b.Rows = append(b.Rows, ruleRow{ID: r.ID, Name: r.Name, Capability: r.Capability, Tag: r.Tag,
-			Condition: string(r.Condition), Position: r.Position, Enabled: r.Enabled})
+			Condition: h.describeCondition(x, r.Condition), Position: r.Position, Enabled: r.Enabled})
 	}
 	return b, nil
 }
@@ -103,12 +106,16 @@ func submittedRule(x *call) (ruleForm, rules.RuleInput, []string) {
 		Enabled: x.r.PostFormValue("enabled") != ""}
 	in := rules.RuleInput{Name: &f.Name, Capability: &f.Capability, Tag: &f.Tag, Enabled: &f.Enabled}
 	var bad []string
-	if f.Condition != "" {
-		if json.Valid([]byte(f.Condition)) {
-			in.Condition = json.RawMessage(f.Condition)
-		} else {
-			bad = append(bad, "condition")
-		}
+	if f.Condition == "" {
+		// The editor's rows; a form with a condition field is the JSON
+		// editor of a condition the rows cannot show.
+		f.Match, f.Rows = submittedRows(x)
+		in.Condition = buildCondition(f.Match, f.Rows)
+		f.Rows = padRows(f.Rows)
+	} else if json.Valid([]byte(f.Condition)) {
+		in.Condition = json.RawMessage(f.Condition)
+	} else {
+		bad = append(bad, "condition")
 	}
 	if f.Position != "" {
 		n, err := strconv.Atoi(f.Position)
@@ -171,14 +178,18 @@ func (h *Handler) ruleFor(x *call) (store.AccessRule, error) {
 
 // ruleBody is one rule's edit page.
 type ruleBody struct {
-	Company      string
-	Form         ruleForm
-	Capabilities []string
-	Example      string
+	ruleChoices
+	Company string
+	Form    ruleForm
 }
 
-func (h *Handler) renderRule(x *call, status int, company string, f ruleForm, ps []string) {
-	h.render(x, status, "rule", "admin.rule.title", ruleBody{Company: company, Form: f, Capabilities: h.capabilities(), Example: conditionExample}, ps)
+func (h *Handler) renderRule(x *call, status int, company string, f ruleForm, ps []string) error {
+	ch, err := h.ruleChoices(x, company)
+	if err != nil {
+		return err
+	}
+	h.render(x, status, "rule", "admin.rule.title", ruleBody{ruleChoices: ch, Company: company, Form: f}, ps)
+	return nil
 }
 
 func (h *Handler) rulePage(x *call) error {
@@ -186,9 +197,14 @@ func (h *Handler) rulePage(x *call) error {
 	if err != nil {
 		return err
 	}
-	h.renderRule(x, http.StatusOK, r.CompanyID, ruleForm{ID: r.ID, Name: r.Name, Capability: r.Capability, Tag: r.Tag,
-		Condition: prettyCondition(r.Condition), Position: strconv.Itoa(r.Position), Enabled: r.Enabled}, nil)
-	return nil
+	f := ruleForm{ID: r.ID, Name: r.Name, Capability: r.Capability, Tag: r.Tag, Position: strconv.Itoa(r.Position), Enabled: r.Enabled}
+	var ok bool
+	if f.Match, f.Rows, ok = conditionRows(r.Condition); ok {
+		f.Rows = padRows(f.Rows)
+	} else {
+		f.Condition = prettyCondition(r.Condition)
+	}
+	return h.renderRule(x, http.StatusOK, r.CompanyID, f, nil)
 }
 
 func (h *Handler) updateRule(x *call) error {
@@ -205,8 +221,7 @@ func (h *Handler) updateRule(x *call) error {
 		if r, err = h.ruleFor(x); err != nil {
 			return err
 		}
-		h.renderRule(x, http.StatusUnprocessableEntity, r.CompanyID, f, ps)
-		return nil
+		return h.renderRule(x, http.StatusUnprocessableEntity, r.CompanyID, f, ps)
 	}
 	if err != nil {
 		return err

@@ -1,16 +1,12 @@
 package panel
 
 import (
-	"encoding/base64"
-	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
-	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
@@ -48,15 +44,6 @@ type tokensBody struct {
 // token should not stay live for ever.
 const DefaultTokenLifetime = 90 * 24 * time.Hour
 
-// tokenFormCookie remembers the form ids of the last token creations of
-// this browser. It holds no secret (a form id only says "this post was
-// already answered"), so it needs neither the Secure flag nor signing:
-// whoever could plant it could only stop a token from being created.
-const (
-	tokenFormCookie = cookies.Prefix + "token_forms"
-	tokenFormsKept  = 8
-)
-
 func (h *Handler) tokensBody(x *call) (tokensBody, error) {
 	ts, err := h.d.Service.ListAPITokens(x.ctx(), x.c)
 	if err != nil {
@@ -71,11 +58,11 @@ func (h *Handler) tokensBody(x *call) (tokensBody, error) {
 		return tokensBody{}, err
 	}
 	now := h.d.Service.Now()
-	id := make([]byte, 16)
-	if _, err := io.ReadFull(h.d.Service.Rand, id); err != nil {
+	formID, err := newFormID(h.d.Service.Rand)
+	if err != nil {
 		return tokensBody{}, err
 	}
-	b := tokensBody{FormID: base64.RawURLEncoding.EncodeToString(id), Expires: now.Add(DefaultTokenLifetime).UTC().Format(time.DateOnly)}
+	b := tokensBody{FormID: formID, Expires: now.Add(DefaultTokenLifetime).UTC().Format(time.DateOnly)}
 	for _, t := range ts {
 		row := tokenRow{ID: t.ID, Name: t.Name, Account: emails[t.Account], Created: x.date(t.CreatedAt), Live: true}
 		if t.ExpiresAt != nil {
@@ -112,11 +99,10 @@ func (h *Handler) tokens(x *call) error {
 func (h *Handler) createToken(x *call) error {
 	name := formValue(x, "name")
 	formID := formValue(x, "form_id")
-	used := usedTokenForms(x.r)
 	if formID == "" {
 		return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{validation.New("form_id", "required", "reload the page and try again")}})
 	}
-	if slices.Contains(used, formID) {
+	if tokenForms.seen(x.r, formID) {
 		redirect(x, Prefix+"tokens", "token_already_created")
 		return nil
 	}
@@ -138,12 +124,7 @@ func (h *Handler) createToken(x *call) error {
 	if err != nil {
 		return h.tokenProblems(x, name, err)
 	}
-	used = append(used, formID)
-	if len(used) > tokenFormsKept {
-		used = used[len(used)-tokenFormsKept:]
-	}
-	http.SetCookie(x.w, &http.Cookie{Name: tokenFormCookie, Value: strings.Join(used, "."), Path: Prefix + "tokens",
-		MaxAge: int((24 * time.Hour).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	tokenForms.remember(x, formID)
 	b, err := h.tokensBody(x)
 	if err != nil {
 		return err
@@ -152,16 +133,6 @@ func (h *Handler) createToken(x *call) error {
 	x.w.Header().Set("Cache-Control", "no-store")
 	h.render(x, http.StatusCreated, "tokens", "admin.tokens.title", b, nil)
 	return nil
-}
-
-// usedTokenForms reads the form ids of this browser's last token
-// creations.
-func usedTokenForms(r *http.Request) []string {
-	c, err := r.Cookie(tokenFormCookie)
-	if err != nil || c.Value == "" {
-		return nil
-	}
-	return strings.Split(c.Value, ".")
 }
 
 func (h *Handler) tokenProblems(x *call, name string, err error) error {

@@ -150,6 +150,13 @@ type siteBody struct {
 	Site    adminsvc.SiteJSON
 	Company string // its name
 	Members []adminsvc.MemberJSON
+	// Grantable: some member's access depends on the boxes; when none
+	// does (every role sees every site, as in the standard model), the
+	// page says why and offers no button that would change nothing.
+	Grantable bool
+	// SeeAll: some members' roles see every site, so their boxes are
+	// ticked and cannot be changed.
+	SeeAll bool
 }
 
 func (h *Handler) siteBody(x *call, id string) (siteBody, error) {
@@ -171,6 +178,10 @@ func (h *Handler) siteBody(x *call, id string) (siteBody, error) {
 	}
 	if !found {
 		return siteBody{}, store.ErrNotFound
+	}
+	for _, m := range b.Members {
+		b.Grantable = b.Grantable || !m.AllSites
+		b.SeeAll = b.SeeAll || m.AllSites
 	}
 	b.Company = b.Site.Company
 	cos, err := h.d.Service.ListCompanies(x.ctx(), x.c)

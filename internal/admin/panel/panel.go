@@ -67,6 +67,9 @@ type call struct {
 	c    authz.Caller
 	lang string
 	csrf string
+	// invalid names the form fields the problems shown are about, so the
+	// page can mark them (aria-invalid) and point them at the summary.
+	invalid []string
 }
 
 // ctx is the request context, carrying the client address for the audit.
@@ -92,6 +95,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		// The form names the lifecycle action; the service records it.
 		{"POST users/{id}/status", adminsvc.OpAccountUpdate, h.userStatus},
 		{"POST users/{id}/delete", adminsvc.OpAccountDelete, h.deleteUser},
+		{"POST users/{id}/invitation", adminsvc.OpInvitationResend, h.resendInvitation},
 		{"POST users/{id}/sessions", adminsvc.OpSessionsEnd, h.endSessions},
 		{"POST users/{id}/sessions/{sid}/end", adminsvc.OpSessionEnd, h.endSession},
 		{"POST users/{id}/memberships", adminsvc.OpMembershipSet, h.setMembership},
@@ -211,12 +215,27 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, rdurl.LoginURL("", target), http.StatusFound)
 }
 
-// problem renders an error page in the caller's language.
+// problem renders an error page in the caller's language inside the
+// panel's layout, so a signed-in visitor keeps the navigation (or, when
+// they may not use the panel at all, their account and sign-out links).
 func (h *Handler) problem(x *call, p web.Problem) {
-	page := h.d.Renderer.Page(x.lang, "")
-	page.Title = page.T(p.TitleKey)
-	page.Error = page.T(p.MsgKey)
-	h.d.Renderer.Render(x.w, p.Status, "error", page)
+	if x.csrf == "" {
+		x.csrf = h.d.CSRF.Token(x.w, x.r)
+	}
+	msg := p.MsgKey
+	if key, ok := panelProblems[p.Code]; ok {
+		msg = key
+	}
+	page := h.page(x, "error", p.TitleKey, nil, nil)
+	page.Notice, page.Error = "", page.T(msg)
+	h.d.Renderer.Render(x.w, p.Status, template, page)
+}
+
+// panelProblems words the problems whose gateway-wide message would
+// mislead inside the panel ("no application at this address").
+var panelProblems = map[string]string{
+	web.ProblemNotFound.Code:  "panel_error.not_found",
+	web.ProblemForbidden.Code: "panel_error.forbidden",
 }
 
 // fail turns an error a view returned into the error page httperr's table
@@ -231,18 +250,13 @@ func (h *Handler) fail(x *call, err error) {
 
 func (h *Handler) notFound(x *call) error { return store.ErrNotFound }
 
-func (h *Handler) home(x *call) error {
-	if h.d.Service.Can(x.c, adminsvc.OpAccountList) {
-		http.Redirect(x.w, x.r, Prefix+"users", http.StatusSeeOther)
-		return nil
-	}
-	http.Redirect(x.w, x.r, Prefix+"audit", http.StatusSeeOther)
-	return nil
-}
+// home is the dashboard: what an administrator checks first.
+func (h *Handler) home(x *call) error { return h.dashboard(x) }
 
 // nav is what the navigation bar shows the caller.
 type nav struct {
 	Section      string
+	Panel        bool // the caller may use the panel at all
 	Users        bool
 	Export       bool
 	Integration  bool
@@ -259,6 +273,7 @@ type nav struct {
 type pageData struct {
 	Nav      nav
 	Problems []string // translated validation problems of the submitted form
+	Invalid  []string // the names of the fields those problems are about
 	Body     any
 	// Label says a code in words: {{call $.Data.Label "role" .Role}}.
 	Label func(kind, code string) string
@@ -266,21 +281,29 @@ type pageData struct {
 
 // render shows a section of the panel.
 func (h *Handler) render(x *call, status int, section, titleKey string, body any, problems []string) {
+	h.d.Renderer.Render(x.w, status, template, h.page(x, section, titleKey, body, problems))
+}
+
+// page is a section of the panel with its navigation.
+func (h *Handler) page(x *call, section, titleKey string, body any, problems []string) web.Page {
 	page := h.d.Renderer.Page(x.lang, x.csrf)
 	page.Title = page.T(titleKey)
 	page.MainClass = "wide admin"
 	page.Notice, page.Error = h.flash(x)
 	page.Data = pageData{
 		Nav: nav{
-			Section: section, Users: h.d.Service.Can(x.c, adminsvc.OpAccountList), Export: h.d.Service.Can(x.c, adminsvc.OpAccountExport),
-			Integration: h.d.Service.SeesIntegrationLogs(x.c), FullAdmin: h.d.Service.CreatesCompanies(x.c), Props: h.d.Service.Rules != nil,
-			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
+			Section: section, Panel: h.d.Service.Can(x.c, adminsvc.OpPanel),
+			Users: h.d.Service.Can(x.c, adminsvc.OpAccountList), Export: h.d.Service.Can(x.c, adminsvc.OpAccountExport),
+			Integration: h.d.Service.SeesIntegrationLogs(x.c), FullAdmin: h.d.Service.CreatesCompanies(x.c),
+			Props: h.d.Service.Rules != nil && h.d.Service.Can(x.c, adminsvc.OpPropertyList),
+			Name:  account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,
+		Invalid:  x.invalid,
 		Body:     body,
 		Label:    h.labeler(x).Label,
 	}
-	h.d.Renderer.Render(x.w, status, template, page)
+	return page
 }
 
 // flash reads the notice or error a redirect after a change carries as
@@ -384,6 +407,7 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 		if i := strings.LastIndexByte(field, '.'); i >= 0 {
 			field = field[i+1:]
 		}
+		x.invalid = append(x.invalid, field)
 		label := cat.T(x.lang, "admin.field."+field)
 		if label == "admin.field."+field {
 			label = p.Field

@@ -66,6 +66,14 @@ type enrolmentBody struct {
 func (h *Handler) createEnrolment(x *call) error {
 	id := x.r.PathValue("id")
 	name := formValue(x, "name")
+	// A resubmitted form (a reload of the page showing the link) makes no
+	// second link. A post without a form id is no reload of the panel's
+	// form, whose every rendering carries one.
+	formID := formValue(x, "form_id")
+	if enrolmentForms.seen(x.r, formID) {
+		redirect(x, Prefix+"users/"+id, "enrolment_already_created")
+		return nil
+	}
 	e, err := h.d.Service.CreateEnrolment(x.ctx(), x.c, id, name, nil)
 	if code, ok := passkeyRefusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
@@ -84,6 +92,9 @@ func (h *Handler) createEnrolment(x *call) error {
 	png, err := qrPNG(e.URL)
 	if err != nil {
 		return err
+	}
+	if formID != "" {
+		enrolmentForms.remember(x, formID)
 	}
 	x.w.Header().Set("Cache-Control", "no-store")
 	h.render(x, http.StatusCreated, "enrolment", "admin.enrolment.title", enrolmentBody{

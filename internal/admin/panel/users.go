@@ -193,6 +193,12 @@ type userBody struct {
 	SiteNames   map[string]string // site id -> name
 	// Lifecycle actions the account's status allows.
 	CanBlock, CanUnblock, CanDeactivate bool
+	// CanResend: an invited password account, whose set-password link
+	// can be mailed again.
+	CanResend bool
+	// ReadOnly: a deactivated account never comes back, so its forms are
+	// shown disabled, with a word why; deleting it is still offered.
+	ReadOnly bool
 	// Passkeys and, for a shared-computer account, its workstation
 	// enrolment and allowed networks (one per line).
 	HasPasskeys bool
@@ -202,6 +208,8 @@ type userBody struct {
 	Passkeys    []passkeyRow
 	Shared      bool
 	Networks    string
+	// EnrolFormID names this rendering of the enrolment form (formOnce).
+	EnrolFormID string
 	// Properties are the value forms of the account's companies the
 	// caller administers.
 	Properties []valuesForm
@@ -230,6 +238,8 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 		CanBlock:      a.Status == store.StatusActive,
 		CanUnblock:    a.Status == store.StatusBlocked,
 		CanDeactivate: a.Status != store.StatusDeactivated,
+		CanResend:     a.Status == store.StatusInvited && a.SignIn == account.SignInPassword,
+		ReadOnly:      a.Status == store.StatusDeactivated,
 	}
 	if h.d.Service.Passkeys != nil {
 		b.HasPasskeys, b.Shared, b.PasskeysOff = true, isShared(a), !h.d.PasskeysOn
@@ -237,6 +247,9 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 			return userBody{}, err
 		}
 		if b.Shared {
+			if b.EnrolFormID, err = newFormID(h.d.Service.Rand); err != nil {
+				return userBody{}, err
+			}
 			nets, err := h.d.Service.AllowedNetworks(x.ctx(), x.c, a.ID)
 			if err != nil {
 				return userBody{}, err

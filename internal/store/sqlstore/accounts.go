@@ -186,7 +186,17 @@ func (s *Store) ListAccounts(ctx context.Context, q store.AccountQuery) ([]store
 		where = append(where, `EXISTS (SELECT 1 FROM memberships m WHERE `+strings.Join(cond, " AND ")+`)`)
 	}
 	if q.SiteID != "" {
-		where = append(where, `EXISTS (SELECT 1 FROM site_access sa WHERE sa.account_id = a.id AND sa.site_id = `+a.add(q.SiteID)+`)`)
+		site := a.add(q.SiteID)
+		reach := `EXISTS (SELECT 1 FROM site_access sa WHERE sa.account_id = a.id AND sa.site_id = ` + site + `)`
+		if len(q.SiteRoles) > 0 {
+			roles := make([]string, len(q.SiteRoles))
+			for i, r := range q.SiteRoles {
+				roles[i] = a.add(r)
+			}
+			reach = `(` + reach + ` OR EXISTS (SELECT 1 FROM memberships ms JOIN sites st ON st.company_id = ms.company_id WHERE ms.account_id = a.id AND st.id = ` +
+				site + ` AND ms.role IN (` + strings.Join(roles, ", ") + `)))`
+		}
+		where = append(where, reach)
 	}
 	if q.After != "" {
 		where = append(where, `a.id > `+a.add(q.After))

@@ -260,6 +260,10 @@ func testListAccounts(t *testing.T, s store.Store) {
 		{"company and role", store.AccountQuery{CompanyID: "globex", Role: "manager"}, []string{"u4"}},
 		{"site", store.AccountQuery{SiteID: "tls"}, []string{"u2", "u4"}},
 		{"site and status", store.AccountQuery{SiteID: "tls", Status: store.StatusBlocked}, []string{"u2"}},
+		// A role that sees every site reaches the sites of its own company only.
+		{"site with the roles that see every site", store.AccountQuery{SiteID: "tls", SiteRoles: []string{"admin"}}, []string{"u1", "u2", "u4"}},
+		{"site roles held in another company", store.AccountQuery{SiteID: "tls", SiteRoles: []string{"manager"}}, []string{"u2", "u4"}},
+		{"site roles and status", store.AccountQuery{SiteID: "tls", SiteRoles: []string{"admin", "viewer"}, Status: store.StatusActive}, []string{"u1"}},
 		{"after", store.AccountQuery{After: "u2"}, []string{"u3", "u4", "u5"}},
 		{"after and company", store.AccountQuery{After: "u1", CompanyID: "acme"}, []string{"u2", "u4"}},
 		{"limit", store.AccountQuery{Limit: 2}, []string{"u1", "u2"}},

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AccessRules", testAccessRules},
 		{"AllowedNetworks", testAllowedNetworks},
 		{"Purge", testPurge},
+		{"Overview", testOverview},
 		{"Changes", testChanges},
 		{"ChangesOnlyWhenCommitted", testChangesOnlyWhenCommitted},
 		{"ChangesCoverEveryWrite", testChangesCoverEveryWrite},
