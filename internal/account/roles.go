@@ -72,7 +72,14 @@ type Role struct {
 	AllSites bool `yaml:"all_sites"`
 	// SharedComputer: the role may be held by a shared-computer account.
 	SharedComputer bool `yaml:"shared_computer"`
+	// MFA is "required" when holders must sign in with more than one
+	// factor (a password and a code, a passkey, or an SSO sign-in the
+	// provider vouches for); empty when one factor is enough.
+	MFA string `yaml:"mfa"`
 }
+
+// MFARequired is the value of Role.MFA that requires multi-factor sign-in.
+const MFARequired = "required"
 
 // Built-in model names.
 const (
@@ -166,6 +173,9 @@ func (m *Model) validate() error {
 			problems = append(problems, fmt.Sprintf("roles[%d].name: role %q is defined twice", i, r.Name))
 		}
 		seen[r.Name] = true
+		if r.MFA != "" && r.MFA != MFARequired {
+			problems = append(problems, fmt.Sprintf("roles[%d].mfa: must be %q or absent", i, MFARequired))
+		}
 		for j, c := range r.Capabilities {
 			if !slices.Contains(known, c) {
 				problems = append(problems, fmt.Sprintf("roles[%d].capabilities[%d]: unknown capability %q", i, j, c))
@@ -186,6 +196,13 @@ func (m *Model) Role(name string) (Role, bool) {
 		}
 	}
 	return Role{}, false
+}
+
+// RequiresMFA reports whether holders of the role must sign in with more
+// than one factor.
+func (m *Model) RequiresMFA(role string) bool {
+	r, ok := m.Role(role)
+	return ok && r.MFA == MFARequired
 }
 
 // RoleNames lists the model's roles in order.

@@ -124,11 +124,28 @@ type Route struct {
 }
 
 // Allow restricts a route to roles or capabilities in the route's company.
-// Both empty: any signed-in active account.
+// Both empty: any signed-in active account. MFA, MaxAge and AMR ask how
+// strongly and how recently the session authenticated (step-up): a
+// session that meets the rest but not these is asked to sign in again.
 type Allow struct {
 	Roles        []string `yaml:"roles"`
 	Capabilities []string `yaml:"capabilities"`
+	// MFA: the session used more than one factor.
+	MFA bool `yaml:"mfa"`
+	// MaxAge: the session's last authentication is at most this old.
+	MaxAge Duration `yaml:"max_age"`
+	// AMR: the session signed in with at least one of these RFC 8176
+	// methods (for example [hwk]: a device-bound passkey).
+	AMR []string `yaml:"amr"`
 }
+
+// StepUp reports whether the route asks anything of how the session
+// authenticated.
+func (a Allow) StepUp() bool { return a.MFA || a.MaxAge > 0 || len(a.AMR) > 0 }
+
+// AMRValues are the authentication methods a route may require, as the
+// assertion's amr claim names them (RFC 8176).
+func AMRValues() []string { return []string{"pwd", "otp", "hwk", "swk", "fed", "mfa"} }
 
 // Keys controls assertion signing keys.
 type Keys struct {

@@ -385,6 +385,9 @@ func (v *validator) providers(ps []Provider) {
 				break
 			}
 		}
+		if p.MFA != "" && p.MFA != providers.MFAEnforced {
+			v.add(at("mfa"), `must be "`+providers.MFAEnforced+`" or absent`)
+		}
 		if p.JIT.Enabled {
 			if p.JIT.Company == "" {
 				v.add(at("jit.company"), "required when jit.enabled is true")
@@ -444,16 +447,35 @@ func (v *validator) routes(rs []Route) {
 		if r.Company == "" && !r.Public {
 			v.add(at("company"), "required unless the route is public")
 		}
-		if r.Public && (len(r.Allow.Roles) > 0 || len(r.Allow.Capabilities) > 0) {
+		if r.Public && (len(r.Allow.Roles) > 0 || len(r.Allow.Capabilities) > 0 || r.Allow.StepUp()) {
 			v.add(at("allow"), "has no effect on a public route")
 		}
 		v.noneBlank(at("allow.roles"), r.Allow.Roles)
 		v.noneBlank(at("allow.capabilities"), r.Allow.Capabilities)
+		v.stepUp(at, r.Allow)
 		if r.Timeout < 0 {
 			v.add(at("timeout"), "must not be negative")
 		}
 		if r.MaxIdleConns < 0 {
 			v.add(at("max_idle_conns"), "must not be negative")
+		}
+	}
+}
+
+// minMaxAge keeps allow.max_age above what a person can do: shorter, a
+// re-authentication would be stale before its redirect arrives.
+const minMaxAge = 30 * time.Second
+
+func (v *validator) stepUp(at func(string) string, a Allow) {
+	switch {
+	case a.MaxAge < 0:
+		v.add(at("allow.max_age"), "must not be negative")
+	case a.MaxAge > 0 && a.MaxAge.D() < minMaxAge:
+		v.add(at("allow.max_age"), "must be at least "+minMaxAge.String())
+	}
+	for j, m := range a.AMR {
+		if !slices.Contains(AMRValues(), m) {
+			v.add(fmt.Sprintf("%s[%d]", at("allow.amr"), j), "must be one of "+strings.Join(AMRValues(), ", "))
 		}
 	}
 }
