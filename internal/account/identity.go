@@ -32,7 +32,7 @@ type Identity struct {
 	Sites        []string
 	// MFARequired: the role in Company requires multi-factor sign-in.
 	MFARequired bool
-	Memberships  []MembershipView
+	Memberships []MembershipView
 }
 
 // Identity returns the account's identity as seen from companyID.
