@@ -227,7 +227,7 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 	if err := checkSetPassword(cur); err != nil {
 		return err
 	}
-	if err := password.CheckPolicy(pw, cur.Email); err != nil {
+	if err := password.CheckPolicy(pw, cur.Email, cur.FirstName, cur.LastName); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)

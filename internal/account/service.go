@@ -282,7 +282,7 @@ func (s *Service) validateStatic(in NewAccount) problems {
 	if in.Password != "" {
 		if sso {
 			ps.add("password", "not_allowed", "an account that signs in with single sign-on cannot have a password")
-		} else if err := password.CheckPolicy(in.Password, in.Email); err != nil {
+		} else if err := password.CheckPolicy(in.Password, in.Email, in.FirstName, in.LastName, in.CompanyID); err != nil {
 			var pe *password.PolicyError
 			if errors.As(err, &pe) {
 				ps.add("password", pe.Code, "%s", pe.Message)
