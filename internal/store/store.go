@@ -296,6 +296,9 @@ const (
 	TokenInvitation    = "invitation"
 	TokenEnrolment     = "enrolment"
 	TokenSSOState      = "sso_state"
+	// TokenMFASignIn is a sign-in whose password was right and that
+	// waits for its second factor (or for one to be set up).
+	TokenMFASignIn = "mfa_sign_in"
 )
 
 // Token is a single-use secret sent to a person (reset and invitation links,
