@@ -4,6 +4,9 @@
 package config
 
 import (
+	"crypto/x509"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/gatehouse/gatehouse/providers"
@@ -28,6 +31,44 @@ type Config struct {
 	Limits         Limits     `yaml:"limits"`
 	Terms          Terms      `yaml:"terms"`
 	Audit          Audit      `yaml:"audit"`
+	Passkeys       Passkeys   `yaml:"passkeys"`
+}
+
+// Passkeys holds passkey settings.
+type Passkeys struct {
+	WorkstationAttestation WorkstationAttestation `yaml:"workstation_attestation"`
+}
+
+// WorkstationAttestation, when it lists models, admits to workstation
+// enrolment only authenticators of those models (AAGUIDs) whose
+// attestation certificate chains to one of the roots (PEM files of the
+// vendors' attestation roots, as the FIDO metadata service publishes
+// them). Empty: any device-bound authenticator, on its own word.
+type WorkstationAttestation struct {
+	AAGUIDs []string `yaml:"aaguids"`
+	Roots   []string `yaml:"roots"`
+}
+
+// Enabled reports whether enrolment requires attestation.
+func (w WorkstationAttestation) Enabled() bool { return len(w.AAGUIDs) > 0 }
+
+// LoadRoots reads the root certificates, every file's problem reported
+// under its key path.
+func (w WorkstationAttestation) LoadRoots() (*x509.CertPool, []Problem) {
+	pool := x509.NewCertPool()
+	var problems []Problem
+	for i, path := range w.Roots {
+		key := fmt.Sprintf("passkeys.workstation_attestation.roots[%d]", i)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, Problem{Path: key, Message: "cannot be read: " + err.Error()})
+			continue
+		}
+		if !pool.AppendCertsFromPEM(data) {
+			problems = append(problems, Problem{Path: key, Message: "holds no PEM certificate"})
+		}
+	}
+	return pool, problems
 }
 
 // Store selects the database.

@@ -86,6 +86,7 @@ func (c Config) Validate() []Problem {
 	v.mail(c.Mail)
 	v.providers(c.Providers)
 	v.routes(c.Routes)
+	v.workstationAttestation(c.Passkeys.WorkstationAttestation)
 	if c.Keys.RotateEvery < 0 {
 		v.add("keys.rotate_every", "must not be negative (0 disables automatic rotation)")
 	}
@@ -460,6 +461,25 @@ func (v *validator) routes(rs []Route) {
 			v.add(at("max_idle_conns"), "must not be negative")
 		}
 	}
+}
+
+var aaguidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func (v *validator) workstationAttestation(w WorkstationAttestation) {
+	const at = "passkeys.workstation_attestation"
+	switch {
+	case w.Enabled() && len(w.Roots) == 0:
+		v.add(at+".roots", "required with aaguids: the attestation roots that vouch for those models")
+	case !w.Enabled() && len(w.Roots) > 0:
+		v.add(at+".aaguids", "required with roots: the authenticator models to admit")
+	}
+	for i, a := range w.AAGUIDs {
+		if !aaguidPattern.MatchString(a) {
+			v.add(fmt.Sprintf("%s.aaguids[%d]", at, i), "not an AAGUID (a UUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8)")
+		}
+	}
+	_, problems := w.LoadRoots()
+	v.problems = append(v.problems, problems...)
 }
 
 // minMaxAge keeps allow.max_age above what a person can do: shorter, a

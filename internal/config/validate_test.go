@@ -125,6 +125,15 @@ func TestValidate(t *testing.T) {
 		{"amr unknown", func(c *Config) { c.Routes[0].Allow.AMR = []string{"hwk", "sms", ""} }, []string{
 			"routes[0].allow.amr[1]", "routes[0].allow.amr[2]"}},
 		{"provider mfa", func(c *Config) { c.Providers[0].MFA = "always" }, []string{"providers[0].mfa"}},
+		{"attestation without roots", func(c *Config) {
+			c.Passkeys.WorkstationAttestation.AAGUIDs = []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8", "yubikey"}
+		}, []string{"passkeys.workstation_attestation.roots", "passkeys.workstation_attestation.aaguids[1]"}},
+		{"attestation roots unreadable", func(c *Config) {
+			c.Passkeys.WorkstationAttestation = WorkstationAttestation{AAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"},
+				Roots: []string{"/nonexistent/root.pem", "config_test.go"}}
+		}, []string{"passkeys.workstation_attestation.roots[0]", "passkeys.workstation_attestation.roots[1]"}},
+		{"attestation roots without models", func(c *Config) { c.Passkeys.WorkstationAttestation.Roots = []string{"config_test.go"} },
+			[]string{"passkeys.workstation_attestation.aaguids", "passkeys.workstation_attestation.roots[0]"}},
 		{"rotate negative", func(c *Config) { c.Keys.RotateEvery = -1 }, []string{"keys.rotate_every"}},
 		{"audit retention 0", func(c *Config) { c.Audit.Retention = 0 }, []string{"audit.retention"}},
 		{"audit retention under a day", func(c *Config) { c.Audit.Retention = Duration(23 * time.Hour) }, []string{"audit.retention"}},

@@ -101,6 +101,10 @@ type Options struct {
 	AllowSSOAccounts bool
 	CeremonyTTL      time.Duration
 	EnrolmentTTL     time.Duration
+	// WorkstationAttestation, when set, admits only attested
+	// authenticators of the models it lists to workstation enrolment
+	// (passkeys.workstation_attestation); nil: any device-bound one.
+	WorkstationAttestation *AttestationPolicy
 }
 
 // Handler serves the passkey ceremonies, the account page, workstation
