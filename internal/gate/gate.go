@@ -430,14 +430,6 @@ func StepUpURL(base, target string, need Need) string {
 	return base + StepUpPath + "?" + q.Encode()
 }
 
-// TermsPath is the terms-of-use interstitial.
-const TermsPath = "/.gatehouse/terms"
-
-// TermsURL is the terms-of-use page URL with rd set to target.
-func TermsURL(base string, target string) string {
-	return base + TermsPath + "?rd=" + url.QueryEscape(target)
-}
-
 func isGatewayPath(p string) bool {
 	return p == "/.gatehouse" || strings.HasPrefix(p, "/.gatehouse/")
 }

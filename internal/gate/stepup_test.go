@@ -107,7 +107,7 @@ func TestStepUpAnswers(t *testing.T) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	clk := clocktest.New(start.Add(time.Hour))
 	sess := store.Session{ID: "sid-1", AccountID: "acc-1", AMR: []string{"pwd"}, IDP: "local", CreatedAt: start}
-	h := &Handler{Gate: stepUpGate(t, sess, &fixedIdentity{}, clk.Now), PublicURL: "https://gate.example.com", Now: clk.Now}
+	h := NewHandler(HandlerDeps{Gate: stepUpGate(t, sess, &fixedIdentity{}, clk.Now), PublicURL: "https://gate.example.com", Now: clk.Now})
 
 	check := func(t *testing.T, w *httptest.ResponseRecorder, html bool, wantTarget string) {
 		t.Helper()
@@ -156,7 +156,7 @@ func TestStepUpAnswers(t *testing.T) {
 		h.Verify(w, r)
 		if html {
 			loc, err := url.Parse(w.Header().Get("Location"))
-			if err != nil || loc.Scheme+"://"+loc.Host != h.PublicURL {
+			if err != nil || loc.Scheme+"://"+loc.Host != "https://gate.example.com" {
 				t.Fatalf("verify sent a browser to %q, not the absolute re-authentication page", w.Header().Get("Location"))
 			}
 			w.Header().Set("Location", loc.RequestURI())

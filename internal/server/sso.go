@@ -7,30 +7,23 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
-// newSSO builds the configured identity providers (a provider whose
-// discovery fails keeps retrying in the background and shows as
-// unavailable) and builds the sign-in flow, the login buttons,
-// RP-initiated logout and back-channel logout.
-func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
-	if len(d.cfg.Providers) == 0 {
-		return nil, nil
-	}
+// newProviders builds the configured identity providers; a provider
+// whose discovery fails keeps retrying in the background and shows as
+// unavailable.
+func (s *Server) newProviders(ctx context.Context, d *deps) error {
 	lookup := config.EnvLookup(s.environ)
-	var list []providers.Provider
-	byID := map[string]providers.Provider{}
-	jit := map[string]config.JIT{}
 	for i, pc := range d.cfg.Providers {
 		secret, err := pc.ClientSecret.Resolve(lookup)
 		if err != nil {
-			return nil, fmt.Errorf("providers[%d].client_secret: %w", i, err)
+			return fmt.Errorf("providers[%d].client_secret: %w", i, err)
 		}
 		p, err := providers.New(ctx, pc, providers.Options{
 			ClientSecret: secret,
@@ -40,16 +33,26 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 			Logger:       d.logger.With("provider", pc.ID),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("providers[%d]: %w", i, err)
+			return fmt.Errorf("providers[%d]: %w", i, err)
 		}
-		list = append(list, p)
-		byID[pc.ID] = p
+		s.providers = append(s.providers, p)
+	}
+	return nil
+}
+
+// newSSO builds the sign-in flow through the providers and back-channel
+// logout; nothing when no provider is configured.
+func (s *Server) newSSO(d *deps) []mounter {
+	if len(s.providers) == 0 {
+		return nil
+	}
+	list := s.providers
+	jit := map[string]config.JIT{}
+	for _, pc := range d.cfg.Providers {
 		if pc.JIT.Enabled {
 			jit[pc.ID] = pc.JIT
 		}
 	}
-	s.providers = list
-
 	h := sso.New(sso.Deps{
 		Providers: list, JIT: jit, Store: d.store,
 		StartSession: func(w http.ResponseWriter, r *http.Request, in sso.SignIn) error {
@@ -81,16 +84,38 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 		Providers: list, Used: d.store, Audit: d.store, Throttle: d.store, EndSessions: s.Sessions.EndProviderSessions,
 		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Refused: s.Metrics.Refused, Now: d.now, Logger: d.logger,
 	})
+	return []mounter{h, backChannel}
+}
 
-	d.login.Providers = func() []web.ProviderButton {
-		buttons := make([]web.ProviderButton, 0, len(list))
+// loginButtons lists the SSO buttons of the sign-in page with each
+// provider's status now; nil when no provider is configured.
+func (s *Server) loginButtons() func() []login.ProviderButton {
+	if len(s.providers) == 0 {
+		return nil
+	}
+	list := s.providers
+	return func() []login.ProviderButton {
+		buttons := make([]login.ProviderButton, 0, len(list))
 		for _, p := range list {
-			buttons = append(buttons, web.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
+			buttons = append(buttons, login.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
 		}
 		return buttons
 	}
+}
+
+// endSessionURL sends the browser, after an SSO session ends, to its
+// provider's end-session endpoint when the provider has one; nil when no
+// provider is configured.
+func (s *Server) endSessionURL(d *deps) func(store.Session) (string, bool) {
+	if len(s.providers) == 0 {
+		return nil
+	}
+	byID := map[string]providers.Provider{}
+	for _, p := range s.providers {
+		byID[p.ID()] = p
+	}
 	loginURL := d.publicURL.String() + "/.gatehouse/login?notice=logged_out"
-	d.logout.EndSessionURL = func(sess store.Session) (string, bool) {
+	return func(sess store.Session) (string, bool) {
 		p, ok := byID[sess.IDP]
 		if !ok {
 			return "", false
@@ -100,5 +125,4 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 		}
 		return "", false
 	}
-	return []mounter{h, backChannel}, nil
 }

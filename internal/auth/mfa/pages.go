@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
@@ -60,11 +61,9 @@ type PagesStore interface {
 	store.Audit
 }
 
-// Pages serves the second factor's pages: the code after the password,
-// the set-up that a policy requires before anything else, the account
-// page's set-up and removal, and the re-authentication page routes send
-// browsers to for a step-up.
-type Pages struct {
+// PagesDeps is everything the second factor's pages need, given to
+// NewPages at once.
+type PagesDeps struct {
 	MFA          *Service
 	Policy       Policy
 	Store        PagesStore
@@ -78,10 +77,24 @@ type Pages struct {
 	ClientIP     func(r *http.Request) string
 	// PasskeysOff hides the passkey button of the re-authentication page.
 	PasskeysOff bool
-	Providers   func() []web.ProviderButton
+	Providers   func() []login.ProviderButton
 	Now         func() time.Time
 	Rand        io.Reader
 	Logger      *slog.Logger
+}
+
+// Pages serves the second factor's pages: the code after the password,
+// the set-up that a policy requires before anything else, the account
+// page's set-up and removal, and the re-authentication page routes send
+// browsers to for a step-up.
+type Pages struct{ d PagesDeps }
+
+// NewPages builds the pages, complete.
+func NewPages(d PagesDeps) *Pages {
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	return &Pages{d: d}
 }
 
 // Mount registers the pages.
@@ -108,42 +121,35 @@ type pending struct {
 // caller starts the session). No session exists until the second step is
 // done, so a person who must set one up reaches nothing else first.
 func (p *Pages) AfterPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, acct store.Account, rd string) (handled bool, err error) {
-	enrolled, err := p.MFA.Enrolled(ctx, acct.ID)
+	enrolled, err := p.d.MFA.Enrolled(ctx, acct.ID)
 	if err != nil {
 		return false, err
 	}
 	setup := false
 	if !enrolled {
-		if setup, err = p.Policy.RequiresMFA(ctx, acct.ID); err != nil || !setup {
+		if setup, err = p.d.Policy.RequiresMFA(ctx, acct.ID); err != nil || !setup {
 			return false, err
 		}
 	}
 	token := make([]byte, 32)
-	if _, err := io.ReadFull(p.rand(), token); err != nil {
+	if _, err := io.ReadFull(p.d.Rand, token); err != nil {
 		return false, err
 	}
 	data, _ := json.Marshal(pending{Redirect: rd, Setup: setup})
-	now := p.Now()
-	err = p.Store.CreateToken(ctx, store.Token{Hash: hashToken(token), Kind: store.TokenMFASignIn, AccountID: acct.ID,
+	now := p.d.Now()
+	err = p.d.Store.CreateToken(ctx, store.Token{Hash: hashToken(token), Kind: store.TokenMFASignIn, AccountID: acct.ID,
 		Data: data, CreatedAt: now, ExpiresAt: now.Add(pendingTTL)}, true)
 	if err != nil {
 		return false, err
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookies.Name(pendingCookie, p.Secure), Value: base64.RawURLEncoding.EncodeToString(token),
-		Path: "/", MaxAge: int(pendingTTL / time.Second), HttpOnly: true, Secure: p.Secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: cookies.Name(pendingCookie, p.d.Secure), Value: base64.RawURLEncoding.EncodeToString(token),
+		Path: "/", MaxAge: int(pendingTTL / time.Second), HttpOnly: true, Secure: p.d.Secure, SameSite: http.SameSiteLaxMode})
 	next := CodePath
 	if setup {
 		next = SetupPath
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return true, nil
-}
-
-func (p *Pages) rand() io.Reader {
-	if p.Rand == nil {
-		return rand.Reader
-	}
-	return p.Rand
 }
 
 func hashToken(t []byte) []byte {
@@ -153,7 +159,7 @@ func hashToken(t []byte) []byte {
 
 // pendingOf finds the request's pending sign-in, without using it.
 func (p *Pages) pendingOf(r *http.Request) (store.Token, pending, []byte, bool) {
-	c, err := r.Cookie(cookies.Name(pendingCookie, p.Secure))
+	c, err := r.Cookie(cookies.Name(pendingCookie, p.d.Secure))
 	if err != nil || len(c.Value) > 64 {
 		return store.Token{}, pending{}, nil, false
 	}
@@ -161,7 +167,7 @@ func (p *Pages) pendingOf(r *http.Request) (store.Token, pending, []byte, bool) 
 	if err != nil {
 		return store.Token{}, pending{}, nil, false
 	}
-	t, err := p.Store.PeekToken(r.Context(), store.TokenMFASignIn, hashToken(raw), p.Now())
+	t, err := p.d.Store.PeekToken(r.Context(), store.TokenMFASignIn, hashToken(raw), p.d.Now())
 	if err != nil {
 		return store.Token{}, pending{}, nil, false
 	}
@@ -189,18 +195,18 @@ type codeData struct {
 	Continue  string
 	Enrolled  bool
 	Reauth    reauthData
-	Providers []web.ProviderButton
+	Providers []login.ProviderButton
 	Passkeys  bool
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, titleKey, errKey string, d codeData) {
-	pg := p.Renderer.Page(i18n.Negotiate("", r), p.CSRF.Token(w, r))
+	pg := p.d.Renderer.Page(i18n.Negotiate("", r), p.d.CSRF.Token(w, r))
 	pg.Title = pg.T(titleKey)
 	if errKey != "" {
 		pg.Error = pg.T(errKey)
 	}
 	pg.Data = d
-	p.Renderer.Render(w, status, "mfa", pg)
+	p.d.Renderer.Render(w, status, "mfa", pg)
 }
 
 func (p *Pages) codePage(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +218,7 @@ func (p *Pages) codePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) codeSubmit(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseCSRFForm(w, r, p.MaxFormBytes, p.Renderer, p.CSRF) {
+	if !web.ParseCSRFForm(w, r, p.d.MaxFormBytes, p.d.Renderer, p.d.CSRF) {
 		return
 	}
 	ctx := r.Context()
@@ -221,8 +227,8 @@ func (p *Pages) codeSubmit(w http.ResponseWriter, r *http.Request) {
 		p.noPending(w, r)
 		return
 	}
-	ip := p.ClientIP(r)
-	method, err := p.MFA.Verify(ctx, t.AccountID, r.PostFormValue("code"))
+	ip := p.d.ClientIP(r)
+	method, err := p.d.MFA.Verify(ctx, t.AccountID, r.PostFormValue("code"))
 	if err != nil {
 		reason, key, status := "bad_code", "mfa.code.failed", http.StatusUnauthorized
 		switch {
@@ -234,8 +240,8 @@ func (p *Pages) codeSubmit(w http.ResponseWriter, r *http.Request) {
 			p.noPending(w, r)
 			return
 		default:
-			p.Logger.Error("mfa: verifying code", "err", err)
-			p.Renderer.Fail(w, r, web.ProblemUnavailable)
+			p.d.Logger.Error("mfa: verifying code", "err", err)
+			p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
 		p.audit(ctx, store.AuditEvent{Actor: t.AccountID, Action: "login.failure", Target: t.AccountID, IP: ip, Outcome: "denied",
@@ -251,14 +257,14 @@ func (p *Pages) codeSubmit(w http.ResponseWriter, r *http.Request) {
 // recovery codes to show before going on.
 func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t store.Token, pd pending, raw []byte, method string, codes []string) {
 	ctx := r.Context()
-	if _, err := p.Store.ConsumeToken(ctx, store.TokenMFASignIn, hashToken(raw), p.Now()); err != nil {
+	if _, err := p.d.Store.ConsumeToken(ctx, store.TokenMFASignIn, hashToken(raw), p.d.Now()); err != nil {
 		// Another request finished this sign-in first.
 		p.noPending(w, r)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookies.Name(pendingCookie, p.Secure), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: p.Secure, SameSite: http.SameSiteLaxMode})
-	acct, err := p.Store.GetAccount(ctx, t.AccountID)
+	http.SetCookie(w, &http.Cookie{Name: cookies.Name(pendingCookie, p.d.Secure), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: p.d.Secure, SameSite: http.SameSiteLaxMode})
+	acct, err := p.d.Store.GetAccount(ctx, t.AccountID)
 	if err == nil && acct.Status != store.StatusActive {
 		err = store.ErrNotFound
 	}
@@ -266,19 +272,19 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t store.Token, pd
 		p.noPending(w, r)
 		return
 	}
-	ip := p.ClientIP(r)
-	sess, err := p.Sessions.Start(ctx, w, r, session.StartParams{
+	ip := p.d.ClientIP(r)
+	sess, err := p.d.Sessions.Start(ctx, w, r, session.StartParams{
 		AccountID: acct.ID, AMR: []string{session.AMRPassword, session.AMROTP, session.AMRMulti}, IDP: "local",
 		Shared: acct.Kind == store.KindSharedComputer, UserAgent: r.UserAgent(), IP: ip,
 	})
 	if err != nil {
-		p.Logger.Error("mfa: starting session", "err", err)
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Logger.Error("mfa: starting session", "err", err)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	p.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
 		Details: map[string]any{"method": method, "session": sess.ID}})
-	rd := p.Redirect(pd.Redirect)
+	rd := p.d.Redirect(pd.Redirect)
 	if codes != nil {
 		p.render(w, r, http.StatusOK, "mfa.recovery.title", "", codeData{Mode: "recovery", Codes: codes, Continue: rd})
 		return
@@ -294,8 +300,8 @@ func (p *Pages) setupPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := p.enrolment(r.Context(), t.AccountID)
 	if err != nil {
-		p.Logger.Error("mfa: starting set-up", "err", err)
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Logger.Error("mfa: starting set-up", "err", err)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	d.Action = SetupPath
@@ -305,11 +311,11 @@ func (p *Pages) setupPage(w http.ResponseWriter, r *http.Request) {
 // enrolment shows the pending key, making one when there is none: a
 // reload shows the same key, so an app that already scanned it works.
 func (p *Pages) enrolment(ctx context.Context, accountID string) (codeData, error) {
-	acct, err := p.Store.GetAccount(ctx, accountID)
+	acct, err := p.d.Store.GetAccount(ctx, accountID)
 	if err != nil {
 		return codeData{}, err
 	}
-	e, err := p.MFA.Begin(ctx, acct.ID, acct.Email)
+	e, err := p.d.MFA.Begin(ctx, acct.ID, acct.Email)
 	if err != nil {
 		return codeData{}, err
 	}
@@ -318,7 +324,7 @@ func (p *Pages) enrolment(ctx context.Context, accountID string) (codeData, erro
 }
 
 func (p *Pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseCSRFForm(w, r, p.MaxFormBytes, p.Renderer, p.CSRF) {
+	if !web.ParseCSRFForm(w, r, p.d.MaxFormBytes, p.d.Renderer, p.d.CSRF) {
 		return
 	}
 	t, pd, raw, ok := p.pendingOf(r)
@@ -337,9 +343,9 @@ func (p *Pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 // the set-up again (with a new key) and answers false.
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, accountID, action, titleKey string) ([]string, bool) {
 	ctx := r.Context()
-	codes, err := p.MFA.Confirm(ctx, accountID, r.PostFormValue("code"))
+	codes, err := p.d.MFA.Confirm(ctx, accountID, r.PostFormValue("code"))
 	if err == nil {
-		p.audit(ctx, store.AuditEvent{Actor: accountID, Action: "mfa.enrol", Target: accountID, IP: p.ClientIP(r), Outcome: "ok", Category: "auth",
+		p.audit(ctx, store.AuditEvent{Actor: accountID, Action: "mfa.enrol", Target: accountID, IP: p.d.ClientIP(r), Outcome: "ok", Category: "auth",
 			Details: map[string]any{"method": "totp"}})
 		return codes, true
 	}
@@ -352,13 +358,13 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, accountID, actio
 		http.Redirect(w, r, AccountPath, http.StatusSeeOther)
 		return nil, false
 	default:
-		p.Logger.Error("mfa: confirming", "err", err)
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Logger.Error("mfa: confirming", "err", err)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return nil, false
 	}
 	d, err := p.enrolment(ctx, accountID)
 	if err != nil {
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return nil, false
 	}
 	d.Action = action
@@ -368,13 +374,13 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, accountID, actio
 
 // signedIn returns the request's session, or sends the browser to sign in.
 func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) (store.Session, bool) {
-	sess, err := p.Sessions.Lookup(r.Context(), r)
+	sess, err := p.d.Sessions.Lookup(r.Context(), r)
 	if errors.Is(err, session.ErrNoSession) {
 		http.Redirect(w, r, "/.gatehouse/login?rd="+AccountPath, http.StatusFound)
 		return store.Session{}, false
 	}
 	if err != nil {
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, false
 	}
 	return sess, true
@@ -386,9 +392,9 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	acct, err := p.Store.GetAccount(ctx, sess.AccountID)
+	acct, err := p.d.Store.GetAccount(ctx, sess.AccountID)
 	if err != nil {
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	if acct.PasswordHash == "" {
@@ -397,15 +403,15 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusOK, "mfa.account.title", "mfa.account.no_password", codeData{Mode: "none"})
 		return
 	}
-	enrolled, err := p.MFA.Enrolled(ctx, acct.ID)
+	enrolled, err := p.d.MFA.Enrolled(ctx, acct.ID)
 	if err != nil {
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	if enrolled {
-		left, err := p.MFA.RecoveryCodesLeft(ctx, acct.ID)
+		left, err := p.d.MFA.RecoveryCodesLeft(ctx, acct.ID)
 		if err != nil {
-			p.Renderer.Fail(w, r, web.ProblemUnavailable)
+			p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
 		p.render(w, r, http.StatusOK, "mfa.account.title", "", codeData{Mode: "status", Enrolled: true, Left: left})
@@ -413,8 +419,8 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := p.enrolment(ctx, acct.ID)
 	if err != nil {
-		p.Logger.Error("mfa: starting set-up", "err", err)
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Logger.Error("mfa: starting set-up", "err", err)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	d.Action = AccountPath + "/confirm"
@@ -422,7 +428,7 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) accountConfirm(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseCSRFForm(w, r, p.MaxFormBytes, p.Renderer, p.CSRF) {
+	if !web.ParseCSRFForm(w, r, p.d.MaxFormBytes, p.d.Renderer, p.d.CSRF) {
 		return
 	}
 	sess, ok := p.signedIn(w, r)
@@ -439,7 +445,7 @@ func (p *Pages) accountConfirm(w http.ResponseWriter, r *http.Request) {
 // accountRemove removes the second factor after asking for the password
 // again: a session left open on a shared desk must not be enough.
 func (p *Pages) accountRemove(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseCSRFForm(w, r, p.MaxFormBytes, p.Renderer, p.CSRF) {
+	if !web.ParseCSRFForm(w, r, p.d.MaxFormBytes, p.d.Renderer, p.d.CSRF) {
 		return
 	}
 	sess, ok := p.signedIn(w, r)
@@ -447,16 +453,16 @@ func (p *Pages) accountRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	acct, err := p.Store.GetAccount(ctx, sess.AccountID)
+	acct, err := p.d.Store.GetAccount(ctx, sess.AccountID)
 	if err != nil {
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
-	ip := p.ClientIP(r)
+	ip := p.d.ClientIP(r)
 	pw := r.PostFormValue("password")
 	good := false
 	if acct.PasswordHash != "" && len(pw) <= 4096 {
-		good, _, err = p.Passwords.Verify(ctx, pw, acct.PasswordHash)
+		good, _, err = p.d.Passwords.Verify(ctx, pw, acct.PasswordHash)
 		if err != nil {
 			good = false
 		}
@@ -464,12 +470,12 @@ func (p *Pages) accountRemove(w http.ResponseWriter, r *http.Request) {
 	if !good {
 		p.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "mfa.remove", Target: acct.ID, IP: ip, Outcome: "denied", Category: "auth",
 			Details: map[string]any{"reason": "bad_password"}})
-		left, _ := p.MFA.RecoveryCodesLeft(ctx, acct.ID)
+		left, _ := p.d.MFA.RecoveryCodesLeft(ctx, acct.ID)
 		p.render(w, r, http.StatusUnauthorized, "mfa.account.title", "mfa.remove.failed", codeData{Mode: "status", Enrolled: true, Left: left})
 		return
 	}
-	if err := p.MFA.Remove(ctx, acct.ID); err != nil && !errors.Is(err, ErrNotEnrolled) {
-		p.Renderer.Fail(w, r, web.ProblemUnavailable)
+	if err := p.d.MFA.Remove(ctx, acct.ID); err != nil && !errors.Is(err, ErrNotEnrolled) {
+		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	p.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "mfa.remove", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth"})
@@ -489,7 +495,7 @@ type reauthData struct {
 
 func (p *Pages) reauthPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	rd := p.Redirect(q.Get("rd"))
+	rd := p.d.Redirect(q.Get("rd"))
 	var d reauthData
 	d.MFA = q.Get("mfa") == "1"
 	if s := q.Get("max_age"); s != "" {
@@ -519,11 +525,11 @@ func (p *Pages) reauthPage(w http.ResponseWriter, r *http.Request) {
 	// a passkey as hwk or swk (and counts as mfa); SSO as fed (or mfa,
 	// when the provider vouches for it).
 	d.Password = allows(session.AMRPassword, session.AMROTP, session.AMRMulti)
-	d.Passkey = !p.PasskeysOff && allows(session.AMRHardware, session.AMRSoftware, session.AMRMulti)
+	d.Passkey = !p.d.PasskeysOff && allows(session.AMRHardware, session.AMRSoftware, session.AMRMulti)
 	d.SSO = allows(session.AMRFederated, session.AMRMulti)
-	var providers []web.ProviderButton
-	if d.SSO && p.Providers != nil {
-		providers = p.Providers()
+	var providers []login.ProviderButton
+	if d.SSO && p.d.Providers != nil {
+		providers = p.d.Providers()
 	}
 	p.render(w, r, http.StatusOK, "mfa.reauth.title", "", codeData{Mode: "reauth", Redirect: rd, Reauth: d,
 		Providers: providers, Passkeys: d.Passkey})
@@ -531,9 +537,9 @@ func (p *Pages) reauthPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) audit(ctx context.Context, e store.AuditEvent) {
 	if e.Time.IsZero() {
-		e.Time = p.Now()
+		e.Time = p.d.Now()
 	}
-	if err := p.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		p.Logger.Error("audit", "err", err, "action", e.Action)
+	if err := p.d.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		p.d.Logger.Error("audit", "err", err, "action", e.Action)
 	}
 }
