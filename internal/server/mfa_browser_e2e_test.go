@@ -167,7 +167,8 @@ func TestMFAInBrowser(t *testing.T) {
 		nextStep()
 		b.password("ada@example.com", "/after-code")
 		pkWaitPath(t, b.ctx, "/.gatehouse/mfa/code")
-		b.code(b.totp(secret))
+		used := b.totp(secret)
+		b.code(used)
 		pkWaitPath(t, b.ctx, "/after-code")
 		if amr := pkWhoamiAMR(t, b.ctx, g); !slices.Equal(amr, []any{"pwd", "otp", "mfa"}) {
 			t.Fatalf("amr = %v, want [pwd otp mfa]", amr)
@@ -179,7 +180,7 @@ func TestMFAInBrowser(t *testing.T) {
 		// The same code again is a replay, even within its window.
 		b.password("ada@example.com", "/")
 		pkWaitPath(t, b.ctx, "/.gatehouse/mfa/code")
-		b.code(b.totp(secret))
+		b.code(used)
 		b.run(chromedp.WaitVisible("#mfa-error"))
 		pkWaitPath(t, b.ctx, "/.gatehouse/mfa/code")
 	})
@@ -230,7 +231,7 @@ func TestMFAInBrowser(t *testing.T) {
 		pkWaitPath(t, b.ctx, "/.gatehouse/mfa/code")
 		b.code(b.totp(secret))
 		pkWaitPath(t, b.ctx, "/fresh/report") // fresh enough: no step-up
-		offset.Add(int64(3 * time.Minute)) // the sign-in is now older than max_age
+		offset.Add(int64(3 * time.Minute))    // the sign-in is now older than max_age
 		b.run(chromedp.Navigate(g.URL + "/fresh/report?id=7"))
 		loc := pkWaitPath(t, b.ctx, "/.gatehouse/reauth")
 		if u, _ := url.Parse(loc); u.Query().Get("rd") != "/fresh/report?id=7" {
@@ -257,8 +258,26 @@ func TestMFAInBrowser(t *testing.T) {
 
 		register := func(name string, synced bool) {
 			auth := pkAuthenticator(t, b.ctx, synced)
-			b.run(chromedp.Navigate(g.URL+"/.gatehouse/account/"), chromedp.SendKeys("#passkey-name", name), chromedp.Click("#passkey-add"))
-			b.run(chromedp.WaitVisible("#passkeys"))
+			rows := `document.querySelectorAll("#passkeys tbody tr").length`
+			b.run(chromedp.Navigate(g.URL + "/.gatehouse/account/"))
+			had, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](rows))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.run(chromedp.SendKeys("#passkey-name", name), chromedp.Click("#passkey-add"))
+			// The page reloads with one more passkey once it is registered.
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](rows))
+				ready, _ := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.readyState === "complete"`))
+				if err == nil && n == had+1 && ready {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("passkey %q not registered", name)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 			pkClearCookies(t, b.ctx)
 			before := successes(t, g)
 			b.run(chromedp.Navigate(g.URL + "/.gatehouse/reauth?rd=" + url.QueryEscape("/hwk/x")))
@@ -282,16 +301,20 @@ func TestMFAInBrowser(t *testing.T) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
+				// The page's passkey autofill would sign in again with the
+				// same key: take it away first.
+				pkRemoveAuthenticator(t, b.ctx, auth)
 				pkWaitPath(t, b.ctx, "/.gatehouse/reauth")
-				if amr := pkWhoamiAMR(t, b.ctx, g); !slices.Equal(amr, []any{"swk"}) {
-					t.Fatalf("amr = %v, want [swk]", amr)
+				events, err := g.Store.ListAudit(context.Background(), store.AuditQuery{Action: "login.success", Limit: 1})
+				if err != nil || len(events) != 1 || events[0].Details["amr"] != "swk" {
+					t.Fatalf("last sign-in %+v (%v), want a synced passkey (swk)", events, err)
 				}
-			} else {
-				pkWaitPath(t, b.ctx, "/hwk/x")
-				claims := assertionClaims(t, up.lastRequest(t).Header.Get("X-Gatehouse-Assertion"))
-				if amr, _ := claims["amr"].([]any); !slices.Equal(amr, []any{"hwk"}) {
-					t.Fatalf("amr = %v, want [hwk]", claims["amr"])
-				}
+				return
+			}
+			pkWaitPath(t, b.ctx, "/hwk/x")
+			claims := assertionClaims(t, up.lastRequest(t).Header.Get("X-Gatehouse-Assertion"))
+			if amr, _ := claims["amr"].([]any); !slices.Equal(amr, []any{"hwk"}) {
+				t.Fatalf("amr = %v, want [hwk]", claims["amr"])
 			}
 			pkRemoveAuthenticator(t, b.ctx, auth)
 		}
