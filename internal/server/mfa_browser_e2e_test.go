@@ -246,6 +246,21 @@ func TestMFAInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("removal asks for the password again", func(t *testing.T) {
+		b.t = t
+		b.run(chromedp.Navigate(g.URL+"/.gatehouse/account/"), chromedp.Click("#mfa-link"), chromedp.WaitVisible("#mfa-remove-form"))
+		b.run(chromedp.SendKeys("#password", "not the password at all"), chromedp.Click("#mfa-remove"), chromedp.WaitVisible("#mfa-error"))
+		if !b.has("#mfa-remove-form") {
+			t.Fatal("a wrong password removed the second factor")
+		}
+		b.run(chromedp.SendKeys("#password", pw), chromedp.Click("#mfa-remove"), chromedp.WaitVisible("#mfa-secret"))
+		if !pkAuditHas(t, g, "mfa.remove", "ok") || !pkAuditHas(t, g, "mfa.remove", "denied") {
+			t.Error("removal not audited")
+		}
+		b.password("ada@example.com", "/no-code")
+		pkWaitPath(t, b.ctx, "/no-code") // no second factor any more
+	})
+
 	t.Run("hwk route refuses a password and a synced passkey, accepts a device-bound one", func(t *testing.T) {
 		b.t = t
 		b.password("bob@example.com", "/")

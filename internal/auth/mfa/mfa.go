@@ -117,31 +117,39 @@ type Enrolment struct {
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// Begin makes a new pending key for the account, replacing a pending one.
-// accountName is what the app shows (the email). ErrEnrolled when a
-// confirmed key exists: it must be removed first.
+// Begin starts (or resumes) enrolment: it shows the account's pending key,
+// making one when there is none, so a page that is reloaded shows the key
+// an app may already have scanned. accountName is what the app shows (the
+// email). ErrEnrolled when a confirmed key exists: it must be removed
+// first.
 func (s *Service) Begin(ctx context.Context, accountID, accountName string) (Enrolment, error) {
+	raw, err := s.pendingKey(ctx, accountID)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	if raw == nil {
+		raw = make([]byte, secretSize)
+		if _, err := io.ReadFull(s.rand, raw); err != nil {
+			return Enrolment{}, fmt.Errorf("mfa: generate key: %w", err)
+		}
+		sealed, err := s.seal(raw)
+		if err != nil {
+			return Enrolment{}, err
+		}
+		err = s.st.PutPendingTOTP(ctx, store.TOTP{AccountID: accountID, Secret: sealed, CreatedAt: s.now()})
+		if errors.Is(err, store.ErrConflict) {
+			return Enrolment{}, ErrEnrolled
+		}
+		if err != nil {
+			return Enrolment{}, err
+		}
+	}
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: s.opts.Issuer, AccountName: accountName, Period: period, SecretSize: secretSize,
-		Digits: digits, Algorithm: otp.AlgorithmSHA1, Rand: s.rand,
+		Issuer: s.opts.Issuer, AccountName: accountName, Period: period, Secret: raw,
+		Digits: digits, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
-		return Enrolment{}, fmt.Errorf("mfa: generate key: %w", err)
-	}
-	raw, err := b32.DecodeString(key.Secret())
-	if err != nil {
-		return Enrolment{}, fmt.Errorf("mfa: decode key: %w", err)
-	}
-	sealed, err := s.seal(raw)
-	if err != nil {
-		return Enrolment{}, err
-	}
-	err = s.st.PutPendingTOTP(ctx, store.TOTP{AccountID: accountID, Secret: sealed, CreatedAt: s.now()})
-	if errors.Is(err, store.ErrConflict) {
-		return Enrolment{}, ErrEnrolled
-	}
-	if err != nil {
-		return Enrolment{}, err
+		return Enrolment{}, fmt.Errorf("mfa: key URL: %w", err)
 	}
 	img, err := key.Image(240, 240)
 	if err != nil {
@@ -154,21 +162,19 @@ func (s *Service) Begin(ctx context.Context, accountID, accountName string) (Enr
 	return Enrolment{Secret: key.Secret(), URL: key.URL(), QR: buf.Bytes()}, nil
 }
 
-// Pending returns the pending enrolment's key as text, so a page that is
-// reloaded shows the same key rather than making a new one.
-func (s *Service) Pending(ctx context.Context, accountID string) (string, bool, error) {
+// pendingKey returns the pending key, nil when there is none, and
+// ErrEnrolled when the key is confirmed.
+func (s *Service) pendingKey(ctx context.Context, accountID string) ([]byte, error) {
 	t, err := s.st.GetTOTP(ctx, accountID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !t.ConfirmedAt.IsZero()) {
-		return "", false, nil
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !t.ConfirmedAt.IsZero():
+		return nil, ErrEnrolled
 	}
-	if err != nil {
-		return "", false, err
-	}
-	raw, err := s.open(t.Secret)
-	if err != nil {
-		return "", false, err
-	}
-	return b32.EncodeToString(raw), true, nil
+	return s.open(t.Secret)
 }
 
 // Confirm checks the first code of a pending key, confirms it and returns

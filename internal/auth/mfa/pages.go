@@ -340,7 +340,7 @@ func (p *Pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // confirm checks the first code of a pending key; on a wrong one it shows
-// the set-up again (with a new key) and answers false.
+// the set-up again (the same key) and answers false.
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, accountID, action, titleKey string) ([]string, bool) {
 	ctx := r.Context()
 	codes, err := p.d.MFA.Confirm(ctx, accountID, r.PostFormValue("code"))
@@ -372,31 +372,30 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, accountID, actio
 	return nil, false
 }
 
-// signedIn returns the request's session, or sends the browser to sign in.
-func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) (store.Session, bool) {
+// signedIn returns the request's account, or sends the browser to sign in.
+func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) (store.Account, bool) {
 	sess, err := p.d.Sessions.Lookup(r.Context(), r)
 	if errors.Is(err, session.ErrNoSession) {
 		http.Redirect(w, r, "/.gatehouse/login?rd="+AccountPath, http.StatusFound)
-		return store.Session{}, false
+		return store.Account{}, false
+	}
+	var acct store.Account
+	if err == nil {
+		acct, err = p.d.Store.GetAccount(r.Context(), sess.AccountID)
 	}
 	if err != nil {
 		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
-		return store.Session{}, false
+		return store.Account{}, false
 	}
-	return sess, true
+	return acct, true
 }
 
 func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
-	sess, ok := p.signedIn(w, r)
+	acct, ok := p.signedIn(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	acct, err := p.d.Store.GetAccount(ctx, sess.AccountID)
-	if err != nil {
-		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
-		return
-	}
 	if acct.PasswordHash == "" {
 		// A second factor completes a password; SSO and passkey-only
 		// accounts have nothing for it to complete.
@@ -431,11 +430,11 @@ func (p *Pages) accountConfirm(w http.ResponseWriter, r *http.Request) {
 	if !web.ParseCSRFForm(w, r, p.d.MaxFormBytes, p.d.Renderer, p.d.CSRF) {
 		return
 	}
-	sess, ok := p.signedIn(w, r)
+	acct, ok := p.signedIn(w, r)
 	if !ok {
 		return
 	}
-	codes, ok := p.confirm(w, r, sess.AccountID, AccountPath+"/confirm", "mfa.account.title")
+	codes, ok := p.confirm(w, r, acct.ID, AccountPath+"/confirm", "mfa.account.title")
 	if !ok {
 		return
 	}
@@ -448,22 +447,17 @@ func (p *Pages) accountRemove(w http.ResponseWriter, r *http.Request) {
 	if !web.ParseCSRFForm(w, r, p.d.MaxFormBytes, p.d.Renderer, p.d.CSRF) {
 		return
 	}
-	sess, ok := p.signedIn(w, r)
+	acct, ok := p.signedIn(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	acct, err := p.d.Store.GetAccount(ctx, sess.AccountID)
-	if err != nil {
-		p.d.Renderer.Fail(w, r, web.ProblemUnavailable)
-		return
-	}
 	ip := p.d.ClientIP(r)
 	pw := r.PostFormValue("password")
 	good := false
 	if acct.PasswordHash != "" && len(pw) <= 4096 {
-		good, _, err = p.d.Passwords.Verify(ctx, pw, acct.PasswordHash)
-		if err != nil {
+		var err error
+		if good, _, err = p.d.Passwords.Verify(ctx, pw, acct.PasswordHash); err != nil {
 			good = false
 		}
 	}
