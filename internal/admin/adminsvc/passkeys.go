@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Passkeys is what an administrator does with passkeys and workstations;
@@ -122,7 +123,7 @@ func (s *Service) SetAllowedNetworks(ctx context.Context, c authz.Caller, accoun
 func parseNetworks(cidrs []string) ([]netip.Prefix, error) {
 	nets, bad, err := passkey.ParseNetworks(cidrs)
 	if err != nil {
-		return nil, problem("allowed_networks["+strconv.Itoa(bad)+"]", "invalid", "not a CIDR or an IP address")
+		return nil, validation.One("allowed_networks["+strconv.Itoa(bad)+"]", "invalid", "not a CIDR or an IP address")
 	}
 	return nets, nil
 }

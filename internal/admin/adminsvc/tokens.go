@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // tokenPrefix marks Gatehouse API secrets so secret scanners and people
@@ -59,17 +60,17 @@ func HashToken(secret string) []byte {
 
 // mintToken builds a token record and its secret.
 func mintToken(accountID, name string, expires, now time.Time, rnd io.Reader) (store.APIToken, string, error) {
-	idb := make([]byte, 10)
-	sb := make([]byte, 32)
-	if _, err := io.ReadFull(rnd, idb); err != nil {
-		return store.APIToken{}, "", fmt.Errorf("api: token id: %w", err)
+	id, err := account.NewID(rnd, "tok_")
+	if err != nil {
+		return store.APIToken{}, "", err
 	}
+	sb := make([]byte, 32)
 	if _, err := io.ReadFull(rnd, sb); err != nil {
 		return store.APIToken{}, "", fmt.Errorf("api: token secret: %w", err)
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(sb)
 	t := store.APIToken{
-		ID: "tok_" + strings.ToLower(idEncoding.EncodeToString(idb)), Hash: HashToken(secret), Name: name,
+		ID: id, Hash: HashToken(secret), Name: name,
 		AccountID: accountID, CreatedAt: now.UTC(), ExpiresAt: expires,
 	}
 	return t, secret, nil
@@ -78,11 +79,11 @@ func mintToken(accountID, name string, expires, now time.Time, rnd io.Reader) (s
 func checkTokenName(name string) error {
 	switch {
 	case name == "":
-		return problem("name", "required", "a name is required")
+		return validation.One("name", "required", "a name is required")
 	case utf8.RuneCountInString(name) > maxNameLen:
-		return problem("name", "too_long", "the name must be at most %d characters", maxNameLen)
+		return validation.One("name", "too_long", "the name must be at most %d characters", maxNameLen)
 	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		return problem("name", "invalid", "the name contains characters that are not allowed")
+		return validation.One("name", "invalid", "the name contains characters that are not allowed")
 	}
 	return nil
 }
@@ -103,7 +104,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 	}
 	now := s.Now().UTC()
 	if !expires.IsZero() && !expires.After(now) {
-		return NewToken{}, problem("expires_at", "invalid", "the expiry must be in the future")
+		return NewToken{}, validation.One("expires_at", "invalid", "the expiry must be in the future")
 	}
 	t, secret, err := mintToken(c.Account.ID, name, expires.UTC(), now, s.Rand)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
@@ -17,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
@@ -131,7 +133,11 @@ func newEnv(t *testing.T, model *account.Model) *env {
 	e.svc.Passkeys = pk
 	e.csrf = web.NewCSRF([]byte("0123456789abcdef0123456789abcdef"), false, rnd)
 	e.mux = http.NewServeMux()
-	(&Handler{Service: e.svc, CSRF: e.csrf,
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&Handler{Service: e.svc, CSRF: e.csrf, Catalog: catalog,
 		ClientIP: func(*http.Request) string { return "192.0.2.7" }, Logger: slog.New(slog.DiscardHandler)}).Mount(e.mux)
 	return e
 }

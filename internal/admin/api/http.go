@@ -3,12 +3,14 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
@@ -27,6 +29,7 @@ const MaxBodyBytes = 1 << 20
 type Handler struct {
 	Service  *adminsvc.Service
 	CSRF     *web.CSRF
+	Catalog  *i18n.Catalog // error messages
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
 	// MaxImport bounds a CSV import body (default 5 MiB).
@@ -39,7 +42,7 @@ func badRequest(format string, args ...any) error { return httpapi.BadRequest(fo
 // behind the Guard, so an endpoint cannot be added without naming what it
 // does and who may.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	g := &Guard{Service: h.Service, CSRF: h.CSRF, ClientIP: h.ClientIP, Logger: h.Logger}
+	g := &Guard{Service: h.Service, CSRF: h.CSRF, Catalog: h.Catalog, ClientIP: h.ClientIP, Logger: h.Logger}
 	for _, rt := range []struct {
 		pattern string
 		op      adminsvc.Op
@@ -479,7 +482,7 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 		return err
 	}
 	if b.Accounts == nil {
-		return &validation.Error{Problems: []validation.Problem{{Field: "accounts", Code: "required", Message: "list the accounts that may reach the site (an empty list removes them all)"}}}
+		return validation.One("accounts", "required", "list the accounts that may reach the site (an empty list removes them all)")
 	}
 	ms, err := h.Service.SetSiteMembers(r.Context(), c, r.PathValue("id"), b.Accounts)
 	if err != nil {

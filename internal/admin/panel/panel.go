@@ -5,7 +5,6 @@ package panel
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
+	"github.com/gatehouse/gatehouse/internal/httperr"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	rdurl "github.com/gatehouse/gatehouse/internal/redirect" // the panel has a redirect helper of its own
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -220,25 +220,14 @@ func (h *Handler) problem(x *call, p web.Problem) {
 	h.Renderer.Render(x.w, p.Status, "error", page)
 }
 
-// fail turns an error a view returned into an error page; the detail goes
-// to the log only.
+// fail turns an error a view returned into the error page httperr's table
+// gives it; the detail of an unexpected error goes to the log only.
 func (h *Handler) fail(x *call, err error) {
-	var ae *httpapi.Error
-	switch {
-	case errors.Is(err, authz.ErrForbidden), errors.Is(err, account.ErrSelfAction):
-		h.problem(x, web.ProblemForbidden)
-	case errors.Is(err, store.ErrNotFound):
-		h.problem(x, web.ProblemNotFound)
-	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-		h.problem(x, web.ProblemNotFound)
-	case errors.Is(err, adminsvc.ErrCompanyRequired):
-		h.problem(x, web.ProblemBadRequest)
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, adminsvc.ErrUnavailable):
-		h.problem(x, web.ProblemUnavailable)
-	default:
+	a := httperr.For(err)
+	if a.Unexpected() {
 		h.Logger.Error("admin panel", "method", x.r.Method, "path", x.r.URL.Path, "err", err)
-		h.problem(x, web.ProblemInternal)
 	}
+	h.problem(x, a.Problem)
 }
 
 func (h *Handler) notFound(x *call) error { return store.ErrNotFound }
@@ -339,21 +328,12 @@ func redirectError(x *call, path, code string) {
 	http.Redirect(x.w, x.r, path+"?error="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
-// refusal maps the account rules' refusals to a flash error code; ok is
-// false for any other error.
+// refusal is the flash error code (admin.error.<code>) of a refusal in
+// httperr's table, the same code the API answers with; ok is false for
+// any other error.
 func refusal(err error) (string, bool) {
-	var ce *account.ConflictError
-	switch {
-	case errors.Is(err, account.ErrSelfAction):
-		return "self_action", true
-	case errors.Is(err, account.ErrLastAdmin):
-		return "last_admin", true
-	case errors.Is(err, account.ErrInvalidTransition):
-		return "invalid_transition", true
-	case errors.As(err, &ce), errors.Is(err, store.ErrConflict):
-		return "conflict", true
-	}
-	return "", false
+	a := httperr.For(err)
+	return a.Code, a.Refusal
 }
 
 // problems translates validation problems for the page: a known code has a
@@ -365,7 +345,7 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var rl *adminsvc.RateLimitError
 	switch {
 	case errors.As(err, &rl):
-		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.rate_limited") + " (" + rl.Message + ")"}, true
+		return []string{httperr.For(err).Message(h.Renderer.Catalog, x.lang)}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
 		ve = &validation.Error{Problems: []validation.Problem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}

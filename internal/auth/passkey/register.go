@@ -5,11 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -257,7 +258,7 @@ type enrolData struct {
 
 func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 	if h.off {
-		h.Renderer.FailMessage(w, r, http.StatusConflict, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.off"))
+		h.Renderer.FailKey(w, r, http.StatusConflict, "passkey.off")
 		return
 	}
 	token := r.URL.Query().Get("token")
@@ -276,7 +277,7 @@ func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) enrolPageFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrEnrolment) {
-		h.Renderer.FailMessage(w, r, http.StatusGone, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.invalid"))
+		h.Renderer.FailKey(w, r, http.StatusGone, "enrol.invalid")
 		return
 	}
 	h.Logger.Error("passkey: reading enrolment", "err", err)

@@ -37,6 +37,10 @@ type PolicyError struct {
 
 func (e *PolicyError) Error() string { return e.Message }
 
+// PolicyCode is Code, for callers that know the refusal by its behaviour
+// rather than by this package's type.
+func (e *PolicyError) PolicyCode() string { return e.Code }
+
 // breached is the corpus NIST SP 800-63B §5.1.1.2 asks new passwords to
 // be checked against: the 30,000 most frequent passwords of the Xato
 // corpus of ten million passwords exposed in breaches, as the zxcvbn
@@ -60,6 +64,12 @@ var serviceWords = []string{"gatehouse"}
 // minContextWord: shorter names and email parts ("ada", "bob") occur
 // inside too many honest passphrases to refuse them.
 const minContextWord = 4
+
+// CheckPolicy is the package's CheckPolicy, so a Hasher is all an account
+// service needs of passwords.
+func (h *Hasher) CheckPolicy(pw, email string, context ...string) error {
+	return CheckPolicy(pw, email, context...)
+}
 
 // CheckPolicy returns a *PolicyError when pw may not be used by the
 // account with this email, nil when it may. context holds more words a
