@@ -7,12 +7,14 @@ package httperr
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
@@ -52,6 +54,21 @@ func (a Answer) Message(c *i18n.Catalog, lang string) string {
 	return msg
 }
 
+// WriteJSON writes the answer in the contract's JSON error shape, its
+// message from c in the request's language, with Retry-After when it has
+// one.
+func (a Answer) WriteJSON(w http.ResponseWriter, r *http.Request, c *i18n.Catalog) {
+	if a.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(a.RetryAfter.Seconds()))))
+	}
+	httpapi.WriteJSON(w, a.Status, httpapi.ErrorBody{Error: a.JSONDetail(c, i18n.Negotiate("", r))})
+}
+
+// JSONDetail is the answer's part of the contract's JSON error shape.
+func (a Answer) JSONDetail(c *i18n.Catalog, lang string) httpapi.ErrorDetail {
+	return httpapi.ErrorDetail{Code: a.Code, Message: a.Message(c, lang), Fields: a.Fields}
+}
+
 // Problems of the admin surfaces, beside web's general ones.
 var (
 	ProblemUnauthenticated = web.Problem{Status: http.StatusUnauthorized, Code: "unauthenticated", TitleKey: "error.title", MsgKey: "error.unauthenticated"}
@@ -71,8 +88,9 @@ var (
 // store.ErrConflict) come before what they wrap.
 func For(err error) Answer {
 	var (
+		p      web.Problem
 		ae     *httpapi.Error
-		rl     *adminsvc.RateLimitError
+		rl     *apperr.RateLimitError
 		tooBig *http.MaxBytesError
 		inUse  *rules.InUseError
 		ve     *validation.Error
@@ -80,6 +98,9 @@ func For(err error) Answer {
 		ce     *account.ConflictError
 	)
 	switch {
+	case errors.As(err, &p):
+		// A feature's own answer, as it stands.
+		return Answer{Problem: p}
 	case errors.As(err, &ae):
 		// An endpoint's own answer: its status and code, the general
 		// message of that status, its text as the detail.
@@ -89,13 +110,13 @@ func For(err error) Answer {
 		return Answer{Problem: ProblemInvitationLimit, Detail: rl.Message, RetryAfter: rl.RetryAfter}
 	case errors.As(err, &tooBig):
 		return Answer{Problem: web.ProblemTooLarge}
-	case errors.Is(err, adminsvc.ErrCSRF):
+	case errors.Is(err, apperr.ErrCSRF):
 		return Answer{Problem: web.ProblemCSRF}
 	case errors.As(err, &inUse):
 		return Answer{Problem: ProblemInUse, Detail: inUse.Error()}
 	case errors.Is(err, rules.ErrStaleImport):
 		return Answer{Problem: ProblemStaleImport}
-	case errors.Is(err, adminsvc.ErrCompanyRequired):
+	case errors.Is(err, apperr.ErrCompanyRequired):
 		return Answer{Problem: ProblemCompanyRequired}
 	case errors.Is(err, authz.ErrUnauthenticated):
 		return Answer{Problem: ProblemUnauthenticated}
@@ -127,7 +148,7 @@ func For(err error) Answer {
 		return Answer{Problem: ProblemConflict, Refusal: true}
 	case errors.Is(err, store.ErrNotFound):
 		return Answer{Problem: web.ProblemNotFound}
-	case errors.Is(err, adminsvc.ErrUnavailable):
+	case errors.Is(err, apperr.ErrUnavailable):
 		return Answer{Problem: web.ProblemUnavailable, Detail: err.Error()}
 	case errors.Is(err, store.ErrUnavailable):
 		return Answer{Problem: web.ProblemUnavailable}

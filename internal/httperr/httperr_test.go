@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
-	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // TestTable pins the answer to each error the admin surfaces return, and
@@ -31,12 +32,12 @@ func TestTable(t *testing.T) {
 		refusal bool
 	}{
 		{&httpapi.Error{Status: http.StatusConflict, Code: "passkeys_off", Message: "passkeys need a host name"}, 409, "passkeys_off", false},
-		{&adminsvc.RateLimitError{Message: "10 an hour", RetryAfter: time.Minute}, 429, "rate_limited", false},
+		{&apperr.RateLimitError{Message: "10 an hour", RetryAfter: time.Minute}, 429, "rate_limited", false},
 		{&http.MaxBytesError{Limit: 1}, 413, "too_large", false},
-		{adminsvc.ErrCSRF, 403, "csrf", false},
+		{apperr.ErrCSRF, 403, "csrf", false},
 		{&rules.InUseError{}, 409, "in_use", false},
 		{rules.ErrStaleImport, 409, "stale_preview", false},
-		{adminsvc.ErrCompanyRequired, 400, "company_required", false},
+		{apperr.ErrCompanyRequired, 400, "company_required", false},
 		{authz.ErrUnauthenticated, 401, "unauthenticated", false},
 		{fmt.Errorf("%w: not your company", authz.ErrForbidden), 403, "forbidden", false},
 		{&validation.Error{Problems: []validation.Problem{{Field: "email", Code: "required", Message: "an email is required"}}}, 422, "invalid", false},
@@ -46,8 +47,9 @@ func TestTable(t *testing.T) {
 		{&account.ConflictError{Field: "email", Message: "taken"}, 409, "conflict", true},
 		{fmt.Errorf("creating: %w", store.ErrConflict), 409, "conflict", true},
 		{store.ErrNotFound, 404, "not_found", false},
-		{adminsvc.ErrUnavailable, 503, "unavailable", false},
+		{apperr.ErrUnavailable, 503, "unavailable", false},
 		{store.ErrUnavailable, 503, "unavailable", false},
+		{web.Problem{Status: http.StatusGone, Code: "enrolment_invalid", TitleKey: "error.title", MsgKey: "enrol.invalid"}, 410, "enrolment_invalid", false},
 		{errors.New("disk on fire"), 500, "internal", false},
 	} {
 		a := For(fmt.Errorf("wrapped: %w", c.err))
@@ -72,7 +74,7 @@ func TestMessageCarriesPublicDetail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := For(&adminsvc.RateLimitError{Message: "at most 10 invitations an hour"})
+	a := For(&apperr.RateLimitError{Message: "at most 10 invitations an hour"})
 	if got, want := a.Message(catalog, "fr"), catalog.T("fr", "admin.problem.rate_limited")+" (at most 10 invitations an hour)"; got != want {
 		t.Errorf("Message = %q, want %q", got, want)
 	}

@@ -16,7 +16,7 @@ func (s *Server) newPasskeys(d *deps) (*passkey.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return passkey.New(passkey.Options{
+	return passkey.New(passkey.Deps{
 		PublicURL: d.publicURL, WorkstationAttestation: attestation,
 		Store: d.store, Credentials: d.store, Networks: passkey.StoreNetworks{Store: d.store}, Sessions: s.Sessions,
 		Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP, Redirect: d.redirect,

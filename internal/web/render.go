@@ -141,6 +141,10 @@ type Problem struct {
 	MsgKey   string
 }
 
+// Error makes a Problem an error of its own, for a feature whose answer
+// is none of the general ones: httperr answers it as it stands.
+func (p Problem) Error() string { return p.Code }
+
 // Problems the gateway answers with.
 var (
 	ProblemBadRequest  = Problem{http.StatusBadRequest, "bad_request", "error.title", "error.bad_request"}

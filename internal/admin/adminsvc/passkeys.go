@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -30,7 +31,7 @@ func (s *Service) passkeyTarget(ctx context.Context, c authz.Caller, op Op, acco
 		return store.Account{}, err
 	}
 	if s.Passkeys == nil {
-		return store.Account{}, fmt.Errorf("%w: passkeys", ErrUnavailable)
+		return store.Account{}, fmt.Errorf("%w: passkeys", apperr.ErrUnavailable)
 	}
 	if op.Changes {
 		return s.wholeAccount(ctx, c, accountID)

@@ -20,10 +20,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// ErrUnavailable: the gateway was built without what the operation needs
-// (API tokens, properties, passkeys).
-var ErrUnavailable = errors.New("not available on this gateway")
-
 // ProviderStatus is the read-only view of one configured identity provider.
 type ProviderStatus struct {
 	ID          string `json:"id"`
@@ -58,10 +54,10 @@ type Service struct {
 	Sessions Sessions
 	// Rules is the properties and access-rules service the gate evaluates,
 	// so a change reaches the next assertion; nil: the property and rule
-	// operations answer ErrUnavailable.
+	// operations answer apperr.ErrUnavailable.
 	Rules *rules.Service
 	// Passkeys lists, revokes and enrols passkeys; nil: those operations
-	// answer ErrUnavailable.
+	// answer apperr.ErrUnavailable.
 	Passkeys Passkeys
 	// Tokens stores API tokens; nil when the store has none yet.
 	Tokens store.APITokens

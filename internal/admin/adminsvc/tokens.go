@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
@@ -96,7 +97,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 		return
 	}
 	if s.Tokens == nil {
-		return NewToken{}, fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return NewToken{}, fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	name = strings.TrimSpace(name)
 	if err := checkTokenName(name); err != nil {
@@ -128,7 +129,7 @@ func (s *Service) ListAPITokens(ctx context.Context, c authz.Caller) (_ []TokenJ
 		return
 	}
 	if s.Tokens == nil {
-		return nil, fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return nil, fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	all, err := s.Tokens.ListAPITokens(ctx)
 	if err != nil {
@@ -164,7 +165,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, c authz.Caller, id string)
 		return
 	}
 	if s.Tokens == nil {
-		return fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	t, err := s.Tokens.GetAPIToken(ctx, id)
 	if err != nil {
@@ -217,7 +218,7 @@ var ErrNotAdmin = errors.New("the account is not an active administrator")
 func CreateToken(ctx context.Context, tokens store.APITokens, st store.Store, roles *account.Model,
 	adminEmail, name string, now time.Time, rnd io.Reader) (string, error) {
 	if tokens == nil {
-		return "", fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return "", fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	name = strings.TrimSpace(name)
 	if err := checkTokenName(name); err != nil {

@@ -3,9 +3,7 @@ package api
 import (
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -98,21 +96,17 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if a.Unexpected() {
 		g.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if a.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(a.RetryAfter.Seconds()))))
-	}
 	if a.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
-	detail := httpapi.ErrorDetail{Code: a.Code, Message: a.Message(g.Catalog, i18n.Negotiate("", r)), Fields: a.Fields}
 	if errors.As(err, &inUse) {
 		var b inUseBody
-		b.Error.ErrorDetail = detail
+		b.Error.ErrorDetail = a.JSONDetail(g.Catalog, i18n.Negotiate("", r))
 		b.Error.Rules = inUse.Rules
 		httpapi.WriteJSON(w, a.Status, b)
 		return
 	}
-	httpapi.WriteJSON(w, a.Status, httpapi.ErrorBody{Error: detail})
+	a.WriteJSON(w, r, g.Catalog)
 }
 
 // inUseBody adds the rules that use a property to the error shape.

@@ -40,7 +40,7 @@ const conditionExample = `{"all": [{"property": "site", "op": "equals", "value":
          {"role": true, "op": "in", "values": ["manager", "admin"]}]}`
 
 func (h *Handler) capabilities() []string {
-	roles := h.Service.Accounts.Roles()
+	roles := h.d.Service.Accounts.Roles()
 	seen := map[string]bool{}
 	for _, r := range roles.RoleNames() {
 		for _, kind := range []string{store.KindPersonal, store.KindSharedComputer} {
@@ -70,7 +70,7 @@ func prettyCondition(c []byte) string {
 }
 
 func (h *Handler) rulesBody(x *call, sc scope) (rulesBody, error) {
-	rs, err := h.Service.ListRules(x.ctx(), x.c, sc.Company)
+	rs, err := h.d.Service.ListRules(x.ctx(), x.c, sc.Company)
 	if err != nil {
 		return rulesBody{}, err
 	}
@@ -146,7 +146,7 @@ func (h *Handler) createRule(x *call) error {
 	f, in, bad := submittedRule(x)
 	err = badFields(bad)
 	if err == nil {
-		_, err = h.Service.CreateRule(x.ctx(), x.c, sc.Company, in)
+		_, err = h.d.Service.CreateRule(x.ctx(), x.c, sc.Company, in)
 	}
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.rulesBody(x, sc)
@@ -166,7 +166,7 @@ func (h *Handler) createRule(x *call) error {
 
 // ruleFor loads the {id} rule; one of another company is not found.
 func (h *Handler) ruleFor(x *call) (store.AccessRule, error) {
-	return h.Service.GetRule(x.ctx(), x.c, x.r.PathValue("id"))
+	return h.d.Service.GetRule(x.ctx(), x.c, x.r.PathValue("id"))
 }
 
 // ruleBody is one rule's edit page.
@@ -198,7 +198,7 @@ func (h *Handler) updateRule(x *call) error {
 	var r store.AccessRule
 	err := badFields(bad)
 	if err == nil {
-		r, err = h.Service.UpdateRule(x.ctx(), x.c, id, in)
+		r, err = h.d.Service.UpdateRule(x.ctx(), x.c, id, in)
 	}
 	if ps, ok := h.problems(x, err); ok {
 		// The form is shown again only to who may see the rule.
@@ -217,7 +217,7 @@ func (h *Handler) updateRule(x *call) error {
 
 func (h *Handler) toggleRule(x *call) error {
 	enabled := x.r.PostFormValue("enabled") == "true"
-	r, err := h.Service.UpdateRule(x.ctx(), x.c, x.r.PathValue("id"), rules.RuleInput{Enabled: &enabled})
+	r, err := h.d.Service.UpdateRule(x.ctx(), x.c, x.r.PathValue("id"), rules.RuleInput{Enabled: &enabled})
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"rules", code)
 		return nil
@@ -234,7 +234,7 @@ func (h *Handler) toggleRule(x *call) error {
 }
 
 func (h *Handler) deleteRule(x *call) error {
-	r, err := h.Service.DeleteRule(x.ctx(), x.c, x.r.PathValue("id"))
+	r, err := h.d.Service.DeleteRule(x.ctx(), x.c, x.r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ func (h *Handler) importPreview(x *call) error {
 	if err != nil {
 		return err
 	}
-	rep, err := h.Service.PreviewImport(x.ctx(), x.c, sc.Company, data)
+	rep, err := h.d.Service.PreviewImport(x.ctx(), x.c, sc.Company, data)
 	if tl := (*rules.ImportTooLargeError)(nil); errors.As(err, &tl) {
 		h.render(x, http.StatusUnprocessableEntity, "import", "admin.import.title", importBody{scope: sc}, []string{tl.Message})
 		return nil
@@ -131,7 +131,7 @@ func (h *Handler) importApply(x *call) error {
 		redirectError(x, Prefix+"import?company="+sc.Company, "stale_import")
 		return nil
 	}
-	rep, err := h.Service.ApplyImport(x.ctx(), x.c, sc.Company, data, x.r.PostFormValue("confirm"))
+	rep, err := h.d.Service.ApplyImport(x.ctx(), x.c, sc.Company, data, x.r.PostFormValue("confirm"))
 	switch {
 	case errors.Is(err, rules.ErrStaleImport):
 		redirectError(x, Prefix+"import?company="+sc.Company, "stale_import")

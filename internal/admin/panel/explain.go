@@ -42,20 +42,20 @@ func (h *Handler) explain(x *call) error {
 		h.render(x, http.StatusOK, "explain", "admin.explain.title", b, nil)
 		return nil
 	}
-	id, err := h.Service.AccountRef(x.ctx(), x.c, b.Account)
+	id, err := h.d.Service.AccountRef(x.ctx(), x.c, b.Account)
 	if err != nil {
 		return err
 	}
-	ex, err := h.Service.Explain(x.ctx(), x.c, id, sc.Company, b.Capability, b.Tag)
+	ex, err := h.d.Service.Explain(x.ctx(), x.c, id, sc.Company, b.Capability, b.Tag)
 	if errors.Is(err, store.ErrNotFound) {
-		h.render(x, http.StatusNotFound, "explain", "admin.explain.title", b, []string{h.Renderer.Catalog.T(x.lang, "admin.explain.no_account")})
+		h.render(x, http.StatusNotFound, "explain", "admin.explain.title", b, []string{h.d.Renderer.Catalog.T(x.lang, "admin.explain.no_account")})
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	b.Asked, b.Result = true, ex
-	emails, err := h.Service.Emails(x.ctx(), x.c, []string{ex.Account})
+	emails, err := h.d.Service.Emails(x.ctx(), x.c, []string{ex.Account})
 	if err != nil {
 		return err
 	}

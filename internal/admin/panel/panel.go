@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/httperr"
 	"github.com/gatehouse/gatehouse/internal/i18n"
@@ -54,11 +55,10 @@ type Deps struct {
 // through route, which signs the visitor in, checks the CSRF token of a
 // change and lets the service refuse the operation the route performs; the
 // views parse the form, call the service and render.
-// Deps is embedded so the views read h.Service and the like.
-type Handler struct{ Deps }
+type Handler struct{ d Deps }
 
 // New builds the panel, complete.
-func New(d Deps) *Handler { return &Handler{Deps: d} }
+func New(d Deps) *Handler { return &Handler{d: d} }
 
 // call is one authorized panel request.
 type call struct {
@@ -144,31 +144,31 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, op adminsvc.Op, fn v
 	path = strings.TrimPrefix(path, "/")
 	changes := method != http.MethodGet
 	mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
-		if h.ClientIP != nil {
-			r = r.WithContext(account.WithAuditIP(r.Context(), h.ClientIP(r)))
+		if h.d.ClientIP != nil {
+			r = r.WithContext(account.WithAuditIP(r.Context(), h.d.ClientIP(r)))
 		}
-		c, err := h.Service.SessionCaller(r)
+		c, err := h.d.Service.SessionCaller(r)
 		if errors.Is(err, authz.ErrUnauthenticated) {
 			h.signIn(w, r)
 			return
 		}
 		if err != nil {
-			h.Logger.Warn("admin panel: reading the caller", "err", err)
-			h.Renderer.Fail(w, r, web.ProblemUnavailable)
+			h.d.Logger.Warn("admin panel: reading the caller", "err", err)
+			h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
 		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r)}
 		if changes && !h.parseForm(w, r) {
 			return
 		}
-		if err := h.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, changes && h.CSRF.Check(r)); errors.Is(err, adminsvc.ErrCSRF) {
+		if err := h.d.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, changes && h.d.CSRF.Check(r)); errors.Is(err, apperr.ErrCSRF) {
 			h.problem(x, web.ProblemCSRF)
 			return
 		} else if err != nil {
 			h.problem(x, web.ProblemForbidden)
 			return
 		}
-		x.csrf = h.CSRF.Token(w, r)
+		x.csrf = h.d.CSRF.Token(w, r)
 		if err := fn(x); err != nil {
 			h.fail(x, err)
 		}
@@ -179,9 +179,9 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, op adminsvc.Op, fn v
 // within the size limit.
 func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		return web.ParseForm(w, r, h.MaxFormBytes, h.Renderer)
+		return web.ParseForm(w, r, h.d.MaxFormBytes, h.d.Renderer)
 	}
-	limit := h.MaxImport
+	limit := h.d.MaxImport
 	if limit <= 0 {
 		limit = maxUploadBytes
 	}
@@ -189,9 +189,9 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseMultipartForm(limit); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.Renderer.Fail(w, r, web.ProblemTooLarge)
+			h.d.Renderer.Fail(w, r, web.ProblemTooLarge)
 		} else {
-			h.Renderer.Fail(w, r, web.ProblemBadRequest)
+			h.d.Renderer.Fail(w, r, web.ProblemBadRequest)
 		}
 		return false
 	}
@@ -214,10 +214,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 
 // problem renders an error page in the caller's language.
 func (h *Handler) problem(x *call, p web.Problem) {
-	page := h.Renderer.Page(x.lang, "")
+	page := h.d.Renderer.Page(x.lang, "")
 	page.Title = page.T(p.TitleKey)
 	page.Error = page.T(p.MsgKey)
-	h.Renderer.Render(x.w, p.Status, "error", page)
+	h.d.Renderer.Render(x.w, p.Status, "error", page)
 }
 
 // fail turns an error a view returned into the error page httperr's table
@@ -225,7 +225,7 @@ func (h *Handler) problem(x *call, p web.Problem) {
 func (h *Handler) fail(x *call, err error) {
 	a := httperr.For(err)
 	if a.Unexpected() {
-		h.Logger.Error("admin panel", "method", x.r.Method, "path", x.r.URL.Path, "err", err)
+		h.d.Logger.Error("admin panel", "method", x.r.Method, "path", x.r.URL.Path, "err", err)
 	}
 	h.problem(x, a.Problem)
 }
@@ -233,7 +233,7 @@ func (h *Handler) fail(x *call, err error) {
 func (h *Handler) notFound(x *call) error { return store.ErrNotFound }
 
 func (h *Handler) home(x *call) error {
-	if h.Service.Can(x.c, adminsvc.OpAccountList) {
+	if h.d.Service.Can(x.c, adminsvc.OpAccountList) {
 		http.Redirect(x.w, x.r, Prefix+"users", http.StatusSeeOther)
 		return nil
 	}
@@ -265,20 +265,20 @@ type pageData struct {
 
 // render shows a section of the panel.
 func (h *Handler) render(x *call, status int, section, titleKey string, body any, problems []string) {
-	page := h.Renderer.Page(x.lang, x.csrf)
+	page := h.d.Renderer.Page(x.lang, x.csrf)
 	page.Title = page.T(titleKey)
 	page.MainClass = "wide admin"
 	page.Notice, page.Error = h.flash(x)
 	page.Data = pageData{
 		Nav: nav{
-			Section: section, Users: h.Service.Can(x.c, adminsvc.OpAccountList), Export: h.Service.Can(x.c, adminsvc.OpAccountExport),
-			Integration: h.Service.SeesIntegrationLogs(x.c), FullAdmin: h.Service.CreatesCompanies(x.c), Props: h.Service.Rules != nil,
+			Section: section, Users: h.d.Service.Can(x.c, adminsvc.OpAccountList), Export: h.d.Service.Can(x.c, adminsvc.OpAccountExport),
+			Integration: h.d.Service.SeesIntegrationLogs(x.c), FullAdmin: h.d.Service.CreatesCompanies(x.c), Props: h.d.Service.Rules != nil,
 			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,
 		Body:     body,
 	}
-	h.Renderer.Render(x.w, status, template, page)
+	h.d.Renderer.Render(x.w, status, template, page)
 }
 
 // flash reads the notice or error a redirect after a change carries as
@@ -291,7 +291,7 @@ func (h *Handler) flash(x *call) (notice, failure string) {
 			return ""
 		}
 		key := prefix + code
-		text := h.Renderer.Catalog.T(x.lang, key)
+		text := h.d.Renderer.Catalog.T(x.lang, key)
 		if text == key {
 			return ""
 		}
@@ -342,17 +342,17 @@ func refusal(err error) (string, bool) {
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var ve *validation.Error
 	var ce *account.ConflictError
-	var rl *adminsvc.RateLimitError
+	var rl *apperr.RateLimitError
 	switch {
 	case errors.As(err, &rl):
-		return []string{httperr.For(err).Message(h.Renderer.Catalog, x.lang)}, true
+		return []string{httperr.For(err).Message(h.d.Renderer.Catalog, x.lang)}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
 		ve = &validation.Error{Problems: []validation.Problem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
 	default:
 		return nil, false
 	}
-	cat := h.Renderer.Catalog
+	cat := h.d.Renderer.Catalog
 	out := make([]string, 0, len(ve.Problems))
 	for _, p := range ve.Problems {
 		field, _, _ := strings.Cut(p.Field, "[")

@@ -6,12 +6,13 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// maxUploadBytes bounds a CSV import upload when Handler.MaxImport is 0.
+// maxUploadBytes bounds a CSV import upload when Deps.MaxImport is 0.
 const maxUploadBytes = 5 << 20
 
 // propertyTypes are the types a definition may take, in the form's order.
@@ -29,9 +30,9 @@ type scope struct {
 // only one, or, on a page with several to choose from, the first. A form
 // post must name it, so a change never lands in a company by default.
 func (h *Handler) companyScope(x *call, op adminsvc.Op) (scope, error) {
-	cs := h.Service.Companies(x.c, op)
-	co, err := h.Service.Company(x.ctx(), x.c, op, strings.TrimSpace(x.r.FormValue("company")))
-	if errors.Is(err, adminsvc.ErrCompanyRequired) && x.r.Method == http.MethodGet {
+	cs := h.d.Service.Companies(x.c, op)
+	co, err := h.d.Service.Company(x.ctx(), x.c, op, strings.TrimSpace(x.r.FormValue("company")))
+	if errors.Is(err, apperr.ErrCompanyRequired) && x.r.Method == http.MethodGet {
 		co, err = cs[0], nil
 	}
 	if err != nil {
@@ -89,7 +90,7 @@ type propsBody struct {
 }
 
 func (h *Handler) propsBody(x *call, sc scope) (propsBody, error) {
-	defs, err := h.Service.ListProperties(x.ctx(), x.c, sc.Company)
+	defs, err := h.d.Service.ListProperties(x.ctx(), x.c, sc.Company)
 	if err != nil {
 		return propsBody{}, err
 	}
@@ -136,7 +137,7 @@ func (h *Handler) createProperty(x *call) error {
 	if f.Type == store.PropertyChoice || f.Type == store.PropertyMultiChoice {
 		d.Choices = lines(f.Choices)
 	}
-	_, err = h.Service.CreateProperty(x.ctx(), x.c, d)
+	_, err = h.d.Service.CreateProperty(x.ctx(), x.c, d)
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.propsBody(x, sc)
 		if err != nil {
@@ -180,7 +181,7 @@ func (h *Handler) updateProperty(x *call) error {
 		return err
 	}
 	key := x.r.PathValue("key")
-	d, err := h.Service.GetProperty(x.ctx(), x.c, sc.Company, key)
+	d, err := h.d.Service.GetProperty(x.ctx(), x.c, sc.Company, key)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (h *Handler) updateProperty(x *call) error {
 			choices = []string{} // cleared: the service says a choice is needed
 		}
 	}
-	_, err = h.Service.UpdateProperty(x.ctx(), x.c, sc.Company, key, labelsOf(x), choices)
+	_, err = h.d.Service.UpdateProperty(x.ctx(), x.c, sc.Company, key, labelsOf(x), choices)
 	if done, rerr := h.propsRefused(x, sc, err); done || rerr != nil {
 		return rerr
 	}
@@ -207,7 +208,7 @@ func (h *Handler) deleteProperty(x *call) error {
 	if err != nil {
 		return err
 	}
-	err = h.Service.DeleteProperty(x.ctx(), x.c, sc.Company, x.r.PathValue("key"))
+	err = h.d.Service.DeleteProperty(x.ctx(), x.c, sc.Company, x.r.PathValue("key"))
 	if done, rerr := h.propsRefused(x, sc, err); done || rerr != nil {
 		return rerr
 	}

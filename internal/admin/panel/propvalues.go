@@ -34,19 +34,19 @@ type valuesForm struct {
 // refused form held.
 func (h *Handler) valuesForms(x *call, a adminsvc.AccountJSON) ([]valuesForm, error) {
 	var out []valuesForm
-	companies := h.Service.Companies(x.c, adminsvc.OpValuesGet)
+	companies := h.d.Service.Companies(x.c, adminsvc.OpValuesGet)
 	for _, m := range a.Memberships {
 		if !slices.Contains(companies, m.Company) {
 			continue
 		}
-		defs, err := h.Service.ListProperties(x.ctx(), x.c, m.Company)
+		defs, err := h.d.Service.ListProperties(x.ctx(), x.c, m.Company)
 		if err != nil {
 			return nil, err
 		}
 		if len(defs) == 0 {
 			continue
 		}
-		vals, err := h.Service.PropertyValues(x.ctx(), x.c, a.ID, m.Company)
+		vals, err := h.d.Service.PropertyValues(x.ctx(), x.c, a.ID, m.Company)
 		if err != nil {
 			return nil, err
 		}
@@ -119,12 +119,12 @@ func submittedValues(x *call, defs []store.PropertyDef) map[string][]string {
 func (h *Handler) setValues(x *call) error {
 	id := x.r.PathValue("id")
 	company := formValue(x, "company")
-	defs, err := h.Service.ValueDefinitions(x.ctx(), x.c, id, company)
+	defs, err := h.d.Service.ValueDefinitions(x.ctx(), x.c, id, company)
 	if err != nil {
 		return err
 	}
 	values := submittedValues(x, defs)
-	_, err = h.Service.SetPropertyValues(x.ctx(), x.c, id, company, values)
+	_, err = h.d.Service.SetPropertyValues(x.ctx(), x.c, id, company, values)
 	var ve *validation.Error
 	if errors.As(err, &ve) {
 		errs := map[string]string{}
