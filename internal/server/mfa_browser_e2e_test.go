@@ -278,9 +278,11 @@ func TestMFAInBrowser(t *testing.T) {
 		}
 
 		register := func(name string, synced bool) {
-			auth := pkAuthenticator(t, b.ctx, synced)
+			// The account page first: the re-authentication page's passkey
+			// autofill must not meet the new authenticator.
 			rows := `document.querySelectorAll("#passkeys tbody tr").length`
 			b.run(chromedp.Navigate(g.URL + "/.gatehouse/account/"))
+			auth := pkAuthenticator(t, b.ctx, synced)
 			had, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](rows))
 			if err != nil {
 				t.Fatal(err)
