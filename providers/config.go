@@ -21,7 +21,17 @@ type Config struct {
 	RolesClaim     string            `yaml:"roles_claim"`
 	RoleMap        map[string]string `yaml:"role_map"`
 	JIT            JIT               `yaml:"jit"`
+	// MFA is "enforced" when the provider itself requires a second factor
+	// of everyone who signs in through it (a conditional-access policy,
+	// say): its sign-ins then count as multi-factor whatever the ID
+	// token's amr says. Empty: only an ID token whose amr names mfa
+	// counts.
+	MFA string `yaml:"mfa"`
 }
+
+// MFAEnforced is the value of Config.MFA for a provider that requires a
+// second factor itself.
+const MFAEnforced = "enforced"
 
 // JIT creates accounts on first SSO login.
 type JIT struct {

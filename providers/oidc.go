@@ -72,6 +72,7 @@ type OIDC struct {
 	allowedDomains []string
 	rolesClaim     string
 	roleMap        map[string]string
+	mfaEnforced    bool // the provider requires a second factor itself
 	client         *http.Client
 	now            func() time.Time
 	log            *slog.Logger
@@ -144,6 +145,7 @@ func newOIDC(ctx context.Context, cfg Config, opts Options, h hooks) (*OIDC, err
 		allowedDomains: cfg.AllowedDomains,
 		rolesClaim:     cfg.RolesClaim,
 		roleMap:        cfg.RoleMap,
+		mfaEnforced:    cfg.MFA == MFAEnforced,
 		client:         opts.HTTPClient,
 		now:            opts.Now,
 		log:            opts.Logger,
@@ -471,6 +473,7 @@ func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Id
 		Name:          std.Name,
 		Locale:        std.Locale,
 		Roles:         p.mapRoles(all),
+		MultiFactor:   p.mfaEnforced || tokenSaysMFA(all),
 		SID:           sid,
 		IDToken:       raw,
 		Issuer:        t.Issuer,
@@ -484,6 +487,20 @@ func (p *OIDC) verify(ctx context.Context, d *discovery, raw, nonce string) (*Id
 		return nil, err
 	}
 	return id, nil
+}
+
+// tokenSaysMFA reports whether the ID token's amr (RFC 8176) names mfa:
+// Entra ID and Auth0 add it when the person used a second factor. Google
+// sends no amr; a Workspace that enforces 2-step verification is
+// configured with mfa: enforced instead.
+func tokenSaysMFA(claims map[string]any) bool {
+	amr, _ := claims["amr"].([]any)
+	for _, m := range amr {
+		if m == "mfa" {
+			return true
+		}
+	}
+	return false
 }
 
 // verifySignature runs go-oidc's checks (signature with an allowed

@@ -333,3 +333,43 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCMultiFactor: a sign-in counts as multi-factor when the ID
+// token's amr names mfa (Entra ID, Auth0), or when the provider is
+// configured as enforcing MFA itself (Google sends no amr).
+func TestOIDCMultiFactor(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		amr      any
+		enforced bool
+		want     bool
+	}{
+		{"no amr", nil, false, false},
+		{"amr pwd", []any{"pwd"}, false, false},
+		{"amr pwd mfa (Entra ID)", []any{"pwd", "mfa"}, false, true},
+		{"amr mfa (Auth0)", []any{"mfa"}, false, true},
+		{"amr as a string is not a list", "mfa", false, false},
+		{"no amr, provider enforces mfa", nil, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			srv := newFake(t, clk, providertest.Options{})
+			u := providertest.User{Subject: "user-1", Email: "ada@example.com", EmailVerified: true, Claims: map[string]any{}}
+			if tc.amr != nil {
+				u.Claims["amr"] = tc.amr
+			}
+			srv.SetUser(u)
+			cfg := Config{}
+			if tc.enforced {
+				cfg.MFA = MFAEnforced
+			}
+			id, err := signIn(t, newProvider(t, srv, clk, cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.MultiFactor != tc.want {
+				t.Fatalf("MultiFactor = %v, want %v", id.MultiFactor, tc.want)
+			}
+		})
+	}
+}

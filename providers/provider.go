@@ -74,6 +74,10 @@ type Identity struct {
 	// Roles are gatehouse role names, already translated by role_map;
 	// provider roles without a mapping are dropped.
 	Roles []string
+	// MultiFactor: the provider vouches that more than one factor was
+	// used (the ID token's amr names mfa, or the provider is configured
+	// as enforcing MFA itself).
+	MultiFactor bool
 	// SID is the provider's session id (the ID token's sid), which a
 	// back-channel logout token may name; empty when the provider sent none.
 	SID     string

@@ -30,7 +30,9 @@ type Identity struct {
 	Role         string
 	Capabilities []string
 	Sites        []string
-	Memberships  []MembershipView
+	// MFARequired: the role in Company requires multi-factor sign-in.
+	MFARequired bool
+	Memberships []MembershipView
 }
 
 // Identity returns the account's identity as seen from companyID.
@@ -47,9 +49,26 @@ func (s *Service) Identity(ctx context.Context, accountID, companyID string) (Id
 	for _, v := range views {
 		if v.Company == companyID {
 			id.Role, id.Capabilities, id.Sites = v.Role, v.Capabilities, v.Sites
+			id.MFARequired = s.roles.RequiresMFA(v.Role)
 		}
 	}
 	return id, nil
+}
+
+// RequiresMFA reports whether any role the account holds, in any company,
+// requires multi-factor sign-in: such an account sets up a second factor
+// before it reaches anything.
+func (s *Service) RequiresMFA(ctx context.Context, accountID string) (bool, error) {
+	ms, err := s.st.ListMemberships(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if s.roles.RequiresMFA(m.Role) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Memberships lists every company the account belongs to, for whoami.

@@ -255,7 +255,7 @@ func (s *Service) SetPasswordWithNames(ctx context.Context, id, pw string, n Nam
 	if err := checkSetPassword(cur); err != nil {
 		return err
 	}
-	if err := s.hasher.CheckPolicy(pw, cur.Email); err != nil {
+	if err := s.hasher.CheckPolicy(pw, cur.Email, cur.FirstName, cur.LastName); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)

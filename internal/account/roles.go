@@ -77,6 +77,10 @@ type Role struct {
 	// Labels name the role for people, per language (en, fr, ja); the
 	// catalogues name the built-in models' roles.
 	Labels map[string]string `yaml:"labels"`
+	// MFA is "required" when holders must sign in with more than one
+	// factor (a password and a code, a passkey, or an SSO sign-in the
+	// provider vouches for); empty when one factor is enough.
+	MFA string `yaml:"mfa"`
 }
 
 // Label is the role's label in lang from the model, "" when it has none.
@@ -84,6 +88,9 @@ func (m *Model) Label(role, lang string) string {
 	r, _ := m.Role(role)
 	return r.Labels[lang]
 }
+
+// MFARequired is the value of Role.MFA that requires multi-factor sign-in.
+const MFARequired = "required"
 
 // Built-in model names.
 const (
@@ -177,6 +184,9 @@ func (m *Model) validate() error {
 			problems = append(problems, fmt.Sprintf("roles[%d].name: role %q is defined twice", i, r.Name))
 		}
 		seen[r.Name] = true
+		if r.MFA != "" && r.MFA != MFARequired {
+			problems = append(problems, fmt.Sprintf("roles[%d].mfa: must be %q or absent", i, MFARequired))
+		}
 		for j, c := range r.Capabilities {
 			if !slices.Contains(known, c) {
 				problems = append(problems, fmt.Sprintf("roles[%d].capabilities[%d]: unknown capability %q", i, j, c))
@@ -202,6 +212,13 @@ func (m *Model) Role(name string) (Role, bool) {
 		}
 	}
 	return Role{}, false
+}
+
+// RequiresMFA reports whether holders of the role must sign in with more
+// than one factor.
+func (m *Model) RequiresMFA(role string) bool {
+	r, ok := m.Role(role)
+	return ok && r.MFA == MFARequired
 }
 
 // RoleNames lists the model's roles in order.

@@ -236,3 +236,30 @@ func TestRolesFollowTheAccountKind(t *testing.T) {
 		}
 	}
 }
+
+func TestModelMFA(t *testing.T) {
+	// The shipped standard-mfa model is the standard one plus a second
+	// factor for admins.
+	m, err := LoadModel(filepath.Join("..", "..", "config", "roles", "standard-mfa.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := Standard()
+	if !reflect.DeepEqual(m.RoleNames(), std.RoleNames()) {
+		t.Fatalf("standard-mfa roles = %v", m.RoleNames())
+	}
+	for _, name := range std.RoleNames() {
+		got := slices.Sorted(slices.Values(m.Capabilities(name, store.KindPersonal)))
+		want := slices.Sorted(slices.Values(std.Capabilities(name, store.KindPersonal)))
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("standard-mfa %s capabilities = %v; want %v", name, got, want)
+		}
+		if m.RequiresMFA(name) != (name == "admin") || std.RequiresMFA(name) {
+			t.Errorf("RequiresMFA(%s): standard-mfa %v, standard %v", name, m.RequiresMFA(name), std.RequiresMFA(name))
+		}
+	}
+	_, err = ParseModel([]byte("roles:\n  - name: a\n    mfa: yes-please\n  - name: b\n    mfa: optional\n"), "x")
+	if err == nil || !strings.Contains(err.Error(), "roles[0].mfa") || !strings.Contains(err.Error(), "roles[1].mfa") {
+		t.Fatalf("bad mfa values: %v", err)
+	}
+}

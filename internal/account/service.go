@@ -83,9 +83,10 @@ type Sessions interface {
 // depending on a way of signing in.
 type Passwords interface {
 	// CheckPolicy returns why pw may not be the password of the account
-	// with this email, nil when it may. A refusal with a PolicyCode is
+	// with this email, nil when it may; context holds the other words a
+	// guesser would try (names, company). A refusal with a PolicyCode is
 	// reported under that code.
-	CheckPolicy(pw, email string) error
+	CheckPolicy(pw, email string, context ...string) error
 	// Hash returns what the store keeps of pw.
 	Hash(ctx context.Context, pw string) (string, error)
 }
@@ -326,7 +327,7 @@ func (s *Service) validateStatic(in NewAccount) validation.Problems {
 	if in.Password != "" {
 		if sso {
 			ps.Add("password", "not_allowed", "an account that signs in with single sign-on cannot have a password")
-		} else if err := s.hasher.CheckPolicy(in.Password, in.Email); err != nil {
+		} else if err := s.hasher.CheckPolicy(in.Password, in.Email, in.FirstName, in.LastName, in.CompanyID); err != nil {
 			var pe policyRefusal
 			if errors.As(err, &pe) {
 				ps.Add("password", pe.PolicyCode(), "%s", pe.Error())

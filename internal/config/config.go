@@ -4,6 +4,9 @@
 package config
 
 import (
+	"crypto/x509"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/gatehouse/gatehouse/providers"
@@ -28,6 +31,44 @@ type Config struct {
 	Limits         Limits     `yaml:"limits"`
 	Terms          Terms      `yaml:"terms"`
 	Audit          Audit      `yaml:"audit"`
+	Passkeys       Passkeys   `yaml:"passkeys"`
+}
+
+// Passkeys holds passkey settings.
+type Passkeys struct {
+	WorkstationAttestation WorkstationAttestation `yaml:"workstation_attestation"`
+}
+
+// WorkstationAttestation, when it lists models, admits to workstation
+// enrolment only authenticators of those models (AAGUIDs) whose
+// attestation certificate chains to one of the roots (PEM files of the
+// vendors' attestation roots, as the FIDO metadata service publishes
+// them). Empty: any device-bound authenticator, on its own word.
+type WorkstationAttestation struct {
+	AAGUIDs []string `yaml:"aaguids"`
+	Roots   []string `yaml:"roots"`
+}
+
+// Enabled reports whether enrolment requires attestation.
+func (w WorkstationAttestation) Enabled() bool { return len(w.AAGUIDs) > 0 }
+
+// LoadRoots reads the root certificates, every file's problem reported
+// under its key path.
+func (w WorkstationAttestation) LoadRoots() (*x509.CertPool, []Problem) {
+	pool := x509.NewCertPool()
+	var problems []Problem
+	for i, path := range w.Roots {
+		key := fmt.Sprintf("passkeys.workstation_attestation.roots[%d]", i)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, Problem{Path: key, Message: "cannot be read: " + err.Error()})
+			continue
+		}
+		if !pool.AppendCertsFromPEM(data) {
+			problems = append(problems, Problem{Path: key, Message: "holds no PEM certificate"})
+		}
+	}
+	return pool, problems
 }
 
 // Store selects the database.
@@ -124,11 +165,28 @@ type Route struct {
 }
 
 // Allow restricts a route to roles or capabilities in the route's company.
-// Both empty: any signed-in active account.
+// Both empty: any signed-in active account. MFA, MaxAge and AMR ask how
+// strongly and how recently the session authenticated (step-up): a
+// session that meets the rest but not these is asked to sign in again.
 type Allow struct {
 	Roles        []string `yaml:"roles"`
 	Capabilities []string `yaml:"capabilities"`
+	// MFA: the session used more than one factor.
+	MFA bool `yaml:"mfa"`
+	// MaxAge: the session's last authentication is at most this old.
+	MaxAge Duration `yaml:"max_age"`
+	// AMR: the session signed in with at least one of these RFC 8176
+	// methods (for example [hwk]: a device-bound passkey).
+	AMR []string `yaml:"amr"`
 }
+
+// StepUp reports whether the route asks anything of how the session
+// authenticated.
+func (a Allow) StepUp() bool { return a.MFA || a.MaxAge > 0 || len(a.AMR) > 0 }
+
+// AMRValues are the authentication methods a route may require, as the
+// assertion's amr claim names them (RFC 8176).
+func AMRValues() []string { return []string{"pwd", "otp", "hwk", "swk", "fed", "mfa"} }
 
 // Keys controls assertion signing keys.
 type Keys struct {

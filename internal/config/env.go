@@ -77,6 +77,8 @@ import (
 //	GATEHOUSE_TERMS_VERSION                   terms.version
 //	GATEHOUSE_TERMS_URL                       terms.url
 //	GATEHOUSE_AUDIT_RETENTION                 audit.retention
+//	GATEHOUSE_PASSKEYS_WORKSTATION_ATTESTATION_AAGUIDS passkeys.workstation_attestation.aaguids
+//	GATEHOUSE_PASSKEYS_WORKSTATION_ATTESTATION_ROOTS   passkeys.workstation_attestation.roots
 const EnvPrefix = "GATEHOUSE_"
 
 // EnvVar is one environment override: its variable name and the dotted

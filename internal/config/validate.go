@@ -86,6 +86,7 @@ func (c Config) Validate() []Problem {
 	v.mail(c.Mail)
 	v.providers(c.Providers)
 	v.routes(c.Routes)
+	v.workstationAttestation(c.Passkeys.WorkstationAttestation)
 	if c.Keys.RotateEvery < 0 {
 		v.add("keys.rotate_every", "must not be negative (0 disables automatic rotation)")
 	}
@@ -385,6 +386,9 @@ func (v *validator) providers(ps []Provider) {
 				break
 			}
 		}
+		if p.MFA != "" && p.MFA != providers.MFAEnforced {
+			v.add(at("mfa"), `must be "`+providers.MFAEnforced+`" or absent`)
+		}
 		if p.JIT.Enabled {
 			if p.JIT.Company == "" {
 				v.add(at("jit.company"), "required when jit.enabled is true")
@@ -444,16 +448,54 @@ func (v *validator) routes(rs []Route) {
 		if r.Company == "" && !r.Public {
 			v.add(at("company"), "required unless the route is public")
 		}
-		if r.Public && (len(r.Allow.Roles) > 0 || len(r.Allow.Capabilities) > 0) {
+		if r.Public && (len(r.Allow.Roles) > 0 || len(r.Allow.Capabilities) > 0 || r.Allow.StepUp()) {
 			v.add(at("allow"), "has no effect on a public route")
 		}
 		v.noneBlank(at("allow.roles"), r.Allow.Roles)
 		v.noneBlank(at("allow.capabilities"), r.Allow.Capabilities)
+		v.stepUp(at, r.Allow)
 		if r.Timeout < 0 {
 			v.add(at("timeout"), "must not be negative")
 		}
 		if r.MaxIdleConns < 0 {
 			v.add(at("max_idle_conns"), "must not be negative")
+		}
+	}
+}
+
+var aaguidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func (v *validator) workstationAttestation(w WorkstationAttestation) {
+	const at = "passkeys.workstation_attestation"
+	switch {
+	case w.Enabled() && len(w.Roots) == 0:
+		v.add(at+".roots", "required with aaguids: the attestation roots that vouch for those models")
+	case !w.Enabled() && len(w.Roots) > 0:
+		v.add(at+".aaguids", "required with roots: the authenticator models to admit")
+	}
+	for i, a := range w.AAGUIDs {
+		if !aaguidPattern.MatchString(a) {
+			v.add(fmt.Sprintf("%s.aaguids[%d]", at, i), "not an AAGUID (a UUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8)")
+		}
+	}
+	_, problems := w.LoadRoots()
+	v.problems = append(v.problems, problems...)
+}
+
+// minMaxAge keeps allow.max_age above what a person can do: shorter, a
+// re-authentication would be stale before its redirect arrives.
+const minMaxAge = 30 * time.Second
+
+func (v *validator) stepUp(at func(string) string, a Allow) {
+	switch {
+	case a.MaxAge < 0:
+		v.add(at("allow.max_age"), "must not be negative")
+	case a.MaxAge > 0 && a.MaxAge.D() < minMaxAge:
+		v.add(at("allow.max_age"), "must be at least "+minMaxAge.String())
+	}
+	for j, m := range a.AMR {
+		if !slices.Contains(AMRValues(), m) {
+			v.add(fmt.Sprintf("%s[%d]", at("allow.amr"), j), "must be one of "+strings.Join(AMRValues(), ", "))
 		}
 	}
 }

@@ -119,6 +119,21 @@ func TestValidate(t *testing.T) {
 		{"route timeout", func(c *Config) { c.Routes[0].Timeout = Duration(-time.Second) }, []string{"routes[0].timeout"}},
 		{"public route with allow", func(c *Config) { c.Routes[1].Allow.Roles = []string{"admin"} }, []string{"routes[1].allow"}},
 		{"allow empty role", func(c *Config) { c.Routes[0].Allow.Roles = []string{""} }, []string{"routes[0].allow.roles[0]"}},
+		{"public route with step-up", func(c *Config) { c.Routes[1].Allow.MFA = true }, []string{"routes[1].allow"}},
+		{"max_age negative", func(c *Config) { c.Routes[0].Allow.MaxAge = Duration(-time.Minute) }, []string{"routes[0].allow.max_age"}},
+		{"max_age too short", func(c *Config) { c.Routes[0].Allow.MaxAge = Duration(5 * time.Second) }, []string{"routes[0].allow.max_age"}},
+		{"amr unknown", func(c *Config) { c.Routes[0].Allow.AMR = []string{"hwk", "sms", ""} }, []string{
+			"routes[0].allow.amr[1]", "routes[0].allow.amr[2]"}},
+		{"provider mfa", func(c *Config) { c.Providers[0].MFA = "always" }, []string{"providers[0].mfa"}},
+		{"attestation without roots", func(c *Config) {
+			c.Passkeys.WorkstationAttestation.AAGUIDs = []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8", "yubikey"}
+		}, []string{"passkeys.workstation_attestation.roots", "passkeys.workstation_attestation.aaguids[1]"}},
+		{"attestation roots unreadable", func(c *Config) {
+			c.Passkeys.WorkstationAttestation = WorkstationAttestation{AAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"},
+				Roots: []string{"/nonexistent/root.pem", "config_test.go"}}
+		}, []string{"passkeys.workstation_attestation.roots[0]", "passkeys.workstation_attestation.roots[1]"}},
+		{"attestation roots without models", func(c *Config) { c.Passkeys.WorkstationAttestation.Roots = []string{"config_test.go"} },
+			[]string{"passkeys.workstation_attestation.aaguids", "passkeys.workstation_attestation.roots[0]"}},
 		{"rotate negative", func(c *Config) { c.Keys.RotateEvery = -1 }, []string{"keys.rotate_every"}},
 		{"audit retention 0", func(c *Config) { c.Audit.Retention = 0 }, []string{"audit.retention"}},
 		{"audit retention under a day", func(c *Config) { c.Audit.Retention = Duration(23 * time.Hour) }, []string{"audit.retention"}},
@@ -172,6 +187,10 @@ func TestValidateAccepts(t *testing.T) {
 		{"route timeout 0", func(c *Config) { c.Routes[0].Timeout = 0 }},
 		{"same prefix on other host", func(c *Config) { c.Routes[1].Host = "other.example.com:8443" }},
 		{"jit", func(c *Config) { c.Providers[0].JIT = JIT{Enabled: true, Company: "acme", Role: "viewer"} }},
+		{"step-up", func(c *Config) {
+			c.Routes[0].Allow = Allow{MFA: true, MaxAge: Duration(10 * time.Minute), AMR: []string{"hwk", "otp"}}
+		}},
+		{"provider enforces mfa", func(c *Config) { c.Providers[0].MFA = "enforced" }},
 		{"no routes, no providers", func(c *Config) { c.Routes = nil; c.Providers = nil }},
 		{"audit retention of a day", func(c *Config) { c.Audit.Retention = Duration(24 * time.Hour) }},
 		{"audit retention of ten years", func(c *Config) { c.Audit.Retention = Duration(3650 * 24 * time.Hour) }},

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,7 @@ const (
 	Deny                       // signed in but not allowed: 403
 	Unavailable                // the store cannot confirm the session: 503
 	Terms                      // signed in and allowed, but the current terms of use are not accepted
+	StepUp                     // allowed, but not signed in strongly or recently enough: sign in again
 )
 
 // Decision is the gate's answer for one request.
@@ -40,6 +43,20 @@ type Decision struct {
 	Route    *proxy.Route
 	Path     string          // the normalised path policy was checked on
 	Identity *proxy.Identity // nil on public routes without a session
+	// Need is what a new sign-in must give when Outcome is StepUp.
+	Need Need
+}
+
+// Need is what a route (and the role the account holds in its company)
+// asks of how the session authenticated. A new sign-in that meets all of
+// it lets the request through.
+type Need struct {
+	// MFA: more than one factor.
+	MFA bool `json:"mfa"`
+	// MaxAge: a sign-in at most this many seconds old (0: any age).
+	MaxAge int64 `json:"max_age"`
+	// AMR: one of these methods (RFC 8176); empty: any.
+	AMR []string `json:"amr"`
 }
 
 // Sessions finds the request's session.
@@ -153,7 +170,39 @@ func (g *Gate) Decide(ctx context.Context, r *http.Request, host, escapedPath st
 		return d
 	}
 	d.Outcome, d.Identity = g.apply(e, route)
+	if d.Outcome == Allow && !route.Config.Public {
+		if need, ok := g.strongEnough(sess, e.id, route); !ok {
+			d.Outcome, d.Identity, d.Need = StepUp, nil, need
+		}
+	}
 	return d
+}
+
+// strongEnough checks how the session authenticated against what the
+// route and the account's role there ask: more than one factor, a recent
+// enough sign-in, one of some methods. When it falls short it returns the
+// whole requirement, since the new sign-in must meet all of it. Routes
+// and roles that ask nothing cost one branch.
+func (g *Gate) strongEnough(sess store.Session, id account.Identity, route *proxy.Route) (Need, bool) {
+	a := route.Config.Allow
+	mfa := a.MFA || id.MFARequired
+	if !mfa && a.MaxAge <= 0 && len(a.AMR) == 0 {
+		return Need{}, true
+	}
+	ok := true
+	if mfa && !session.MultiFactor(sess.AMR) {
+		ok = false
+	}
+	if a.MaxAge > 0 && g.now().Sub(session.AuthTime(sess)) > a.MaxAge.D() {
+		ok = false
+	}
+	if len(a.AMR) > 0 && !slices.ContainsFunc(a.AMR, func(m string) bool { return slices.Contains(sess.AMR, m) }) {
+		ok = false
+	}
+	if ok {
+		return Need{}, true
+	}
+	return Need{MFA: mfa, MaxAge: int64(a.MaxAge.D() / time.Second), AMR: a.AMR}, false
 }
 
 // apply decides for one request from the cached identity and the route's
@@ -314,6 +363,7 @@ func claimsFor(id account.Identity, sess store.Session, route *proxy.Route) iden
 		Props:          map[string]any{},
 		Grants:         []identity.Grant{},
 		AMR:            nonNil(sess.AMR),
+		AuthTime:       session.AuthTime(sess).Unix(),
 		IDP:            sess.IDP,
 		SessionID:      sess.ID,
 	}
@@ -357,6 +407,28 @@ func (g *Gate) Forget(changes []store.Change) {
 // ForgetAll drops every cached identity, for when changes may have been
 // missed (the invalidation bus reconnected).
 func (g *Gate) ForgetAll() { g.cache.clear() }
+
+// StepUpPath is the re-authentication page a browser is sent to when a
+// route asks for a stronger or more recent sign-in.
+const StepUpPath = "/.gatehouse/reauth"
+
+// StepUpURL is the re-authentication page URL for target, saying what
+// the new sign-in must give (the page reads it to offer only the methods
+// that qualify; the gate checks the new session itself, so a changed
+// query gains nothing).
+func StepUpURL(base, target string, need Need) string {
+	q := url.Values{"rd": {target}}
+	if need.MFA {
+		q.Set("mfa", "1")
+	}
+	if need.MaxAge > 0 {
+		q.Set("max_age", strconv.FormatInt(need.MaxAge, 10))
+	}
+	if len(need.AMR) > 0 {
+		q.Set("amr", strings.Join(need.AMR, ","))
+	}
+	return base + StepUpPath + "?" + q.Encode()
+}
 
 func isGatewayPath(p string) bool {
 	return p == "/.gatehouse" || strings.HasPrefix(p, "/.gatehouse/")

@@ -63,9 +63,41 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !navigate(w, r, redirect.TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
 			termsRefused(w)
 		}
+	case StepUp:
+		if !navigate(w, r, stepUpPage(d.Need), "", withQuery(d.Path, r.URL.RawQuery)) {
+			stepUpRefused(w, d.Need)
+		}
 	default:
 		h.fail(w, r, d.Outcome)
 	}
+}
+
+// stepUpPage is StepUpURL as a page for navigate.
+func stepUpPage(need Need) func(base, target string) string {
+	return func(base, target string) string { return StepUpURL(base, target, need) }
+}
+
+// stepUpBody is the 401 answer to a request that is not a browser
+// navigation: the contract's error shape, plus what a new sign-in must give.
+type stepUpBody struct {
+	Error struct {
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		Required Need   `json:"required"`
+	} `json:"error"`
+}
+
+// stepUpRefused answers a request that is not a browser navigation when
+// the session must sign in again, more strongly or more recently.
+func stepUpRefused(w http.ResponseWriter, need Need) {
+	var b stepUpBody
+	b.Error.Code = "step_up_required"
+	b.Error.Message = "sign in again at " + StepUpPath + " to reach this application"
+	b.Error.Required = need
+	if b.Error.Required.AMR == nil {
+		b.Error.Required.AMR = []string{}
+	}
+	httpapi.WriteJSON(w, http.StatusUnauthorized, b)
 }
 
 // navigate sends a browser navigation (Accept names text/html) to a
@@ -151,6 +183,10 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 	case Terms:
 		if !navigate(w, r, redirect.TermsURL, h.d.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
 			termsRefused(w)
+		}
+	case StepUp:
+		if !navigate(w, r, stepUpPage(d.Need), h.d.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
+			stepUpRefused(w, d.Need)
 		}
 	default:
 		h.fail(w, r, d.Outcome)

@@ -39,6 +39,7 @@ type Claims struct {
 	Props          map[string]any `json:"props"`
 	Grants         []Grant        `json:"grants"`
 	AMR            []string       `json:"amr"`
+	AuthTime       int64          `json:"auth_time"` // unix seconds: when the session last authenticated
 	IDP            string         `json:"idp"`
 	SessionID      string         `json:"sid"`
 }

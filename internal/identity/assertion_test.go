@@ -59,6 +59,7 @@ func fullClaims() Claims {
 	return Claims{
 		Audience:       "wiki",
 		Subject:        "acc_123",
+		AuthTime:       1772355000,
 		Email:          "ada@example.com",
 		GivenName:      "Ada",
 		FamilyName:     "Lovelace",
@@ -119,6 +120,7 @@ func TestSignedAssertionVerifiesAgainstJWKS(t *testing.T) {
 		"email": "ada@example.com", "given_name": "Ada", "family_name": "Lovelace",
 		"name": "Ada Lovelace", "locale": "en", "role": "manager",
 		"shared_computer": false, "company": "acme", "idp": "local", "sid": "ses_abc",
+		"auth_time": float64(1772355000),
 	}
 	for k, v := range want {
 		if raw[k] != v {
@@ -141,8 +143,8 @@ func TestSignedAssertionVerifiesAgainstJWKS(t *testing.T) {
 	if g := raw["grants"].([]any); len(g) != 1 || g[0].(map[string]any)["capability"] != "edit" || g[0].(map[string]any)["tag"] != "plans" {
 		t.Errorf("grants = %#v", raw["grants"])
 	}
-	if len(raw) != 20 {
-		t.Errorf("payload has %d claims, want the 20 of the contract: %v", len(raw), raw)
+	if len(raw) != 21 {
+		t.Errorf("payload has %d claims, want the 21 of the contract: %v", len(raw), raw)
 	}
 
 	got, err := Verify(token, kr.JWKS(), testIssuer, "wiki", clk.Now(), 0)

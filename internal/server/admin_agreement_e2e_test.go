@@ -163,6 +163,9 @@ var AdminOperations = []AdminOperation{
 	{Action: "passkey.revoke", Fresh: freshCredential,
 		API:   []agreeCall{{Method: "DELETE", Path: "accounts/{acct}/credentials/{cred}"}},
 		Panel: []agreeCall{{Method: "POST", Path: "users/{acct}/passkeys/{cred}/revoke"}}},
+	{Action: "account.mfa.reset", Fresh: freshSecondFactor,
+		API:   []agreeCall{{Method: "DELETE", Path: "accounts/{acct}/mfa"}},
+		Panel: []agreeCall{{Method: "POST", Path: "users/{acct}/mfa/reset"}}},
 	{Action: "enrolment.create",
 		API:   []agreeCall{{Method: "POST", Path: "accounts/{shared}/enrolments", Body: `{"name":"Bench {n}"}`}},
 		Panel: []agreeCall{{Method: "POST", Path: "users/{shared}/enrolments", Form: url.Values{"name": {"Bench {n}"}}}}},
@@ -701,6 +704,19 @@ func freshSignedIn(t *testing.T, fx *agreeFixture) map[string]string {
 		t.Fatalf("sessions of %s: %v %v", email, list, err)
 	}
 	return map[string]string{"{acct}": a.ID, "{email}": a.Email, "{sid}": list[0].ID}
+}
+
+// freshSecondFactor is an account with a confirmed second factor.
+func freshSecondFactor(t *testing.T, fx *agreeFixture) map[string]string {
+	v := freshAccount(t, fx)
+	ctx := context.Background()
+	if err := fx.g.Store.PutPendingTOTP(ctx, store.TOTP{AccountID: v["{acct}"], Secret: []byte("0123456789abcdefghij")}); err != nil {
+		t.Fatalf("totp: %v", err)
+	}
+	if err := fx.g.Store.ConfirmTOTP(ctx, v["{acct}"], 1, [][]byte{[]byte("code")}, time.Now()); err != nil {
+		t.Fatalf("totp: %v", err)
+	}
+	return v
 }
 
 // freshCredential is an account with a passkey, {cred} as the API names it.

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"crypto/rand"
+
 	"github.com/gatehouse/gatehouse/internal/auth/login"
+	"github.com/gatehouse/gatehouse/internal/auth/mfa"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/auth/throttle"
 	accountpage "github.com/gatehouse/gatehouse/internal/web/account" // not the domain's account
@@ -22,12 +25,27 @@ func newLoginGuard(d *deps) *throttle.Guard {
 // contribute to it: the throttle, the workstation binding of shared
 // accounts (an enrolled one may no longer use its password), whether the
 // passkey button shows, and the provider buttons.
-func (s *Server) newLogin(d *deps, guard login.Guard, passkeys *passkey.Handler) *login.Handler {
+func (s *Server) newLogin(d *deps, guard login.Guard, passkeys *passkey.Handler, second login.SecondStep) *login.Handler {
 	return login.New(login.Deps{
 		Renderer: d.renderer, CSRF: d.csrf, Accounts: d.store, Audit: d.store, Passwords: d.hasher, Sessions: s.Sessions,
 		Guard: guard, PasswordBlocked: passkeys.PasswordBlocked, PasskeysOff: !passkeys.Enabled(), Providers: s.loginButtons(),
-		Redirect: d.redirect, MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Logger: d.logger,
+		SecondStep: second,
+		Redirect:   d.redirect, MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Logger: d.logger,
 		OnResult: func(r string) { s.Metrics.Login("password", r) },
+	})
+}
+
+// newMFA builds the second factor: its pages (the code after the
+// password, the set-up a role requires, the account's set-up and removal,
+// the re-authentication page of step-up routes). The TOTP key is stored
+// as it is: no key for secrets at rest exists yet (mfa.Options.Sealer).
+func (s *Server) newMFA(d *deps, passkeys *passkey.Handler) *mfa.Pages {
+	svc := mfa.New(d.store, mfa.Options{}, d.now, rand.Reader)
+	return mfa.NewPages(mfa.PagesDeps{
+		MFA: svc, Policy: s.Accounts, Store: d.store, Sessions: s.Sessions, Passwords: d.hasher,
+		Renderer: d.renderer, CSRF: d.csrf, Redirect: d.redirect, Secure: d.publicURL.Scheme == "https",
+		MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, PasskeysOff: !passkeys.Enabled(),
+		Providers: s.loginButtons(), Now: d.now, Rand: rand.Reader, Logger: d.logger,
 	})
 }
 

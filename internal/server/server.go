@@ -265,9 +265,10 @@ func (s *Server) buildFeatures(ctx context.Context, d *deps) ([]mounter, error) 
 	if err != nil {
 		return nil, err
 	}
+	second := s.newMFA(d, passkeys)
 	features := []mounter{
-		s.newLogin(d, guard, passkeys), s.newLogout(d), s.newWhoami(d),
-		rst, passkeys, s.newAccountPage(d, passkeys), s.newTerms(d),
+		s.newLogin(d, guard, passkeys, second), s.newLogout(d), s.newWhoami(d),
+		rst, passkeys, second, s.newAccountPage(d, passkeys), s.newTerms(d),
 	}
 	features = append(features, s.newSSO(d)...)
 	return append(features, s.newAdmin(d, rst, passkeys)...), nil

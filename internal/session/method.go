@@ -3,6 +3,7 @@ package session
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -28,6 +29,34 @@ func Method(s store.Session) string {
 	}
 	return ""
 }
+
+// Authentication methods (RFC 8176) as the session and the assertion's
+// amr claim name them.
+const (
+	AMRPassword  = "pwd"
+	AMROTP       = "otp" // a one-time code: TOTP or a recovery code
+	AMRHardware  = "hwk" // a device-bound passkey
+	AMRSoftware  = "swk" // a synced passkey
+	AMRFederated = "fed"
+	AMRMulti     = "mfa" // more than one factor
+)
+
+// MultiFactor reports whether a sign-in with these methods used more than
+// one factor: it says mfa, or it was a passkey, whose ceremony requires
+// user verification (the device and a PIN or biometric).
+func MultiFactor(amr []string) bool {
+	for _, m := range amr {
+		if m == AMRMulti || m == AMRHardware || m == AMRSoftware {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthTime is when the session last authenticated. A session is never
+// upgraded in place: every sign-in, a step-up included, starts a new one
+// (which also rules out fixation), so it is the session's start.
+func AuthTime(s store.Session) time.Time { return s.CreatedAt }
 
 // MethodLabel says a sign-in method (Method) in words: password,
 // passkey, or single sign-on with the display name of provider idp

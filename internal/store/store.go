@@ -302,6 +302,9 @@ const (
 	TokenInvitation    = "invitation"
 	TokenEnrolment     = "enrolment"
 	TokenSSOState      = "sso_state"
+	// TokenMFASignIn is a sign-in whose password was right and that
+	// waits for its second factor (or for one to be set up).
+	TokenMFASignIn = "mfa_sign_in"
 )
 
 // Token is a single-use secret sent to a person (reset and invitation links,
@@ -514,6 +517,47 @@ type Workstations interface {
 	SetAllowedNetworks(ctx context.Context, accountID string, cidrs []string) error
 }
 
+// TOTP is an account's time-based one-time password key (RFC 6238).
+type TOTP struct {
+	AccountID string
+	// Secret is the shared key as the mfa package hands it over (sealed
+	// when the deployment has a key for secrets at rest).
+	Secret []byte
+	// ConfirmedAt is zero while enrolment waits for the first code: an
+	// unconfirmed key is never asked for at sign-in.
+	ConfirmedAt time.Time
+	// LastStep is the last time step (RFC 6238 T) a code was accepted
+	// for; a code of that step or an earlier one is a replay.
+	LastStep  int64
+	CreatedAt time.Time
+}
+
+// SecondFactors stores TOTP keys and recovery codes.
+type SecondFactors interface {
+	// PutPendingTOTP stores an unconfirmed key, replacing an unconfirmed
+	// one. ErrConflict when the account has a confirmed key (remove it
+	// first), ErrNotFound when the account does not exist.
+	PutPendingTOTP(ctx context.Context, t TOTP) error
+	GetTOTP(ctx context.Context, accountID string) (TOTP, error)
+	// ConfirmTOTP confirms the pending key at `at`, records step as used
+	// and replaces every recovery code by the given hashes, together.
+	// ErrNotFound when there is no pending key.
+	ConfirmTOTP(ctx context.Context, accountID string, step int64, recoveryHashes [][]byte, at time.Time) error
+	// UseTOTPStep records step as used when it is after the last used
+	// one; ErrConflict otherwise (a replay), ErrNotFound without a
+	// confirmed key. Two concurrent uses of one step: exactly one wins.
+	UseTOTPStep(ctx context.Context, accountID string, step int64) error
+	// UseRecoveryCode marks the unused code with that hash used at `at`;
+	// ErrNotFound when there is no such unused code. Single use, also
+	// under concurrency.
+	UseRecoveryCode(ctx context.Context, accountID string, hash []byte, at time.Time) error
+	// CountRecoveryCodes counts the account's unused recovery codes.
+	CountRecoveryCodes(ctx context.Context, accountID string) (int, error)
+	// DeleteSecondFactor removes the key (pending or confirmed) and every
+	// recovery code; ErrNotFound when there was no key.
+	DeleteSecondFactor(ctx context.Context, accountID string) error
+}
+
 // Property types.
 const (
 	PropertyText        = "text"
@@ -634,6 +678,7 @@ type Store interface {
 	Properties
 	Workstations
 	Overview
+	SecondFactors
 	Changes
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.

@@ -70,6 +70,7 @@ var (
 	OpPasskeyList         = read("passkey.list", capPanel, capUsers)
 	OpPasskeyRevoke       = write("passkey.revoke", capPanel, capUsers)
 	OpEnrolmentCreate     = write("enrolment.create", capPanel, capUsers)
+	OpMFAReset            = write("account.mfa.reset", capPanel, capUsers)
 	OpNetworksGet         = read("account.allowed_networks.get", capPanel, capUsers)
 	OpNetworksSet         = write("account.allowed_networks", capPanel, capUsers)
 	OpPropertyList        = read("property.list", capPanel)
@@ -101,7 +102,7 @@ func Ops() []Op {
 		OpCompanyList, OpCompanyCreate, OpCompanyRename, OpCompanyMembers,
 		OpSiteList, OpSiteCreate, OpSiteRename, OpSiteMembers, OpSiteMembersSet,
 		OpProviderList, OpAuditList, OpTokenList, OpTokenCreate, OpTokenRevoke,
-		OpPasskeyList, OpPasskeyRevoke, OpEnrolmentCreate, OpNetworksGet, OpNetworksSet,
+		OpPasskeyList, OpPasskeyRevoke, OpEnrolmentCreate, OpMFAReset, OpNetworksGet, OpNetworksSet,
 		OpPropertyList, OpPropertyGet, OpPropertyCreate, OpPropertyUpdate, OpPropertyDelete,
 		OpValuesGet, OpValuesSet, OpValuesImportPreview, OpValuesImport, OpRelationList,
 		OpRuleList, OpRuleGet, OpRuleCreate, OpRuleUpdate, OpRuleDelete, OpRuleExplain,

@@ -71,6 +71,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		{"GET accounts/{id}/credentials", adminsvc.OpPasskeyList, h.listCredentials},
 		{"DELETE accounts/{id}/credentials/{credId}", adminsvc.OpPasskeyRevoke, h.revokeCredential},
 		{"POST accounts/{id}/enrolments", adminsvc.OpEnrolmentCreate, h.createEnrolment},
+		{"DELETE accounts/{id}/mfa", adminsvc.OpMFAReset, h.resetSecondFactor},
 		{"GET accounts/{id}/allowed-networks", adminsvc.OpNetworksGet, h.getNetworks},
 		{"PUT accounts/{id}/allowed-networks", adminsvc.OpNetworksSet, h.putNetworks},
 		{"GET accounts/{id}/properties", adminsvc.OpValuesGet, h.getValues},

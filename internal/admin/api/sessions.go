@@ -26,3 +26,15 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, c authz.Cal
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// resetSecondFactor removes an account's second factor; 404 when it has none.
+func (h *Handler) resetSecondFactor(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	if err := emptyBody(w, r); err != nil {
+		return err
+	}
+	if err := h.d.Service.ResetSecondFactor(r.Context(), c, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -102,6 +102,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		{"POST users/{id}/memberships/{company}/remove", adminsvc.OpMembershipRemove, h.removeMembership},
 		{"POST users/{id}/passkeys/{cred}/revoke", adminsvc.OpPasskeyRevoke, h.revokePasskey},
 		{"POST users/{id}/enrolments", adminsvc.OpEnrolmentCreate, h.createEnrolment},
+		{"POST users/{id}/mfa/reset", adminsvc.OpMFAReset, h.resetSecondFactor},
 		{"POST users/{id}/networks", adminsvc.OpNetworksSet, h.setNetworks},
 		{"POST users/{id}/properties", adminsvc.OpValuesSet, h.setValues},
 		{"GET properties", adminsvc.OpPropertyList, h.properties},

@@ -153,3 +153,18 @@ func passkeyRefusal(err error) (string, bool) {
 
 // isShared reports whether the account is a shared-computer account.
 func isShared(a adminsvc.AccountJSON) bool { return a.Kind == store.KindSharedComputer }
+
+// resetSecondFactor removes an account's second factor.
+func (h *Handler) resetSecondFactor(x *call) error {
+	id := x.r.PathValue("id")
+	err := h.d.Service.ResetSecondFactor(x.ctx(), x.c, id)
+	if errors.Is(err, adminsvc.ErrNoSecondFactor) {
+		redirectError(x, Prefix+"users/"+id, "no_second_factor")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	redirect(x, Prefix+"users/"+id, "second_factor_reset")
+	return nil
+}

@@ -215,6 +215,9 @@ type userBody struct {
 	Properties []valuesForm
 	// Sessions are the account's live sessions.
 	Sessions []sessionRow
+	// SecondFactor: the account has a confirmed second factor (TOTP),
+	// which an administrator may reset but never see.
+	SecondFactor bool
 }
 
 func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBody, error) {
@@ -267,6 +270,9 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 		}
 	}
 	if b.Sessions, err = h.sessionRows(x, a.ID); err != nil {
+		return userBody{}, err
+	}
+	if b.SecondFactor, err = h.d.Service.HasSecondFactor(x.ctx(), x.c, a.ID); err != nil {
 		return userBody{}, err
 	}
 	return b, nil

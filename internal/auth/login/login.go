@@ -50,6 +50,13 @@ type Guard interface {
 // password may not use it (a shared computer bound to its workstation).
 type PasswordSignInBlocker func(ctx context.Context, a store.Account) bool
 
+// SecondStep takes over after a correct password when the account has a
+// second factor, or must set one up first; mfa.Pages is one. handled
+// false: nothing more is asked, and sign-in starts the session.
+type SecondStep interface {
+	AfterPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, acct store.Account, rd string) (handled bool, err error)
+}
+
 // ProviderButton is one SSO button on the login page.
 type ProviderButton struct {
 	ID        string
@@ -71,6 +78,9 @@ type Deps struct {
 	// Providers lists the SSO buttons, in order, with their status now.
 	Providers       func() []ProviderButton
 	PasswordBlocked PasswordSignInBlocker
+	// SecondStep, when set, asks for the second factor (or its set-up)
+	// before any session exists.
+	SecondStep SecondStep
 	// PasskeysOff hides the passkey button (a public_url on an IP
 	// address, where WebAuthn cannot work).
 	PasskeysOff  bool
@@ -123,6 +133,8 @@ func (l *Handler) page(w http.ResponseWriter, r *http.Request) {
 		notice = l.d.Renderer.Catalog.T(lang, "logout.done")
 	case "password_reset":
 		notice = l.d.Renderer.Catalog.T(lang, "reset.done")
+	case "mfa_expired":
+		notice = l.d.Renderer.Catalog.T(lang, "login.mfa_expired")
 	}
 	l.render(w, r, http.StatusOK, l.d.Redirect(r.URL.Query().Get("rd")), "", "", notice)
 }
@@ -199,8 +211,22 @@ func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 			})
 		}
 	}
+	if l.d.SecondStep != nil {
+		handled, err := l.d.SecondStep.AfterPassword(ctx, w, r, acct, rd)
+		if err != nil {
+			l.d.Logger.Error("login: second step", "err", err)
+			l.d.Renderer.Fail(w, r, web.ProblemUnavailable)
+			return
+		}
+		if handled {
+			l.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.password_ok", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
+				Details: map[string]any{"method": "password", "next": "second_factor"}})
+			l.result("second_step")
+			return
+		}
+	}
 	sess, err := l.d.Sessions.Start(ctx, w, r, session.StartParams{
-		AccountID: acct.ID, AMR: []string{"pwd"}, IDP: "local",
+		AccountID: acct.ID, AMR: []string{session.AMRPassword}, IDP: "local",
 		Shared:    acct.Kind == store.KindSharedComputer,
 		UserAgent: r.UserAgent(), IP: ip,
 	})

@@ -93,6 +93,10 @@ type Deps struct {
 	AllowSSOAccounts bool
 	CeremonyTTL      time.Duration
 	EnrolmentTTL     time.Duration
+	// WorkstationAttestation, when set, admits only attested
+	// authenticators of the models it lists to workstation enrolment
+	// (passkeys.workstation_attestation); nil: any device-bound one.
+	WorkstationAttestation *AttestationPolicy
 
 	Store       Store
 	Credentials store.Credentials

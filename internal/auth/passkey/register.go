@@ -103,7 +103,13 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct
 		return
 	}
 	u := user{acct: acct, creds: creds}
-	creation, sd, err := h.wa.BeginRegistration(u, webauthn.WithExclusions(u.exclusions()))
+	opts := []webauthn.RegistrationOption{webauthn.WithExclusions(u.exclusions())}
+	if c.EnrolHash != nil && h.d.WorkstationAttestation != nil {
+		// The workstation must prove its model: ask for the statement
+		// passkeys otherwise go without.
+		opts = append(opts, webauthn.WithConveyancePreference(protocol.PreferDirectAttestation))
+	}
+	creation, sd, err := h.wa.BeginRegistration(u, opts...)
 	if err != nil {
 		h.d.Logger.Error("passkey: begin registration", "err", err)
 		h.fail(w, r, web.ProblemInternal)
@@ -138,6 +144,10 @@ func (h *Handler) finishRegistration(ctx context.Context, w http.ResponseWriter,
 		return acct, nil, err
 	}
 	cred, err := h.wa.CreateCredential(user{acct: acct, creds: creds}, c.Session, parsed)
+	if err == nil && c.EnrolHash != nil && h.d.WorkstationAttestation != nil {
+		ao := parsed.Response.AttestationObject
+		err = h.d.WorkstationAttestation.check(ao.Format, ao.AttStatement, cred.Authenticator.AAGUID, h.d.Now())
+	}
 	return acct, cred, err
 }
 
@@ -191,14 +201,17 @@ func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred st
 
 func (h *Handler) registrationFailed(w http.ResponseWriter, r *http.Request, accountID, ip, action string, err error) {
 	var pe *protocol.Error
-	if !errors.As(err, &pe) && !errors.Is(err, ErrSynced) {
+	if !errors.As(err, &pe) && !errors.Is(err, ErrSynced) && !errors.Is(err, ErrAttestation) {
 		h.d.Logger.Error("passkey: finishing registration", "err", err)
 		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	reason, key, status, code := "attestation_invalid", "passkey.register_failed", http.StatusBadRequest, "passkey_refused"
-	if errors.Is(err, ErrSynced) {
+	switch {
+	case errors.Is(err, ErrSynced):
 		reason, key, status, code = "synced_credential", "enrol.synced", http.StatusUnprocessableEntity, "synced_refused"
+	case errors.Is(err, ErrAttestation):
+		reason, key, status, code = "model_not_allowed", "enrol.attestation", http.StatusUnprocessableEntity, "model_refused"
 	}
 	h.d.Logger.Info("passkey registration refused", "reason", reason, "err", err, "account", accountID)
 	h.audit(r.Context(), store.AuditEvent{Actor: accountID, Action: action, Target: accountID, IP: ip, Outcome: "denied", Category: "auth",

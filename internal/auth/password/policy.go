@@ -1,12 +1,14 @@
 package password
 
 import (
-	_ "embed"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn/frequency"
 )
 
 // Length limits. The minimum counts characters, so a passphrase in any
@@ -22,8 +24,9 @@ const (
 const (
 	CodeTooShort    = "too_short"
 	CodeTooLong     = "too_long"
-	CodeCommon      = "common"
+	CodeCommon      = "common" // found in breach data, or a repetition or sequence
 	CodeEqualsEmail = "equals_email"
+	CodeContext     = "context" // holds the person's name, email or the service's name
 )
 
 // PolicyError says why a password was refused, in words a user can act on.
@@ -38,30 +41,42 @@ func (e *PolicyError) Error() string { return e.Message }
 // rather than by this package's type.
 func (e *PolicyError) PolicyCode() string { return e.Code }
 
-//go:generate sh -c "go run gen_common.go > common.txt"
-//go:embed common.txt
-var commonText string
-
-// commonSet is built on first use: a read-only index of commonText, so it
-// is derived data rather than mutable state.
-var commonSet = sync.OnceValue(func() map[string]struct{} {
-	set := make(map[string]struct{}, 6000)
-	for _, line := range strings.Split(commonText, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			set[line] = struct{}{}
-		}
+// breached is the corpus NIST SP 800-63B §5.1.1.2 asks new passwords to
+// be checked against: the 30,000 most frequent passwords of the Xato
+// corpus of ten million passwords exposed in breaches, as the zxcvbn
+// project ranked them (github.com/trustelem/zxcvbn, the Go port of
+// Dropbox's estimator, ships it). Most entries are shorter than
+// MinLength; they matter as the heart of a longer password
+// ("Password2024!", "dragon123456"), which isBreached finds.
+var breached = sync.OnceValue(func() map[string]struct{} {
+	list := frequency.FrequencyLists["passwords"]
+	set := make(map[string]struct{}, len(list))
+	for _, p := range list {
+		set[strings.ToLower(p)] = struct{}{}
 	}
 	return set
 })
 
+// serviceWords are context words of every deployment (NIST's
+// "context-specific words, such as the name of the service").
+var serviceWords = []string{"gatehouse"}
+
+// minContextWord: shorter names and email parts ("ada", "bob") occur
+// inside too many honest passphrases to refuse them.
+const minContextWord = 4
+
 // CheckPolicy is the package's CheckPolicy, so a Hasher is all an account
 // service needs of passwords.
-func (h *Hasher) CheckPolicy(pw, email string) error { return CheckPolicy(pw, email) }
+func (h *Hasher) CheckPolicy(pw, email string, context ...string) error {
+	return CheckPolicy(pw, email, context...)
+}
 
 // CheckPolicy returns a *PolicyError when pw may not be used by the
-// account with this email, nil when it may. There are no composition rules:
-// length and not being an obvious guess are what make a password strong.
-func CheckPolicy(pw, email string) error {
+// account with this email, nil when it may. context holds more words a
+// guesser would try first: the person's names, the company. There are no
+// composition rules: length and not being an obvious guess are what make
+// a password strong.
+func CheckPolicy(pw, email string, context ...string) error {
 	if n := utf8.RuneCountInString(pw); n < MinLength {
 		return &PolicyError{Code: CodeTooShort, Message: fmt.Sprintf("the password must be at least %d characters long", MinLength)}
 	}
@@ -71,20 +86,129 @@ func CheckPolicy(pw, email string) error {
 	if email != "" && strings.EqualFold(strings.TrimSpace(pw), strings.TrimSpace(email)) {
 		return &PolicyError{Code: CodeEqualsEmail, Message: "the password must not be your email address"}
 	}
-	if isCommon(pw) {
-		return &PolicyError{Code: CodeCommon, Message: "this password is too common and easy to guess; choose another"}
+	lower := strings.ToLower(pw)
+	if isCommon(lower) {
+		return &PolicyError{Code: CodeCommon, Message: "this password is too common: it, or the word it is built on, appears in lists of " +
+			"passwords exposed in data breaches (or it is a simple repetition or sequence), so attackers try it first; choose another"}
+	}
+	if w := contextWord(lower, email, context); w != "" {
+		return &PolicyError{Code: CodeContext, Message: "the password must not contain your name, your email address, " +
+			"your company or the name of this service; choose another"}
 	}
 	return nil
 }
 
-func isCommon(pw string) bool {
-	lower := strings.ToLower(pw)
-	if _, ok := commonSet()[lower]; ok {
+// isCommon reports whether lower (the password in lower case) is in the
+// breach corpus, alone or at the heart of decorations (digits and symbols
+// before or after it, l33t substitutions, repetition), or is one
+// character repeated or a plain sequence ("123456789012", "abcdefghijkl").
+func isCommon(lower string) bool {
+	if repeatedOrSequence(lower) {
 		return true
 	}
-	// One character repeated ("aaaaaaaaaaaaaa") is a guess at any length.
-	first, _ := utf8.DecodeRuneInString(lower)
-	return strings.Trim(lower, string(first)) == ""
+	set := breached()
+	candidates := []string{lower, core(lower)}
+	for _, c := range candidates[:2] {
+		candidates = append(candidates, unleet(c, '1', 'i'), unleet(c, '1', 'l'))
+	}
+	for _, c := range candidates {
+		if utf8.RuneCountInString(c) < 4 {
+			continue
+		}
+		if _, ok := set[c]; ok {
+			return true
+		}
+		if u := repeatedUnit(c); u != "" {
+			if _, ok := set[u]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// core is s without the digits, symbols and spaces around it, which is
+// how people stretch a breached word to a length rule.
+func core(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
+}
+
+// leet maps the substitutions in every cracker's rule set; one is read
+// both as i and as l.
+var leet = strings.NewReplacer("0", "o", "3", "e", "4", "a", "@", "a", "5", "s", "$", "s", "7", "t", "+", "t", "!", "i")
+
+func unleet(s string, one, as rune) string {
+	return strings.ReplaceAll(leet.Replace(s), string(one), string(as))
+}
+
+// repeatedUnit returns u when s is u repeated at least twice, else "".
+func repeatedUnit(s string) string {
+	for n := 1; n <= len(s)/2; n++ {
+		if len(s)%n == 0 && strings.Repeat(s[:n], len(s)/n) == s {
+			return s[:n]
+		}
+	}
+	return ""
+}
+
+// repeatedOrSequence: one character repeated ("aaaaaaaaaaaa"), or
+// characters that each step by the same +1 or -1 (digits wrap:
+// "890123456789"). A repeated breached word is isCommon's.
+func repeatedOrSequence(s string) bool {
+	if u := repeatedUnit(s); u != "" && utf8.RuneCountInString(u) == 1 {
+		return true
+	}
+	rs := []rune(s)
+	for _, dir := range []rune{1, -1} {
+		seq := true
+		for i := 1; i < len(rs) && seq; i++ {
+			next := rs[i-1] + dir
+			if unicode.IsDigit(rs[i-1]) {
+				next = '0' + (rs[i-1]-'0'+dir+10)%10
+			}
+			seq = rs[i] == next
+		}
+		if seq {
+			return true
+		}
+	}
+	return false
+}
+
+// contextWord returns the first context word found in lower: the
+// email's local part and its pieces, the given words and their pieces,
+// and the service's name, each of at least minContextWord characters.
+// The email's domain is left out: it is usually a mail provider's, and
+// the company, when it matters, is among the given words.
+func contextWord(lower, email string, context []string) string {
+	notWord := func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+	var words []string
+	email = strings.ToLower(strings.TrimSpace(email))
+	if local, _, ok := strings.Cut(email, "@"); ok {
+		words = append(words, local)
+		words = append(words, strings.FieldsFunc(local, notWord)...)
+	}
+	for _, c := range context {
+		c = strings.ToLower(strings.TrimSpace(c))
+		words = append(words, c)
+		words = append(words, strings.FieldsFunc(c, notWord)...)
+	}
+	words = append(words, serviceWords...)
+	squashed := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, lower)
+	for _, w := range words {
+		if utf8.RuneCountInString(w) < minContextWord {
+			continue
+		}
+		if strings.Contains(lower, w) || strings.Contains(squashed, w) {
+			return w
+		}
+	}
+	return ""
 }
 
 // generatedAlphabet leaves out characters people misread when copying a

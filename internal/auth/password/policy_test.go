@@ -6,7 +6,6 @@ import (
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 func TestCheckPolicy(t *testing.T) {
@@ -45,14 +44,55 @@ func TestCheckPolicy(t *testing.T) {
 	}
 }
 
-func TestCommonListLoaded(t *testing.T) {
-	n := len(commonSet())
-	if n < 2000 {
-		t.Fatalf("common list has %d entries; want a few thousand", n)
+// TestBreachCorpusLoaded: the corpus is the real one, not a sample.
+func TestBreachCorpusLoaded(t *testing.T) {
+	if n := len(breached()); n < 25000 {
+		t.Fatalf("breach corpus has %d entries; want the 30,000 of the zxcvbn passwords list", n)
 	}
-	for s := range commonSet() {
-		if s != strings.ToLower(s) || utf8.RuneCountInString(s) < MinLength {
-			t.Fatalf("entry %q is not lower case or is shorter than the minimum", s)
+	for _, pw := range []string{"123456", "password", "qwerty", "dragon", "trustno1", "iloveyou", "letmein"} {
+		if _, ok := breached()[pw]; !ok {
+			t.Errorf("%q, among the most breached passwords, is not in the corpus", pw)
+		}
+	}
+}
+
+// TestBreachedPasswordsRefused: passwords from breach data, at the
+// minimum length or stretched to it the way people do, are refused with
+// a message that says why; honest passphrases are not.
+func TestBreachedPasswordsRefused(t *testing.T) {
+	for _, pw := range []string{
+		"1qaz2wsx3edc", "qwertyuiop123", "123456789012", "987654321098", "abcdefghijklmn",
+		"Password2024!", "dragon123456", "!!!sunshine!!!", "P@ssw0rd12345", "trustno1trustno1",
+		"passwordpassword", "P4ssw0rd!2024", "baseball1986!",
+	} {
+		var pe *PolicyError
+		if err := CheckPolicy(pw, ""); !errors.As(err, &pe) || pe.Code != CodeCommon || !strings.Contains(pe.Message, "breach") {
+			t.Errorf("CheckPolicy(%q) = %v; want code %s saying it was breached", pw, err, CodeCommon)
+		}
+	}
+	for _, pw := range []string{"correct horse battery staple", "a fine long passphrase", "tulips in the rain 1987",
+		"a brand new passphrase 42", "Zq8#mW2!pL4v"} {
+		if err := CheckPolicy(pw, "ada@example.com", "Ada", "Lovelace", "acme"); err != nil {
+			t.Errorf("CheckPolicy(%q) = %v; want nil", pw, err)
+		}
+	}
+}
+
+// TestContextWordsRefused: the person's names, the parts of their email,
+// their company and the service's name are the first guesses.
+func TestContextWordsRefused(t *testing.T) {
+	for _, tc := range []struct{ pw, email, first, last, company string }{
+		{"lovelace rules 1815", "ada@example.com", "Ada", "Lovelace", ""},
+		{"Mr Babbage's friend", "ada@example.com", "Ada", "Lovelace-Babbage", ""},
+		{"my gatehouse login", "ada@example.com", "", "", ""},
+		{"Gate House rules!", "ada@example.com", "", "", ""},
+		{"welcome to initech 7", "peter@example.com", "", "", "Initech"},
+		{"xx ada.lovelace xx", "ada.lovelace@example.com", "", "", ""},
+	} {
+		var pe *PolicyError
+		err := CheckPolicy(tc.pw, tc.email, tc.first, tc.last, tc.company)
+		if !errors.As(err, &pe) || pe.Code != CodeContext || pe.Message == "" {
+			t.Errorf("CheckPolicy(%q, %q, %q %q %q) = %v; want code %s", tc.pw, tc.email, tc.first, tc.last, tc.company, err, CodeContext)
 		}
 	}
 }

@@ -123,7 +123,7 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderReset(w, r, http.StatusBadRequest, token, t, acct, h.d.Renderer.Catalog.T(lang, "reset.mismatch"))
 		return
 	}
-	if err := password.CheckPolicy(pw, acct.Email); err != nil {
+	if err := password.CheckPolicy(pw, acct.Email, acct.FirstName, acct.LastName); err != nil {
 		h.renderReset(w, r, http.StatusBadRequest, token, t, acct, h.policyMessage(lang, err))
 		return
 	}

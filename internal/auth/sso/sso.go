@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/cookies"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/providers"
 )
@@ -353,8 +354,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.audit(r, store.AuditEvent{Actor: acct.ID, Action: "sso." + how, Target: acct.ID, Outcome: "ok", Category: "auth",
 			Details: map[string]any{"provider": pid, "subject": id.Subject}})
 	}
+	amr := []string{session.AMRFederated}
+	if id.MultiFactor {
+		amr = append(amr, session.AMRMulti)
+	}
 	err = h.d.StartSession(w, r, SignIn{
-		AccountID: acct.ID, AMR: []string{"fed"}, IDP: pid, IDTokenHint: id.IDToken,
+		AccountID: acct.ID, AMR: amr, IDP: pid, IDTokenHint: id.IDToken,
 		Shared: acct.Kind == store.KindSharedComputer, ProviderSID: id.SID, ProviderSubject: id.Subject,
 	})
 	if err != nil {

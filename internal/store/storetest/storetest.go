@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PropertyValues", testPropertyValues},
 		{"AccessRules", testAccessRules},
 		{"AllowedNetworks", testAllowedNetworks},
+		{"SecondFactors", testSecondFactors},
 		{"Purge", testPurge},
 		{"Overview", testOverview},
 		{"Changes", testChanges},
