@@ -239,6 +239,9 @@ type Change struct {
 	// Company: data every account of the company is seen through changed
 	// (its access rules or property definitions).
 	Company string
+	// Provider: an identity provider created from the admin panel was
+	// added, changed or removed (see ProviderRecords).
+	Provider string
 }
 
 // Changes reports account data changes from the one place every write
@@ -603,6 +606,7 @@ type Store interface {
 	Credentials
 	Properties
 	Workstations
+	ProviderRecords
 	Changes
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AuditCompanies", testAuditCompanies},
 		{"PurgeAudit", testPurgeAudit},
 		{"Secrets", testSecrets},
+		{"Providers", testProviders},
 		{"InTxRollback", testInTxRollback},
 		{"InTxCommit", testInTxCommit},
 		{"CascadeOnAccountDelete", testCascade},
