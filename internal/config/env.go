@@ -77,6 +77,9 @@ import (
 //	GATEHOUSE_TERMS_VERSION                   terms.version
 //	GATEHOUSE_TERMS_URL                       terms.url
 //	GATEHOUSE_AUDIT_RETENTION                 audit.retention
+//	GATEHOUSE_SECRETS_KEY                     secrets.key
+//	GATEHOUSE_SECRETS_PREVIOUS_KEYS           secrets.previous_keys
+//	GATEHOUSE_SSO_ON_DISABLE                  sso.on_disable
 const EnvPrefix = "GATEHOUSE_"
 
 // EnvVar is one environment override: its variable name and the dotted
@@ -198,7 +201,13 @@ func setFromEnv(v reflect.Value, raw string) string {
 				items = append(items, item)
 			}
 		}
-		v.Set(reflect.ValueOf(items))
+		// Built element by element, so lists of a named string type
+		// (secrets.previous_keys) take the same form.
+		list := reflect.MakeSlice(v.Type(), len(items), len(items))
+		for i, item := range items {
+			list.Index(i).SetString(item)
+		}
+		v.Set(list)
 	}
 	return ""
 }
