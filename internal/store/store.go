@@ -211,6 +211,10 @@ type ProviderSessions interface {
 	// empty, and returns their ids, sorted. At least one of sid and
 	// subject must be given.
 	DeleteProviderSessions(ctx context.Context, providerID, sid, subject string) ([]string, error)
+	// DeleteAllProviderSessions ends every session that signed in through
+	// providerID, for a provider an administrator disabled or removed,
+	// and returns their ids, sorted.
+	DeleteAllProviderSessions(ctx context.Context, providerID string) ([]string, error)
 }
 
 // Notifier is the optional capability of a store shared by several

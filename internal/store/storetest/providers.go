@@ -51,3 +51,29 @@ func testProviders(t *testing.T, s store.Store) {
 	wantErr(t, "DeleteProvider(again)", s.DeleteProvider(c, "corp"), store.ErrNotFound)
 	wantErr(t, "GetProvider(deleted)", func() error { _, err := s.GetProvider(c, "corp"); return err }(), store.ErrNotFound)
 }
+
+// testAllProviderSessions: disabling a provider can end every session it
+// started, and none of another provider's or of a password.
+func testAllProviderSessions(t *testing.T, s store.Store) {
+	c := ctx(t)
+	mustAccounts(t, s, "u1", "u2")
+	for _, ss := range []struct{ id, account, idp string }{
+		{"a", "u1", "corp"}, {"b", "u2", "corp"}, {"c", "u1", "other"}, {"d", "u2", "local"},
+	} {
+		sess := session(ss.id, ss.account)
+		sess.IDP = ss.idp
+		noErr(t, "CreateSession "+ss.id, s.CreateSession(c, sess))
+	}
+	ids, err := s.DeleteAllProviderSessions(c, "corp")
+	noErr(t, "DeleteAllProviderSessions", err)
+	if len(ids) != 2 || ids[0] != "a" || ids[1] != "b" {
+		t.Fatalf("DeleteAllProviderSessions(corp) = %v, want a b", ids)
+	}
+	for _, id := range []string{"c", "d"} {
+		_, err := s.GetSession(c, id)
+		noErr(t, "GetSession("+id+")", err)
+	}
+	if _, err := s.DeleteAllProviderSessions(c, "local"); err == nil {
+		t.Fatal("DeleteAllProviderSessions(local) ended password sessions")
+	}
+}

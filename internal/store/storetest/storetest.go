@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PurgeAudit", testPurgeAudit},
 		{"Secrets", testSecrets},
 		{"Providers", testProviders},
+		{"AllProviderSessions", testAllProviderSessions},
 		{"InTxRollback", testInTxRollback},
 		{"InTxCommit", testInTxCommit},
 		{"CascadeOnAccountDelete", testCascade},
