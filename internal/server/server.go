@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
@@ -26,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/gate"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/idp"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/proxy"
@@ -52,6 +54,12 @@ type Server struct {
 	Gate     *gate.Gate
 	Metrics  *metrics.Metrics
 	Renderer *web.Renderer
+	// IDP is the live set of identity providers: the configuration's and
+	// those added from the admin panel.
+	IDP *idp.Registry
+	// live is IDP for the invalidation bus, which may deliver before New
+	// has finished.
+	live atomic.Pointer[idp.Registry]
 	// Rules is the one properties and access-rules service: the gate's
 	// Enricher and the admin service's, so one evaluation cache to drop
 	// when the store announces a change (see listen).
@@ -348,6 +356,8 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	go func() { defer s.bg.Done(); s.Keys.Run(ctx, time.Minute) }()
 	s.bg.Add(1)
 	go func() { defer s.bg.Done(); s.purge(ctx, time.Hour) }()
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); s.resyncProviders(ctx, providerResync) }()
 	if s.mail != nil {
 		s.bg.Add(1)
 		go func() { defer s.bg.Done(); _ = s.mail.Run(ctx) }()

@@ -9,47 +9,90 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/idp"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
-// newSSO builds the configured identity providers (a provider whose
-// discovery fails keeps retrying in the background and shows as
-// unavailable) and builds the sign-in flow, the login buttons,
-// RP-initiated logout and back-channel logout.
+// newSSO builds the identity providers of the configuration file (a
+// provider whose discovery fails keeps retrying in the background and
+// shows as unavailable) and, with secrets.key set, those administrators
+// add from the panel; then the sign-in flow, the login buttons,
+// RP-initiated logout and back-channel logout, rebuilt whenever the set of
+// providers changes (see liveSSO).
 func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
-	if len(d.cfg.Providers) == 0 {
+	lookup := config.EnvLookup(s.environ)
+	keys, err := secretsKeyring(d.cfg.Secrets, lookup)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.cfg.Providers) == 0 && keys == nil {
+		// Nothing can ever sign in through a provider until a restart.
+		s.IDP = idp.New(ctx, nil, d.store, nil, nil, d.logger)
 		return nil, nil
 	}
-	lookup := config.EnvLookup(s.environ)
-	var list []providers.Provider
-	byID := map[string]providers.Provider{}
-	jit := map[string]config.JIT{}
-	for i, pc := range d.cfg.Providers {
-		secret, err := pc.ClientSecret.Resolve(lookup)
-		if err != nil {
-			return nil, fmt.Errorf("providers[%d].client_secret: %w", i, err)
-		}
-		p, err := providers.New(ctx, pc, providers.Options{
-			ClientSecret: secret,
+	build := func(ctx context.Context, pc providers.Config, clientSecret string) (providers.Provider, error) {
+		return providers.New(ctx, pc, providers.Options{
+			ClientSecret: clientSecret,
 			RedirectURL:  sso.CallbackURL(d.publicURL, pc.ID),
 			HTTPClient:   &http.Client{Timeout: 10 * time.Second},
 			Now:          d.now,
 			Logger:       d.logger.With("provider", pc.ID),
 		})
+	}
+	var static []idp.Entry
+	for i, pc := range d.cfg.Providers {
+		secret, err := pc.ClientSecret.Resolve(lookup)
+		if err != nil {
+			return nil, fmt.Errorf("providers[%d].client_secret: %w", i, err)
+		}
+		p, err := build(ctx, pc, secret)
 		if err != nil {
 			return nil, fmt.Errorf("providers[%d]: %w", i, err)
 		}
-		list = append(list, p)
-		byID[pc.ID] = p
-		if pc.JIT.Enabled {
-			jit[pc.ID] = pc.JIT
+		s.providers = append(s.providers, p)
+		static = append(static, idp.Entry{Config: pc, Provider: p, SecretSet: pc.ClientSecret.IsSet()})
+	}
+	s.IDP = idp.New(ctx, static, d.store, keys, build, d.logger)
+	if keys != nil {
+		if err := s.IDP.Reload(ctx); err != nil {
+			return nil, fmt.Errorf("identity providers: %w", err)
 		}
 	}
-	s.providers = list
+	live := &liveSSO{build: func(list []providers.Provider, jit map[string]config.JIT) (*sso.Handler, *sso.BackChannel) {
+		return s.ssoHandlers(d, list, jit)
+	}, registry: s.IDP}
+	live.rebuild()
+	s.IDP.Watch(live.rebuild)
+	s.live.Store(s.IDP)
 
+	d.login.Providers = func() []web.ProviderButton {
+		list := s.IDP.Running()
+		buttons := make([]web.ProviderButton, 0, len(list))
+		for _, p := range list {
+			buttons = append(buttons, web.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
+		}
+		return buttons
+	}
+	loginURL := d.publicURL.String() + "/.gatehouse/login?notice=logged_out"
+	d.logout.EndSessionURL = func(sess store.Session) (string, bool) {
+		e, ok := s.IDP.Entry(sess.IDP)
+		if !ok || e.Provider == nil {
+			return "", false
+		}
+		if lp, ok := e.Provider.(providers.LogoutProvider); ok {
+			return lp.EndSessionURL(sess.IDTokenHint, loginURL)
+		}
+		return "", false
+	}
+	return []mounter{live}, nil
+}
+
+// ssoHandlers builds the sign-in flow and back-channel logout for the
+// providers running now.
+func (s *Server) ssoHandlers(d *deps, list []providers.Provider, jit map[string]config.JIT) (*sso.Handler, *sso.BackChannel) {
 	h := sso.New(sso.Deps{
 		Providers: list, JIT: jit, Store: d.store,
 		StartSession: func(w http.ResponseWriter, r *http.Request, in sso.SignIn) error {
@@ -81,24 +124,5 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 		Providers: list, Used: d.store, Audit: d.store, Throttle: d.store, EndSessions: s.Sessions.EndProviderSessions,
 		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Refused: s.Metrics.Refused, Now: d.now, Logger: d.logger,
 	})
-
-	d.login.Providers = func() []web.ProviderButton {
-		buttons := make([]web.ProviderButton, 0, len(list))
-		for _, p := range list {
-			buttons = append(buttons, web.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
-		}
-		return buttons
-	}
-	loginURL := d.publicURL.String() + "/.gatehouse/login?notice=logged_out"
-	d.logout.EndSessionURL = func(sess store.Session) (string, bool) {
-		p, ok := byID[sess.IDP]
-		if !ok {
-			return "", false
-		}
-		if lp, ok := p.(providers.LogoutProvider); ok {
-			return lp.EndSessionURL(sess.IDTokenHint, loginURL)
-		}
-		return "", false
-	}
-	return []mounter{h, backChannel}, nil
+	return h, backChannel
 }
