@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/idp"
@@ -118,4 +119,56 @@ func providerChanges(changes []store.Change) (accountData []store.Change, provid
 		accountData = append(accountData, c)
 	}
 	return accountData, providers
+}
+
+// integrations is what the admin service manages identity providers with.
+func (s *Server) integrations(d *deps) *adminsvc.Integrations {
+	client := &http.Client{Timeout: 10 * time.Second}
+	return &adminsvc.Integrations{
+		Registry: s.IDP,
+		Check: func(ctx context.Context, cfg providers.Config) providers.CheckResult {
+			return providers.Check(ctx, cfg, client)
+		},
+		EndSessions:          s.Sessions.EndAllProviderSessions,
+		EndSessionsOnDisable: d.cfg.SSO.OnDisable != config.OnDisableKeep,
+		PublicURL:            d.publicURL.String(),
+	}
+}
+
+// RotateSecrets seals every stored secret that another key sealed again
+// under keys' current one, in one transaction, and returns how many it
+// resealed. A secret none of keys opens stops the rotation: nothing is
+// changed and the error names the provider.
+func RotateSecrets(ctx context.Context, st store.Store, keys *secret.Keyring) (int, error) {
+	n := 0
+	err := st.InTx(ctx, func(tx store.Store) error {
+		n = 0
+		recs, err := tx.ListProviders(ctx)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if rec.Secret == "" {
+				continue
+			}
+			if id, err := secret.SealedKeyID(rec.Secret); err == nil && id == keys.CurrentID() {
+				continue
+			}
+			plain, err := keys.Open(rec.Secret, rec.ID)
+			if err != nil {
+				return fmt.Errorf("provider %s: %w (is its key in secrets.previous_keys?)", rec.ID, err)
+			}
+			if rec.Secret, err = keys.Seal(plain, rec.ID); err != nil {
+				return err
+			}
+			rec.UpdatedAt = time.Now()
+			if err := tx.UpdateProvider(ctx, rec); err != nil {
+				return err
+			}
+			n++
+		}
+		return tx.AppendAudit(ctx, store.AuditEvent{Time: time.Now().UTC(), Actor: "cli", Action: "secrets.rotate", Outcome: "ok",
+			Category: "admin", Details: map[string]any{"key": keys.CurrentID(), "resealed": n}})
+	})
+	return n, err
 }

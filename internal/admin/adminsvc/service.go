@@ -82,6 +82,8 @@ type Service struct {
 	NotifyAdded func(ctx context.Context, a store.Account, company string) error
 	// Providers reports the configured identity providers; nil: none.
 	Providers func() []ProviderStatus
+	// Integrations manages identity providers; nil: they are read-only.
+	Integrations *Integrations
 	Now       func() time.Time
 	Rand      io.Reader
 	Logger    *slog.Logger
