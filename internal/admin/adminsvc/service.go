@@ -84,9 +84,9 @@ type Service struct {
 	Providers func() []ProviderStatus
 	// Integrations manages identity providers; nil: they are read-only.
 	Integrations *Integrations
-	Now       func() time.Time
-	Rand      io.Reader
-	Logger    *slog.Logger
+	Now          func() time.Time
+	Rand         io.Reader
+	Logger       *slog.Logger
 }
 
 // MembershipJSON is one company role of an account as the API shows it.
