@@ -366,7 +366,7 @@ type agreeModel struct {
 	fullAdmin bool
 	// integrations: admin holds manage_integrations.
 	integrations bool
-	actors    []agreeActorSpec
+	actors       []agreeActorSpec
 }
 
 // agreeActorSpec is an actor: its name in the table, email, company and
