@@ -255,3 +255,44 @@ func (r *Registry) Seal(clientSecret, id string) (string, error) {
 	}
 	return r.keys.Seal(clientSecret, id)
 }
+
+// testerTTL bounds the background work of a provider built only for a
+// test sign-in.
+const testerTTL = 15 * time.Minute
+
+// Tester returns the provider to run a test sign-in with: the running
+// one, or for a disabled provider added here, one built for the test
+// alone, so IT can try a provider before employees see its button.
+func (r *Registry) Tester(id string) (providers.Provider, error) {
+	e, ok := r.Entry(id)
+	if !ok {
+		return nil, fmt.Errorf("provider %q: %w", id, store.ErrNotFound)
+	}
+	if e.Provider != nil {
+		return e.Provider, nil
+	}
+	if e.Source != SourceAdmin || e.Enabled {
+		return nil, fmt.Errorf("provider %s cannot run: %s", id, e.Problem)
+	}
+	r.mu.RLock()
+	re := r.runtime[id]
+	r.mu.RUnlock()
+	if re == nil || r.keys == nil {
+		return nil, fmt.Errorf("provider %q: %w", id, store.ErrNotFound)
+	}
+	clientSecret := ""
+	if re.record.Secret != "" {
+		var err error
+		if clientSecret, err = r.keys.Open(re.record.Secret, id); err != nil {
+			return nil, fmt.Errorf("provider %s: the client secret does not open: %w", id, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, testerTTL)
+	p, err := r.build(ctx, e.Config, clientSecret)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	context.AfterFunc(ctx, cancel)
+	return p, nil
+}

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"errors"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -65,7 +67,16 @@ func SecretsKeyring(c config.Secrets, environ []string) (*secret.Keyring, error)
 type liveSSO struct {
 	build    func([]providers.Provider, map[string]config.JIT) (*sso.Handler, *sso.BackChannel)
 	registry *idp.Registry
-	mux      atomic.Pointer[http.ServeMux]
+	current  atomic.Pointer[liveHandlers]
+	// trial and trialCallback finish the admin panel's test sign-ins,
+	// which come back through the provider's one registered callback.
+	trial         *sso.Trial
+	trialCallback http.HandlerFunc
+}
+
+type liveHandlers struct {
+	mux *http.ServeMux
+	sso *sso.Handler
 }
 
 func (l *liveSSO) rebuild() {
@@ -73,15 +84,63 @@ func (l *liveSSO) rebuild() {
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	bc.Mount(mux)
-	l.mux.Store(mux)
+	l.current.Store(&liveHandlers{mux: mux, sso: h})
 }
 
 // Mount registers the routes the sso handlers serve.
 func (l *liveSSO) Mount(mux *http.ServeMux) {
-	serve := func(w http.ResponseWriter, r *http.Request) { l.mux.Load().ServeHTTP(w, r) }
+	serve := func(w http.ResponseWriter, r *http.Request) { l.current.Load().mux.ServeHTTP(w, r) }
 	mux.HandleFunc("GET /.gatehouse/sso/{provider}/start", serve)
-	mux.HandleFunc("GET /.gatehouse/sso/{provider}/callback", serve)
+	mux.HandleFunc("GET /.gatehouse/sso/{provider}/callback", func(w http.ResponseWriter, r *http.Request) {
+		if l.trial != nil && l.trial.Owns(r) {
+			l.trialCallback(w, r)
+			return
+		}
+		serve(w, r)
+	})
 	mux.HandleFunc("POST /.gatehouse/sso/{provider}/backchannel-logout", serve)
+}
+
+// finishTrial ends a test sign-in in the browser of the administrator
+// who started it: the result goes to the panel, and no session starts.
+func (s *Server) finishTrial(d *deps, l *liveSSO) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		pid := r.PathValue("provider")
+		sess, err := s.Sessions.Lookup(ctx, r)
+		if err != nil {
+			d.renderer.FailMessage(w, r, http.StatusForbidden, "This test sign-in was started from the admin panel in another browser.")
+			return
+		}
+		rid, res, err := l.trial.Finish(ctx, r, sess.AccountID, func(id string) (providers.Provider, bool) {
+			p, err := s.IDP.Tester(id)
+			return p, err == nil
+		}, l.current.Load().sso.Preview)
+		if errors.Is(err, sso.ErrTrialNotYours) {
+			d.renderer.FailMessage(w, r, http.StatusForbidden, "This test sign-in was started from the admin panel in another browser.")
+			return
+		}
+		if err != nil {
+			d.logger.Error("test sign-in", "provider", pid, "err", err)
+			d.renderer.FailMessage(w, r, http.StatusServiceUnavailable, "The test sign-in could not be recorded. Please try again.")
+			return
+		}
+		outcome := "ok"
+		if res.Failed != "" {
+			outcome = "error"
+		}
+		e := store.AuditEvent{Time: d.now().UTC(), Actor: sess.AccountID, Action: "provider.test", Target: pid, IP: d.clientIP(r),
+			Outcome: outcome, Category: "integration", Details: map[string]any{"subject": res.Subject, "decision": res.Decision.Outcome,
+				"account": res.Decision.AccountID, "failed": res.Failed, "session_started": false}}
+		if ms, err := d.store.ListMemberships(ctx, sess.AccountID); err == nil {
+			e = e.In(store.CompaniesOf(ms)...)
+		}
+		if err := d.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+			d.logger.Error("test sign-in: audit append failed", "err", err)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, d.publicURL.String()+"/.gatehouse/admin/providers/"+url.PathEscape(pid)+"/test/"+url.PathEscape(rid), http.StatusSeeOther)
+	}
 }
 
 // reloadProviders rebuilds the providers after changes to stored ones.
@@ -130,6 +189,22 @@ func (s *Server) integrations(d *deps) *adminsvc.Integrations {
 			return providers.Check(ctx, cfg, client)
 		},
 		EndSessions:          s.Sessions.EndAllProviderSessions,
+		StartTest: func(ctx context.Context, accountID, providerID string) (string, error) {
+			if s.trial == nil {
+				return "", fmt.Errorf("%w: no identity provider can run here", adminsvc.ErrUnavailable)
+			}
+			p, err := s.IDP.Tester(providerID)
+			if err != nil {
+				return "", err
+			}
+			return s.trial.Start(ctx, p, accountID)
+		},
+		TestResult: func(ctx context.Context, accountID, resultID string) (sso.TrialResult, error) {
+			if s.trial == nil {
+				return sso.TrialResult{}, fmt.Errorf("test sign-in result: %w", store.ErrNotFound)
+			}
+			return s.trial.Result(ctx, accountID, resultID)
+		},
 		EndSessionsOnDisable: d.cfg.SSO.OnDisable != config.OnDisableKeep,
 		PublicURL:            d.publicURL.String(),
 	}

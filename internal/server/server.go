@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/auth/device"
+	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -60,6 +61,8 @@ type Server struct {
 	// live is IDP for the invalidation bus, which may deliver before New
 	// has finished.
 	live atomic.Pointer[idp.Registry]
+	// trial runs the admin panel's test sign-ins; nil without providers.
+	trial *sso.Trial
 	// Rules is the one properties and access-rules service: the gate's
 	// Enricher and the admin service's, so one evaluation cache to drop
 	// when the store announces a change (see listen).

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
@@ -64,8 +65,24 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 	live := &liveSSO{build: func(list []providers.Provider, jit map[string]config.JIT) (*sso.Handler, *sso.BackChannel) {
 		return s.ssoHandlers(d, list, jit)
 	}, registry: s.IDP}
+	s.trial = &sso.Trial{Store: d.store, Now: d.now, Rand: rand.Reader}
+	live.trial, live.trialCallback = s.trial, s.finishTrial(d, live)
 	live.rebuild()
 	s.IDP.Watch(live.rebuild)
+	// Sign-out and test sign-ins continue at a provider's origin from a
+	// form, which the pages' CSP must allow for stored providers too.
+	formActions := func() {
+		cfg := d.cfg
+		cfg.Providers = slices.Clone(cfg.Providers)
+		for _, e := range s.IDP.Entries() {
+			if e.Source == idp.SourceAdmin {
+				cfg.Providers = append(cfg.Providers, e.Config)
+			}
+		}
+		d.renderer.SetFormAction(formActionSources(cfg)...)
+	}
+	formActions()
+	s.IDP.Watch(formActions)
 	s.live.Store(s.IDP)
 
 	d.login.Providers = func() []web.ProviderButton {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/idp"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -29,11 +30,12 @@ var (
 	OpProviderDisable = write("provider.disable", capPanel, capIntegrations)
 	OpProviderEnable  = write("provider.enable", capPanel, capIntegrations)
 	OpProviderDelete  = write("provider.delete", capPanel, capIntegrations)
+	OpProviderTest    = write("provider.test", capPanel, capIntegrations)
 )
 
 // providerOps are the operations of this file, listed by Ops.
 func providerOps() []Op {
-	return []Op{OpProviderGet, OpProviderCreate, OpProviderUpdate, OpProviderDisable, OpProviderEnable, OpProviderDelete}
+	return []Op{OpProviderGet, OpProviderCreate, OpProviderUpdate, OpProviderDisable, OpProviderEnable, OpProviderDelete, OpProviderTest}
 }
 
 // Integrations is what the identity provider operations work with.
@@ -50,6 +52,10 @@ type Integrations struct {
 	PublicURL string
 	// Health reports a provider's recent sign-ins; nil: none known.
 	Health func(id string) ProviderHealth
+	// StartTest starts a test sign-in for the account and returns where
+	// to send its browser; TestResult reads what it found.
+	StartTest  func(ctx context.Context, accountID, providerID string) (string, error)
+	TestResult func(ctx context.Context, accountID, resultID string) (sso.TrialResult, error)
 }
 
 // ProviderHealth is how a provider has fared lately, as this process saw it.
@@ -434,4 +440,38 @@ func secretState(set bool) string {
 		return "set"
 	}
 	return "none"
+}
+
+// StartProviderTest starts a test sign-in with a provider in the
+// caller's browser and returns where to send it. It is recorded when it
+// comes back (provider.test), with what it found.
+func (s *Service) StartProviderTest(ctx context.Context, c authz.Caller, id string) (_ string, err error) {
+	defer s.finish(ctx, c, OpProviderTest, id, &err)
+	if err = s.Permit(c, OpProviderTest); err != nil {
+		return "", err
+	}
+	in, err := s.integrations()
+	if err != nil {
+		return "", err
+	}
+	if in.StartTest == nil {
+		return "", fmt.Errorf("%w: test sign-ins", ErrUnavailable)
+	}
+	return in.StartTest(ctx, c.Account.ID, id)
+}
+
+// ProviderTestResult is what the caller's test sign-in found; another
+// administrator's is not found.
+func (s *Service) ProviderTestResult(ctx context.Context, c authz.Caller, resultID string) (sso.TrialResult, error) {
+	if err := s.Permit(c, OpProviderTest); err != nil {
+		return sso.TrialResult{}, err
+	}
+	in, err := s.integrations()
+	if err != nil {
+		return sso.TrialResult{}, err
+	}
+	if in.TestResult == nil {
+		return sso.TrialResult{}, fmt.Errorf("test sign-in result: %w", store.ErrNotFound)
+	}
+	return in.TestResult(ctx, c.Account.ID, resultID)
 }

@@ -125,6 +125,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		{"POST providers/{id}/disable", adminsvc.OpProviderDisable, h.setProviderEnabled(false)},
 		{"POST providers/{id}/enable", adminsvc.OpProviderEnable, h.setProviderEnabled(true)},
 		{"POST providers/{id}/delete", adminsvc.OpProviderDelete, h.deleteProvider},
+		{"POST providers/{id}/test", adminsvc.OpProviderTest, h.startProviderTest},
+		{"GET providers/{id}/test/{rid}", adminsvc.OpProviderTest, h.providerTestResult},
 		{"GET tokens", adminsvc.OpTokenList, h.tokens},
 		{"POST tokens", adminsvc.OpTokenCreate, h.createToken},
 		{"POST tokens/{id}/revoke", adminsvc.OpTokenRevoke, h.revokeToken},

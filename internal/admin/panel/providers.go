@@ -1,12 +1,15 @@
 package panel
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/docs"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/idp"
 	"github.com/gatehouse/gatehouse/providers"
 )
@@ -33,7 +36,17 @@ type providersBody struct {
 	Provider *adminsvc.ProviderView
 	// Guide is a provider guide's text (the guide page).
 	Guide, GuideName string
+	// Test is a test sign-in's result (the test page).
+	Test *testView
 }
+
+// testView is a test sign-in's result as the test page shows it.
+type testView struct {
+	sso.TrialResult
+	Claims []claimRow
+}
+
+type claimRow struct{ Name, Value string }
 
 func (h *Handler) providersBody(x *call) (providersBody, error) {
 	list, err := h.Service.ListProviderViews(x.ctx(), x.c)
@@ -209,5 +222,45 @@ func (h *Handler) providerGuide(x *call) error {
 	}
 	b.Guide, b.GuideName = text, name
 	h.render(x, http.StatusOK, "provider_guide", "admin.providers.guide", b, nil)
+	return nil
+}
+
+// startProviderTest sends the browser (a new tab: the form's target) to
+// the provider to test it.
+func (h *Handler) startProviderTest(x *call) error {
+	target, err := h.Service.StartProviderTest(x.ctx(), x.c, x.r.PathValue("id"))
+	if errors.Is(err, providers.ErrUnavailable) {
+		redirectError(x, Prefix+"providers", "provider_unavailable")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	x.w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(x.w, x.r, target, http.StatusSeeOther)
+	return nil
+}
+
+func (h *Handler) providerTestResult(x *call) error {
+	res, err := h.Service.ProviderTestResult(x.ctx(), x.c, x.r.PathValue("rid"))
+	if err != nil {
+		return err
+	}
+	b, err := h.providersBody(x)
+	if err != nil {
+		return err
+	}
+	tv := &testView{TrialResult: res}
+	names := make([]string, 0, len(res.Claims))
+	for k := range res.Claims {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		v, _ := json.Marshal(res.Claims[k])
+		tv.Claims = append(tv.Claims, claimRow{Name: k, Value: string(v)})
+	}
+	b.Test = tv
+	h.render(x, http.StatusOK, "provider_test", "admin.providers.test_title", b, nil)
 	return nil
 }
