@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -188,7 +188,7 @@ func (s *Server) integrations(d *deps) *adminsvc.Integrations {
 		Check: func(ctx context.Context, cfg providers.Config) providers.CheckResult {
 			return providers.Check(ctx, cfg, client)
 		},
-		EndSessions:          s.Sessions.EndAllProviderSessions,
+		EndSessions: s.Sessions.EndAllProviderSessions,
 		StartTest: func(ctx context.Context, accountID, providerID string) (string, error) {
 			if s.trial == nil {
 				return "", fmt.Errorf("%w: no identity provider can run here", adminsvc.ErrUnavailable)
