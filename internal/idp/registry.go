@@ -56,6 +56,8 @@ type Registry struct {
 	static  []Entry
 	runtime map[string]*runtimeEntry
 	watch   []func()
+
+	health healthBook
 }
 
 type runtimeEntry struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/idp"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/providers"
@@ -206,6 +207,11 @@ func (s *Server) integrations(d *deps) *adminsvc.Integrations {
 			return s.trial.Result(ctx, accountID, resultID)
 		},
 		EndSessionsOnDisable: d.cfg.SSO.OnDisable != config.OnDisableKeep,
+		Health: func(id string) adminsvc.ProviderHealth {
+			h := s.IDP.Health(id)
+			return adminsvc.ProviderHealth{LastSuccess: h.LastSuccess, LastFailure: h.LastFailure, FailureReason: h.FailureReason,
+				DiscoveryOK: h.DiscoveryOK, JWKSOK: h.JWKSOK}
+		},
 		PublicURL:            d.publicURL.String(),
 	}
 }
@@ -246,4 +252,96 @@ func RotateSecrets(ctx context.Context, st store.Store, keys *secret.Keyring) (i
 			Category: "admin", Details: map[string]any{"key": keys.CurrentID(), "resealed": n}})
 	})
 	return n, err
+}
+
+// providerProbe is how often every running provider's discovery document
+// and key set are fetched for the providers page and the metrics.
+const providerProbe = time.Minute
+
+// probeProviders fetches every enabled provider's discovery document and
+// key set, and records whether they answer.
+func (s *Server) probeProviders(ctx context.Context) {
+	reg := s.live.Load()
+	if reg == nil {
+		return
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, e := range reg.Entries() {
+		if !e.Enabled || e.Provider == nil {
+			continue
+		}
+		cfg := e.Config
+		if cfg.Issuer == "" {
+			cfg.Issuer = e.Provider.Status().Issuer // a vendor's default
+		}
+		res := providers.Check(ctx, cfg, client)
+		if ctx.Err() != nil {
+			return
+		}
+		reg.Probed(e.Config.ID, s.now(), res.DiscoveryOK, res.JWKSOK)
+	}
+}
+
+// watchProviderHealth probes now, every interval and after every change
+// of the providers, until ctx ends.
+func (s *Server) watchProviderHealth(ctx context.Context, every time.Duration) {
+	changed := make(chan struct{}, 1)
+	if reg := s.live.Load(); reg != nil {
+		reg.Watch(func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.probeProviders(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-changed:
+		}
+	}
+}
+
+// providerHealth is the providers' health for the metrics.
+func (s *Server) providerHealth() []metrics.ProviderHealth {
+	reg := s.live.Load()
+	if reg == nil {
+		return nil
+	}
+	var out []metrics.ProviderHealth
+	for _, e := range reg.Entries() {
+		h := reg.Health(e.Config.ID)
+		out = append(out, metrics.ProviderHealth{ID: e.Config.ID, Enabled: e.Enabled && e.Provider != nil,
+			DiscoveryOK: h.DiscoveryOK, JWKSOK: h.JWKSOK, LastSuccess: h.LastSuccess, LastFailure: h.LastFailure,
+			Successes: h.Successes, Failures: h.Failures})
+	}
+	return out
+}
+
+// signInObserver records, from the audit events the sign-in flow writes,
+// each provider's last success and failure.
+type signInObserver struct {
+	store.Store
+	reg *idp.Registry
+}
+
+func (o signInObserver) AppendAudit(ctx context.Context, e store.AuditEvent) error {
+	provider, _ := e.Details["provider"].(string)
+	switch e.Action {
+	case "login.success":
+		if provider != "" {
+			o.reg.SignedIn(provider, e.Time)
+		}
+	case "sso.failure", "sso.denied", "sso.provider_error":
+		if provider != "" {
+			reason, _ := e.Details["reason"].(string)
+			o.reg.SignInFailed(provider, e.Time, reason)
+		}
+	}
+	return o.Store.AppendAudit(ctx, e)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -134,6 +135,13 @@ func TestProvidersAddedFromTheAPI(t *testing.T) {
 	if st := status(t, ada, g2.URL+"/reports"); st != http.StatusOK {
 		t.Fatalf("signed in through the new provider on the second gateway: %d", st)
 	}
+
+	// The second gateway's metrics show the provider answering and the sign-in.
+	waitFor(t, 5*time.Second, "the provider's health in the second gateway's metrics", func() bool {
+		m := metricsText(t, g2)
+		return strings.Contains(m, `gatehouse_provider_up{provider="corp"} 1`) &&
+			strings.Contains(m, `gatehouse_provider_signins_total{provider="corp",result="success"} 1`)
+	})
 
 	// Refused, each naming its field, and nothing stored.
 	bad := admin.call(t, "POST", "providers", providerJSON("wrong", idp.Issuer+"/", idp.ClientID(), secret, ""), http.StatusUnprocessableEntity)
@@ -301,5 +309,61 @@ func TestSecretsKeyRotation(t *testing.T) {
 	out := admin4.call(t, "GET", "providers/corp", "", http.StatusOK)
 	if out["status"] != "off" || !strings.Contains(fmt.Sprint(out["problem"]), "does not open") {
 		t.Errorf("a provider sealed under an unknown key = %v", out)
+	}
+}
+
+func metricsText(t *testing.T, g *servertest.Gateway) string {
+	t.Helper()
+	resp, err := http.Get(g.OpsURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestProviderHealthOnThePage: after a failed and a successful sign-in,
+// the providers API (what the page shows) reports both, and that the
+// discovery document and key set answer.
+func TestProviderHealthOnThePage(t *testing.T) {
+	idp := providertest.New(providertest.Options{ClientSecret: "health-secret-0b7e"})
+	t.Cleanup(idp.Close)
+	up := newUpstream(t)
+	g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) {
+		c.Secrets.Key = secretsKey(5)
+		c.Routes = []config.Route{{PathPrefix: "/", Upstream: up.URL, Audience: "app", Company: "acme",
+			Timeout: config.Duration(5 * time.Second), MaxIdleConns: 16}}
+	}})
+	admin := newProviderAdmin(t, g)
+	g.CreateUser(t, account.NewAccount{Email: "ada@example.com", SignIn: "sso:corp", CompanyID: "acme", Role: "viewer"})
+	admin.call(t, "POST", "providers", providerJSON("corp", idp.Issuer, idp.ClientID(), idp.ClientSecret(), ""), http.StatusCreated)
+
+	idp.SetUser(providertest.User{Subject: "stranger", Email: "stranger@example.com", EmailVerified: true})
+	if resp, _ := follow(t, servertest.Client(t), g.URL+"/.gatehouse/sso/corp/start"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unknown identity: %d", resp.StatusCode)
+	}
+	idp.SetUser(providertest.User{Subject: "ada-1", Email: "ada@example.com", EmailVerified: true})
+	g.SignInSSO(t, servertest.Client(t), "corp")
+
+	var health map[string]any
+	waitFor(t, 5*time.Second, "the provider's health", func() bool {
+		out := admin.call(t, "GET", "providers/corp", "", http.StatusOK)
+		health, _ = out["health"].(map[string]any)
+		return health["discovery_ok"] == true && health["jwks_ok"] == true
+	})
+	if health["last_success"] == nil || health["last_failure"] == nil || !strings.Contains(fmt.Sprint(health["failure_reason"]), "no account") {
+		t.Errorf("health = %v", health)
+	}
+	body, _ := g.Get(t, admin.c, "/.gatehouse/admin/providers", "text/html")
+	for _, want := range []string{g.URL + "/.gatehouse/sso/corp/callback", g.URL + "/.gatehouse/sso/corp/backchannel-logout",
+		`data-copy="redirect-corp"`, "/.gatehouse/admin/providers/guides/oidc"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the providers page lacks %q", want)
+		}
+	}
+	guide, resp := g.Get(t, admin.c, "/.gatehouse/admin/providers/guides/oidc", "text/html")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(guide, "secrets.key") {
+		t.Errorf("the oidc guide: %d", resp.StatusCode)
 	}
 }

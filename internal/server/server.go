@@ -183,6 +183,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	}
 
 	s.Metrics = metrics.New(func() float64 { return float64(s.Sessions.ActiveCount()) })
+	s.Metrics.Providers(s.providerHealth)
 
 	router, err := proxy.NewRouter(cfg.Routes, proxy.Options{
 		TrustedProxies: ips,
@@ -359,8 +360,9 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	go func() { defer s.bg.Done(); s.Keys.Run(ctx, time.Minute) }()
 	s.bg.Add(1)
 	go func() { defer s.bg.Done(); s.purge(ctx, time.Hour) }()
-	s.bg.Add(1)
+	s.bg.Add(2)
 	go func() { defer s.bg.Done(); s.resyncProviders(ctx, providerResync) }()
+	go func() { defer s.bg.Done(); s.watchProviderHealth(ctx, providerProbe) }()
 	if s.mail != nil {
 		s.bg.Add(1)
 		go func() { defer s.bg.Done(); _ = s.mail.Run(ctx) }()

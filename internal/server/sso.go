@@ -32,6 +32,7 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 	if len(d.cfg.Providers) == 0 && keys == nil {
 		// Nothing can ever sign in through a provider until a restart.
 		s.IDP = idp.New(ctx, nil, d.store, nil, nil, d.logger)
+		s.live.Store(s.IDP)
 		return nil, nil
 	}
 	build := func(ctx context.Context, pc providers.Config, clientSecret string) (providers.Provider, error) {
@@ -111,7 +112,7 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 // providers running now.
 func (s *Server) ssoHandlers(d *deps, list []providers.Provider, jit map[string]config.JIT) (*sso.Handler, *sso.BackChannel) {
 	h := sso.New(sso.Deps{
-		Providers: list, JIT: jit, Store: d.store,
+		Providers: list, JIT: jit, Store: signInObserver{Store: d.store, reg: s.IDP},
 		StartSession: func(w http.ResponseWriter, r *http.Request, in sso.SignIn) error {
 			_, err := s.Sessions.Start(r.Context(), w, r, session.StartParams{
 				AccountID: in.AccountID, AMR: in.AMR, IDP: in.IDP, IDTokenHint: in.IDTokenHint, Shared: in.Shared,
