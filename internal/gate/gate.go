@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -358,14 +357,6 @@ func (g *Gate) Forget(changes []store.Change) {
 // ForgetAll drops every cached identity, for when changes may have been
 // missed (the invalidation bus reconnected).
 func (g *Gate) ForgetAll() { g.cache.clear() }
-
-// TermsPath is the terms-of-use interstitial.
-const TermsPath = "/.gatehouse/terms"
-
-// TermsURL is the terms-of-use page URL with rd set to target.
-func TermsURL(base string, target string) string {
-	return base + TermsPath + "?rd=" + url.QueryEscape(target)
-}
 
 func isGatewayPath(p string) bool {
 	return p == "/.gatehouse" || strings.HasPrefix(p, "/.gatehouse/")

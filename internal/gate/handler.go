@@ -11,9 +11,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/redirect"
 )
 
-// Handler serves routed paths (everything outside /.gatehouse/) and the
-// forward-auth endpoint.
-type Handler struct {
+// HandlerDeps is what the gate's handler needs, given to NewHandler at once.
+type HandlerDeps struct {
 	Gate *Gate
 	// Pages shows a refusal the way the client asked for it (an HTML page
 	// for a browser navigation, the JSON error otherwise).
@@ -28,6 +27,13 @@ type Handler struct {
 	Now             func() time.Time
 }
 
+// Handler serves routed paths (everything outside /.gatehouse/) and the
+// forward-auth endpoint.
+type Handler struct{ d HandlerDeps }
+
+// NewHandler builds the gate's handler, complete.
+func NewHandler(d HandlerDeps) *Handler { return &Handler{d: d} }
+
 // Pages shows the refusals of routed requests; the server's page
 // renderer is one.
 type Pages interface {
@@ -36,25 +42,25 @@ type Pages interface {
 
 // ServeHTTP forwards the request when the gate allows it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d := h.Gate.Decide(r.Context(), r, r.Host, r.URL.EscapedPath())
-	if h.Observe != nil {
-		h.Observe(w, d.Route, d.Outcome)
+	d := h.d.Gate.Decide(r.Context(), r, r.Host, r.URL.EscapedPath())
+	if h.d.Observe != nil {
+		h.d.Observe(w, d.Route, d.Outcome)
 	}
 	switch d.Outcome {
 	case Allow:
-		if h.ObserveUpstream == nil {
+		if h.d.ObserveUpstream == nil {
 			d.Route.Forward(w, r, d.Identity)
 			return
 		}
-		start := h.Now()
+		start := h.d.Now()
 		d.Route.Forward(w, r, d.Identity)
-		h.ObserveUpstream(d.Route, h.Now().Sub(start))
+		h.d.ObserveUpstream(d.Route, h.d.Now().Sub(start))
 	case SignIn:
 		if !navigate(w, r, redirect.LoginURL, "", withQuery(d.Path, r.URL.RawQuery)) {
 			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
-		if !navigate(w, r, TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
+		if !navigate(w, r, redirect.TermsURL, "", withQuery(d.Path, r.URL.RawQuery)) {
 			termsRefused(w)
 		}
 	default:
@@ -94,11 +100,11 @@ func forwardedOrigin(r *http.Request, host string) string {
 // termsRefused answers a request that is not a browser navigation while
 // the terms of use wait for acceptance.
 func termsRefused(w http.ResponseWriter) {
-	httpapi.WriteError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+TermsPath+" first")
+	httpapi.WriteError(w, http.StatusForbidden, "terms_not_accepted", "accept the terms of use at "+redirect.TermsPath+" first")
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, o Outcome) {
-	h.Pages.Refuse(w, r, o)
+	h.d.Pages.Refuse(w, r, o)
 }
 
 // Verify is the forward-auth endpoint for nginx auth_request, Traefik
@@ -121,9 +127,9 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, BadPath)
 		return
 	}
-	d := h.Gate.Decide(r.Context(), r, host, u.EscapedPath())
-	if h.Observe != nil {
-		h.Observe(w, d.Route, d.Outcome)
+	d := h.d.Gate.Decide(r.Context(), r, host, u.EscapedPath())
+	if h.d.Observe != nil {
+		h.d.Observe(w, d.Route, d.Outcome)
 	}
 	switch d.Outcome {
 	case Allow:
@@ -139,11 +145,11 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusOK)
 	case SignIn:
-		if !navigate(w, r, redirect.LoginURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
+		if !navigate(w, r, redirect.LoginURL, h.d.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
 			httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to reach this application")
 		}
 	case Terms:
-		if !navigate(w, r, TermsURL, h.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
+		if !navigate(w, r, redirect.TermsURL, h.d.PublicURL, forwardedOrigin(r, host)+withQuery(d.Path, u.RawQuery)) {
 			termsRefused(w)
 		}
 	default:

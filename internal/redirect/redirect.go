@@ -1,7 +1,7 @@
 // Package redirect decides whether a post-login "rd" target is safe to send
 // a browser to: a same-origin path or an absolute URL on an allowed host.
-// It also builds the sign-in URL carrying one, so the gate and the pages
-// that send a browser to sign in spell it the same way.
+// It also builds the sign-in and terms URLs carrying one, so the gate and
+// the pages that send a browser there spell them the same way.
 package redirect
 
 import (
@@ -15,6 +15,16 @@ import (
 // gateway's public URL, or "" for a same-origin path.
 func LoginURL(base string, target string) string {
 	return base + "/.gatehouse/login?rd=" + url.QueryEscape(target)
+}
+
+// TermsPath is the terms-of-use interstitial the gate sends people to
+// until they accept the configured version.
+const TermsPath = "/.gatehouse/terms"
+
+// TermsURL is the terms-of-use page URL with rd set to target; base as
+// for LoginURL.
+func TermsURL(base string, target string) string {
+	return base + TermsPath + "?rd=" + url.QueryEscape(target)
 }
 
 // maxLen bounds a redirect target; anything longer is not a page a user was

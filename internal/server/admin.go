@@ -13,8 +13,8 @@ import (
 )
 
 // newAdmin builds the process's one admin service and its two transports,
-// the JSON API (/.gatehouse/api/v1/) and the HTML panel (/.gatehouse/admin/),
-// plus the terms-of-use interstitial the gate sends people to. Invitations
+// the JSON API (/.gatehouse/api/v1/) and the HTML panel (/.gatehouse/admin/).
+// Invitations
 // are mailed through rst; passkeys does the passkey and workstation
 // operations.
 func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler) []mounter {
@@ -42,18 +42,12 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		Logger:             d.logger,
 	}
 	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger}
-	html := &panel.Handler{
+	html := panel.New(panel.Deps{
 		Service: svc, Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP,
 		MaxFormBytes: d.cfg.Limits.MaxFormBytes, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger,
 		PasskeysOn: passkeys.Enabled(),
-	}
-	terms := &panel.Terms{
-		Version: d.cfg.Terms.Version, URL: d.cfg.Terms.URL,
-		Sessions: s.Sessions, Accounts: d.store, Audit: d.store, Renderer: d.renderer, CSRF: d.csrf,
-		Redirect: d.redirect, MaxFormBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP,
-		Now: d.now, Logger: d.logger,
-	}
-	return []mounter{jsonAPI, html, terms}
+	})
+	return []mounter{jsonAPI, html}
 }
 
 // providerStatuses is the read-only view of the identity providers and

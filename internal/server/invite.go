@@ -24,11 +24,11 @@ func SendInvitation(ctx context.Context, cfg config.Config, st store.Store, acct
 	if err != nil {
 		return err
 	}
-	h := &reset.Handler{
+	h := reset.New(reset.Deps{
 		Accounts: st, Tokens: st, Audit: st, Mail: mq, Templates: tpl,
 		PublicURL: cfg.PublicURL, ResetTTL: cfg.Password.ResetTokenTTL.D(), InviteTTL: cfg.Password.InviteTokenTTL.D(),
 		Now: time.Now, Logger: logger,
-	}
+	})
 	if err := h.SendInvitation(ctx, acct); err != nil {
 		return err
 	}

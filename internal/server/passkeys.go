@@ -6,29 +6,15 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 )
 
-// newPasskeys builds passkey sign-in, the account page, workstation
-// enrolment and the credential operations of the admin service, and binds
-// enrolled shared accounts to their workstation by blocking their password.
+// newPasskeys builds passkey sign-in, workstation enrolment and the
+// credential operations of the admin service and the account page.
 func (s *Server) newPasskeys(d *deps) (*passkey.Handler, error) {
-	h, err := passkey.New(passkey.Options{PublicURL: d.publicURL})
-	if err != nil {
-		return nil, err
-	}
-	h.Store = d.store
-	h.Credentials = d.store
-	h.Networks = passkey.StoreNetworks{Store: d.store}
-	h.Sessions = s.Sessions
-	h.Renderer = d.renderer
-	h.CSRF = d.csrf
-	h.ClientIP = d.clientIP
-	h.Redirect = d.redirect
-	h.ProviderName = s.providerName
-	h.Now = d.now
-	h.Rand = rand.Reader
-	h.Logger = d.logger
-	d.login.PasswordBlocked = h.PasswordBlocked
-	d.login.PasskeysOff = !h.Enabled()
-	return h, nil
+	return passkey.New(passkey.Options{
+		PublicURL: d.publicURL,
+		Store:     d.store, Credentials: d.store, Networks: passkey.StoreNetworks{Store: d.store}, Sessions: s.Sessions,
+		Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP, Redirect: d.redirect,
+		Now: d.now, Rand: rand.Reader, Logger: d.logger,
+	})
 }
 
 // providerName is the display name of a configured identity provider, ""

@@ -13,9 +13,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// newReset builds password reset and invitations, the mail queue that
-// delivers them, and the throttling of password sign-in.
-func (s *Server) newReset(d *deps) (*reset.Handler, error) {
+// newReset builds password reset and invitations and the mail queue that
+// delivers them; guard limits how often one client may ask.
+func (s *Server) newReset(d *deps, guard *throttle.Guard) (*reset.Handler, error) {
 	mq, err := newMailQueue(d.cfg, d.store, s.environ, d.now, d.logger)
 	if err != nil {
 		return nil, err
@@ -24,18 +24,14 @@ func (s *Server) newReset(d *deps) (*reset.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	lockout := throttle.OptionsFrom(d.cfg.Password.Lockout)
-	lockout.Devices = d.devices
-	guard := throttle.New(d.store, lockout, d.clientIP, d.now, d.logger)
-	d.login.Guard = guard
 	s.mail = mq
-	s.reset = &reset.Handler{
+	s.reset = reset.New(reset.Deps{
 		Renderer: d.renderer, CSRF: d.csrf, Accounts: d.store, Tokens: d.store, Audit: d.store,
 		Passwords: s.Accounts, Sessions: s.Sessions, Mail: mq, Templates: tpl, Limiter: guard,
 		PublicURL: d.publicURL.String(), ResetTTL: d.cfg.Password.ResetTokenTTL.D(),
 		InviteTTL: d.cfg.Password.InviteTokenTTL.D(), MaxFormBytes: d.cfg.Limits.MaxFormBytes,
 		ClientIP: d.clientIP, Now: d.now, Logger: d.logger,
-	}
+	})
 	return s.reset, nil
 }
 

@@ -21,8 +21,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/auth/device"
-	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
+	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/gate"
@@ -93,8 +93,28 @@ type Options struct {
 	AccessLog io.Writer
 }
 
-// New assembles a gateway over an opened, migrated store.
+// New assembles a gateway over an opened, migrated store: the parts every
+// feature shares, then each feature once and complete, then the routes.
 func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (*Server, error) {
+	s, err := newServer(cfg, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.assemble(ctx)
+	if err != nil {
+		return nil, err
+	}
+	features, err := s.buildFeatures(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.publicHandler(d, features)
+	s.ops = s.opsMux()
+	return s, nil
+}
+
+// newServer takes in the config and what the caller injects.
+func newServer(cfg config.Config, st store.Store, opts Options) (*Server, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -117,8 +137,17 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		environ = os.Environ()
 	}
 	s := &Server{cfg: cfg, store: st, logger: logger, publicURL: pub, issuer: strings.TrimSuffix(cfg.PublicURL, "/"), now: now, environ: environ}
-	secure := pub.Scheme == "https"
+	if opts.AccessLog != nil {
+		s.accessLog = newAccessLog(opts.AccessLog)
+	}
+	return s, nil
+}
 
+// assemble builds the parts every feature shares: pages, signing keys,
+// sessions, accounts, the gate and its rules, and the request helpers.
+func (s *Server) assemble(ctx context.Context) (*deps, error) {
+	cfg, st, now, logger := s.cfg, s.store, s.now, s.logger
+	secure := s.publicURL.Scheme == "https"
 	catalog, err := i18n.Load()
 	if err != nil {
 		return nil, err
@@ -137,8 +166,6 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 	if err := s.Keys.Load(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	signer := identity.NewSigner(s.Keys, s.issuer, identity.MaxAssertionTTL, now)
-
 	csrfKey, err := ensureSecret(ctx, st, "csrf_key")
 	if err != nil {
 		return nil, err
@@ -158,33 +185,58 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		return nil, err
 	}
 	s.Accounts = account.NewService(st, s.Sessions, roles, hasher, now, rand.Reader)
+	s.Metrics = metrics.New(func() float64 { return float64(s.Sessions.ActiveCount()) })
+	s.Metrics.Providers(s.providerHealth)
 
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	clientIP := func(r *http.Request) string { return ips.ClientIP(r).String() }
-
-	var redirectHosts []string
-	for _, rt := range cfg.Routes {
-		if rt.Host != "" {
-			redirectHosts = append(redirectHosts, rt.Host)
-		}
-	}
-	rdv, err := redirect.New(s.issuer, redirectHosts)
+	safeRedirect, err := s.redirectValidator()
 	if err != nil {
 		return nil, err
 	}
-	safeRedirect := func(rd string) string {
+	if err := s.newGate(ips, roles); err != nil {
+		return nil, err
+	}
+	s.listen(ctx, st, inv)
+
+	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
+	s.Renderer.CSRF = csrf
+	return &deps{
+		cfg: cfg, store: st, logger: logger, now: now, publicURL: s.publicURL,
+		renderer: s.Renderer, csrf: csrf, hasher: hasher, ips: ips,
+		clientIP: func(r *http.Request) string { return ips.ClientIP(r).String() },
+		redirect: safeRedirect,
+		devices:  device.New(deviceKey, secure, cfg.Password.Lockout.DeviceTTL.D(), rand.Reader, now),
+	}, nil
+}
+
+// redirectValidator returns the function that makes an rd target safe:
+// the gateway's own origin or a route's host, "/" otherwise.
+func (s *Server) redirectValidator() (func(rd string) string, error) {
+	var hosts []string
+	for _, rt := range s.cfg.Routes {
+		if rt.Host != "" {
+			hosts = append(hosts, rt.Host)
+		}
+	}
+	rdv, err := redirect.New(s.issuer, hosts)
+	if err != nil {
+		return nil, err
+	}
+	return func(rd string) string {
 		if t, ok := rdv.Validate(rd); ok {
 			return t
 		}
 		return "/"
-	}
+	}, nil
+}
 
-	s.Metrics = metrics.New(func() float64 { return float64(s.Sessions.ActiveCount()) })
-	s.Metrics.Providers(s.providerHealth)
-
+// newGate builds the routes, the gate in front of them and the one
+// properties and access-rules service the gate enriches identities with.
+func (s *Server) newGate(ips *clientip.Resolver, roles *account.Model) error {
+	cfg, now, logger := s.cfg, s.now, s.logger
 	router, err := proxy.NewRouter(cfg.Routes, proxy.Options{
 		TrustedProxies: ips,
 		Logger:         logger,
@@ -198,77 +250,66 @@ func New(ctx context.Context, cfg config.Config, st store.Store, opts Options) (
 		},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
+	signer := identity.NewSigner(s.Keys, s.issuer, identity.MaxAssertionTTL, now)
 	s.Gate = gate.New(router, s.Sessions, s.Accounts, signer, cfg.Session.CacheSize, now, logger)
 	s.Gate.TermsVersion = cfg.Terms.Version
-	s.Rules = rules.NewService(st, st, st, roles, now, rand.Reader, logger)
+	s.Rules = rules.NewService(s.store, s.store, s.store, roles, now, rand.Reader, logger)
 	s.Rules.Import = rules.ImportLimits{MaxColumns: cfg.Limits.ImportMaxColumns, MaxRows: cfg.Limits.ImportMaxRows, MaxErrors: cfg.Limits.ImportMaxErrors}
 	s.Gate.Enricher = s.Rules
-	s.listen(ctx, st, inv)
+	return nil
+}
 
-	csrf := web.NewCSRF(csrfKey, secure, rand.Reader)
-	s.Renderer.CSRF = csrf
+// buildFeatures builds every feature once, complete: what one feature
+// takes from another (the throttle, the passkey binding of workstations,
+// the provider buttons) is built first and handed to its constructor.
+func (s *Server) buildFeatures(ctx context.Context, d *deps) ([]mounter, error) {
+	if err := s.newProviders(ctx, d); err != nil {
+		return nil, err
+	}
+	guard := newLoginGuard(d)
+	passkeys, err := s.newPasskeys(d)
+	if err != nil {
+		return nil, err
+	}
+	rst, err := s.newReset(d, guard)
+	if err != nil {
+		return nil, err
+	}
+	features := []mounter{
+		s.newLogin(d, guard, passkeys), s.newLogout(d), s.newWhoami(d),
+		rst, passkeys, s.newAccountPage(d, passkeys), s.newTerms(d),
+	}
+	features = append(features, s.newSSO(d)...)
+	return append(features, s.newAdmin(d, rst, passkeys)...), nil
+}
+
+// publicHandler mounts the features and the gateway's own endpoints, and
+// wraps them and the gate in the limits and observation every request
+// passes through.
+func (s *Server) publicHandler(d *deps, features []mounter) http.Handler {
 	mux := http.NewServeMux()
-	login := &web.Login{
-		Renderer: s.Renderer, CSRF: csrf, Accounts: st, Audit: st, Passwords: hasher, Sessions: s.Sessions,
-		Redirect: safeRedirect, MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
-		OnResult: func(r string) { s.Metrics.Login("password", r) },
+	for _, f := range features {
+		f.Mount(mux)
 	}
-	login.Mount(mux)
-	logout := &web.Logout{
-		Renderer: s.Renderer, CSRF: csrf, Sessions: s.Sessions, Audit: st,
-		MaxFormBytes: cfg.Limits.MaxFormBytes, ClientIP: clientIP, Logger: logger,
-	}
-	logout.Mount(mux)
-	(&web.Whoami{Sessions: s.Sessions, Identities: s.Accounts, Logger: logger}).Mount(mux)
-	gh := &gate.Handler{Gate: s.Gate, Pages: gatePages{s.Renderer}, PublicURL: s.issuer, Now: now,
+	gh := gate.NewHandler(gate.HandlerDeps{Gate: s.Gate, Pages: gatePages{s.Renderer}, PublicURL: s.issuer, Now: s.now,
 		Observe: func(w http.ResponseWriter, route *proxy.Route, _ gate.Outcome) {
 			if sw, ok := w.(*statusWriter); ok && route != nil {
 				sw.route = route.Config.Audience
 			}
 		},
 		ObserveUpstream: func(route *proxy.Route, d time.Duration) { s.Metrics.Upstream(route.Config.Audience, d) },
-	}
+	})
 	mux.HandleFunc("GET /.gatehouse/verify", gh.Verify)
 	mux.Handle("GET /.gatehouse/jwks.json", s.Keys.JWKSHandler())
 	mux.Handle("GET /.gatehouse/static/", static.Handler())
-
-	// The features are built first, each in its own file, from what was
-	// assembled above and the features it uses, then mounted.
-	devices := device.New(deviceKey, secure, cfg.Password.Lockout.DeviceTTL.D(), rand.Reader, now)
-	d := &deps{
-		cfg: cfg, store: st, logger: logger, now: now, publicURL: pub, secure: secure,
-		renderer: s.Renderer, csrf: csrf, hasher: hasher, clientIP: clientIP, redirect: safeRedirect,
-		login: login, logout: logout, devices: devices,
-	}
-	rst, err := s.newReset(d)
-	if err != nil {
-		return nil, err
-	}
-	sso, err := s.newSSO(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	passkeys, err := s.newPasskeys(d)
-	if err != nil {
-		return nil, err
-	}
-	features := append([]mounter{rst, passkeys}, sso...)
-	for _, f := range append(features, s.newAdmin(d, rst, passkeys)...) {
-		f.Mount(mux)
-	}
 	mux.HandleFunc("/.gatehouse/", func(w http.ResponseWriter, r *http.Request) {
 		s.Renderer.Fail(w, r, web.ProblemNotFound)
 	})
-
-	if opts.AccessLog != nil {
-		s.accessLog = newAccessLog(opts.AccessLog)
-	}
-	own := limitUnauthenticated(readDeadline(mux, cfg.Limits.GatewayReadTimeout.D()), cfg.Limits, ips, s.Renderer, s.Metrics, now)
-	s.handler = limitHeaderBytes(maxHeaderBytes(cfg.Limits), s.observe(dispatch(own, minUploadRate(gh, cfg.Limits))))
-	s.ops = s.opsMux()
-	return s, nil
+	limits := s.cfg.Limits
+	own := limitUnauthenticated(readDeadline(mux, limits.GatewayReadTimeout.D()), limits, d.ips, s.Renderer, s.Metrics, s.now)
+	return limitHeaderBytes(maxHeaderBytes(limits), s.observe(dispatch(own, minUploadRate(gh, limits))))
 }
 
 // dispatch sends the gateway's own paths to its mux and everything else

@@ -8,32 +8,24 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/idp"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
-// newSSO builds the identity providers of the configuration file (a
+// newProviders builds the identity providers of the configuration file (a
 // provider whose discovery fails keeps retrying in the background and
 // shows as unavailable) and, with secrets.key set, those administrators
-// add from the panel; then the sign-in flow, the login buttons,
-// RP-initiated logout and back-channel logout, rebuilt whenever the set of
-// providers changes (see liveSSO).
-func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
+// add from the panel, into the registry that keeps them current.
+func (s *Server) newProviders(ctx context.Context, d *deps) error {
 	lookup := config.EnvLookup(s.environ)
 	keys, err := secretsKeyring(d.cfg.Secrets, lookup)
 	if err != nil {
-		return nil, err
-	}
-	if len(d.cfg.Providers) == 0 && keys == nil {
-		// Nothing can ever sign in through a provider until a restart.
-		s.IDP = idp.New(ctx, nil, d.store, nil, nil, d.logger)
-		s.live.Store(s.IDP)
-		return nil, nil
+		return err
 	}
 	build := func(ctx context.Context, pc providers.Config, clientSecret string) (providers.Provider, error) {
 		return providers.New(ctx, pc, providers.Options{
@@ -48,11 +40,11 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 	for i, pc := range d.cfg.Providers {
 		secret, err := pc.ClientSecret.Resolve(lookup)
 		if err != nil {
-			return nil, fmt.Errorf("providers[%d].client_secret: %w", i, err)
+			return fmt.Errorf("providers[%d].client_secret: %w", i, err)
 		}
 		p, err := build(ctx, pc, secret)
 		if err != nil {
-			return nil, fmt.Errorf("providers[%d]: %w", i, err)
+			return fmt.Errorf("providers[%d]: %w", i, err)
 		}
 		s.providers = append(s.providers, p)
 		static = append(static, idp.Entry{Config: pc, Provider: p, SecretSet: pc.ClientSecret.IsSet()})
@@ -60,8 +52,39 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 	s.IDP = idp.New(ctx, static, d.store, keys, build, d.logger)
 	if keys != nil {
 		if err := s.IDP.Reload(ctx); err != nil {
-			return nil, fmt.Errorf("identity providers: %w", err)
+			return fmt.Errorf("identity providers: %w", err)
 		}
+		// Sign-out and test sign-ins continue at a provider's origin from
+		// a form, which the pages' CSP must allow for stored providers too.
+		formActions := func() {
+			cfg := d.cfg
+			cfg.Providers = slices.Clone(cfg.Providers)
+			for _, e := range s.IDP.Entries() {
+				if e.Source == idp.SourceAdmin {
+					cfg.Providers = append(cfg.Providers, e.Config)
+				}
+			}
+			d.renderer.SetFormAction(formActionSources(cfg)...)
+		}
+		formActions()
+		s.IDP.Watch(formActions)
+	}
+	s.live.Store(s.IDP)
+	return nil
+}
+
+// anyProviders reports whether a provider can ever sign anyone in without
+// a restart: one is configured, or they can be added from the panel.
+func (s *Server) anyProviders() bool {
+	return len(s.providers) > 0 || s.IDP.Keyring() != nil
+}
+
+// newSSO builds the sign-in flow, back-channel logout and the admin
+// panel's test sign-ins, rebuilt whenever the set of providers changes
+// (see liveSSO); nothing when no provider can exist.
+func (s *Server) newSSO(d *deps) []mounter {
+	if !s.anyProviders() {
+		return nil
 	}
 	live := &liveSSO{build: func(list []providers.Provider, jit map[string]config.JIT) (*sso.Handler, *sso.BackChannel) {
 		return s.ssoHandlers(d, list, jit)
@@ -70,42 +93,7 @@ func (s *Server) newSSO(ctx context.Context, d *deps) ([]mounter, error) {
 	live.trial, live.trialCallback = s.trial, s.finishTrial(d, live)
 	live.rebuild()
 	s.IDP.Watch(live.rebuild)
-	// Sign-out and test sign-ins continue at a provider's origin from a
-	// form, which the pages' CSP must allow for stored providers too.
-	formActions := func() {
-		cfg := d.cfg
-		cfg.Providers = slices.Clone(cfg.Providers)
-		for _, e := range s.IDP.Entries() {
-			if e.Source == idp.SourceAdmin {
-				cfg.Providers = append(cfg.Providers, e.Config)
-			}
-		}
-		d.renderer.SetFormAction(formActionSources(cfg)...)
-	}
-	formActions()
-	s.IDP.Watch(formActions)
-	s.live.Store(s.IDP)
-
-	d.login.Providers = func() []web.ProviderButton {
-		list := s.IDP.Running()
-		buttons := make([]web.ProviderButton, 0, len(list))
-		for _, p := range list {
-			buttons = append(buttons, web.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
-		}
-		return buttons
-	}
-	loginURL := d.publicURL.String() + "/.gatehouse/login?notice=logged_out"
-	d.logout.EndSessionURL = func(sess store.Session) (string, bool) {
-		e, ok := s.IDP.Entry(sess.IDP)
-		if !ok || e.Provider == nil {
-			return "", false
-		}
-		if lp, ok := e.Provider.(providers.LogoutProvider); ok {
-			return lp.EndSessionURL(sess.IDTokenHint, loginURL)
-		}
-		return "", false
-	}
-	return []mounter{live}, nil
+	return []mounter{live}
 }
 
 // ssoHandlers builds the sign-in flow and back-channel logout for the
@@ -143,4 +131,40 @@ func (s *Server) ssoHandlers(d *deps, list []providers.Provider, jit map[string]
 		MaxBodyBytes: d.cfg.Limits.MaxFormBytes, ClientIP: d.clientIP, Refused: s.Metrics.Refused, Now: d.now, Logger: d.logger,
 	})
 	return h, backChannel
+}
+
+// loginButtons lists the SSO buttons of the sign-in page, the providers
+// running now with each one's status; nil when no provider can exist.
+func (s *Server) loginButtons() func() []login.ProviderButton {
+	if !s.anyProviders() {
+		return nil
+	}
+	return func() []login.ProviderButton {
+		list := s.IDP.Running()
+		buttons := make([]login.ProviderButton, 0, len(list))
+		for _, p := range list {
+			buttons = append(buttons, login.ProviderButton{ID: p.ID(), Name: p.DisplayName(), Available: p.Status().State == providers.StateReady})
+		}
+		return buttons
+	}
+}
+
+// endSessionURL sends the browser, after an SSO session ends, to its
+// provider's end-session endpoint when the provider has one; nil when no
+// provider can exist.
+func (s *Server) endSessionURL(d *deps) func(store.Session) (string, bool) {
+	if !s.anyProviders() {
+		return nil
+	}
+	loginURL := d.publicURL.String() + "/.gatehouse/login?notice=logged_out"
+	return func(sess store.Session) (string, bool) {
+		e, ok := s.IDP.Entry(sess.IDP)
+		if !ok || e.Provider == nil {
+			return "", false
+		}
+		if lp, ok := e.Provider.(providers.LogoutProvider); ok {
+			return lp.EndSessionURL(sess.IDTokenHint, loginURL)
+		}
+		return "", false
+	}
 }

@@ -3,8 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
-	"time"
 )
 
 // ParseForm reads a gateway form with a size limit. It answers 413 when the
@@ -38,12 +36,4 @@ func ParseCSRFForm(w http.ResponseWriter, r *http.Request, limit int64, rn *Rend
 		return false
 	}
 	return true
-}
-
-func retryAfterSeconds(d time.Duration) string {
-	s := int(d.Round(time.Second) / time.Second)
-	if s < 1 {
-		s = 1
-	}
-	return strconv.Itoa(s)
 }

@@ -1,5 +1,5 @@
-// Package web serves the gateway's own pages (login, logout, errors) and
-// the helpers every HTML or JSON handler shares: rendering, CSRF, errors.
+// Package web is what every gateway page shares: templates rendered into a
+// buffer, error pages, CSRF and form parsing. Features import it; it imports no feature.
 package web
 
 import (

@@ -35,11 +35,8 @@ const ExportURL = "/.gatehouse/api/v1/accounts.csv"
 // named block inside it, so they all share the admin navigation.
 const template = "admin_panel"
 
-// Handler serves the admin panel over the admin service. Every route goes
-// through route, which signs the visitor in, checks the CSRF token of a
-// change and lets the service refuse the operation the route performs; the
-// views parse the form, call the service and render.
-type Handler struct {
+// Deps is what the panel needs, given to New at once.
+type Deps struct {
 	Service      *adminsvc.Service
 	Renderer     *web.Renderer
 	CSRF         *web.CSRF
@@ -52,6 +49,16 @@ type Handler struct {
 	// off on an IP public_url), so the panel offers them.
 	PasskeysOn bool
 }
+
+// Handler serves the admin panel over the admin service. Every route goes
+// through route, which signs the visitor in, checks the CSRF token of a
+// change and lets the service refuse the operation the route performs; the
+// views parse the form, call the service and render.
+// Deps is embedded so the views read h.Service and the like.
+type Handler struct{ Deps }
+
+// New builds the panel, complete.
+func New(d Deps) *Handler { return &Handler{Deps: d} }
 
 // call is one authorized panel request.
 type call struct {

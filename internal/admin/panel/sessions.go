@@ -3,8 +3,8 @@ package panel
 import (
 	"errors"
 
-	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/session"
+	accountpage "github.com/gatehouse/gatehouse/internal/web/account" // not the domain's account
 )
 
 // sessionRow is one live session on the user page.
@@ -29,8 +29,8 @@ func (h *Handler) sessionRows(x *call, accountID string) ([]sessionRow, error) {
 	rows := make([]sessionRow, 0, len(list))
 	for _, s := range list {
 		rows = append(rows, sessionRow{
-			ID: s.ID, Device: passkey.DeviceLabel(t, s.Device), UserAgent: s.UserAgent,
-			Method: passkey.MethodLabel(t, s.Method, s.IDP, func(id string) string { return names[id] }),
+			ID: s.ID, Device: accountpage.DeviceLabel(t, s.Device), UserAgent: s.UserAgent,
+			Method: accountpage.MethodLabel(t, s.Method, s.IDP, func(id string) string { return names[id] }),
 			IP:     s.IP, Created: x.time(s.CreatedAt), LastSeen: x.time(s.LastSeenAt),
 		})
 	}

@@ -67,12 +67,12 @@ func (h *Handler) saveCeremony(ctx context.Context, w http.ResponseWriter, kind,
 	now := h.Now()
 	if err := h.Store.CreateToken(ctx, store.Token{
 		Hash: hashID(id), Kind: kind, AccountID: c.AccountID, Data: data,
-		CreatedAt: now, ExpiresAt: now.Add(h.opts.CeremonyTTL),
+		CreatedAt: now, ExpiresAt: now.Add(h.CeremonyTTL),
 	}, false); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: h.cookieName(slot), Value: id, Path: "/", MaxAge: int(h.opts.CeremonyTTL / time.Second),
+		Name: h.cookieName(slot), Value: id, Path: "/", MaxAge: int(h.CeremonyTTL / time.Second),
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode,
 	})
 	return nil

@@ -116,7 +116,7 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		}
 		details := map[string]any{"method": "passkey", "reason": fail.reason}
 		if cred.ID != nil {
-			details["credential"] = encodeID(cred.ID)
+			details["credential"] = EncodeID(cred.ID)
 		}
 		h.audit(ctx, store.AuditEvent{Actor: actor, Action: action, Target: fail.account, IP: ip,
 			Outcome: "denied", Category: "auth", Details: details})
@@ -137,7 +137,7 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
-		Details: map[string]any{"method": "passkey", "session": sess.ID, "credential": encodeID(cred.ID), "amr": amr(cred)}})
+		Details: map[string]any{"method": "passkey", "session": sess.ID, "credential": EncodeID(cred.ID), "amr": amr(cred)}})
 	rd := c.Redirect
 	if rd == "" {
 		rd = "/"
@@ -191,7 +191,7 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 	if acct.Status != store.StatusActive {
 		return acct, stored, refused("status_"+acct.Status, "passkey.failed", acct.ID, ErrNotAllowed)
 	}
-	if strings.HasPrefix(acct.SignIn, "sso:") && !h.opts.AllowSSOAccounts {
+	if strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts {
 		return acct, stored, refused("sso_account", "passkey.sso_account", acct.ID, ErrNotAllowed)
 	}
 	if acct.Kind == store.KindSharedComputer {

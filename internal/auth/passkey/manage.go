@@ -36,7 +36,7 @@ type CredentialView struct {
 }
 
 func viewOf(c store.Credential) CredentialView {
-	v := CredentialView{ID: encodeID(c.ID), Name: c.Name, Workstation: c.Workstation, BackupEligible: c.BackupEligible,
+	v := CredentialView{ID: EncodeID(c.ID), Name: c.Name, Workstation: c.Workstation, BackupEligible: c.BackupEligible,
 		BackupState: c.BackupState, Transports: c.Transports, CreatedAt: c.CreatedAt.UTC()}
 	if v.Transports == nil {
 		v.Transports = []string{}
@@ -75,11 +75,11 @@ func (h *Handler) ListCredentials(ctx context.Context, accountID string) ([]Cred
 // CredentialView.ID shows it) and ends the sessions signed in with it, and
 // only those. It returns how many sessions ended.
 func (h *Handler) RevokeCredential(ctx context.Context, accountID, credID string) (int, error) {
-	id, ok := decodeID(credID)
+	id, ok := DecodeID(credID)
 	if !ok {
 		return 0, ErrNoCredential
 	}
-	ended, err := h.revoke(ctx, accountID, id)
+	ended, err := h.Revoke(ctx, accountID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, ErrNoCredential
 	}
@@ -107,9 +107,9 @@ func (h *Handler) CreateEnrolment(ctx context.Context, acct store.Account, name 
 	if err != nil {
 		return Enrolment{}, err
 	}
-	data, _ := json.Marshal(enrolment{Name: cleanName(name, "")})
+	data, _ := json.Marshal(enrolment{Name: CleanName(name, "")})
 	now := h.Now()
-	expires := now.Add(h.opts.EnrolmentTTL).UTC().Truncate(time.Second)
+	expires := now.Add(h.EnrolmentTTL).UTC().Truncate(time.Second)
 	// replace=false: an account may have several workstations, each with
 	// its own link.
 	if err := h.Store.CreateToken(ctx, store.Token{Hash: hashID(token), Kind: store.TokenEnrolment, AccountID: acct.ID,
@@ -139,9 +139,9 @@ func (h *Handler) SetAllowedNetworks(ctx context.Context, acct store.Account, ne
 	return h.Networks.SetAllowedNetworks(ctx, acct.ID, nets)
 }
 
-// revoke deletes a passkey and ends the sessions signed in with it, and
+// Revoke deletes a passkey and ends the sessions signed in with it, and
 // only those: the account's other sessions stay.
-func (h *Handler) revoke(ctx context.Context, accountID string, id []byte) ([]string, error) {
+func (h *Handler) Revoke(ctx context.Context, accountID string, id []byte) ([]string, error) {
 	if err := h.Credentials.DeleteCredential(ctx, accountID, id); err != nil {
 		return nil, err
 	}

@@ -66,20 +66,11 @@ var ErrOff error = &httpapi.Error{Status: http.StatusConflict, Code: "passkeys_o
 
 // Sessions is what the handlers need of session.Manager.
 //
-// Every End method ends the sessions in the store and announces them, so
+// EndCredential ends the sessions in the store and announces them, so
 // every process sharing the store drops them from its caches.
 type Sessions interface {
 	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p session.StartParams) (store.Session, error)
 	Lookup(ctx context.Context, r *http.Request) (store.Session, error)
-	EndSession(ctx context.Context, id string) error
-	// List returns the account's live sessions with their latest last-seen.
-	List(ctx context.Context, accountID string) ([]store.Session, error)
-	// EndAccountSession ends one of the account's own sessions and answers
-	// session.ErrNotAccountSession for any other id.
-	EndAccountSession(ctx context.Context, accountID, id string) error
-	// EndOthers ends every session of the account but keepID and returns
-	// their ids.
-	EndOthers(ctx context.Context, accountID, keepID string) ([]string, error)
 	// EndCredential ends the account's sessions signed in with the
 	// passkey and returns their ids.
 	EndCredential(ctx context.Context, accountID string, credentialID []byte) ([]string, error)
@@ -93,7 +84,8 @@ type Store interface {
 	store.Audit
 }
 
-// Options configure a Handler. Zero durations take the defaults.
+// Options are the settings and collaborators of a Handler, given to New at
+// once. Zero durations take the defaults.
 type Options struct {
 	PublicURL *url.URL // its host is the relying-party id, its origin the only allowed origin
 	// AllowSSOAccounts lets accounts that sign in through a provider also
@@ -101,11 +93,7 @@ type Options struct {
 	AllowSSOAccounts bool
 	CeremonyTTL      time.Duration
 	EnrolmentTTL     time.Duration
-}
 
-// Handler serves the passkey ceremonies, the account page, workstation
-// enrolment, and the credential operations the admin service calls.
-type Handler struct {
 	Store       Store
 	Credentials store.Credentials
 	Networks    Networks
@@ -114,21 +102,22 @@ type Handler struct {
 	CSRF        *web.CSRF
 	ClientIP    func(*http.Request) string
 	Redirect    func(rd string) string
-	// ProviderName gives the display name of an identity provider, for the
-	// sign-in method of SSO sessions; nil or "" shows the provider's id.
-	ProviderName func(id string) string
-	Now          func() time.Time
-	Rand         io.Reader
-	Logger       *slog.Logger
+	Now         func() time.Time
+	Rand        io.Reader
+	Logger      *slog.Logger
+}
 
-	opts       Options
+// Handler serves the passkey ceremonies, workstation enrolment, and the
+// credential operations the admin service and the account page call.
+type Handler struct {
+	Options
 	wa         *webauthn.WebAuthn // nil when off
 	off        bool
 	secure     bool
 	publicBase string
 }
 
-// New builds a Handler; fill the exported fields before Mount.
+// New builds the passkey feature, complete.
 func New(opts Options) (*Handler, error) {
 	if opts.PublicURL == nil || opts.PublicURL.Hostname() == "" {
 		return nil, errors.New("passkey: public_url has no host")
@@ -140,7 +129,7 @@ func New(opts Options) (*Handler, error) {
 		opts.EnrolmentTTL = DefaultEnrolmentTTL
 	}
 	origin := opts.PublicURL.Scheme + "://" + opts.PublicURL.Host
-	h := &Handler{opts: opts, secure: opts.PublicURL.Scheme == "https",
+	h := &Handler{Options: opts, secure: opts.PublicURL.Scheme == "https",
 		publicBase: origin + opts.PublicURL.EscapedPath()}
 	if net.ParseIP(opts.PublicURL.Hostname()) != nil {
 		// No relying party can be named by an IP address. The account
@@ -191,16 +180,6 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.gatehouse/enrol", h.enrolPage)
 	mux.HandleFunc("POST /.gatehouse/enrol/begin", h.enrolBegin)
 	mux.HandleFunc("POST /.gatehouse/enrol/finish", h.enrolFinish)
-
-	mux.HandleFunc("GET /.gatehouse/account/{$}", h.accountPage)
-	mux.HandleFunc("GET /.gatehouse/account", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/.gatehouse/account/", http.StatusMovedPermanently)
-	})
-	mux.HandleFunc("POST /.gatehouse/account/preferences", h.accountPreferences)
-	mux.HandleFunc("POST /.gatehouse/account/passkeys/rename", h.accountRename)
-	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
-	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
-	mux.HandleFunc("POST /.gatehouse/account/sessions/end-others", h.accountEndOthers)
 }
 
 // PasswordBlocked reports whether a shared-computer account is bound to an

@@ -155,18 +155,19 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	hs.csrf = web.NewCSRF(bytes.Repeat([]byte{9}, 32), false, rand.Reader)
-	h, err := passkey.New(passkey.Options{PublicURL: pub})
+	h, err := passkey.New(passkey.Options{PublicURL: pub,
+		Store: st, Credentials: st, Networks: passkey.StoreNetworks{Store: st}, Sessions: sessions,
+		Renderer: rn, CSRF: hs.csrf, Now: now, Rand: rand.Reader, Logger: logger,
+		ClientIP: func(r *http.Request) string { return "127.0.0.1" },
+		Redirect: func(rd string) string {
+			if strings.HasPrefix(rd, "/") && !strings.HasPrefix(rd, "//") {
+				return rd
+			}
+			return "/"
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	h.Store, h.Credentials, h.Networks, h.Sessions = st, st, passkey.StoreNetworks{Store: st}, sessions
-	h.Renderer, h.CSRF, h.Now, h.Rand, h.Logger = rn, hs.csrf, now, rand.Reader, logger
-	h.ClientIP = func(r *http.Request) string { return "127.0.0.1" }
-	h.Redirect = func(rd string) string {
-		if strings.HasPrefix(rd, "/") && !strings.HasPrefix(rd, "//") {
-			return rd
-		}
-		return "/"
 	}
 	h.Mount(mux)
 	// A stand-in for the gateway's login page, which hands out the CSRF token.

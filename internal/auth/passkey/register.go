@@ -20,15 +20,19 @@ import (
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
+// EncodeID is how a credential id is written in pages, forms and the API:
+// base64url without padding.
+func EncodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
 
-func decodeID(s string) ([]byte, bool) {
+// DecodeID reads a credential id written by EncodeID; false for anything
+// that cannot be one.
+func DecodeID(s string) ([]byte, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	return b, err == nil && len(b) > 0 && len(b) <= 1023
 }
 
-// cleanName trims a passkey name and bounds it; "" gives the default.
-func cleanName(s, def string) string {
+// CleanName trims a passkey name and bounds it; "" gives the default.
+func CleanName(s, def string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	for len(s) > maxNameLen || !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
@@ -82,12 +86,12 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 		// A shared account's keys come only from an admin's enrolment link.
 		h.jsonFail(w, r, http.StatusConflict, "shared_computer", "passkey.shared_use_enrolment")
 		return
-	case strings.HasPrefix(acct.SignIn, "sso:") && !h.opts.AllowSSOAccounts:
+	case strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts:
 		h.jsonFail(w, r, http.StatusForbidden, "sso_account", "passkey.sso_account")
 		return
 	}
 	h.beginRegistration(w, r, acct, TokenRegister, "pk_register", ceremony{
-		AccountID: acct.ID, SessionID: sess.ID, Name: cleanName(in.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
+		AccountID: acct.ID, SessionID: sess.ID, Name: CleanName(in.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
 	})
 }
 
@@ -167,8 +171,8 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.register", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
-		Details: map[string]any{"credential": encodeID(cred.ID), "name": cred.Name, "backup_eligible": cred.BackupEligible}})
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name})
+		Details: map[string]any{"credential": EncodeID(cred.ID), "name": cred.Name, "backup_eligible": cred.BackupEligible}})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": EncodeID(cred.ID), "name": cred.Name})
 }
 
 func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred store.Credential) bool {
@@ -283,7 +287,7 @@ func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	var e enrolment
 	_ = json.Unmarshal(t.Data, &e)
 	h.beginRegistration(w, r, acct, TokenEnrol, "pk_enrol", ceremony{
-		AccountID: acct.ID, Name: cleanName(e.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
+		AccountID: acct.ID, Name: CleanName(e.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
 	})
 }
 
@@ -324,6 +328,6 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.enrol", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
-		Details: map[string]any{"credential": encodeID(cred.ID), "name": cred.Name}})
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": encodeID(cred.ID), "name": cred.Name, "login": "/.gatehouse/login"})
+		Details: map[string]any{"credential": EncodeID(cred.ID), "name": cred.Name}})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"id": EncodeID(cred.ID), "name": cred.Name, "login": "/.gatehouse/login"})
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/auth/login"
 	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
 	"github.com/gatehouse/gatehouse/internal/auth/throttle"
@@ -103,17 +104,22 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 
+	// The server first: reset's links are built on its URL.
 	mux := http.NewServeMux()
-	(&web.Login{
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	// localhost, so Chromium treats the origin as the browser tests expect.
+	u := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	login.New(login.Deps{
 		Renderer: renderer, CSRF: csrf, Accounts: st, Audit: st, Passwords: hasher, Sessions: sessions,
 		Guard: guard, Redirect: func(string) string { return "/" }, ClientIP: clientIP, Logger: logger,
 	}).Mount(mux)
-	h := &reset.Handler{
+	h := reset.New(reset.Deps{
 		Renderer: renderer, CSRF: csrf, Accounts: st, Tokens: st, Audit: st,
-		Passwords: svc, Sessions: sessions, Mail: queue, Templates: tpl, Limiter: guard,
+		Passwords: svc, Sessions: sessions, Mail: queue, Templates: tpl, Limiter: guard, PublicURL: u,
 		ResetTTL: 30 * time.Minute, InviteTTL: 72 * time.Hour,
 		ClientIP: clientIP, Now: c.Now, Logger: logger,
-	}
+	})
 	h.Mount(mux)
 	// The "app": who is signed in.
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -124,11 +130,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		_, _ = io.WriteString(w, "<p id=\"who\">signed in as "+s.AccountID+"</p>")
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	// localhost, so Chromium treats the origin as the browser tests expect.
-	u := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
-	h.PublicURL = u
 	t.Cleanup(h.Wait)
 	return &env{t: t, ctx: ctx, URL: u, st: st, svc: svc, clock: c, reset: h, queue: queue, mailQ: mailQ, smtp: smtpSrv, guard: guard, server: srv}
 }

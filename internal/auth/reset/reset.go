@@ -65,9 +65,10 @@ type IPLimiter interface {
 	LimitIP(ctx context.Context, r *http.Request, bucket string) (ok bool, retryAfter time.Duration)
 }
 
-// Handler serves the forgot-password and set-password pages and issues
-// reset and invitation links.
-type Handler struct {
+// Deps is everything password reset and invitations need, given to New at
+// once. Zero durations and limits take the defaults; nil Now, Rand, Logger
+// and ClientIP the real clock, crypto/rand, no logging and no address.
+type Deps struct {
 	Renderer  *web.Renderer
 	CSRF      *web.CSRF
 	Accounts  store.Accounts
@@ -88,46 +89,48 @@ type Handler struct {
 	Now          func() time.Time
 	Rand         io.Reader
 	Logger       *slog.Logger
+}
 
-	once     sync.Once
+// Handler serves the forgot-password and set-password pages and issues
+// reset and invitation links.
+type Handler struct {
+	d        Deps
 	inFlight chan struct{}
 	wg       sync.WaitGroup
 }
 
+// New builds password reset and invitations, complete.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.ResetTTL <= 0 {
+		d.ResetTTL = DefaultResetTTL
+	}
+	if d.InviteTTL <= 0 {
+		d.InviteTTL = DefaultInviteTTL
+	}
+	if d.MaxPerHour <= 0 {
+		d.MaxPerHour = DefaultMaxPerHour
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = func(*http.Request) string { return "" }
+	}
+	return &Handler{d: d, inFlight: make(chan struct{}, DefaultMaxInFlight)}
+}
+
 // Mount registers the routes.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	h.init()
 	mux.HandleFunc("GET "+ForgotPath, h.forgotPage)
 	mux.HandleFunc("POST "+ForgotPath, h.forgotSubmit)
 	mux.HandleFunc("GET "+ResetPath, h.resetPage)
 	mux.HandleFunc("POST "+ResetPath, h.resetSubmit)
-}
-
-func (h *Handler) init() {
-	h.once.Do(func() {
-		h.inFlight = make(chan struct{}, DefaultMaxInFlight)
-		if h.Now == nil {
-			h.Now = time.Now
-		}
-		if h.Rand == nil {
-			h.Rand = rand.Reader
-		}
-		if h.Logger == nil {
-			h.Logger = slog.New(slog.DiscardHandler)
-		}
-		if h.ResetTTL <= 0 {
-			h.ResetTTL = DefaultResetTTL
-		}
-		if h.InviteTTL <= 0 {
-			h.InviteTTL = DefaultInviteTTL
-		}
-		if h.MaxPerHour <= 0 {
-			h.MaxPerHour = DefaultMaxPerHour
-		}
-		if h.ClientIP == nil {
-			h.ClientIP = func(*http.Request) string { return "" }
-		}
-	})
 }
 
 // Wait blocks until the background work of earlier forgot requests is
@@ -137,19 +140,19 @@ func (h *Handler) Wait() { h.wg.Wait() }
 // ---- forgot -------------------------------------------------------------
 
 func (h *Handler) renderForgot(w http.ResponseWriter, r *http.Request, status int, errKey, notice string) {
-	p := h.Renderer.Page(i18n.Negotiate("", r), h.CSRF.Token(w, r))
+	p := h.d.Renderer.Page(i18n.Negotiate("", r), h.d.CSRF.Token(w, r))
 	p.Title = p.T("forgot.title")
 	if errKey != "" {
 		p.Error = p.T(errKey)
 	}
 	p.Notice = notice
-	h.Renderer.Render(w, status, "forgot", p)
+	h.d.Renderer.Render(w, status, "forgot", p)
 }
 
 func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 	notice := ""
 	if r.URL.Query().Get("sent") == "1" {
-		notice = h.Renderer.Catalog.T(i18n.Negotiate("", r), "forgot.sent")
+		notice = h.d.Renderer.Catalog.T(i18n.Negotiate("", r), "forgot.sent")
 	}
 	h.renderForgot(w, r, http.StatusOK, "", notice)
 }
@@ -159,11 +162,11 @@ func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 // neither the page, the status nor the timing tells whether the address
 // belongs to an account.
 func (h *Handler) forgotSubmit(w http.ResponseWriter, r *http.Request) {
-	if !web.ParseCSRFForm(w, r, h.MaxFormBytes, h.Renderer, h.CSRF) {
+	if !web.ParseCSRFForm(w, r, h.d.MaxFormBytes, h.d.Renderer, h.d.CSRF) {
 		return
 	}
-	if h.Limiter != nil {
-		if ok, retry := h.Limiter.LimitIP(r.Context(), r, "forgot"); !ok {
+	if h.d.Limiter != nil {
+		if ok, retry := h.d.Limiter.LimitIP(r.Context(), r, "forgot"); !ok {
 			w.Header().Set("Retry-After", fmt.Sprint(max(int(retry.Round(time.Second)/time.Second), 1)))
 			h.renderForgot(w, r, http.StatusTooManyRequests, "forgot.throttled", "")
 			return
@@ -175,7 +178,7 @@ func (h *Handler) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(email) <= maxEmailLen {
-		h.background(email, h.ClientIP(r), i18n.Negotiate("", r))
+		h.background(email, h.d.ClientIP(r), i18n.Negotiate("", r))
 	}
 	http.Redirect(w, r, sentPath, http.StatusSeeOther)
 }
@@ -187,7 +190,7 @@ func (h *Handler) background(email, ip, lang string) {
 	select {
 	case h.inFlight <- struct{}{}:
 	default:
-		h.Logger.Warn("password reset: too many requests in flight, dropping one")
+		h.d.Logger.Warn("password reset: too many requests in flight, dropping one")
 		return
 	}
 	h.wg.Add(1)
@@ -201,12 +204,12 @@ func (h *Handler) background(email, ip, lang string) {
 }
 
 func (h *Handler) requestReset(ctx context.Context, email, ip, lang string) {
-	acct, err := h.Accounts.GetAccountByEmail(ctx, email)
+	acct, err := h.d.Accounts.GetAccountByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return
 	}
 	if err != nil {
-		h.Logger.Error("password reset: reading account", "err", err)
+		h.d.Logger.Error("password reset: reading account", "err", err)
 		return
 	}
 	deny := func(reason string) {
@@ -221,19 +224,19 @@ func (h *Handler) requestReset(ctx context.Context, email, ip, lang string) {
 		deny("status_" + acct.Status)
 		return
 	}
-	since := h.Now().Add(-time.Hour)
-	if n, err := h.Mail.CountRecent(ctx, mail.KindPasswordReset, acct.Email, since); err != nil {
-		h.Logger.Error("password reset: counting mail", "err", err)
+	since := h.d.Now().Add(-time.Hour)
+	if n, err := h.d.Mail.CountRecent(ctx, mail.KindPasswordReset, acct.Email, since); err != nil {
+		h.d.Logger.Error("password reset: counting mail", "err", err)
 		return
-	} else if n >= h.MaxPerHour {
+	} else if n >= h.d.MaxPerHour {
 		deny("rate_limited")
 		return
 	}
 	if acct.Language != "" {
 		lang = acct.Language
 	}
-	if err := h.issueAndMail(ctx, acct, store.TokenPasswordReset, mail.KindPasswordReset, h.ResetTTL, lang); err != nil {
-		h.Logger.Error("password reset: issuing", "err", err, "account", acct.ID)
+	if err := h.issueAndMail(ctx, acct, store.TokenPasswordReset, mail.KindPasswordReset, h.d.ResetTTL, lang); err != nil {
+		h.d.Logger.Error("password reset: issuing", "err", err, "account", acct.ID)
 		return
 	}
 	h.audit(ctx, store.AuditEvent{Actor: "anonymous", Action: "password.reset_request", Target: acct.ID, IP: ip,
@@ -243,38 +246,37 @@ func (h *Handler) requestReset(ctx context.Context, email, ip, lang string) {
 // SendInvitation mails a password account its set-password link. The
 // account stays invited until the password is set.
 func (h *Handler) SendInvitation(ctx context.Context, acct store.Account) error {
-	h.init()
 	if !account.UsesPassword(acct) {
 		return fmt.Errorf("reset: invitation for %s: not a password account", acct.ID)
 	}
 	if acct.Status != store.StatusInvited && acct.Status != store.StatusActive {
 		return fmt.Errorf("reset: invitation for %s: account is %s", acct.ID, acct.Status)
 	}
-	return h.issueAndMail(ctx, acct, store.TokenInvitation, mail.KindInvitation, h.InviteTTL, acct.Language)
+	return h.issueAndMail(ctx, acct, store.TokenInvitation, mail.KindInvitation, h.d.InviteTTL, acct.Language)
 }
 
 // issueAndMail replaces the account's earlier tokens of kind with a new
 // one and queues the mail carrying its link.
 func (h *Handler) issueAndMail(ctx context.Context, acct store.Account, tokenKind, mailKind string, ttl time.Duration, lang string) error {
 	raw := make([]byte, tokenBytes)
-	if _, err := io.ReadFull(h.Rand, raw); err != nil {
+	if _, err := io.ReadFull(h.d.Rand, raw); err != nil {
 		return fmt.Errorf("reset: token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	now := h.Now().UTC()
-	if err := h.Tokens.CreateToken(ctx, store.Token{
+	now := h.d.Now().UTC()
+	if err := h.d.Tokens.CreateToken(ctx, store.Token{
 		Hash: hashToken(token), Kind: tokenKind, AccountID: acct.ID,
 		CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}, true); err != nil {
 		return fmt.Errorf("reset: storing token: %w", err)
 	}
-	msg, err := h.Templates.Render(mailKind, lang, mail.Data{
+	msg, err := h.d.Templates.Render(mailKind, lang, mail.Data{
 		To: acct.Email, Name: greeting(acct), Link: h.Link(token), ValidFor: ttl,
 	})
 	if err != nil {
 		return err
 	}
-	if _, err := h.Mail.Enqueue(ctx, msg, mailKind, acct.ID); err != nil {
+	if _, err := h.d.Mail.Enqueue(ctx, msg, mailKind, acct.ID); err != nil {
 		return fmt.Errorf("reset: queueing mail: %w", err)
 	}
 	return nil
@@ -283,7 +285,7 @@ func (h *Handler) issueAndMail(ctx context.Context, acct store.Account, tokenKin
 // Link is the set-password URL for token, built from the configured
 // public URL only.
 func (h *Handler) Link(token string) string {
-	return strings.TrimRight(h.PublicURL, "/") + ResetPath + "?token=" + token
+	return strings.TrimRight(h.d.PublicURL, "/") + ResetPath + "?token=" + token
 }
 
 func hashToken(token string) []byte {
@@ -300,9 +302,9 @@ func greeting(a store.Account) string {
 
 func (h *Handler) audit(ctx context.Context, e store.AuditEvent) {
 	if e.Time.IsZero() {
-		e.Time = h.Now().UTC()
+		e.Time = h.d.Now().UTC()
 	}
-	if err := h.Audit.AppendAudit(ctx, e); err != nil {
-		h.Logger.Error("audit", "err", err, "action", e.Action)
+	if err := h.d.Audit.AppendAudit(ctx, e); err != nil {
+		h.d.Logger.Error("audit", "err", err, "action", e.Action)
 	}
 }

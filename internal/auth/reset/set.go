@@ -35,15 +35,15 @@ func (h *Handler) lookup(ctx context.Context, token string) (store.Token, store.
 		return store.Token{}, store.Account{}, store.ErrNotFound
 	}
 	hash := hashToken(token)
-	now := h.Now().UTC()
-	t, err := h.Tokens.PeekToken(ctx, store.TokenPasswordReset, hash, now)
+	now := h.d.Now().UTC()
+	t, err := h.d.Tokens.PeekToken(ctx, store.TokenPasswordReset, hash, now)
 	if errors.Is(err, store.ErrNotFound) {
-		t, err = h.Tokens.PeekToken(ctx, store.TokenInvitation, hash, now)
+		t, err = h.d.Tokens.PeekToken(ctx, store.TokenInvitation, hash, now)
 	}
 	if err != nil {
 		return store.Token{}, store.Account{}, err
 	}
-	acct, err := h.Accounts.GetAccount(ctx, t.AccountID)
+	acct, err := h.d.Accounts.GetAccount(ctx, t.AccountID)
 	if err != nil {
 		return store.Token{}, store.Account{}, err
 	}
@@ -54,7 +54,7 @@ func (h *Handler) lookup(ctx context.Context, token string) (store.Token, store.
 }
 
 func (h *Handler) renderReset(w http.ResponseWriter, r *http.Request, status int, token string, t store.Token, acct store.Account, errMsg string) {
-	p := h.Renderer.Page(i18n.Negotiate(acct.Language, r), h.CSRF.Token(w, r))
+	p := h.d.Renderer.Page(i18n.Negotiate(acct.Language, r), h.d.CSRF.Token(w, r))
 	data := resetData{Token: token, Email: acct.Email, Submit: p.T("reset.submit")}
 	p.Title = p.T("reset.title")
 	if t.Kind == store.TokenInvitation {
@@ -62,17 +62,17 @@ func (h *Handler) renderReset(w http.ResponseWriter, r *http.Request, status int
 	}
 	p.Error = errMsg
 	p.Data = data
-	h.Renderer.Render(noReferrer{w}, status, "reset", p)
+	h.d.Renderer.Render(noReferrer{w}, status, "reset", p)
 }
 
 // renderInvalid is the one page for a token that is unknown, used,
 // expired or no longer fits its account: it offers to start again.
 func (h *Handler) renderInvalid(w http.ResponseWriter, r *http.Request) {
-	p := h.Renderer.Page(i18n.Negotiate("", r), h.CSRF.Token(w, r))
+	p := h.d.Renderer.Page(i18n.Negotiate("", r), h.d.CSRF.Token(w, r))
 	p.Title = p.T("reset.invalid.title")
 	p.Error = p.T("reset.invalid")
 	p.Data = resetData{Invalid: true}
-	h.Renderer.Render(noReferrer{w}, http.StatusGone, "reset", p)
+	h.d.Renderer.Render(noReferrer{w}, http.StatusGone, "reset", p)
 }
 
 func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) {
@@ -90,13 +90,13 @@ func (h *Handler) lookupFailed(w http.ResponseWriter, r *http.Request, err error
 		h.renderInvalid(w, r)
 		return
 	}
-	h.Logger.Error("password reset: reading token", "err", err)
-	h.Renderer.Fail(w, r, web.ProblemUnavailable)
+	h.d.Logger.Error("password reset: reading token", "err", err)
+	h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 }
 
 func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !web.ParseCSRFForm(w, r, h.MaxFormBytes, h.Renderer, h.CSRF) {
+	if !web.ParseCSRFForm(w, r, h.d.MaxFormBytes, h.d.Renderer, h.d.CSRF) {
 		return
 	}
 	token := r.URL.Query().Get("token")
@@ -110,7 +110,7 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	// The form is checked before the token is used, so a typo does not
 	// burn the link.
 	if pw != confirm {
-		h.renderReset(w, r, http.StatusBadRequest, token, t, acct, h.Renderer.Catalog.T(lang, "reset.mismatch"))
+		h.renderReset(w, r, http.StatusBadRequest, token, t, acct, h.d.Renderer.Catalog.T(lang, "reset.mismatch"))
 		return
 	}
 	if err := password.CheckPolicy(pw, acct.Email); err != nil {
@@ -118,11 +118,11 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Consuming is atomic: of two submissions racing with one link, one wins.
-	if _, err := h.Tokens.ConsumeToken(ctx, t.Kind, hashToken(token), h.Now().UTC()); err != nil {
+	if _, err := h.d.Tokens.ConsumeToken(ctx, t.Kind, hashToken(token), h.d.Now().UTC()); err != nil {
 		h.lookupFailed(w, r, err)
 		return
 	}
-	if err := h.Passwords.SetPassword(ctx, acct.ID, pw); err != nil {
+	if err := h.d.Passwords.SetPassword(ctx, acct.ID, pw); err != nil {
 		var pe *password.PolicyError
 		if errors.As(err, &pe) {
 			// The policy checked above and the service's agree; this is
@@ -130,22 +130,22 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 			h.renderInvalid(w, r)
 			return
 		}
-		h.Logger.Error("password reset: setting password", "err", err, "account", acct.ID)
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Logger.Error("password reset: setting password", "err", err, "account", acct.ID)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	// SetPassword already ended (and announced) the sessions it found;
 	// this also ends one that started meanwhile and drops anything this
 	// process still caches of the account.
-	ended, err := h.Sessions.EndAccount(ctx, acct.ID)
+	ended, err := h.d.Sessions.EndAccount(ctx, acct.ID)
 	if err != nil {
-		h.Logger.Error("password reset: ending sessions", "err", err, "account", acct.ID)
+		h.d.Logger.Error("password reset: ending sessions", "err", err, "account", acct.ID)
 	}
 	action := "password.reset"
 	if t.Kind == store.TokenInvitation {
 		action = "password.set"
 	}
-	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: action, Target: acct.ID, IP: h.ClientIP(r),
+	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: action, Target: acct.ID, IP: h.d.ClientIP(r),
 		Outcome: "ok", Category: "auth", Details: map[string]any{"token": t.Kind, "sessions_ended": len(ended)}})
 	if t.Kind == store.TokenPasswordReset {
 		h.mailChanged(ctx, acct, lang)
@@ -154,12 +154,12 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) mailChanged(ctx context.Context, acct store.Account, lang string) {
-	msg, err := h.Templates.Render(mail.KindPasswordChanged, lang, mail.Data{To: acct.Email, Name: greeting(acct)})
+	msg, err := h.d.Templates.Render(mail.KindPasswordChanged, lang, mail.Data{To: acct.Email, Name: greeting(acct)})
 	if err == nil {
-		_, err = h.Mail.Enqueue(ctx, msg, mail.KindPasswordChanged, acct.ID)
+		_, err = h.d.Mail.Enqueue(ctx, msg, mail.KindPasswordChanged, acct.ID)
 	}
 	if err != nil {
-		h.Logger.Error("password reset: queueing notice", "err", err, "account", acct.ID)
+		h.d.Logger.Error("password reset: queueing notice", "err", err, "account", acct.ID)
 	}
 }
 
@@ -169,7 +169,7 @@ func (h *Handler) policyMessage(lang string, err error) string {
 		return err.Error()
 	}
 	key := "reset.policy." + pe.Code
-	if msg := h.Renderer.Catalog.T(lang, key); msg != key {
+	if msg := h.d.Renderer.Catalog.T(lang, key); msg != key {
 		return msg
 	}
 	return pe.Message

@@ -60,7 +60,7 @@ func OptionsFrom(l config.Lockout) Options {
 		HardLockAfter: l.HardLockAfter, IPLimit: l.IPLimit, IPWindow: l.IPWindow.D()}
 }
 
-// Guard implements web.LoginGuard on a store.Throttle.
+// Guard implements login.Guard on a store.Throttle.
 type Guard struct {
 	st       store.Throttle
 	opts     Options

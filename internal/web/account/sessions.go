@@ -1,4 +1,4 @@
-package passkey
+package account
 
 import (
 	"errors"
@@ -31,7 +31,7 @@ func (h *Handler) sessionRows(t func(key string) string, sessions []store.Sessio
 	for _, s := range sessions {
 		rows = append(rows, sessionRow{
 			ID: s.ID, Current: s.ID == currentID,
-			Method: MethodLabel(t, session.Method(s), s.IDP, h.ProviderName), Device: DeviceLabel(t, device.Parse(s.UserAgent)),
+			Method: MethodLabel(t, session.Method(s), s.IDP, h.d.ProviderName), Device: DeviceLabel(t, device.Parse(s.UserAgent)),
 			UserAgent: s.UserAgent, IP: s.IP,
 			Created: dateformat.Time(s.CreatedAt, dateFormat), LastSeen: dateformat.Time(s.LastSeenAt, dateFormat),
 		})
@@ -89,16 +89,16 @@ func (h *Handler) accountEndSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Someone else's session answers exactly like a missing one.
-	err := h.Sessions.EndAccountSession(ctx, acct.ID, id)
+	err := h.d.Sessions.EndAccountSession(ctx, acct.ID, id)
 	if errors.Is(err, session.ErrNotAccountSession) {
-		h.Renderer.Fail(w, r, web.ProblemNotFound)
+		h.d.Renderer.Fail(w, r, web.ProblemNotFound)
 		return
 	}
 	if err != nil {
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
-	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end", Target: acct.ID, IP: h.ClientIP(r), Outcome: "ok", Category: "auth",
+	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end", Target: acct.ID, IP: h.d.ClientIP(r), Outcome: "ok", Category: "auth",
 		Details: map[string]any{"session": id, "from_session": sess.ID}})
 	http.Redirect(w, r, accountPath+"?notice=ended", http.StatusSeeOther)
 }
@@ -110,7 +110,7 @@ func (h *Handler) accountEndOthers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ended, err := h.Sessions.EndOthers(ctx, acct.ID, sess.ID)
+	ended, err := h.d.Sessions.EndOthers(ctx, acct.ID, sess.ID)
 	// Whatever ended before a failure is gone (and announced): record it
 	// too.
 	outcome := "ok"
@@ -120,11 +120,11 @@ func (h *Handler) accountEndOthers(w http.ResponseWriter, r *http.Request) {
 	if ended == nil {
 		ended = []string{}
 	}
-	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end_others", Target: acct.ID, IP: h.ClientIP(r), Outcome: outcome, Category: "auth",
+	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "session.end_others", Target: acct.ID, IP: h.d.ClientIP(r), Outcome: outcome, Category: "auth",
 		Details: map[string]any{"sessions": ended, "sessions_ended": len(ended), "kept_session": sess.ID}})
 	if err != nil {
-		h.Logger.Error("ending the other sessions", "account", acct.ID, "err", err)
-		h.Renderer.Fail(w, r, web.ProblemUnavailable)
+		h.d.Logger.Error("ending the other sessions", "account", acct.ID, "err", err)
+		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	http.Redirect(w, r, accountPath+"?notice=others_ended", http.StatusSeeOther)

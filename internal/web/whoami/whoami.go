@@ -1,19 +1,21 @@
-package web
+// Package whoami answers GET /.gatehouse/whoami: the signed-in person's
+// identity and memberships as JSON, for apps and scripts.
+package whoami
 
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Whoami answers with the signed-in identity as JSON.
-type Whoami struct {
+// Deps is what whoami reads from, given to New at once.
+type Deps struct {
 	Sessions interface {
 		Lookup(ctx context.Context, r *http.Request) (store.Session, error)
 	}
@@ -22,6 +24,12 @@ type Whoami struct {
 	}
 	Logger *slog.Logger
 }
+
+// Handler answers with the signed-in identity as JSON.
+type Handler struct{ d Deps }
+
+// New builds the whoami endpoint, complete.
+func New(d Deps) *Handler { return &Handler{d: d} }
 
 type whoamiMembership struct {
 	Company      string   `json:"company"`
@@ -44,13 +52,13 @@ type whoamiBody struct {
 }
 
 // Mount registers GET /.gatehouse/whoami.
-func (h *Whoami) Mount(mux *http.ServeMux) {
+func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.gatehouse/whoami", h.serve)
 }
 
-func (h *Whoami) serve(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, err := h.Sessions.Lookup(ctx, r)
+	sess, err := h.d.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
 		httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
 		return
@@ -59,13 +67,13 @@ func (h *Whoami) serve(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the session store is unavailable")
 		return
 	}
-	id, err := h.Identities.Identity(ctx, sess.AccountID, "")
+	id, err := h.d.Identities.Identity(ctx, sess.AccountID, "")
 	if errors.Is(err, store.ErrNotFound) {
 		httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "not signed in")
 		return
 	}
 	if err != nil {
-		h.Logger.Error("whoami", "err", err)
+		h.d.Logger.Error("whoami", "err", err)
 		httpapi.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the account store is unavailable")
 		return
 	}

@@ -1,12 +1,12 @@
-package passkey_test
+package account_test
 
 import (
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/device"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/web/account"
 )
 
 func TestSessionLabels(t *testing.T) {
@@ -34,7 +34,7 @@ func TestSessionLabels(t *testing.T) {
 	}
 	for _, c := range methods {
 		tr := func(key string) string { return cat.T(c.lang, key) }
-		if got := passkey.MethodLabel(tr, c.method, c.idp, c.names); got != c.want {
+		if got := account.MethodLabel(tr, c.method, c.idp, c.names); got != c.want {
 			t.Errorf("MethodLabel(%s, %q, %q) = %q, want %q", c.lang, c.method, c.idp, got, c.want)
 		}
 	}
@@ -55,7 +55,7 @@ func TestSessionLabels(t *testing.T) {
 	}
 	for _, c := range devices {
 		tr := func(key string) string { return cat.T(c.lang, key) }
-		if got := passkey.DeviceLabel(tr, c.d); got != c.want {
+		if got := account.DeviceLabel(tr, c.d); got != c.want {
 			t.Errorf("DeviceLabel(%s, %+v) = %q, want %q", c.lang, c.d, got, c.want)
 		}
 	}

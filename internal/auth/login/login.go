@@ -1,10 +1,13 @@
-package web
+// Package login signs people in with a password and signs them out: the
+// sign-in page (with the SSO and passkey buttons) and the sign-out page.
+package login
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // PasswordChecker verifies passwords. DummyHash is a hash of the current
@@ -30,11 +34,11 @@ type SessionStarter interface {
 	End(ctx context.Context, w http.ResponseWriter, r *http.Request) error
 }
 
-// LoginGuard decides whether a password attempt may succeed, and learns
+// Guard decides whether a password attempt may succeed, and learns
 // its result. It throttles guessing (per account and per client) and may
 // mark a browser that signed in (a device cookie set on w); nil means no
 // throttling.
-type LoginGuard interface {
+type Guard interface {
 	// Allow reports whether the attempt may proceed; retryAfter > 0 with
 	// false means the client is over its rate and gets 429.
 	Allow(ctx context.Context, r *http.Request, email string) (ok bool, retryAfter time.Duration)
@@ -53,15 +57,15 @@ type ProviderButton struct {
 	Available bool
 }
 
-// Login serves the sign-in page and the password sign-in.
-type Login struct {
-	Renderer  *Renderer
-	CSRF      *CSRF
+// Deps is everything password sign-in needs, given to New at once.
+type Deps struct {
+	Renderer  *web.Renderer
+	CSRF      *web.CSRF
 	Accounts  store.Accounts
 	Audit     store.Audit
 	Passwords PasswordChecker
 	Sessions  SessionStarter
-	Guard     LoginGuard
+	Guard     Guard
 	// Redirect returns a safe target for rd ("/" when rd is not safe).
 	Redirect func(rd string) string
 	// Providers lists the SSO buttons, in order, with their status now.
@@ -77,6 +81,12 @@ type Login struct {
 	OnResult func(result string)
 }
 
+// Handler serves the sign-in page and the password sign-in.
+type Handler struct{ d Deps }
+
+// New builds password sign-in, complete.
+func New(d Deps) *Handler { return &Handler{d: d} }
+
 type loginData struct {
 	Redirect  string
 	Email     string
@@ -85,47 +95,47 @@ type loginData struct {
 }
 
 // Mount registers the login routes.
-func (l *Login) Mount(mux *http.ServeMux) {
+func (l *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.gatehouse/login", l.page)
 	mux.HandleFunc("POST /.gatehouse/login", l.submit)
 }
 
-func (l *Login) render(w http.ResponseWriter, r *http.Request, status int, rd, email, errKey, notice string) {
-	p := l.Renderer.Page(i18n.Negotiate("", r), l.CSRF.Token(w, r))
+func (l *Handler) render(w http.ResponseWriter, r *http.Request, status int, rd, email, errKey, notice string) {
+	p := l.d.Renderer.Page(i18n.Negotiate("", r), l.d.CSRF.Token(w, r))
 	p.Title = p.T("login.title")
 	if errKey != "" {
 		p.Error = p.T(errKey)
 	}
 	p.Notice = notice
 	var providers []ProviderButton
-	if l.Providers != nil {
-		providers = l.Providers()
+	if l.d.Providers != nil {
+		providers = l.d.Providers()
 	}
-	p.Data = loginData{Redirect: rd, Email: email, Providers: providers, Passkeys: !l.PasskeysOff}
-	l.Renderer.Render(w, status, "login", p)
+	p.Data = loginData{Redirect: rd, Email: email, Providers: providers, Passkeys: !l.d.PasskeysOff}
+	l.d.Renderer.Render(w, status, "login", p)
 }
 
-func (l *Login) page(w http.ResponseWriter, r *http.Request) {
+func (l *Handler) page(w http.ResponseWriter, r *http.Request) {
 	notice := ""
 	lang := i18n.Negotiate("", r)
 	switch r.URL.Query().Get("notice") {
 	case "logged_out":
-		notice = l.Renderer.Catalog.T(lang, "logout.done")
+		notice = l.d.Renderer.Catalog.T(lang, "logout.done")
 	case "password_reset":
-		notice = l.Renderer.Catalog.T(lang, "reset.done")
+		notice = l.d.Renderer.Catalog.T(lang, "reset.done")
 	}
-	l.render(w, r, http.StatusOK, l.Redirect(r.URL.Query().Get("rd")), "", "", notice)
+	l.render(w, r, http.StatusOK, l.d.Redirect(r.URL.Query().Get("rd")), "", "", notice)
 }
 
-func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
+func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !ParseCSRFForm(w, r, l.MaxFormBytes, l.Renderer, l.CSRF) {
+	if !web.ParseCSRFForm(w, r, l.d.MaxFormBytes, l.d.Renderer, l.d.CSRF) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	pw := r.PostFormValue("password")
-	rd := l.Redirect(r.PostFormValue("rd"))
-	ip := l.ClientIP(r)
+	rd := l.d.Redirect(r.PostFormValue("rd"))
+	ip := l.d.ClientIP(r)
 	if len(email) > 320 || len(pw) > 4096 {
 		l.fail(w, r, rd, email, ip, "invalid_input", true)
 		return
@@ -137,8 +147,8 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	// same guard writes. Only then is the outcome decided, so neither the
 	// answer nor its timing tells which emails have accounts.
 	allowed := true
-	if l.Guard != nil {
-		ok, retry := l.Guard.Allow(ctx, r, email)
+	if l.d.Guard != nil {
+		ok, retry := l.d.Guard.Allow(ctx, r, email)
 		if !ok && retry > 0 {
 			w.Header().Set("Retry-After", retryAfterSeconds(retry))
 			l.result("throttled")
@@ -147,12 +157,12 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		allowed = ok
 	}
-	acct, err := l.Accounts.GetAccountByEmail(ctx, email)
+	acct, err := l.d.Accounts.GetAccountByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		l.Logger.Error("login: reading account", "err", err)
+		l.d.Logger.Error("login: reading account", "err", err)
 		l.verify(ctx, pw, "")
-		l.Renderer.Fail(w, r, ProblemUnavailable)
+		l.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	ok, rehash := l.verify(ctx, pw, acct.PasswordHash)
@@ -168,32 +178,32 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		reason = "sso_account"
 	case acct.Status != store.StatusActive:
 		reason = "status_" + acct.Status
-	case l.PasswordBlocked != nil && l.PasswordBlocked(ctx, acct):
+	case l.d.PasswordBlocked != nil && l.d.PasswordBlocked(ctx, acct):
 		reason = "workstation_bound"
 	}
 	if reason != "" {
 		l.fail(w, r, rd, email, ip, reason, allowed)
 		return
 	}
-	if l.Guard != nil {
-		l.Guard.Succeeded(ctx, w, r, email)
+	if l.d.Guard != nil {
+		l.d.Guard.Succeeded(ctx, w, r, email)
 	}
 	if rehash {
-		if h, err := l.Passwords.Hash(ctx, pw); err == nil {
-			_, _ = l.Accounts.UpdateAccount(ctx, acct.ID, func(a *store.Account) error {
+		if h, err := l.d.Passwords.Hash(ctx, pw); err == nil {
+			_, _ = l.d.Accounts.UpdateAccount(ctx, acct.ID, func(a *store.Account) error {
 				a.PasswordHash = h
 				return nil
 			})
 		}
 	}
-	sess, err := l.Sessions.Start(ctx, w, r, session.StartParams{
+	sess, err := l.d.Sessions.Start(ctx, w, r, session.StartParams{
 		AccountID: acct.ID, AMR: []string{"pwd"}, IDP: "local",
 		Shared:    acct.Kind == store.KindSharedComputer,
 		UserAgent: r.UserAgent(), IP: ip,
 	})
 	if err != nil {
-		l.Logger.Error("login: starting session", "err", err)
-		l.Renderer.Fail(w, r, ProblemUnavailable)
+		l.d.Logger.Error("login: starting session", "err", err)
+		l.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	l.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
@@ -205,15 +215,15 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 // verify checks pw against phc, or against the dummy hash when phc is
 // empty, through the same queue and code either way. A hash that cannot be
 // read counts as a wrong password, after the same work.
-func (l *Login) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
+func (l *Handler) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
 	if phc == "" {
-		phc = l.Passwords.DummyHash()
+		phc = l.d.Passwords.DummyHash()
 	}
-	ok, rehash, err := l.Passwords.Verify(ctx, pw, phc)
+	ok, rehash, err := l.d.Passwords.Verify(ctx, pw, phc)
 	if err != nil {
-		l.Logger.Error("login: verifying password", "err", err)
+		l.d.Logger.Error("login: verifying password", "err", err)
 		if ctx.Err() == nil {
-			_, _, _ = l.Passwords.Verify(ctx, pw, l.Passwords.DummyHash())
+			_, _, _ = l.d.Passwords.Verify(ctx, pw, l.d.Passwords.DummyHash())
 		}
 		return false, false
 	}
@@ -223,10 +233,10 @@ func (l *Login) verify(ctx context.Context, pw, phc string) (ok, rehash bool) {
 // fail answers every failed attempt the same way; the reason only reaches
 // the audit log. Failures the guard let through are counted (a locked
 // client's are not: they were never checked).
-func (l *Login) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string, allowed bool) {
+func (l *Handler) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string, allowed bool) {
 	ctx := r.Context()
-	if l.Guard != nil && allowed {
-		l.Guard.Failed(ctx, r, email)
+	if l.d.Guard != nil && allowed {
+		l.d.Guard.Failed(ctx, r, email)
 	}
 	l.audit(ctx, store.AuditEvent{Actor: "anonymous", Action: "login.failure", Target: strings.ToLower(email), IP: ip, Outcome: "denied", Category: "auth",
 		Details: map[string]any{"method": "password", "reason": reason}})
@@ -234,14 +244,22 @@ func (l *Login) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reas
 	l.render(w, r, http.StatusUnauthorized, rd, email, "login.failed", "")
 }
 
-func (l *Login) audit(ctx context.Context, e store.AuditEvent) {
-	if err := l.Audit.AppendAudit(ctx, e); err != nil {
-		l.Logger.Error("audit", "err", err, "action", e.Action)
+func (l *Handler) audit(ctx context.Context, e store.AuditEvent) {
+	if err := l.d.Audit.AppendAudit(ctx, e); err != nil {
+		l.d.Logger.Error("audit", "err", err, "action", e.Action)
 	}
 }
 
-func (l *Login) result(r string) {
-	if l.OnResult != nil {
-		l.OnResult(r)
+func (l *Handler) result(r string) {
+	if l.d.OnResult != nil {
+		l.d.OnResult(r)
 	}
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s)
 }
