@@ -212,7 +212,7 @@ func (s *Server) integrations(d *deps) *adminsvc.Integrations {
 			return adminsvc.ProviderHealth{LastSuccess: h.LastSuccess, LastFailure: h.LastFailure, FailureReason: h.FailureReason,
 				DiscoveryOK: h.DiscoveryOK, JWKSOK: h.JWKSOK}
 		},
-		PublicURL:            d.publicURL.String(),
+		PublicURL: d.publicURL.String(),
 	}
 }
 
