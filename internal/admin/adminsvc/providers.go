@@ -457,7 +457,12 @@ func (s *Service) StartProviderTest(ctx context.Context, c authz.Caller, id stri
 	if in.StartTest == nil {
 		return "", fmt.Errorf("%w: test sign-ins", ErrUnavailable)
 	}
-	return in.StartTest(ctx, c.Account.ID, id)
+	target, err := in.StartTest(ctx, c.Account.ID, id)
+	if errors.Is(err, providers.ErrUnavailable) {
+		// The provider's state, not the request's: said at its issuer.
+		return "", problem("issuer", "unavailable", "the provider is not answering: %v", err)
+	}
+	return target, err
 }
 
 // ProviderTestResult is what the caller's test sign-in found; another

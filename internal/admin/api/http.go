@@ -83,6 +83,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		{"DELETE providers/{id}", adminsvc.OpProviderDelete, h.deleteProvider},
 		{"POST providers/{id}/disable", adminsvc.OpProviderDisable, h.enableProvider(false)},
 		{"POST providers/{id}/enable", adminsvc.OpProviderEnable, h.enableProvider(true)},
+		{"POST providers/{id}/test", adminsvc.OpProviderTest, h.startProviderTest},
+		{"GET providers/{id}/test/{rid}", adminsvc.OpProviderTest, h.providerTestResult},
 		{"GET audit", adminsvc.OpAuditList, h.audit},
 		{"GET api-tokens", adminsvc.OpTokenList, h.listTokens},
 		{"POST api-tokens", adminsvc.OpTokenCreate, h.createToken},

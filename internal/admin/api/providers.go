@@ -96,3 +96,26 @@ func (h *Handler) deleteProvider(w http.ResponseWriter, r *http.Request, c authz
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// startProviderTest answers the URL that starts a test sign-in; it
+// finishes only in a browser signed in to the panel as the caller.
+func (h *Handler) startProviderTest(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	if err := emptyBody(w, r); err != nil {
+		return err
+	}
+	target, err := h.Service.StartProviderTest(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"url": target})
+	return nil
+}
+
+func (h *Handler) providerTestResult(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	out, err := h.Service.ProviderTestResult(r.Context(), c, r.PathValue("rid"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/idp"
+	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
@@ -229,7 +230,8 @@ func (h *Handler) providerGuide(x *call) error {
 // the provider to test it.
 func (h *Handler) startProviderTest(x *call) error {
 	target, err := h.Service.StartProviderTest(x.ctx(), x.c, x.r.PathValue("id"))
-	if errors.Is(err, providers.ErrUnavailable) {
+	var ve *validation.Error
+	if errors.As(err, &ve) {
 		redirectError(x, Prefix+"providers", "provider_unavailable")
 		return nil
 	}
