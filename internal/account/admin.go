@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ProfileUpdate is what an administrator may change on an account. A nil
@@ -38,7 +39,7 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 		return &v
 	}
 	u.Email, u.FirstName, u.LastName = trim(u.Email), trim(u.FirstName), trim(u.LastName)
-	var ps problems
+	var ps validation.Problems
 	if u.Email != nil {
 		checkEmail(&ps, *u.Email)
 	}
@@ -49,12 +50,12 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 		checkName(&ps, "last_name", "last name", *u.LastName)
 	}
 	if u.Language != nil && !slices.Contains(languages, *u.Language) {
-		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
+		ps.Add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}
 	if u.DateFormat != nil && !dateformat.Valid(*u.DateFormat) {
-		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
+		ps.Add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return store.Account{}, err
 	}
 	var acc store.Account
@@ -120,26 +121,26 @@ type MembershipInput struct {
 // without changing anything, so a caller can refuse a whole request before
 // its first write. field prefixes the problem paths ("memberships").
 func (s *Service) CheckMemberships(ctx context.Context, kind, field string, ms []MembershipInput) error {
-	var ps problems
+	var ps validation.Problems
 	if err := s.checkMemberships(ctx, s.st, kind, field, ms, &ps); err != nil {
 		return err
 	}
-	return ps.err()
+	return ps.Err()
 }
 
-func (s *Service) checkMemberships(ctx context.Context, st store.Store, kind, field string, ms []MembershipInput, ps *problems) error {
+func (s *Service) checkMemberships(ctx context.Context, st store.Store, kind, field string, ms []MembershipInput, ps *validation.Problems) error {
 	seen := map[string]bool{}
 	for i, m := range ms {
 		path := fmt.Sprintf("%s[%d]", field, i)
 		switch {
 		case m.Company == "":
-			ps.add(path+".company", "required", "a company is required")
+			ps.Add(path+".company", "required", "a company is required")
 		case seen[m.Company]:
-			ps.add(path+".company", "invalid", "company %q is named twice", m.Company)
+			ps.Add(path+".company", "invalid", "company %q is named twice", m.Company)
 		default:
 			seen[m.Company] = true
 			if _, err := st.GetCompany(ctx, m.Company); errors.Is(err, store.ErrNotFound) {
-				ps.add(path+".company", "unknown", "company %q does not exist", m.Company)
+				ps.Add(path+".company", "unknown", "company %q does not exist", m.Company)
 				continue
 			} else if err != nil {
 				return err
@@ -147,22 +148,22 @@ func (s *Service) checkMemberships(ctx context.Context, st store.Store, kind, fi
 		}
 		switch {
 		case m.Role == "":
-			ps.add(path+".role", "required", "a role is required")
+			ps.Add(path+".role", "required", "a role is required")
 		case !s.hasRole(m.Role):
-			ps.add(path+".role", "unknown", "unknown role %q; the %s role model has: %s", m.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
+			ps.Add(path+".role", "unknown", "unknown role %q; the %s role model has: %s", m.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 		case !s.roles.AllowedForKind(m.Role, kind):
-			ps.add(path+".role", "not_allowed", "%s", s.roles.kindRefusal(m.Role, kind))
+			ps.Add(path+".role", "not_allowed", "%s", s.roles.kindRefusal(m.Role, kind))
 		}
 		for j, site := range m.Sites {
 			sp := fmt.Sprintf("%s.sites[%d]", path, j)
 			got, err := st.GetSite(ctx, site)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				ps.add(sp, "unknown", "site %q does not exist", site)
+				ps.Add(sp, "unknown", "site %q does not exist", site)
 			case err != nil:
 				return err
 			case got.CompanyID != m.Company:
-				ps.add(sp, "not_allowed", "site %q belongs to another company", site)
+				ps.Add(sp, "not_allowed", "site %q belongs to another company", site)
 			}
 		}
 	}
@@ -178,11 +179,11 @@ func (s *Service) SetMembership(ctx context.Context, actor, accountID string, m 
 		if err != nil {
 			return err
 		}
-		var ps problems
+		var ps validation.Problems
 		if err := s.checkMemberships(ctx, tx, acc.Kind, "membership", []MembershipInput{m}, &ps); err != nil {
 			return err
 		}
-		if err := ps.err(); err != nil {
+		if err := ps.Err(); err != nil {
 			return err
 		}
 		if !s.roles.IsAdmin(m.Role) {
@@ -287,13 +288,13 @@ func (s *Service) SetSiteMembers(ctx context.Context, actor, siteID string, acco
 		if err != nil {
 			return err
 		}
-		var ps problems
+		var ps validation.Problems
 		for i, id := range accountIDs {
 			if !slices.ContainsFunc(members, func(m store.Membership) bool { return m.AccountID == id }) {
-				ps.add(fmt.Sprintf("accounts[%d]", i), "not_allowed", "account %q is not a member of company %q", id, site.CompanyID)
+				ps.Add(fmt.Sprintf("accounts[%d]", i), "not_allowed", "account %q is not a member of company %q", id, site.CompanyID)
 			}
 		}
-		if err := ps.err(); err != nil {
+		if err := ps.Err(); err != nil {
 			return err
 		}
 		current, err := tx.ListSiteMembers(ctx, siteID)

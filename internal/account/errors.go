@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Errors the account rules return, each with a message fit to show an admin.
@@ -55,17 +54,3 @@ func (e *ConflictError) Error() string { return e.Message }
 
 // Unwrap returns store.ErrConflict.
 func (e *ConflictError) Unwrap() error { return store.ErrConflict }
-
-// problems collects the problems of one input.
-type problems []validation.Problem
-
-func (p *problems) add(field, code, format string, args ...any) {
-	*p = append(*p, validation.Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
-}
-
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
-	}
-	return &validation.Error{Problems: p}
-}

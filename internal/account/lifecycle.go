@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -218,7 +217,8 @@ func (s *Service) keepsAdmin(ctx context.Context, tx store.Store, company, leavi
 // SetPassword checks pw against the policy, stores its hash, activates an
 // invited account and ends the account's sessions (a reset must log out
 // whoever else knew the old password). A blocked account stays blocked;
-// a deactivated one is refused. Policy failures are *password.PolicyError.
+// a deactivated one is refused. Policy failures are the
+// hasher's (*password.PolicyError).
 func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 	cur, err := s.st.GetAccount(ctx, id)
 	if err != nil {
@@ -227,7 +227,7 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 	if err := checkSetPassword(cur); err != nil {
 		return err
 	}
-	if err := password.CheckPolicy(pw, cur.Email); err != nil {
+	if err := s.hasher.CheckPolicy(pw, cur.Email); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)

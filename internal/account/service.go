@@ -13,9 +13,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Input limits.
@@ -59,7 +59,7 @@ type Service struct {
 	st       store.Store
 	sessions Sessions // nil: no process caches sessions
 	roles    *Model
-	hasher   *password.Hasher
+	hasher   Passwords
 	now      func() time.Time
 	rand     io.Reader
 }
@@ -77,10 +77,30 @@ type Sessions interface {
 	Ended(ctx context.Context, sessionIDs []string)
 }
 
+// Passwords is what accounts need of password handling: the policy a new
+// password must meet and the one-way hash that is stored of it.
+// *password.Hasher is one; declaring the need here keeps the domain from
+// depending on a way of signing in.
+type Passwords interface {
+	// CheckPolicy returns why pw may not be the password of the account
+	// with this email, nil when it may. A refusal with a PolicyCode is
+	// reported under that code.
+	CheckPolicy(pw, email string) error
+	// Hash returns what the store keeps of pw.
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// policyRefusal is a password policy refusal with a stable code
+// (*password.PolicyError).
+type policyRefusal interface {
+	error
+	PolicyCode() string
+}
+
 // NewService returns a Service. sessions is told of the sessions account
 // changes end; nil is for a tool no session cache depends on. rand
 // supplies account ids.
-func NewService(st store.Store, sessions Sessions, roles *Model, hasher *password.Hasher, now func() time.Time, rand io.Reader) *Service {
+func NewService(st store.Store, sessions Sessions, roles *Model, hasher Passwords, now func() time.Time, rand io.Reader) *Service {
 	return &Service{st: st, sessions: sessions, roles: roles, hasher: hasher, now: now, rand: rand}
 }
 
@@ -107,11 +127,11 @@ type NewAccount struct {
 	CreateCompany bool
 	Sites         []string // site ids of the company to grant
 	Actor         string   // who creates it, for the audit log; default "system"
+	// Link, when set, links the account to a provider identity in the
+	// same transaction (a just-in-time SSO account); its AccountID and
+	// CreatedAt are filled in.
+	Link *store.IdentityLink
 }
-
-// NewAccountID returns a fresh account id, for accounts created outside
-// Create (just-in-time SSO accounts).
-func (s *Service) NewAccountID() (string, error) { return NewID(s.rand, "acc_") }
 
 // Create validates in and creates the account, its membership, site access
 // and (when allowed) its company in one transaction, so a failure changes
@@ -133,9 +153,9 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 			return store.Account{}, err
 		}
 	case createCompany && len(in.Sites) > 0:
-		ps.add("sites", "unknown", "company %q is being created and has no sites yet", in.CompanyID)
+		ps.Add("sites", "unknown", "company %q is being created and has no sites yet", in.CompanyID)
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return store.Account{}, err
 	}
 	if _, err := s.st.GetAccountByEmail(ctx, in.Email); err == nil {
@@ -151,7 +171,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 		SignIn: in.SignIn, Status: store.StatusInvited,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	if acc.ID, err = s.NewAccountID(); err != nil {
+	if acc.ID, err = NewID(s.rand, "acc_"); err != nil {
 		return store.Account{}, err
 	}
 	if in.SignIn != SignInPassword || in.Password != "" {
@@ -164,12 +184,12 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 	}
 
 	err = s.st.InTx(ctx, func(tx store.Store) error {
-		var ps problems
+		var ps validation.Problems
 		_, create, err := s.checkCompany(ctx, tx, &in, &ps)
 		if err != nil {
 			return err
 		}
-		if err := ps.err(); err != nil {
+		if err := ps.Err(); err != nil {
 			return err
 		}
 		createCompany = create
@@ -182,7 +202,7 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 			}
 		} else if err := s.checkSites(ctx, tx, in, &ps); err != nil {
 			return err
-		} else if err := ps.err(); err != nil {
+		} else if err := ps.Err(); err != nil {
 			return err
 		}
 		if err := tx.CreateAccount(ctx, acc); err != nil {
@@ -197,6 +217,13 @@ func (s *Service) Create(ctx context.Context, in NewAccount) (store.Account, err
 		for _, site := range in.Sites {
 			if err := tx.GrantSite(ctx, acc.ID, site); err != nil {
 				return fmt.Errorf("account: site access %s: %w", site, err)
+			}
+		}
+		if in.Link != nil {
+			link := *in.Link
+			link.AccountID, link.CreatedAt = acc.ID, now
+			if err := tx.LinkIdentity(ctx, link); err != nil {
+				return fmt.Errorf("account: identity link: %w", err)
 			}
 		}
 		return tx.AppendAudit(ctx, s.event(ctx, now, in.Actor, "account.create", acc.ID, map[string]any{
@@ -244,56 +271,62 @@ func normalise(in NewAccount) NewAccount {
 }
 
 // validateStatic checks what can be checked without the store.
-func (s *Service) validateStatic(in NewAccount) problems {
-	var ps problems
+func (s *Service) validateStatic(in NewAccount) validation.Problems {
+	var ps validation.Problems
 	checkEmail(&ps, in.Email)
-	checkName(&ps, "first_name", "first name", in.FirstName)
-	checkName(&ps, "last_name", "last name", in.LastName)
+	// An account linked to a provider identity takes the names the
+	// provider gives, which may be none; every sign-in refreshes them.
+	if in.Link == nil || in.FirstName != "" {
+		checkName(&ps, "first_name", "first name", in.FirstName)
+	}
+	if in.Link == nil || in.LastName != "" {
+		checkName(&ps, "last_name", "last name", in.LastName)
+	}
 	if !slices.Contains(languages, in.Language) {
-		ps.add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
+		ps.Add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}
 	if !dateformat.Valid(in.DateFormat) {
-		ps.add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
+		ps.Add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
 	}
 	kindOK := in.Kind == store.KindPersonal || in.Kind == store.KindSharedComputer
 	if !kindOK {
-		ps.add("kind", "invalid", "kind must be %s or %s", store.KindPersonal, store.KindSharedComputer)
+		ps.Add("kind", "invalid", "kind must be %s or %s", store.KindPersonal, store.KindSharedComputer)
 	}
 	sso := false
 	if p, ok := strings.CutPrefix(in.SignIn, signInSSO); ok {
 		sso = true
 		if !providerIDRE.MatchString(p) {
-			ps.add("sign_in", "invalid", "sign-in %q does not name a provider: use sso:PROVIDER", in.SignIn)
+			ps.Add("sign_in", "invalid", "sign-in %q does not name a provider: use sso:PROVIDER", in.SignIn)
 		}
 	} else if in.SignIn != SignInPassword {
-		ps.add("sign_in", "invalid", "sign-in must be %q or \"sso:PROVIDER\"", SignInPassword)
+		ps.Add("sign_in", "invalid", "sign-in must be %q or \"sso:PROVIDER\"", SignInPassword)
 	}
 	switch {
 	case in.Role == "":
-		ps.add("role", "required", "a role is required")
+		ps.Add("role", "required", "a role is required")
 	case !s.hasRole(in.Role):
-		ps.add("role", "unknown", "unknown role %q; the %s role model has: %s", in.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
+		ps.Add("role", "unknown", "unknown role %q; the %s role model has: %s", in.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 	case kindOK && !s.roles.AllowedForKind(in.Role, in.Kind):
-		ps.add("role", "not_allowed", "%s", s.roles.kindRefusal(in.Role, in.Kind))
+		ps.Add("role", "not_allowed", "%s", s.roles.kindRefusal(in.Role, in.Kind))
 	}
 	if in.CompanyID != "" && !slugRE.MatchString(in.CompanyID) {
-		ps.add("company", "invalid", "company id %q must be lower case letters, digits and -, starting with a letter or digit, at most 63 characters", in.CompanyID)
+		ps.Add("company", "invalid", "company id %q must be lower case letters, digits and -, starting with a letter or digit, at most 63 characters", in.CompanyID)
 	}
 	if in.Password != "" {
 		if sso {
-			ps.add("password", "not_allowed", "an account that signs in with single sign-on cannot have a password")
-		} else if err := password.CheckPolicy(in.Password, in.Email); err != nil {
-			var pe *password.PolicyError
+			ps.Add("password", "not_allowed", "an account that signs in with single sign-on cannot have a password")
+		} else if err := s.hasher.CheckPolicy(in.Password, in.Email); err != nil {
+			var pe policyRefusal
 			if errors.As(err, &pe) {
-				ps.add("password", pe.Code, "%s", pe.Message)
+				ps.Add("password", pe.PolicyCode(), "%s", pe.Error())
 			} else {
-				ps.add("password", "invalid", "%s", err.Error())
+				ps.Add("password", "invalid", "%s", err.Error())
 			}
 		}
 	}
 	for i, id := range in.Sites {
 		if id == "" {
-			ps.add(fmt.Sprintf("sites[%d]", i), "invalid", "empty site id")
+			ps.Add(fmt.Sprintf("sites[%d]", i), "invalid", "empty site id")
 		}
 	}
 	return ps
@@ -304,37 +337,37 @@ func (s *Service) hasRole(name string) bool {
 	return ok
 }
 
-func checkEmail(ps *problems, email string) {
+func checkEmail(ps *validation.Problems, email string) {
 	switch {
 	case email == "":
-		ps.add("email", "required", "an email address is required")
+		ps.Add("email", "required", "an email address is required")
 		return
 	case len(email) > maxEmailLen:
-		ps.add("email", "too_long", "the email address must be at most %d characters", maxEmailLen)
+		ps.Add("email", "too_long", "the email address must be at most %d characters", maxEmailLen)
 		return
 	}
 	addr, err := mail.ParseAddress(email)
 	// Only a bare address is accepted: no display name, no <brackets>, no comments.
 	if err != nil || addr.Name != "" || addr.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
-		ps.add("email", "invalid", "%q is not a valid email address", email)
+		ps.Add("email", "invalid", "%q is not a valid email address", email)
 	}
 }
 
-func checkName(ps *problems, field, label, v string) {
+func checkName(ps *validation.Problems, field, label, v string) {
 	switch {
 	case v == "":
-		ps.add(field, "required", "a %s is required", label)
+		ps.Add(field, "required", "a %s is required", label)
 	case utf8.RuneCountInString(v) > maxNameLen:
-		ps.add(field, "too_long", "the %s must be at most %d characters", label, maxNameLen)
+		ps.Add(field, "too_long", "the %s must be at most %d characters", label, maxNameLen)
 	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
-		ps.add(field, "invalid", "the %s contains characters that are not allowed", label)
+		ps.Add(field, "invalid", "the %s contains characters that are not allowed", label)
 	}
 }
 
 // checkCompany resolves in.CompanyID and decides whether the company
 // must be created. It adds a problem when the company is missing and may
 // not be created.
-func (s *Service) checkCompany(ctx context.Context, st store.Store, in *NewAccount, ps *problems) (exists, create bool, err error) {
+func (s *Service) checkCompany(ctx context.Context, st store.Store, in *NewAccount, ps *validation.Problems) (exists, create bool, err error) {
 	if in.CompanyID != "" && !slugRE.MatchString(in.CompanyID) {
 		return false, false, nil // already reported
 	}
@@ -351,7 +384,7 @@ func (s *Service) checkCompany(ctx context.Context, st store.Store, in *NewAccou
 			in.CompanyID = all[0].ID
 			return true, false, nil
 		default:
-			ps.add("company", "required", "a company is required: there are several")
+			ps.Add("company", "required", "a company is required: there are several")
 			return false, false, nil
 		}
 	}
@@ -371,12 +404,12 @@ func (s *Service) checkCompany(ctx context.Context, st store.Store, in *NewAccou
 	if len(all) == 0 {
 		return false, true, nil
 	}
-	ps.add("company", "unknown", "company %q does not exist; create it or ask for it to be created", in.CompanyID)
+	ps.Add("company", "unknown", "company %q does not exist; create it or ask for it to be created", in.CompanyID)
 	return false, false, nil
 }
 
 // checkSites adds a problem for every site that is not in the company.
-func (s *Service) checkSites(ctx context.Context, st store.Store, in NewAccount, ps *problems) error {
+func (s *Service) checkSites(ctx context.Context, st store.Store, in NewAccount, ps *validation.Problems) error {
 	for i, id := range in.Sites {
 		if id == "" {
 			continue
@@ -384,11 +417,11 @@ func (s *Service) checkSites(ctx context.Context, st store.Store, in NewAccount,
 		site, err := st.GetSite(ctx, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			ps.add(fmt.Sprintf("sites[%d]", i), "unknown", "site %q does not exist", id)
+			ps.Add(fmt.Sprintf("sites[%d]", i), "unknown", "site %q does not exist", id)
 		case err != nil:
 			return err
 		case site.CompanyID != in.CompanyID:
-			ps.add(fmt.Sprintf("sites[%d]", i), "not_allowed", "site %q belongs to another company", id)
+			ps.Add(fmt.Sprintf("sites[%d]", i), "not_allowed", "site %q belongs to another company", id)
 		}
 	}
 	return nil

@@ -664,3 +664,40 @@ func TestCreateIsOneTransaction(t *testing.T) {
 		t.Fatalf("sessions reported ended after a rollback: %v", f.ended)
 	}
 }
+
+// A password.Hasher is what the account service takes for Passwords.
+var _ Passwords = (*password.Hasher)(nil)
+
+// A just-in-time SSO account is made by Create like any other, its
+// provider identity linked in the same transaction: a link that cannot
+// be made leaves no account behind.
+func TestCreateLinkedToProviderIdentity(t *testing.T) {
+	f := newFixture(t, nil)
+	f.create(person("admin@example.com", "admin"))
+
+	in := NewAccount{Email: "sso@example.com", SignIn: "sso:corp", CompanyID: "acme", Role: "viewer",
+		Link: &store.IdentityLink{ProviderID: "corp", Subject: "u1"}}
+	a := f.create(in) // no names: the provider gave none
+	if a.Status != store.StatusActive || a.Language != "en" || a.DateFormat != "MM/DD/YYYY" || a.Kind != store.KindPersonal {
+		t.Fatalf("account %+v: want the defaults of every account", a)
+	}
+	link, err := f.st.GetIdentity(f.ctx, "corp", "u1")
+	if err != nil || link.AccountID != a.ID || !link.CreatedAt.Equal(t0) {
+		t.Fatalf("link %+v %v, want one to %s", link, err, a.ID)
+	}
+
+	// The same identity again: the account is not created.
+	before := f.snapshot()
+	in.Email = "other@example.com"
+	if _, err := f.svc.Create(f.ctx, in); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second link: %v, want a conflict", err)
+	}
+	f.unchanged(before)
+
+	// Without a link, the names stay required.
+	in.Link, in.Email = nil, "nolink@example.com"
+	_, err = f.svc.Create(f.ctx, in)
+	if p := problem(t, err, "first_name"); p.Code != "required" {
+		t.Fatalf("problem = %+v", p)
+	}
+}

@@ -3,6 +3,7 @@
 package device
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/medama-io/go-useragent"
@@ -39,3 +40,17 @@ func Parse(ua string) Device {
 
 // Known reports whether the browser or the system was recognised.
 func (d Device) Known() bool { return d.Browser != "" || d.OS != "" }
+
+// Label names a device in words: "Chrome on Windows", or the half
+// that was recognised, or "Unknown device", translated with t.
+func Label(t func(key string) string, d Device) string {
+	switch {
+	case d.Browser != "" && d.OS != "":
+		return strings.NewReplacer("{browser}", d.Browser, "{os}", d.OS).Replace(t("account.device_on"))
+	case d.Browser != "":
+		return d.Browser
+	case d.OS != "":
+		return d.OS
+	}
+	return t("account.device_unknown")
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/device"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 )
 
 func TestParse(t *testing.T) {
@@ -81,4 +82,31 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLabel(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices := []struct {
+		lang string
+		d    device.Device
+		want string
+	}{
+		{"en", device.Device{Browser: "Firefox", OS: "Windows"}, "Firefox on Windows"},
+		{"fr", device.Device{Browser: "Firefox", OS: "Windows"}, "Firefox sur Windows"},
+		{"ja", device.Device{Browser: "Firefox", OS: "Windows"}, "Windows の Firefox"},
+		{"en", device.Device{Browser: "Safari"}, "Safari"},
+		{"en", device.Device{OS: "Linux"}, "Linux"},
+		{"en", device.Device{}, "Unknown device"},
+		{"fr", device.Device{}, "Appareil inconnu"},
+		{"ja", device.Device{}, "不明なデバイス"},
+	}
+	for _, c := range devices {
+		tr := func(key string) string { return cat.T(c.lang, key) }
+		if got := device.Label(tr, c.d); got != c.want {
+			t.Errorf("Label(%s, %+v) = %q, want %q", c.lang, c.d, got, c.want)
+		}
+	}
 }

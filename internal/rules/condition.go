@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/jsonerr"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Comparison operators of a condition leaf.
@@ -160,17 +161,17 @@ func (c Condition) walk(fn func(leaf Condition)) {
 
 // validate checks the condition against the company's definitions and the
 // role model, adding a problem per mistake under the field path.
-func (c Condition) validate(ps *problems, field string, defs map[string]store.PropertyDef, roles *account.Model) {
+func (c Condition) validate(ps *validation.Problems, field string, defs map[string]store.PropertyDef, roles *account.Model) {
 	leaves := 0
 	c.check(ps, field, defs, roles, 1, &leaves)
 	if leaves > maxLeaves {
-		ps.add(field, "too_long", "a condition has at most %d comparisons", maxLeaves)
+		ps.Add(field, "too_long", "a condition has at most %d comparisons", maxLeaves)
 	}
 }
 
-func (c Condition) check(ps *problems, field string, defs map[string]store.PropertyDef, roles *account.Model, depth int, leaves *int) {
+func (c Condition) check(ps *validation.Problems, field string, defs map[string]store.PropertyDef, roles *account.Model, depth int, leaves *int) {
 	if depth > maxDepth {
-		ps.add(field, "too_deep", "conditions nest at most %d levels", maxDepth)
+		ps.Add(field, "too_deep", "conditions nest at most %d levels", maxDepth)
 		return
 	}
 	isLeaf := c.Property != "" || c.Role || c.Op != "" || c.Value != "" || c.Values != nil
@@ -181,7 +182,7 @@ func (c Condition) check(ps *problems, field string, defs map[string]store.Prope
 		}
 	}
 	if kinds != 1 {
-		ps.add(field, "invalid", `a condition is exactly one of "all", "any" or a comparison`)
+		ps.Add(field, "invalid", `a condition is exactly one of "all", "any" or a comparison`)
 		return
 	}
 	if c.All != nil || c.Any != nil {
@@ -190,7 +191,7 @@ func (c Condition) check(ps *problems, field string, defs map[string]store.Prope
 			name, subs = "any", c.Any
 		}
 		if len(subs) == 0 {
-			ps.add(field+"."+name, "required", "a group needs at least one condition")
+			ps.Add(field+"."+name, "required", "a group needs at least one condition")
 		}
 		for i, sub := range subs {
 			sub.check(ps, fmt.Sprintf("%s.%s[%d]", field, name, i), defs, roles, depth+1, leaves)
@@ -199,17 +200,17 @@ func (c Condition) check(ps *problems, field string, defs map[string]store.Prope
 	}
 	*leaves++
 	if c.Role && c.Property != "" {
-		ps.add(field, "invalid", `a comparison reads either "property" or "role", not both`)
+		ps.Add(field, "invalid", `a comparison reads either "property" or "role", not both`)
 		return
 	}
 	if !c.Role && c.Property == "" {
-		ps.add(field+".property", "required", "name the property to compare")
+		ps.Add(field+".property", "required", "name the property to compare")
 		return
 	}
 	c.checkOperands(ps, field)
 	if c.Role {
 		if c.Op == OpHasRelation {
-			ps.add(field+".op", "impossible", "a role is not a relation; use equals or in")
+			ps.Add(field+".op", "impossible", "a role is not a relation; use equals or in")
 			return
 		}
 		if roles == nil {
@@ -217,53 +218,53 @@ func (c Condition) check(ps *problems, field string, defs map[string]store.Prope
 		}
 		for i, v := range c.operands() {
 			if _, ok := roles.Role(v); !ok {
-				ps.add(operandField(field, c.Op, i), "unknown", "no role %q in the role model", v)
+				ps.Add(operandField(field, c.Op, i), "unknown", "no role %q in the role model", v)
 			}
 		}
 		return
 	}
 	def, ok := defs[c.Property]
 	if !ok {
-		ps.add(field+".property", "unknown", "no property %q in this company", c.Property)
+		ps.Add(field+".property", "unknown", "no property %q in this company", c.Property)
 		return
 	}
 	switch {
 	case def.Type == store.PropertyRelation && c.Op != OpHasRelation && c.Op != "":
-		ps.add(field+".op", "impossible", "%q is a relation; compare it with has_relation", def.Key)
+		ps.Add(field+".op", "impossible", "%q is a relation; compare it with has_relation", def.Key)
 	case def.Type != store.PropertyRelation && c.Op == OpHasRelation:
-		ps.add(field+".op", "impossible", "%q is not a relation; use equals or in", def.Key)
+		ps.Add(field+".op", "impossible", "%q is not a relation; use equals or in", def.Key)
 	case def.Type == store.PropertyChoice || def.Type == store.PropertyMultiChoice:
 		for i, v := range c.operands() {
 			if !slices.Contains(def.Choices, v) {
-				ps.add(operandField(field, c.Op, i), "impossible", "%q is not a choice of %q, so it can never match", v, def.Key)
+				ps.Add(operandField(field, c.Op, i), "impossible", "%q is not a choice of %q, so it can never match", v, def.Key)
 			}
 		}
 	}
 }
 
-func (c Condition) checkOperands(ps *problems, field string) {
+func (c Condition) checkOperands(ps *validation.Problems, field string) {
 	switch c.Op {
 	case OpEquals, OpHasRelation:
 		if c.Value == "" {
-			ps.add(field+".value", "required", "%s needs a value", c.Op)
+			ps.Add(field+".value", "required", "%s needs a value", c.Op)
 		}
 		if c.Values != nil {
-			ps.add(field+".values", "invalid", "%s takes one value; use in for several", c.Op)
+			ps.Add(field+".values", "invalid", "%s takes one value; use in for several", c.Op)
 		}
 	case OpIn:
 		if len(c.Values) == 0 {
-			ps.add(field+".values", "required", "in needs at least one value")
+			ps.Add(field+".values", "required", "in needs at least one value")
 		}
 		if len(c.Values) > maxValues {
-			ps.add(field+".values", "too_long", "at most %d values", maxValues)
+			ps.Add(field+".values", "too_long", "at most %d values", maxValues)
 		}
 		if c.Value != "" {
-			ps.add(field+".value", "invalid", "in takes values, not value")
+			ps.Add(field+".value", "invalid", "in takes values, not value")
 		}
 	case "":
-		ps.add(field+".op", "required", "choose equals, in or has_relation")
+		ps.Add(field+".op", "required", "choose equals, in or has_relation")
 	default:
-		ps.add(field+".op", "invalid", "unknown operator %q; choose equals, in or has_relation", c.Op)
+		ps.Add(field+".op", "invalid", "unknown operator %q; choose equals, in or has_relation", c.Op)
 	}
 }
 

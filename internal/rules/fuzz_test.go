@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // FuzzCondition feeds arbitrary conditions through parsing, validation and
@@ -34,7 +35,7 @@ func FuzzCondition(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var ps problems
+		var ps validation.Problems
 		c.validate(&ps, "condition", defs, roles)
 		got := c.Match(facts, map[string][]string{})
 		if len(ps) > 0 {

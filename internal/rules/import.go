@@ -95,8 +95,8 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
 	if err != nil {
-		p := problems{}
-		p.add("file", "invalid", "the file is not CSV with a header line: %v", err)
+		p := validation.Problems{}
+		p.Add("file", "invalid", "the file is not CSV with a header line: %v", err)
 		rep.Errors = p
 		return rep, nil
 	}
@@ -104,7 +104,7 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 	if len(header) > lim.MaxColumns {
 		return rep, &ImportTooLargeError{Message: fmt.Sprintf("the file has %d columns; an import takes at most %d", len(header), lim.MaxColumns)}
 	}
-	var fileProblems problems
+	var fileProblems validation.Problems
 	emailCol := -1
 	keys := make([]string, len(header))
 	for i, h := range header {
@@ -113,22 +113,22 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 		switch {
 		case strings.EqualFold(h, "email"):
 			if emailCol >= 0 {
-				fileProblems.add(field, "duplicate", "the email column appears twice")
+				fileProblems.Add(field, "duplicate", "the email column appears twice")
 			}
 			emailCol = i
 		case h == "":
-			fileProblems.add(field, "required", "a column has no name")
+			fileProblems.Add(field, "required", "a column has no name")
 		default:
 			if _, ok := defs[h]; !ok {
-				fileProblems.add(field, "unknown", "no property %q in this company", h)
+				fileProblems.Add(field, "unknown", "no property %q in this company", h)
 			} else if slices.Contains(keys, h) {
-				fileProblems.add(field, "duplicate", "property %q appears twice", h)
+				fileProblems.Add(field, "duplicate", "property %q appears twice", h)
 			}
 			keys[i] = h
 		}
 	}
 	if emailCol < 0 {
-		fileProblems.add("header", "required", "an email column is needed to find the accounts")
+		fileProblems.Add("header", "required", "an email column is needed to find the accounts")
 	}
 	if len(fileProblems) > 0 {
 		rep.Errors = capProblems(fileProblems, lim.MaxErrors)
@@ -151,12 +151,12 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 			continue
 		}
 		row := ImportRow{Line: line}
-		var ps problems
+		var ps validation.Problems
 		if err != nil {
-			ps.add("row", "invalid", "not a CSV row: %v", err)
+			ps.Add("row", "invalid", "not a CSV row: %v", err)
 		} else {
 			if len(rec) != len(header) {
-				ps.add("row", "invalid", "%d cells where the header has %d", len(rec), len(header))
+				ps.Add("row", "invalid", "%d cells where the header has %d", len(rec), len(header))
 			}
 			if err := s.previewRow(ctx, &row, &ps, rec, emailCol, keys, defs, company, seen); err != nil {
 				return rep, err
@@ -168,7 +168,7 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 			// ask for a huge answer.
 			row.Errors = ps[:lim.MaxErrors-reported]
 			rep.Rows = append(rep.Rows, row)
-			fileProblems.add("file", "too_many_errors", "more than %d problems; the preview stops at line %d: correct these and preview again", lim.MaxErrors, line)
+			fileProblems.Add("file", "too_many_errors", "more than %d problems; the preview stops at line %d: correct these and preview again", lim.MaxErrors, line)
 			rep.Errors = fileProblems
 			stopped = true
 			continue
@@ -187,26 +187,26 @@ func (s *Service) PreviewImport(ctx context.Context, company string, data []byte
 }
 
 // capProblems keeps the first max problems and says how many more there were.
-func capProblems(ps problems, max int) problems {
+func capProblems(ps validation.Problems, max int) validation.Problems {
 	if len(ps) <= max {
 		return ps
 	}
 	more := len(ps) - max
 	ps = ps[:max:max]
-	ps.add("file", "too_many_errors", "%d more problems not shown", more)
+	ps.Add("file", "too_many_errors", "%d more problems not shown", more)
 	return ps
 }
 
-func (s *Service) previewRow(ctx context.Context, row *ImportRow, ps *problems, rec []string, emailCol int, keys []string, defs map[string]store.PropertyDef, company string, seen map[string]int) error {
+func (s *Service) previewRow(ctx context.Context, row *ImportRow, ps *validation.Problems, rec []string, emailCol int, keys []string, defs map[string]store.PropertyDef, company string, seen map[string]int) error {
 	if emailCol < len(rec) {
 		row.Email = strings.TrimSpace(rec[emailCol])
 	}
 	if row.Email == "" {
-		ps.add("email", "required", "the row names no account")
+		ps.Add("email", "required", "the row names no account")
 		return nil
 	}
 	if first, dup := seen[strings.ToLower(row.Email)]; dup {
-		ps.add("email", "duplicate", "this account is already on line %d", first)
+		ps.Add("email", "duplicate", "this account is already on line %d", first)
 	} else {
 		seen[strings.ToLower(row.Email)] = row.Line
 	}
@@ -221,7 +221,7 @@ func (s *Service) previewRow(ctx context.Context, row *ImportRow, ps *problems, 
 	}
 	acc, err := s.dir.GetAccountByEmail(ctx, row.Email)
 	if errors.Is(err, store.ErrNotFound) {
-		ps.add("email", "unknown", "no account with this email")
+		ps.Add("email", "unknown", "no account with this email")
 		return nil
 	}
 	if err != nil {

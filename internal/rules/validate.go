@@ -33,75 +33,60 @@ const (
 	maxTag        = 200
 )
 
-// problems collects field problems into an *validation.Error, the
-// error the rest of the gateway already knows how to show.
-type problems []validation.Problem
-
-func (p *problems) add(field, code, format string, args ...any) {
-	*p = append(*p, validation.Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
-}
-
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
-	}
-	return &validation.Error{Problems: p}
-}
-
 // ValidateDef checks a definition on its own: key, labels, type, choices.
 func ValidateDef(d store.PropertyDef) error {
-	var ps problems
+	var ps validation.Problems
 	validateDef(&ps, d)
-	return ps.err()
+	return ps.Err()
 }
 
-func validateDef(ps *problems, d store.PropertyDef) {
+func validateDef(ps *validation.Problems, d store.PropertyDef) {
 	if !keyRE.MatchString(d.Key) {
-		ps.add("key", "invalid", "a key is 1 to 63 lower-case letters, digits and _, starting with a letter")
+		ps.Add("key", "invalid", "a key is 1 to 63 lower-case letters, digits and _, starting with a letter")
 	}
 	validateLabels(ps, d.Labels)
 	switch d.Type {
 	case store.PropertyChoice, store.PropertyMultiChoice:
 		if len(d.Choices) == 0 {
-			ps.add("choices", "required", "a %s property needs at least one choice", d.Type)
+			ps.Add("choices", "required", "a %s property needs at least one choice", d.Type)
 		}
 		if len(d.Choices) > maxChoices {
-			ps.add("choices", "too_long", "at most %d choices", maxChoices)
+			ps.Add("choices", "too_long", "at most %d choices", maxChoices)
 		}
 		for i, c := range d.Choices {
 			field := fmt.Sprintf("choices[%d]", i)
 			switch {
 			case strings.TrimSpace(c) == "":
-				ps.add(field, "required", "a choice cannot be empty")
+				ps.Add(field, "required", "a choice cannot be empty")
 			case utf8.RuneCountInString(c) > maxChoice || !printable(c):
-				ps.add(field, "invalid", "a choice is at most %d printable characters", maxChoice)
+				ps.Add(field, "invalid", "a choice is at most %d printable characters", maxChoice)
 			case slices.Index(d.Choices, c) < i:
-				ps.add(field, "duplicate", "%q is listed twice", c)
+				ps.Add(field, "duplicate", "%q is listed twice", c)
 			}
 		}
 	case store.PropertyText, store.PropertyRelation:
 		if len(d.Choices) > 0 {
-			ps.add("choices", "not_allowed", "only choice and multi_choice properties have choices")
+			ps.Add("choices", "not_allowed", "only choice and multi_choice properties have choices")
 		}
 	case "":
-		ps.add("type", "required", "choose text, choice, multi_choice or relation")
+		ps.Add("type", "required", "choose text, choice, multi_choice or relation")
 	default:
-		ps.add("type", "invalid", "unknown type %q; choose text, choice, multi_choice or relation", d.Type)
+		ps.Add("type", "invalid", "unknown type %q; choose text, choice, multi_choice or relation", d.Type)
 	}
 }
 
-func validateLabels(ps *problems, labels map[string]string) {
+func validateLabels(ps *validation.Problems, labels map[string]string) {
 	if strings.TrimSpace(labels["en"]) == "" {
-		ps.add("labels.en", "required", "an English label is required")
+		ps.Add("labels.en", "required", "an English label is required")
 	}
 	for lang, l := range labels {
 		field := "labels." + lang
 		if !slices.Contains(labelLanguages, lang) {
-			ps.add(field, "unknown", "labels are given in en, fr or ja")
+			ps.Add(field, "unknown", "labels are given in en, fr or ja")
 			continue
 		}
 		if utf8.RuneCountInString(l) > maxLabel || !printable(l) {
-			ps.add(field, "invalid", "a label is at most %d printable characters", maxLabel)
+			ps.Add(field, "invalid", "a label is at most %d printable characters", maxLabel)
 		}
 	}
 }
@@ -109,22 +94,22 @@ func validateLabels(ps *problems, labels map[string]string) {
 // ValidateValues checks an account's values for def. field names the input
 // in errors. An empty list is valid: it clears the value.
 func ValidateValues(def store.PropertyDef, field string, values []string) error {
-	var ps problems
+	var ps validation.Problems
 	validateValues(&ps, def, field, values)
-	return ps.err()
+	return ps.Err()
 }
 
-func validateValues(ps *problems, def store.PropertyDef, field string, values []string) {
+func validateValues(ps *validation.Problems, def store.PropertyDef, field string, values []string) {
 	if len(values) == 0 {
 		return
 	}
 	single := def.Type == store.PropertyText || def.Type == store.PropertyChoice
 	if single && len(values) > 1 {
-		ps.add(field, "invalid", "%q holds one value", def.Key)
+		ps.Add(field, "invalid", "%q holds one value", def.Key)
 		return
 	}
 	if len(values) > maxListValues {
-		ps.add(field, "too_long", "at most %d values", maxListValues)
+		ps.Add(field, "too_long", "at most %d values", maxListValues)
 		return
 	}
 	for i, v := range values {
@@ -135,46 +120,46 @@ func validateValues(ps *problems, def store.PropertyDef, field string, values []
 		switch def.Type {
 		case store.PropertyText:
 			if utf8.RuneCountInString(v) > maxText || !printable(v) {
-				ps.add(f, "invalid", "text is at most %d printable characters", maxText)
+				ps.Add(f, "invalid", "text is at most %d printable characters", maxText)
 			}
 		case store.PropertyChoice, store.PropertyMultiChoice:
 			if !slices.Contains(def.Choices, v) {
-				ps.add(f, "unknown_choice", "%q is not a choice of %q (choices: %s)", v, def.Key, strings.Join(def.Choices, ", "))
+				ps.Add(f, "unknown_choice", "%q is not a choice of %q (choices: %s)", v, def.Key, strings.Join(def.Choices, ", "))
 			}
 		case store.PropertyRelation:
 			if v == "" || utf8.RuneCountInString(v) > maxObjectID || strings.IndexFunc(v, unicode.IsSpace) >= 0 || !printable(v) {
-				ps.add(f, "invalid", "an object id is 1 to %d printable characters without spaces", maxObjectID)
+				ps.Add(f, "invalid", "an object id is 1 to %d printable characters without spaces", maxObjectID)
 			}
 		}
 		if !single && slices.Index(values, v) < i {
-			ps.add(f, "duplicate", "%q is listed twice", v)
+			ps.Add(f, "duplicate", "%q is listed twice", v)
 		}
 	}
 }
 
 // validateRule checks a rule against the company's definitions and roles.
-func validateRule(ps *problems, r store.AccessRule, cond Condition, defs map[string]store.PropertyDef, roles *account.Model) {
+func validateRule(ps *validation.Problems, r store.AccessRule, cond Condition, defs map[string]store.PropertyDef, roles *account.Model) {
 	switch {
 	case strings.TrimSpace(r.Name) == "":
-		ps.add("name", "required", "a rule needs a name")
+		ps.Add("name", "required", "a rule needs a name")
 	case utf8.RuneCountInString(r.Name) > maxRuleName || !printable(r.Name):
-		ps.add("name", "invalid", "a name is at most %d printable characters", maxRuleName)
+		ps.Add("name", "invalid", "a name is at most %d printable characters", maxRuleName)
 	}
 	switch {
 	case r.Capability == "":
-		ps.add("capability", "required", "name the capability the rule grants")
+		ps.Add("capability", "required", "name the capability the rule grants")
 	case !slices.Contains(account.AllCapabilities(), r.Capability):
-		ps.add("capability", "unknown", "unknown capability %q", r.Capability)
+		ps.Add("capability", "unknown", "unknown capability %q", r.Capability)
 	}
 	switch {
 	case r.Tag == "":
-		ps.add("tag", "required", `name the tag of the objects the rule covers, e.g. "site:Toulouse"`)
+		ps.Add("tag", "required", `name the tag of the objects the rule covers, e.g. "site:Toulouse"`)
 	case utf8.RuneCountInString(r.Tag) > maxTag || strings.IndexFunc(r.Tag, unicode.IsSpace) >= 0 || !printable(r.Tag):
 		// Tags never hold spaces: the compact grants form relies on it.
-		ps.add("tag", "invalid", "a tag is 1 to %d printable characters without spaces", maxTag)
+		ps.Add("tag", "invalid", "a tag is 1 to %d printable characters without spaces", maxTag)
 	}
 	if r.Position < 0 {
-		ps.add("position", "invalid", "a position is 0 or more")
+		ps.Add("position", "invalid", "a position is 0 or more")
 	}
 	cond.validate(ps, "condition", defs, roles)
 }

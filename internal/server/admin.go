@@ -41,7 +41,7 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		Rand:               rand.Reader,
 		Logger:             d.logger,
 	}
-	jsonAPI := &api.Handler{Service: svc, CSRF: d.csrf, ClientIP: d.clientIP, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger}
+	jsonAPI := api.New(api.Deps{Service: svc, CSRF: d.csrf, Catalog: d.renderer.Catalog, ClientIP: d.clientIP, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger})
 	html := panel.New(panel.Deps{
 		Service: svc, Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP,
 		MaxFormBytes: d.cfg.Limits.MaxFormBytes, MaxImport: d.cfg.Limits.ImportMaxBytes, Logger: d.logger,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/idp"
@@ -110,7 +111,7 @@ func (s *Server) finishTrial(d *deps, l *liveSSO) http.HandlerFunc {
 		pid := r.PathValue("provider")
 		sess, err := s.Sessions.Lookup(ctx, r)
 		if err != nil {
-			d.renderer.FailMessage(w, r, http.StatusForbidden, "This test sign-in was started from the admin panel in another browser.")
+			d.renderer.FailKey(w, r, http.StatusForbidden, "sso.trial.other_browser")
 			return
 		}
 		rid, res, err := l.trial.Finish(ctx, r, sess.AccountID, func(id string) (providers.Provider, bool) {
@@ -118,12 +119,12 @@ func (s *Server) finishTrial(d *deps, l *liveSSO) http.HandlerFunc {
 			return p, err == nil
 		}, l.current.Load().sso.Preview)
 		if errors.Is(err, sso.ErrTrialNotYours) {
-			d.renderer.FailMessage(w, r, http.StatusForbidden, "This test sign-in was started from the admin panel in another browser.")
+			d.renderer.FailKey(w, r, http.StatusForbidden, "sso.trial.other_browser")
 			return
 		}
 		if err != nil {
 			d.logger.Error("test sign-in", "provider", pid, "err", err)
-			d.renderer.FailMessage(w, r, http.StatusServiceUnavailable, "The test sign-in could not be recorded. Please try again.")
+			d.renderer.FailKey(w, r, http.StatusServiceUnavailable, "sso.trial.unrecorded")
 			return
 		}
 		outcome := "ok"
@@ -192,7 +193,7 @@ func (s *Server) integrations(d *deps) *adminsvc.Integrations {
 		EndSessions: s.Sessions.EndAllProviderSessions,
 		StartTest: func(ctx context.Context, accountID, providerID string) (string, error) {
 			if s.trial == nil {
-				return "", fmt.Errorf("%w: no identity provider can run here", adminsvc.ErrUnavailable)
+				return "", fmt.Errorf("%w: no identity provider can run here", apperr.ErrUnavailable)
 			}
 			p, err := s.IDP.Tester(providerID)
 			if err != nil {

@@ -9,7 +9,7 @@ import (
 // newPasskeys builds passkey sign-in, workstation enrolment and the
 // credential operations of the admin service and the account page.
 func (s *Server) newPasskeys(d *deps) (*passkey.Handler, error) {
-	return passkey.New(passkey.Options{
+	return passkey.New(passkey.Deps{
 		PublicURL: d.publicURL,
 		Store:     d.store, Credentials: d.store, Networks: passkey.StoreNetworks{Store: d.store}, Sessions: s.Sessions,
 		Renderer: d.renderer, CSRF: d.csrf, ClientIP: d.clientIP, Redirect: d.redirect,

@@ -110,18 +110,12 @@ func (s *Server) ssoHandlers(d *deps, list []providers.Provider, jit map[string]
 			return err
 		},
 		ValidateRedirect: d.redirect,
-		RenderError:      d.renderer.FailMessage,
+		RenderError:      d.renderer.FailKey,
 		RoleExists: func(role string) bool {
 			_, ok := s.Accounts.Roles().Role(role)
 			return ok
 		},
-		NewAccountID: func() string {
-			id, err := s.Accounts.NewAccountID()
-			if err != nil {
-				return ""
-			}
-			return id
-		},
+		Accounts: s.Accounts,
 		ClientIP: d.clientIP, Refused: s.Metrics.Refused, PublicURL: d.publicURL, Now: d.now, Rand: rand.Reader, Logger: d.logger,
 	})
 	// Every provider's logout tokens are accepted: each is verified with

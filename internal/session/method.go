@@ -2,6 +2,7 @@ package session
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -26,4 +27,27 @@ func Method(s store.Session) string {
 		return MethodPassword
 	}
 	return ""
+}
+
+// MethodLabel says a sign-in method (Method) in words: password,
+// passkey, or single sign-on with the display name of provider idp
+// (providerName may be nil), translated with t. The account page and the
+// admin panel both list sessions with it.
+func MethodLabel(t func(key string) string, method, idp string, providerName func(id string) string) string {
+	switch method {
+	case MethodPassword:
+		return t("account.method.password")
+	case MethodPasskey:
+		return t("account.method.passkey")
+	case MethodSSO:
+		name := ""
+		if providerName != nil {
+			name = providerName(idp)
+		}
+		if name == "" {
+			name = idp
+		}
+		return strings.ReplaceAll(t("account.method.sso"), "{provider}", name)
+	}
+	return t("account.method.unknown")
 }

@@ -19,3 +19,22 @@ func TestError(t *testing.T) {
 		t.Error("a wrapped validation error must still be found with errors.As")
 	}
 }
+
+func TestProblems(t *testing.T) {
+	var ps Problems
+	if ps.Err() != nil {
+		t.Fatal("no problems must be no error")
+	}
+	ps.Add("name", "too_long", "at most %d characters", 100)
+	ps.Add("email", "required", "an email is required")
+	var ve *Error
+	if !errors.As(ps.Err(), &ve) || len(ve.Problems) != 2 {
+		t.Fatalf("Err() = %v, want both problems", ps.Err())
+	}
+	if got := ve.Problems[0]; got != (Problem{Field: "name", Code: "too_long", Message: "at most 100 characters"}) {
+		t.Errorf("first problem = %+v", got)
+	}
+	if got := One("expires_at", "invalid", "in the past").Error(); got != "expires_at: in the past" {
+		t.Errorf("One(...) = %q", got)
+	}
+}

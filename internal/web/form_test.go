@@ -2,27 +2,17 @@ package web
 
 import (
 	"crypto/rand"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/gatehouse/gatehouse/internal/i18n"
 )
 
 // ParseCSRFForm is the only gate in front of every state-changing page
 // form, so each way a post can be refused is checked here once.
 func TestParseCSRFForm(t *testing.T) {
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rn, err := NewRenderer(catalog, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rn := testRenderer(t)
 	csrf := NewCSRF([]byte(strings.Repeat("c", 32)), false, rand.Reader)
 
 	// A browser's cookie and the token pages give it.

@@ -5,13 +5,14 @@ package web
 import (
 	"bytes"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/templates"
@@ -154,6 +155,10 @@ type Problem struct {
 	MsgKey   string
 }
 
+// Error makes a Problem an error of its own, for a feature whose answer
+// is none of the general ones: httperr answers it as it stands.
+func (p Problem) Error() string { return p.Code }
+
 // Problems the gateway answers with.
 var (
 	ProblemBadRequest  = Problem{http.StatusBadRequest, "bad_request", "error.title", "error.bad_request"}
@@ -181,13 +186,24 @@ func (rn *Renderer) Fail(w http.ResponseWriter, r *http.Request, p Problem) {
 	httpapi.WriteError(w, p.Status, p.Code, rn.Catalog.T(lang, p.MsgKey))
 }
 
-// FailMessage answers with an HTML error page carrying a specific message
-// (already translated), for flows such as SSO callbacks.
-func (rn *Renderer) FailMessage(w http.ResponseWriter, r *http.Request, status int, message string) {
+// FailKey answers with an HTML error page whose message is the
+// catalogue's text of key in the request's language, each {name} of the
+// vars pairs (name, value) filled in, for flows such as SSO callbacks.
+// There is no way to show a message that is not in the catalogues.
+func (rn *Renderer) FailKey(w http.ResponseWriter, r *http.Request, status int, key string, vars ...string) {
 	page := rn.Page(i18n.Negotiate("", r), rn.csrfToken(w, r))
 	page.Title = page.T("error.title")
-	page.Error = message
+	page.Error = Fill(page.T(key), vars...)
 	rn.Render(w, status, "error", page)
+}
+
+// Fill replaces each {name} of msg by its value; vars are (name, value)
+// pairs.
+func Fill(msg string, vars ...string) string {
+	for i := 0; i+1 < len(vars); i += 2 {
+		msg = strings.ReplaceAll(msg, "{"+vars[i]+"}", vars[i+1])
+	}
+	return msg
 }
 
 func (rn *Renderer) csrfToken(w http.ResponseWriter, r *http.Request) string {

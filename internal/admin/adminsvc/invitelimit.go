@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 )
 
 // InvitationLimits bound the invitation mails admins may trigger in an
@@ -20,15 +21,6 @@ type InvitationLimits struct {
 
 // invitationWindow is the period of InvitationLimits.
 const invitationWindow = time.Hour
-
-// RateLimitError refuses an operation over a rate limit; nothing was done.
-// RetryAfter says when it may work again.
-type RateLimitError struct {
-	Message    string
-	RetryAfter time.Duration
-}
-
-func (e *RateLimitError) Error() string { return e.Message }
 
 // checkInvitations refuses n invitation mails into the companies of ms
 // when the caller's or one company's hourly allowance has not room for
@@ -66,7 +58,7 @@ func (s *Service) checkInvitations(ctx context.Context, c authz.Caller, ms []acc
 			if n > 1 && used < a.limit {
 				msg = fmt.Sprintf("too many invitations: at most %s, %d used, so these %d cannot be sent now; send fewer or try again in %s", a.what, used, n, roundUp(wait))
 			}
-			return nil, &RateLimitError{Message: msg, RetryAfter: wait}
+			return nil, &apperr.RateLimitError{Message: msg, RetryAfter: wait}
 		}
 		keys = append(keys, a.key)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 )
 
 // Op is one admin operation. Action names it in the audit log and is what
@@ -122,11 +123,11 @@ func (s *Service) Permit(c authz.Caller, op Op) error {
 // before it reads the request: a change (changes: not a GET) made from a
 // browser must carry a valid CSRF token (csrfOK: the transport checked it,
 // or the caller is not a browser), and the caller must hold what op needs.
-// It records a refused change and returns ErrCSRF or Permit's refusal.
+// It records a refused change and returns apperr.ErrCSRF or Permit's refusal.
 func (s *Service) Admit(ctx context.Context, c authz.Caller, op Op, target string, changes, csrfOK bool) error {
 	if changes && !csrfOK {
-		s.refused(ctx, c, op, target, ErrCSRF)
-		return ErrCSRF
+		s.refused(ctx, c, op, target, apperr.ErrCSRF)
+		return apperr.ErrCSRF
 	}
 	if err := s.Permit(c, op); err != nil {
 		if changes && op.Changes {
@@ -162,7 +163,7 @@ func (s *Service) finish(ctx context.Context, c authz.Caller, op Op, target stri
 func (s *Service) refused(ctx context.Context, c authz.Caller, op Op, target string, reason error) {
 	outcome := "error"
 	var h hidden
-	if errors.Is(reason, authz.ErrForbidden) || errors.Is(reason, account.ErrSelfAction) || errors.Is(reason, ErrCSRF) || errors.As(reason, &h) {
+	if errors.Is(reason, authz.ErrForbidden) || errors.Is(reason, account.ErrSelfAction) || errors.Is(reason, apperr.ErrCSRF) || errors.As(reason, &h) {
 		outcome = "denied"
 	}
 	e := s.event(ctx, c, op.Action, target, outcome, map[string]any{"reason": reason.Error()})
@@ -170,7 +171,3 @@ func (s *Service) refused(ctx context.Context, c authz.Caller, op Op, target str
 		s.Logger.Error("audit", "action", op.Action, "err", err)
 	}
 }
-
-// ErrCSRF is the refusal a transport records when a browser change comes
-// without a valid CSRF token.
-var ErrCSRF = errors.New("csrf")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
 )
@@ -48,7 +49,7 @@ func TestRefusalsAreRecorded(t *testing.T) {
 	}{
 		{OpAccountDelete, fmt.Errorf("%w: needs manage_users", authz.ErrForbidden), "denied"},
 		{OpRuleDelete, hidden{authz.ErrForbidden}, "denied"},
-		{OpAccountBlock, ErrCSRF, "denied"},
+		{OpAccountBlock, apperr.ErrCSRF, "denied"},
 		{OpAccountUpdate, account.ErrSelfAction, "denied"},
 		{OpAccountCreate, errors.New("disk full"), "error"},
 		{OpAccountGet, authz.ErrForbidden, ""},

@@ -53,11 +53,11 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 func checkLabel(field, v string) error {
 	switch {
 	case v == "":
-		return problem(field, "required", "a name is required")
+		return validation.One(field, "required", "a name is required")
 	case utf8.RuneCountInString(v) > maxNameLen:
-		return problem(field, "too_long", "the name must be at most %d characters", maxNameLen)
+		return validation.One(field, "too_long", "the name must be at most %d characters", maxNameLen)
 	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
-		return problem(field, "invalid", "the name contains characters that are not allowed")
+		return validation.One(field, "invalid", "the name contains characters that are not allowed")
 	}
 	return nil
 }

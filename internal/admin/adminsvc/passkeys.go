@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Passkeys is what an administrator does with passkeys and workstations;
@@ -29,7 +31,7 @@ func (s *Service) passkeyTarget(ctx context.Context, c authz.Caller, op Op, acco
 		return store.Account{}, err
 	}
 	if s.Passkeys == nil {
-		return store.Account{}, fmt.Errorf("%w: passkeys", ErrUnavailable)
+		return store.Account{}, fmt.Errorf("%w: passkeys", apperr.ErrUnavailable)
 	}
 	if op.Changes {
 		return s.wholeAccount(ctx, c, accountID)
@@ -122,7 +124,7 @@ func (s *Service) SetAllowedNetworks(ctx context.Context, c authz.Caller, accoun
 func parseNetworks(cidrs []string) ([]netip.Prefix, error) {
 	nets, bad, err := passkey.ParseNetworks(cidrs)
 	if err != nil {
-		return nil, problem("allowed_networks["+strconv.Itoa(bad)+"]", "invalid", "not a CIDR or an IP address")
+		return nil, validation.One("allowed_networks["+strconv.Itoa(bad)+"]", "invalid", "not a CIDR or an IP address")
 	}
 	return nets, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/rules"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -29,10 +30,6 @@ func (h hidden) Error() string { return "not found: " + h.refusal.Error() }
 // Is makes a hidden refusal store.ErrNotFound to its callers; Refused
 // recognises it as a refusal.
 func (h hidden) Is(target error) bool { return target == store.ErrNotFound }
-
-// ErrCompanyRequired: the caller administers several companies and did
-// not name the one the call concerns.
-var ErrCompanyRequired = errors.New("you administer several companies; name one")
 
 // Companies lists the companies where the caller may run op, for a
 // transport to offer as choices.
@@ -61,7 +58,7 @@ func (s *Service) Company(ctx context.Context, c authz.Caller, op Op, named stri
 	case 1:
 		return cs[0], nil
 	}
-	return "", ErrCompanyRequired
+	return "", apperr.ErrCompanyRequired
 }
 
 // inCompany checks the caller may run op in company: every capability op
@@ -85,7 +82,7 @@ func (s *Service) scope(ctx context.Context, c authz.Caller, op Op, company stri
 		return rules.Actor{}, err
 	}
 	if s.Rules == nil {
-		return rules.Actor{}, fmt.Errorf("%w: account properties", ErrUnavailable)
+		return rules.Actor{}, fmt.Errorf("%w: account properties", apperr.ErrUnavailable)
 	}
 	if err := s.inCompany(c, op, company); err != nil {
 		return rules.Actor{}, err
@@ -257,7 +254,7 @@ func (s *Service) rule(ctx context.Context, c authz.Caller, op Op, id string) (s
 		return store.AccessRule{}, rules.Actor{}, err
 	}
 	if s.Rules == nil {
-		return store.AccessRule{}, rules.Actor{}, fmt.Errorf("%w: access rules", ErrUnavailable)
+		return store.AccessRule{}, rules.Actor{}, fmt.Errorf("%w: access rules", apperr.ErrUnavailable)
 	}
 	rl, err := s.Rules.GetRule(ctx, id)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/idp"
@@ -105,7 +106,7 @@ type ProviderList struct {
 
 func (s *Service) integrations() (*Integrations, error) {
 	if s.Integrations == nil || s.Integrations.Registry == nil {
-		return nil, fmt.Errorf("%w: identity providers cannot be managed here", ErrUnavailable)
+		return nil, fmt.Errorf("%w: identity providers cannot be managed here", apperr.ErrUnavailable)
 	}
 	return s.Integrations, nil
 }
@@ -214,7 +215,7 @@ func (s *Service) CreateProvider(ctx context.Context, c authz.Caller, pi Provide
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
 		if err := tx.CreateProvider(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return problem("id", "conflict", "a provider with this id exists")
+				return validation.One("id", "conflict", "a provider with this id exists")
 			}
 			return err
 		}
@@ -339,7 +340,7 @@ func (s *Service) endProviderSessions(ctx context.Context, in *Integrations, id 
 // set it.
 func (s *Service) runtimeOn(in *Integrations) error {
 	if in.Registry.Keyring() == nil {
-		return fmt.Errorf("%w: %s", ErrUnavailable, idp.ErrNoKey.Error())
+		return fmt.Errorf("%w: %s", apperr.ErrUnavailable, idp.ErrNoKey.Error())
 	}
 	return nil
 }
@@ -455,12 +456,12 @@ func (s *Service) StartProviderTest(ctx context.Context, c authz.Caller, id stri
 		return "", err
 	}
 	if in.StartTest == nil {
-		return "", fmt.Errorf("%w: test sign-ins", ErrUnavailable)
+		return "", fmt.Errorf("%w: test sign-ins", apperr.ErrUnavailable)
 	}
 	target, err := in.StartTest(ctx, c.Account.ID, id)
 	if errors.Is(err, providers.ErrUnavailable) {
 		// The provider's state, not the request's: said at its issuer.
-		return "", problem("issuer", "unavailable", "the provider is not answering: %v", err)
+		return "", validation.One("issuer", "unavailable", "the provider is not answering: %v", err)
 	}
 	return target, err
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // tokenPrefix marks Gatehouse API secrets so secret scanners and people
@@ -59,17 +61,17 @@ func HashToken(secret string) []byte {
 
 // mintToken builds a token record and its secret.
 func mintToken(accountID, name string, expires, now time.Time, rnd io.Reader) (store.APIToken, string, error) {
-	idb := make([]byte, 10)
-	sb := make([]byte, 32)
-	if _, err := io.ReadFull(rnd, idb); err != nil {
-		return store.APIToken{}, "", fmt.Errorf("api: token id: %w", err)
+	id, err := account.NewID(rnd, "tok_")
+	if err != nil {
+		return store.APIToken{}, "", err
 	}
+	sb := make([]byte, 32)
 	if _, err := io.ReadFull(rnd, sb); err != nil {
 		return store.APIToken{}, "", fmt.Errorf("api: token secret: %w", err)
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(sb)
 	t := store.APIToken{
-		ID: "tok_" + strings.ToLower(idEncoding.EncodeToString(idb)), Hash: HashToken(secret), Name: name,
+		ID: id, Hash: HashToken(secret), Name: name,
 		AccountID: accountID, CreatedAt: now.UTC(), ExpiresAt: expires,
 	}
 	return t, secret, nil
@@ -78,11 +80,11 @@ func mintToken(accountID, name string, expires, now time.Time, rnd io.Reader) (s
 func checkTokenName(name string) error {
 	switch {
 	case name == "":
-		return problem("name", "required", "a name is required")
+		return validation.One("name", "required", "a name is required")
 	case utf8.RuneCountInString(name) > maxNameLen:
-		return problem("name", "too_long", "the name must be at most %d characters", maxNameLen)
+		return validation.One("name", "too_long", "the name must be at most %d characters", maxNameLen)
 	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		return problem("name", "invalid", "the name contains characters that are not allowed")
+		return validation.One("name", "invalid", "the name contains characters that are not allowed")
 	}
 	return nil
 }
@@ -95,7 +97,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 		return
 	}
 	if s.Tokens == nil {
-		return NewToken{}, fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return NewToken{}, fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	name = strings.TrimSpace(name)
 	if err := checkTokenName(name); err != nil {
@@ -103,7 +105,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, c authz.Caller, name strin
 	}
 	now := s.Now().UTC()
 	if !expires.IsZero() && !expires.After(now) {
-		return NewToken{}, problem("expires_at", "invalid", "the expiry must be in the future")
+		return NewToken{}, validation.One("expires_at", "invalid", "the expiry must be in the future")
 	}
 	t, secret, err := mintToken(c.Account.ID, name, expires.UTC(), now, s.Rand)
 	if err != nil {
@@ -127,7 +129,7 @@ func (s *Service) ListAPITokens(ctx context.Context, c authz.Caller) (_ []TokenJ
 		return
 	}
 	if s.Tokens == nil {
-		return nil, fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return nil, fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	all, err := s.Tokens.ListAPITokens(ctx)
 	if err != nil {
@@ -163,7 +165,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, c authz.Caller, id string)
 		return
 	}
 	if s.Tokens == nil {
-		return fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	t, err := s.Tokens.GetAPIToken(ctx, id)
 	if err != nil {
@@ -216,7 +218,7 @@ var ErrNotAdmin = errors.New("the account is not an active administrator")
 func CreateToken(ctx context.Context, tokens store.APITokens, st store.Store, roles *account.Model,
 	adminEmail, name string, now time.Time, rnd io.Reader) (string, error) {
 	if tokens == nil {
-		return "", fmt.Errorf("%w: API tokens", ErrUnavailable)
+		return "", fmt.Errorf("%w: API tokens", apperr.ErrUnavailable)
 	}
 	name = strings.TrimSpace(name)
 	if err := checkTokenName(name); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
@@ -17,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
@@ -118,20 +120,24 @@ func newEnv(t *testing.T, model *account.Model) *env {
 		Now: clock, Rand: rnd, Logger: slog.New(slog.DiscardHandler),
 	}
 	e.svc.Rules = rules.NewService(st, st, st, model, clock, rnd, nil)
-	pk, err := passkey.New(passkey.Options{PublicURL: &url.URL{Scheme: "https", Host: "gate.example.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sessions, err := session.NewManager(st, session.Options{PublicURL: &url.URL{Scheme: "https", Host: "gate.example.com"}, HashKey: bytes.Repeat([]byte{7}, 32)}, clock, rnd, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pk.Store, pk.Credentials, pk.Networks, pk.Sessions = st, st, passkey.StoreNetworks{Store: st}, sessions
-	pk.Now, pk.Rand, pk.Logger = clock, rnd, slog.New(slog.DiscardHandler)
+	pk, err := passkey.New(passkey.Deps{PublicURL: &url.URL{Scheme: "https", Host: "gate.example.com"},
+		Store: st, Credentials: st, Networks: passkey.StoreNetworks{Store: st}, Sessions: sessions,
+		Now: clock, Rand: rnd, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.svc.Passkeys = pk
 	e.csrf = web.NewCSRF([]byte("0123456789abcdef0123456789abcdef"), false, rnd)
 	e.mux = http.NewServeMux()
-	(&Handler{Service: e.svc, CSRF: e.csrf,
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	New(Deps{Service: e.svc, CSRF: e.csrf, Catalog: catalog,
 		ClientIP: func(*http.Request) string { return "192.0.2.7" }, Logger: slog.New(slog.DiscardHandler)}).Mount(e.mux)
 	return e
 }

@@ -3,18 +3,16 @@ package api
 import (
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/httperr"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/rules"
-	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -30,8 +28,10 @@ type Endpoint func(w http.ResponseWriter, r *http.Request, c authz.Caller) error
 // JSON shape. Authorization itself is the service's: every operation
 // checks its caller again, with its target.
 type Guard struct {
-	Service  *adminsvc.Service
-	CSRF     *web.CSRF
+	Service *adminsvc.Service
+	CSRF    *web.CSRF
+	// Catalog holds the error messages.
+	Catalog  *i18n.Catalog
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
 }
@@ -51,10 +51,7 @@ func (g *Guard) Handle(mux *http.ServeMux, pattern string, op adminsvc.Op, fn En
 		}
 		// A token is no browser's: only a session needs the CSRF header.
 		csrfOK := c.Via != authz.ViaSession || g.CSRF.Check(r)
-		if err := g.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, csrfOK); errors.Is(err, adminsvc.ErrCSRF) {
-			httpapi.WriteError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
-			return
-		} else if err != nil {
+		if err := g.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, csrfOK); err != nil {
 			g.Fail(w, r, err)
 			return
 		}
@@ -83,75 +80,33 @@ func (g *Guard) Authenticate(r *http.Request) (authz.Caller, error) {
 	return g.Service.LoadCaller(ctx, t.AccountID, authz.ViaToken, t.ID)
 }
 
-// Fail writes err as the contract's JSON error; the detail of an
-// unexpected error goes to the log only.
+// Fail writes err as the contract's JSON error, with the status and code
+// of httperr's table and its message from the catalogue in the caller's
+// language; the detail of an unexpected error goes to the log only.
 func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		ae *httpapi.Error
-		be httpapi.BodyError
-		ve *validation.Error
-		ce *account.ConflictError
-		te *account.TransitionError
+		be    httpapi.BodyError
+		inUse *rules.InUseError
 	)
-	var (
-		inUse  *rules.InUseError
-		tooBig *http.MaxBytesError
-		rl     *adminsvc.RateLimitError
-	)
-	switch {
-	case errors.As(err, &be):
+	if errors.As(err, &be) {
 		httpapi.WriteJSON(w, be.StatusCode(), be.Body())
 		return
-	case errors.As(err, &inUse):
-		var b inUseBody
-		b.Error.ErrorDetail = httpapi.ErrorDetail{Code: "in_use", Message: inUse.Error()}
-		b.Error.Rules = inUse.Rules
-		httpapi.WriteJSON(w, http.StatusConflict, b)
-		return
-	case errors.As(err, &ae):
-	case errors.As(err, &rl):
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
-		ae = &httpapi.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: rl.Message}
-	case errors.As(err, &tooBig):
-		ae = &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is too large"}
-	case errors.Is(err, rules.ErrStaleImport):
-		ae = &httpapi.Error{Status: http.StatusConflict, Code: "stale_preview", Message: err.Error()}
-	case errors.Is(err, adminsvc.ErrCompanyRequired):
-		ae = &httpapi.Error{Status: http.StatusBadRequest, Code: "company_required", Message: "you administer several companies; name one with ?company="}
-	case errors.Is(err, authz.ErrUnauthenticated):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		ae = &httpapi.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in or send a valid API token"}
-	case errors.Is(err, authz.ErrForbidden):
-		ae = &httpapi.Error{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
-	case errors.As(err, &ve):
-		fields := map[string]string{}
-		for _, p := range ve.Problems {
-			if _, dup := fields[p.Field]; !dup {
-				fields[p.Field] = p.Message
-			}
-		}
-		ae = &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: "the request has invalid fields", Fields: fields}
-	case errors.Is(err, account.ErrSelfAction):
-		ae = &httpapi.Error{Status: http.StatusForbidden, Code: "self_action", Message: err.Error()}
-	case errors.Is(err, account.ErrLastAdmin):
-		ae = &httpapi.Error{Status: http.StatusConflict, Code: "last_admin", Message: err.Error()}
-	case errors.As(err, &te):
-		ae = &httpapi.Error{Status: http.StatusConflict, Code: "invalid_transition", Message: te.Error()}
-	case errors.As(err, &ce):
-		ae = &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: ce.Message, Fields: map[string]string{ce.Field: ce.Message}}
-	case errors.Is(err, store.ErrConflict):
-		ae = &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: "this conflicts with an existing record"}
-	case errors.Is(err, store.ErrNotFound):
-		ae = &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
-	case errors.Is(err, adminsvc.ErrUnavailable):
-		ae = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: err.Error()}
-	case errors.Is(err, store.ErrUnavailable):
-		ae = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the store is unavailable; try again"}
-	default:
-		g.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
-		ae = &httpapi.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	}
-	httpapi.WriteJSON(w, ae.Status, httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}})
+	a := httperr.For(err)
+	if a.Unexpected() {
+		g.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if a.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	if errors.As(err, &inUse) {
+		var b inUseBody
+		b.Error.ErrorDetail = a.JSONDetail(g.Catalog, i18n.Negotiate("", r))
+		b.Error.Rules = inUse.Rules
+		httpapi.WriteJSON(w, a.Status, b)
+		return
+	}
+	a.WriteJSON(w, r, g.Catalog)
 }
 
 // inUseBody adds the rules that use a property to the error shape.

@@ -3,12 +3,14 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
@@ -23,15 +25,22 @@ const Prefix = "/.gatehouse/api/v1/"
 // MaxBodyBytes bounds a request body.
 const MaxBodyBytes = 1 << 20
 
-// Handler serves the JSON API over the admin service.
-type Handler struct {
+// Deps are what the JSON API needs, given to New at once.
+type Deps struct {
 	Service  *adminsvc.Service
 	CSRF     *web.CSRF
+	Catalog  *i18n.Catalog // error messages
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
 	// MaxImport bounds a CSV import body (default 5 MiB).
 	MaxImport int64
 }
+
+// Handler serves the JSON API over the admin service.
+type Handler struct{ d Deps }
+
+// New builds the JSON API, complete.
+func New(d Deps) *Handler { return &Handler{d: d} }
 
 func badRequest(format string, args ...any) error { return httpapi.BadRequest(format, args...) }
 
@@ -39,7 +48,7 @@ func badRequest(format string, args ...any) error { return httpapi.BadRequest(fo
 // behind the Guard, so an endpoint cannot be added without naming what it
 // does and who may.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	g := &Guard{Service: h.Service, CSRF: h.CSRF, ClientIP: h.ClientIP, Logger: h.Logger}
+	g := &Guard{Service: h.d.Service, CSRF: h.d.CSRF, Catalog: h.d.Catalog, ClientIP: h.d.ClientIP, Logger: h.d.Logger}
 	for _, rt := range []struct {
 		pattern string
 		op      adminsvc.Op
@@ -170,7 +179,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, c authz.C
 	if err != nil {
 		return err
 	}
-	page, err := h.Service.ListAccounts(r.Context(), c, adminsvc.AccountFilter{
+	page, err := h.d.Service.ListAccounts(r.Context(), c, adminsvc.AccountFilter{
 		Search: q.Get("search"), Status: q.Get("status"), Role: q.Get("role"), Company: q.Get("company"),
 		Site: q.Get("site"), After: q.Get("after"), Limit: limit,
 	})
@@ -197,7 +206,7 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, c authz.
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	out, err := h.Service.CreateAccount(r.Context(), c, adminsvc.NewAccount{
+	out, err := h.d.Service.CreateAccount(r.Context(), c, adminsvc.NewAccount{
 		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language,
 		DateFormat: b.DateFormat, Kind: b.Kind, SignIn: b.SignIn, Memberships: memberships(b.Memberships),
 	})
@@ -209,7 +218,7 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, c authz.
 }
 
 func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	a, err := h.Service.GetAccount(r.Context(), c, r.PathValue("id"))
+	a, err := h.d.Service.GetAccount(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -256,7 +265,7 @@ func (h *Handler) updateAccount(w http.ResponseWriter, r *http.Request, c authz.
 	if err != nil {
 		return err
 	}
-	a, err := h.Service.UpdateAccount(r.Context(), c, r.PathValue("id"), adminsvc.AccountUpdate{
+	a, err := h.d.Service.UpdateAccount(r.Context(), c, r.PathValue("id"), adminsvc.AccountUpdate{
 		Profile: account.ProfileUpdate{Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language, DateFormat: b.DateFormat},
 		Kind:    b.Kind, Properties: props,
 	})
@@ -271,7 +280,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, c authz.
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if err := h.Service.DeleteAccount(r.Context(), c, r.PathValue("id")); err != nil {
+	if err := h.d.Service.DeleteAccount(r.Context(), c, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -283,7 +292,7 @@ func (h *Handler) lifecycle(action string) Endpoint {
 		if err := emptyBody(w, r); err != nil {
 			return err
 		}
-		a, err := h.Service.Lifecycle(r.Context(), c, r.PathValue("id"), action)
+		a, err := h.d.Service.Lifecycle(r.Context(), c, r.PathValue("id"), action)
 		if err != nil {
 			return err
 		}
@@ -296,7 +305,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, c authz.Ca
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	n, err := h.Service.EndAccountSessions(r.Context(), c, r.PathValue("id"))
+	n, err := h.d.Service.EndAccountSessions(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -314,7 +323,7 @@ func (h *Handler) setMembership(w http.ResponseWriter, r *http.Request, c authz.
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	a, err := h.Service.SetMembership(r.Context(), c, r.PathValue("id"), account.MembershipInput{
+	a, err := h.d.Service.SetMembership(r.Context(), c, r.PathValue("id"), account.MembershipInput{
 		Company: r.PathValue("company"), Role: strings.TrimSpace(b.Role), Sites: b.Sites,
 	})
 	if err != nil {
@@ -328,7 +337,7 @@ func (h *Handler) removeMembership(w http.ResponseWriter, r *http.Request, c aut
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	a, err := h.Service.RemoveMembership(r.Context(), c, r.PathValue("id"), r.PathValue("company"))
+	a, err := h.d.Service.RemoveMembership(r.Context(), c, r.PathValue("id"), r.PathValue("company"))
 	if err != nil {
 		return err
 	}
@@ -347,7 +356,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c authz.Caller)
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	res, err := h.Service.Invite(r.Context(), c, adminsvc.Invitations{Emails: b.Emails, Memberships: memberships(b.Memberships), Language: b.Language})
+	res, err := h.d.Service.Invite(r.Context(), c, adminsvc.Invitations{Emails: b.Emails, Memberships: memberships(b.Memberships), Language: b.Language})
 	if err != nil {
 		return err
 	}
@@ -359,7 +368,7 @@ func (h *Handler) exportCSV(w http.ResponseWriter, r *http.Request, c authz.Call
 	// Rendered into a buffer first, so a failure midway is a clean error
 	// and never half a file.
 	var buf bytes.Buffer
-	if err := h.Service.ExportCSV(r.Context(), c, &buf); err != nil {
+	if err := h.d.Service.ExportCSV(r.Context(), c, &buf); err != nil {
 		return err
 	}
 	hd := w.Header()
@@ -384,7 +393,7 @@ type createCompanyBody struct {
 }
 
 func (h *Handler) listCompanies(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.ListCompanies(r.Context(), c)
+	out, err := h.d.Service.ListCompanies(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -397,7 +406,7 @@ func (h *Handler) createCompany(w http.ResponseWriter, r *http.Request, c authz.
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	co, err := h.Service.CreateCompany(r.Context(), c, b.ID, b.Name)
+	co, err := h.d.Service.CreateCompany(r.Context(), c, b.ID, b.Name)
 	if err != nil {
 		return err
 	}
@@ -410,7 +419,7 @@ func (h *Handler) renameCompany(w http.ResponseWriter, r *http.Request, c authz.
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	co, err := h.Service.RenameCompany(r.Context(), c, r.PathValue("id"), b.Name)
+	co, err := h.d.Service.RenameCompany(r.Context(), c, r.PathValue("id"), b.Name)
 	if err != nil {
 		return err
 	}
@@ -419,7 +428,7 @@ func (h *Handler) renameCompany(w http.ResponseWriter, r *http.Request, c authz.
 }
 
 func (h *Handler) companyMembers(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	ms, err := h.Service.CompanyMembers(r.Context(), c, r.PathValue("id"))
+	ms, err := h.d.Service.CompanyMembers(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -433,7 +442,7 @@ type createSiteBody struct {
 }
 
 func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.ListSites(r.Context(), c, r.URL.Query().Get("company"))
+	out, err := h.d.Service.ListSites(r.Context(), c, r.URL.Query().Get("company"))
 	if err != nil {
 		return err
 	}
@@ -446,7 +455,7 @@ func (h *Handler) createSite(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	site, err := h.Service.CreateSite(r.Context(), c, strings.TrimSpace(b.Company), b.Name)
+	site, err := h.d.Service.CreateSite(r.Context(), c, strings.TrimSpace(b.Company), b.Name)
 	if err != nil {
 		return err
 	}
@@ -459,7 +468,7 @@ func (h *Handler) renameSite(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	site, err := h.Service.RenameSite(r.Context(), c, r.PathValue("id"), b.Name)
+	site, err := h.d.Service.RenameSite(r.Context(), c, r.PathValue("id"), b.Name)
 	if err != nil {
 		return err
 	}
@@ -468,7 +477,7 @@ func (h *Handler) renameSite(w http.ResponseWriter, r *http.Request, c authz.Cal
 }
 
 func (h *Handler) siteMembers(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	ms, err := h.Service.SiteMembers(r.Context(), c, r.PathValue("id"))
+	ms, err := h.d.Service.SiteMembers(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -486,9 +495,9 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 		return err
 	}
 	if b.Accounts == nil {
-		return &validation.Error{Problems: []validation.Problem{{Field: "accounts", Code: "required", Message: "list the accounts that may reach the site (an empty list removes them all)"}}}
+		return validation.One("accounts", "required", "list the accounts that may reach the site (an empty list removes them all)")
 	}
-	ms, err := h.Service.SetSiteMembers(r.Context(), c, r.PathValue("id"), b.Accounts)
+	ms, err := h.d.Service.SetSiteMembers(r.Context(), c, r.PathValue("id"), b.Accounts)
 	if err != nil {
 		return err
 	}
@@ -499,12 +508,12 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 // --- providers, audit, tokens ---
 
 func (h *Handler) providers(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	if h.Service.Integrations != nil {
+	if h.d.Service.Integrations != nil {
 		return h.providerViews(w, r, c)
 	}
 	out := []adminsvc.ProviderStatus{}
-	if h.Service.Providers != nil {
-		out = append(out, h.Service.Providers()...)
+	if h.d.Service.Providers != nil {
+		out = append(out, h.d.Service.Providers()...)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providers": out})
 	return nil
@@ -530,7 +539,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c authz.Caller) 
 	if err != nil {
 		return err
 	}
-	page, err := h.Service.ListAudit(r.Context(), c, adminsvc.AuditFilter{
+	page, err := h.d.Service.ListAudit(r.Context(), c, adminsvc.AuditFilter{
 		Actor: q.Get("actor"), Target: q.Get("target"), Action: q.Get("action"), Category: q.Get("category"),
 		Since: since, Until: until, Before: before, Limit: limit,
 	})
@@ -542,7 +551,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c authz.Caller) 
 }
 
 func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.ListAPITokens(r.Context(), c)
+	out, err := h.d.Service.ListAPITokens(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -564,7 +573,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, c authz.Ca
 	if b.ExpiresAt != nil {
 		exp = *b.ExpiresAt
 	}
-	t, err := h.Service.CreateAPIToken(r.Context(), c, b.Name, exp)
+	t, err := h.d.Service.CreateAPIToken(r.Context(), c, b.Name, exp)
 	if err != nil {
 		return err
 	}
@@ -576,7 +585,7 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, c authz.Ca
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if err := h.Service.RevokeAPIToken(r.Context(), c, r.PathValue("id")); err != nil {
+	if err := h.d.Service.RevokeAPIToken(r.Context(), c, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -12,7 +12,7 @@ import (
 // Passkeys and workstation enrolment of an account.
 
 func (h *Handler) listCredentials(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.ListCredentials(r.Context(), c, r.PathValue("id"))
+	out, err := h.d.Service.ListCredentials(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -24,7 +24,7 @@ func (h *Handler) revokeCredential(w http.ResponseWriter, r *http.Request, c aut
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if _, err := h.Service.RevokeCredential(r.Context(), c, r.PathValue("id"), r.PathValue("credId")); err != nil {
+	if _, err := h.d.Service.RevokeCredential(r.Context(), c, r.PathValue("id"), r.PathValue("credId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -39,7 +39,7 @@ func (h *Handler) createEnrolment(w http.ResponseWriter, r *http.Request, c auth
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	e, err := h.Service.CreateEnrolment(r.Context(), c, r.PathValue("id"), in.Name, in.AllowedNetworks)
+	e, err := h.d.Service.CreateEnrolment(r.Context(), c, r.PathValue("id"), in.Name, in.AllowedNetworks)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (h *Handler) createEnrolment(w http.ResponseWriter, r *http.Request, c auth
 }
 
 func (h *Handler) getNetworks(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	nets, err := h.Service.AllowedNetworks(r.Context(), c, r.PathValue("id"))
+	nets, err := h.d.Service.AllowedNetworks(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (h *Handler) putNetworks(w http.ResponseWriter, r *http.Request, c authz.Ca
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	nets, err := h.Service.SetAllowedNetworks(r.Context(), c, r.PathValue("id"), in.AllowedNetworks)
+	nets, err := h.d.Service.SetAllowedNetworks(r.Context(), c, r.PathValue("id"), in.AllowedNetworks)
 	if err != nil {
 		return err
 	}

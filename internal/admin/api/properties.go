@@ -24,7 +24,7 @@ import (
 // company is the company a call names with ?company=, or the caller's
 // only one where op is allowed.
 func (h *Handler) company(r *http.Request, c authz.Caller, op adminsvc.Op) (string, error) {
-	return h.Service.Company(r.Context(), c, op, r.URL.Query().Get("company"))
+	return h.d.Service.Company(r.Context(), c, op, r.URL.Query().Get("company"))
 }
 
 // parseValues reads values as the API takes them: a key maps to a
@@ -75,7 +75,7 @@ func (h *Handler) listDefs(w http.ResponseWriter, r *http.Request, c authz.Calle
 	if err != nil {
 		return err
 	}
-	defs, err := h.Service.ListProperties(r.Context(), c, company)
+	defs, err := h.d.Service.ListProperties(r.Context(), c, company)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (h *Handler) createDef(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	d, err := h.Service.CreateProperty(r.Context(), c, store.PropertyDef{CompanyID: company, Key: in.Key, Labels: in.Labels, Type: in.Type, Choices: in.Choices})
+	d, err := h.d.Service.CreateProperty(r.Context(), c, store.PropertyDef{CompanyID: company, Key: in.Key, Labels: in.Labels, Type: in.Type, Choices: in.Choices})
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (h *Handler) getDef(w http.ResponseWriter, r *http.Request, c authz.Caller)
 	if err != nil {
 		return err
 	}
-	d, err := h.Service.GetProperty(r.Context(), c, company, r.PathValue("key"))
+	d, err := h.d.Service.GetProperty(r.Context(), c, company, r.PathValue("key"))
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (h *Handler) updateDef(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	d, err := h.Service.UpdateProperty(r.Context(), c, company, r.PathValue("key"), in.Labels, in.Choices)
+	d, err := h.d.Service.UpdateProperty(r.Context(), c, company, r.PathValue("key"), in.Labels, in.Choices)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (h *Handler) deleteDef(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if err := h.Service.DeleteProperty(r.Context(), c, company, r.PathValue("key")); err != nil {
+	if err := h.d.Service.DeleteProperty(r.Context(), c, company, r.PathValue("key")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -169,7 +169,7 @@ func (h *Handler) getValues(w http.ResponseWriter, r *http.Request, c authz.Call
 		return err
 	}
 	id := r.PathValue("id")
-	vals, err := h.Service.PropertyValues(r.Context(), c, id, company)
+	vals, err := h.d.Service.PropertyValues(r.Context(), c, id, company)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (h *Handler) patchValues(w http.ResponseWriter, r *http.Request, c authz.Ca
 		return err
 	}
 	id := r.PathValue("id")
-	vals, err := h.Service.SetPropertyValues(r.Context(), c, id, company, values)
+	vals, err := h.d.Service.SetPropertyValues(r.Context(), c, id, company, values)
 	if err != nil {
 		return err
 	}
@@ -215,11 +215,11 @@ func (h *Handler) putValue(w http.ResponseWriter, r *http.Request, c authz.Calle
 	if err != nil {
 		return err
 	}
-	if _, err := h.Service.GetProperty(r.Context(), c, company, key); err != nil {
+	if _, err := h.d.Service.GetProperty(r.Context(), c, company, key); err != nil {
 		return err
 	}
 	id := r.PathValue("account")
-	vals, err := h.Service.SetPropertyValues(r.Context(), c, id, company, values)
+	vals, err := h.d.Service.SetPropertyValues(r.Context(), c, id, company, values)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err != nil {
 		return err
 	}
-	limit := h.MaxImport
+	limit := h.d.MaxImport
 	if limit <= 0 {
 		limit = 5 << 20
 	}
@@ -249,7 +249,7 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Call
 	}
 	confirm := r.URL.Query().Get("confirm")
 	if confirm == "" {
-		rep, err := h.Service.PreviewImport(r.Context(), c, company, data)
+		rep, err := h.d.Service.PreviewImport(r.Context(), c, company, data)
 		if tl := (*rules.ImportTooLargeError)(nil); errors.As(err, &tl) {
 			return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "too_large", Message: tl.Message}
 		}
@@ -259,7 +259,7 @@ func (h *Handler) importCSV(w http.ResponseWriter, r *http.Request, c authz.Call
 		httpapi.WriteJSON(w, http.StatusOK, rep)
 		return nil
 	}
-	rep, err := h.Service.ApplyImport(r.Context(), c, company, data, confirm)
+	rep, err := h.d.Service.ApplyImport(r.Context(), c, company, data, confirm)
 	if tl := (*rules.ImportTooLargeError)(nil); errors.As(err, &tl) {
 		return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "too_large", Message: tl.Message}
 	}
@@ -290,7 +290,7 @@ func (h *Handler) relations(w http.ResponseWriter, r *http.Request, c authz.Call
 	if co := q.Get("company"); co != "" {
 		companies = []string{co}
 	}
-	links, err := h.Service.Relations(r.Context(), c, companies, object, acct, q.Get("key"))
+	links, err := h.d.Service.Relations(r.Context(), c, companies, object, acct, q.Get("key"))
 	if err != nil {
 		return err
 	}
@@ -327,7 +327,7 @@ func (h *Handler) listRules(w http.ResponseWriter, r *http.Request, c authz.Call
 	if err != nil {
 		return err
 	}
-	rs, err := h.Service.ListRules(r.Context(), c, company)
+	rs, err := h.d.Service.ListRules(r.Context(), c, company)
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	rl, err := h.Service.CreateRule(r.Context(), c, company, in)
+	rl, err := h.d.Service.CreateRule(r.Context(), c, company, in)
 	if err != nil {
 		return err
 	}
@@ -357,7 +357,7 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request, c authz.Cal
 }
 
 func (h *Handler) getRule(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	rl, err := h.Service.GetRule(r.Context(), c, r.PathValue("id"))
+	rl, err := h.d.Service.GetRule(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -370,7 +370,7 @@ func (h *Handler) updateRule(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	rl, err := h.Service.UpdateRule(r.Context(), c, r.PathValue("id"), in)
+	rl, err := h.d.Service.UpdateRule(r.Context(), c, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if _, err := h.Service.DeleteRule(r.Context(), c, r.PathValue("id")); err != nil {
+	if _, err := h.d.Service.DeleteRule(r.Context(), c, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -399,7 +399,7 @@ func (h *Handler) explain(w http.ResponseWriter, r *http.Request, c authz.Caller
 	if acct == "" {
 		return badRequest("name the account with ?account=")
 	}
-	ex, err := h.Service.Explain(r.Context(), c, acct, company, q.Get("capability"), q.Get("tag"))
+	ex, err := h.d.Service.Explain(r.Context(), c, acct, company, q.Get("capability"), q.Get("tag"))
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (b providerBody) input(id string) adminsvc.ProviderInput {
 }
 
 func (h *Handler) providerViews(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.ListProviderViews(r.Context(), c)
+	out, err := h.d.Service.ListProviderViews(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func (h *Handler) providerViews(w http.ResponseWriter, r *http.Request, c authz.
 }
 
 func (h *Handler) getProvider(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.GetProvider(r.Context(), c, r.PathValue("id"))
+	out, err := h.d.Service.GetProvider(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (h *Handler) createProvider(w http.ResponseWriter, r *http.Request, c authz
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	out, err := h.Service.CreateProvider(r.Context(), c, b.input(b.ID))
+	out, err := h.d.Service.CreateProvider(r.Context(), c, b.input(b.ID))
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (h *Handler) updateProvider(w http.ResponseWriter, r *http.Request, c authz
 	if b.Enabled != nil {
 		return badRequest("enabled is changed with POST providers/%s/enable or /disable", id)
 	}
-	out, err := h.Service.UpdateProvider(r.Context(), c, b.input(id))
+	out, err := h.d.Service.UpdateProvider(r.Context(), c, b.input(id))
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (h *Handler) enableProvider(enabled bool) Endpoint {
 		if err := emptyBody(w, r); err != nil {
 			return err
 		}
-		out, err := h.Service.SetProviderEnabled(r.Context(), c, r.PathValue("id"), enabled)
+		out, err := h.d.Service.SetProviderEnabled(r.Context(), c, r.PathValue("id"), enabled)
 		if err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func (h *Handler) enableProvider(enabled bool) Endpoint {
 }
 
 func (h *Handler) deleteProvider(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	if err := h.Service.DeleteProvider(r.Context(), c, r.PathValue("id")); err != nil {
+	if err := h.d.Service.DeleteProvider(r.Context(), c, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -103,7 +103,7 @@ func (h *Handler) startProviderTest(w http.ResponseWriter, r *http.Request, c au
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	target, err := h.Service.StartProviderTest(r.Context(), c, r.PathValue("id"))
+	target, err := h.d.Service.StartProviderTest(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (h *Handler) startProviderTest(w http.ResponseWriter, r *http.Request, c au
 }
 
 func (h *Handler) providerTestResult(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.ProviderTestResult(r.Context(), c, r.PathValue("rid"))
+	out, err := h.d.Service.ProviderTestResult(r.Context(), c, r.PathValue("rid"))
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
-	out, err := h.Service.ListAccountSessions(r.Context(), c, r.PathValue("id"))
+	out, err := h.d.Service.ListAccountSessions(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -20,7 +20,7 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, c authz.Cal
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	if err := h.Service.EndAccountSession(r.Context(), c, r.PathValue("id"), r.PathValue("sid")); err != nil {
+	if err := h.d.Service.EndAccountSession(r.Context(), c, r.PathValue("id"), r.PathValue("sid")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -50,7 +50,7 @@ const (
 )
 
 func (h *Handler) tokensBody(x *call) (tokensBody, error) {
-	ts, err := h.Service.ListAPITokens(x.ctx(), x.c)
+	ts, err := h.d.Service.ListAPITokens(x.ctx(), x.c)
 	if err != nil {
 		return tokensBody{}, err
 	}
@@ -58,13 +58,13 @@ func (h *Handler) tokensBody(x *call) (tokensBody, error) {
 	for i, t := range ts {
 		owners[i] = t.Account
 	}
-	emails, err := h.Service.Emails(x.ctx(), x.c, owners)
+	emails, err := h.d.Service.Emails(x.ctx(), x.c, owners)
 	if err != nil {
 		return tokensBody{}, err
 	}
-	now := h.Service.Now()
+	now := h.d.Service.Now()
 	id := make([]byte, 16)
-	if _, err := io.ReadFull(h.Service.Rand, id); err != nil {
+	if _, err := io.ReadFull(h.d.Service.Rand, id); err != nil {
 		return tokensBody{}, err
 	}
 	b := tokensBody{FormID: base64.RawURLEncoding.EncodeToString(id), Expires: now.Add(DefaultTokenLifetime).UTC().Format(time.DateOnly)}
@@ -116,7 +116,7 @@ func (h *Handler) createToken(x *call) error {
 	if formValue(x, "never") == "" {
 		v := formValue(x, "expires")
 		if v == "" {
-			expires = h.Service.Now().Add(DefaultTokenLifetime)
+			expires = h.d.Service.Now().Add(DefaultTokenLifetime)
 		} else {
 			d, err := time.Parse(time.DateOnly, v)
 			if err != nil {
@@ -126,7 +126,7 @@ func (h *Handler) createToken(x *call) error {
 			expires = d.Add(24 * time.Hour)
 		}
 	}
-	t, err := h.Service.CreateAPIToken(x.ctx(), x.c, name, expires)
+	t, err := h.d.Service.CreateAPIToken(x.ctx(), x.c, name, expires)
 	if err != nil {
 		return h.tokenProblems(x, name, err)
 	}
@@ -172,7 +172,7 @@ func (h *Handler) tokenProblems(x *call, name string, err error) error {
 }
 
 func (h *Handler) revokeToken(x *call) error {
-	if err := h.Service.RevokeAPIToken(x.ctx(), x.c, x.r.PathValue("id")); err != nil {
+	if err := h.d.Service.RevokeAPIToken(x.ctx(), x.c, x.r.PathValue("id")); err != nil {
 		return err
 	}
 	redirect(x, Prefix+"tokens", "token_revoked")
@@ -203,20 +203,20 @@ func (h *Handler) audit(x *call) error {
 		Action: strings.TrimSpace(q.Get("action")), Category: q.Get("category"),
 		Categories: []string{"admin", "auth"},
 	}
-	if h.Service.SeesIntegrationLogs(x.c) {
+	if h.d.Service.SeesIntegrationLogs(x.c) {
 		b.Categories = append(b.Categories, adminsvc.CategoryIntegration)
 	}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	// People search by email; the log keys actors and targets by id.
-	actor, err := h.Service.AccountRef(x.ctx(), x.c, b.Actor)
+	actor, err := h.d.Service.AccountRef(x.ctx(), x.c, b.Actor)
 	if err != nil {
 		return err
 	}
-	target, err := h.Service.AccountRef(x.ctx(), x.c, b.Target)
+	target, err := h.d.Service.AccountRef(x.ctx(), x.c, b.Target)
 	if err != nil {
 		return err
 	}
-	page, err := h.Service.ListAudit(x.ctx(), x.c, adminsvc.AuditFilter{
+	page, err := h.d.Service.ListAudit(x.ctx(), x.c, adminsvc.AuditFilter{
 		Actor: actor, Target: target, Action: b.Action, Category: b.Category, Before: max(before, 0),
 	})
 	if err != nil {
@@ -231,7 +231,7 @@ func (h *Handler) audit(x *call) error {
 			}
 		}
 	}
-	emails, err := h.Service.Emails(x.ctx(), x.c, ids)
+	emails, err := h.d.Service.Emails(x.ctx(), x.c, ids)
 	if err != nil {
 		return err
 	}

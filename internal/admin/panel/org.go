@@ -26,17 +26,17 @@ type companiesBody struct {
 }
 
 func (h *Handler) companiesBody(x *call) (companiesBody, error) {
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.d.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return companiesBody{}, err
 	}
-	b := companiesBody{CanCreate: h.Service.CreatesCompanies(x.c)}
+	b := companiesBody{CanCreate: h.d.Service.CreatesCompanies(x.c)}
 	for _, co := range cos {
-		members, err := h.Service.CompanyMembers(x.ctx(), x.c, co.ID)
+		members, err := h.d.Service.CompanyMembers(x.ctx(), x.c, co.ID)
 		if err != nil {
 			return companiesBody{}, err
 		}
-		sites, err := h.Service.ListSites(x.ctx(), x.c, co.ID)
+		sites, err := h.d.Service.ListSites(x.ctx(), x.c, co.ID)
 		if err != nil {
 			return companiesBody{}, err
 		}
@@ -56,12 +56,12 @@ func (h *Handler) companies(x *call) error {
 
 func (h *Handler) createCompany(x *call) error {
 	id, name := formValue(x, "id"), formValue(x, "name")
-	_, err := h.Service.CreateCompany(x.ctx(), x.c, id, name)
+	_, err := h.d.Service.CreateCompany(x.ctx(), x.c, id, name)
 	return h.companiesSaved(x, err, "company_created", func(b *companiesBody) { b.NewID, b.NewName = id, name })
 }
 
 func (h *Handler) renameCompany(x *call) error {
-	_, err := h.Service.RenameCompany(x.ctx(), x.c, x.r.PathValue("id"), formValue(x, "name"))
+	_, err := h.d.Service.RenameCompany(x.ctx(), x.c, x.r.PathValue("id"), formValue(x, "name"))
 	return h.companiesSaved(x, err, "saved", nil)
 }
 
@@ -103,10 +103,10 @@ type siteRow struct {
 func (h *Handler) sitesBody(x *call, company string) (sitesBody, error) {
 	b := sitesBody{Company: company}
 	var err error
-	if b.Companies, err = h.Service.ListCompanies(x.ctx(), x.c); err != nil {
+	if b.Companies, err = h.d.Service.ListCompanies(x.ctx(), x.c); err != nil {
 		return sitesBody{}, err
 	}
-	sites, err := h.Service.ListSites(x.ctx(), x.c, company)
+	sites, err := h.d.Service.ListSites(x.ctx(), x.c, company)
 	if err != nil {
 		return sitesBody{}, err
 	}
@@ -127,7 +127,7 @@ func (h *Handler) sites(x *call) error {
 
 func (h *Handler) createSite(x *call) error {
 	company, name := formValue(x, "company"), formValue(x, "name")
-	site, err := h.Service.CreateSite(x.ctx(), x.c, company, name)
+	site, err := h.d.Service.CreateSite(x.ctx(), x.c, company, name)
 	if ps, ok := h.siteProblems(x, err); ok {
 		b, err := h.sitesBody(x, "")
 		if err != nil {
@@ -153,7 +153,7 @@ type siteBody struct {
 }
 
 func (h *Handler) siteBody(x *call, id string) (siteBody, error) {
-	sites, err := h.Service.ListSites(x.ctx(), x.c, "")
+	sites, err := h.d.Service.ListSites(x.ctx(), x.c, "")
 	if err != nil {
 		return siteBody{}, err
 	}
@@ -166,14 +166,14 @@ func (h *Handler) siteBody(x *call, id string) (siteBody, error) {
 	}
 	// SiteMembers answers not found or forbidden for a site outside the
 	// caller's companies, before the page says anything about it.
-	if b.Members, err = h.Service.SiteMembers(x.ctx(), x.c, id); err != nil {
+	if b.Members, err = h.d.Service.SiteMembers(x.ctx(), x.c, id); err != nil {
 		return siteBody{}, err
 	}
 	if !found {
 		return siteBody{}, store.ErrNotFound
 	}
 	b.Company = b.Site.Company
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.d.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return siteBody{}, err
 	}
@@ -196,7 +196,7 @@ func (h *Handler) sitePage(x *call) error {
 
 func (h *Handler) renameSite(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.Service.RenameSite(x.ctx(), x.c, id, formValue(x, "name"))
+	_, err := h.d.Service.RenameSite(x.ctx(), x.c, id, formValue(x, "name"))
 	return h.siteSaved(x, id, err, "saved")
 }
 
@@ -209,7 +209,7 @@ func (h *Handler) setSiteMembers(x *call) error {
 	if accounts == nil {
 		accounts = []string{}
 	}
-	_, err := h.Service.SetSiteMembers(x.ctx(), x.c, id, accounts)
+	_, err := h.d.Service.SetSiteMembers(x.ctx(), x.c, id, accounts)
 	return h.siteSaved(x, id, err, "access_saved")
 }
 
@@ -236,7 +236,7 @@ func (h *Handler) siteSaved(x *call, id string, err error, notice string) error 
 // than the generic "already taken".
 func (h *Handler) siteProblems(x *call, err error) ([]string, bool) {
 	if errors.Is(err, store.ErrConflict) {
-		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.site_name_taken")}, true
+		return []string{h.d.Renderer.Catalog.T(x.lang, "admin.problem.site_name_taken")}, true
 	}
 	return h.problems(x, err)
 }

@@ -5,7 +5,6 @@ package panel
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,7 +15,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/admin/adminsvc"
 	"github.com/gatehouse/gatehouse/internal/admin/authz"
+	"github.com/gatehouse/gatehouse/internal/apperr"
 	"github.com/gatehouse/gatehouse/internal/dateformat"
+	"github.com/gatehouse/gatehouse/internal/httperr"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	rdurl "github.com/gatehouse/gatehouse/internal/redirect" // the panel has a redirect helper of its own
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -54,11 +55,10 @@ type Deps struct {
 // through route, which signs the visitor in, checks the CSRF token of a
 // change and lets the service refuse the operation the route performs; the
 // views parse the form, call the service and render.
-// Deps is embedded so the views read h.Service and the like.
-type Handler struct{ Deps }
+type Handler struct{ d Deps }
 
 // New builds the panel, complete.
-func New(d Deps) *Handler { return &Handler{Deps: d} }
+func New(d Deps) *Handler { return &Handler{d: d} }
 
 // call is one authorized panel request.
 type call struct {
@@ -152,31 +152,31 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, op adminsvc.Op, fn v
 	path = strings.TrimPrefix(path, "/")
 	changes := method != http.MethodGet
 	mux.HandleFunc(method+" "+Prefix+path, func(w http.ResponseWriter, r *http.Request) {
-		if h.ClientIP != nil {
-			r = r.WithContext(account.WithAuditIP(r.Context(), h.ClientIP(r)))
+		if h.d.ClientIP != nil {
+			r = r.WithContext(account.WithAuditIP(r.Context(), h.d.ClientIP(r)))
 		}
-		c, err := h.Service.SessionCaller(r)
+		c, err := h.d.Service.SessionCaller(r)
 		if errors.Is(err, authz.ErrUnauthenticated) {
 			h.signIn(w, r)
 			return
 		}
 		if err != nil {
-			h.Logger.Warn("admin panel: reading the caller", "err", err)
-			h.Renderer.Fail(w, r, web.ProblemUnavailable)
+			h.d.Logger.Warn("admin panel: reading the caller", "err", err)
+			h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 			return
 		}
 		x := &call{w: w, r: r, c: c, lang: i18n.Negotiate(c.Account.Language, r)}
 		if changes && !h.parseForm(w, r) {
 			return
 		}
-		if err := h.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, changes && h.CSRF.Check(r)); errors.Is(err, adminsvc.ErrCSRF) {
+		if err := h.d.Service.Admit(r.Context(), c, op, r.PathValue("id"), changes, changes && h.d.CSRF.Check(r)); errors.Is(err, apperr.ErrCSRF) {
 			h.problem(x, web.ProblemCSRF)
 			return
 		} else if err != nil {
 			h.problem(x, web.ProblemForbidden)
 			return
 		}
-		x.csrf = h.CSRF.Token(w, r)
+		x.csrf = h.d.CSRF.Token(w, r)
 		if err := fn(x); err != nil {
 			h.fail(x, err)
 		}
@@ -187,9 +187,9 @@ func (h *Handler) route(mux *http.ServeMux, pattern string, op adminsvc.Op, fn v
 // within the size limit.
 func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		return web.ParseForm(w, r, h.MaxFormBytes, h.Renderer)
+		return web.ParseForm(w, r, h.d.MaxFormBytes, h.d.Renderer)
 	}
-	limit := h.MaxImport
+	limit := h.d.MaxImport
 	if limit <= 0 {
 		limit = maxUploadBytes
 	}
@@ -197,9 +197,9 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseMultipartForm(limit); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.Renderer.Fail(w, r, web.ProblemTooLarge)
+			h.d.Renderer.Fail(w, r, web.ProblemTooLarge)
 		} else {
-			h.Renderer.Fail(w, r, web.ProblemBadRequest)
+			h.d.Renderer.Fail(w, r, web.ProblemBadRequest)
 		}
 		return false
 	}
@@ -222,37 +222,26 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 
 // problem renders an error page in the caller's language.
 func (h *Handler) problem(x *call, p web.Problem) {
-	page := h.Renderer.Page(x.lang, "")
+	page := h.d.Renderer.Page(x.lang, "")
 	page.Title = page.T(p.TitleKey)
 	page.Error = page.T(p.MsgKey)
-	h.Renderer.Render(x.w, p.Status, "error", page)
+	h.d.Renderer.Render(x.w, p.Status, "error", page)
 }
 
-// fail turns an error a view returned into an error page; the detail goes
-// to the log only.
+// fail turns an error a view returned into the error page httperr's table
+// gives it; the detail of an unexpected error goes to the log only.
 func (h *Handler) fail(x *call, err error) {
-	var ae *httpapi.Error
-	switch {
-	case errors.Is(err, authz.ErrForbidden), errors.Is(err, account.ErrSelfAction):
-		h.problem(x, web.ProblemForbidden)
-	case errors.Is(err, store.ErrNotFound):
-		h.problem(x, web.ProblemNotFound)
-	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-		h.problem(x, web.ProblemNotFound)
-	case errors.Is(err, adminsvc.ErrCompanyRequired):
-		h.problem(x, web.ProblemBadRequest)
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, adminsvc.ErrUnavailable):
-		h.problem(x, web.ProblemUnavailable)
-	default:
-		h.Logger.Error("admin panel", "method", x.r.Method, "path", x.r.URL.Path, "err", err)
-		h.problem(x, web.ProblemInternal)
+	a := httperr.For(err)
+	if a.Unexpected() {
+		h.d.Logger.Error("admin panel", "method", x.r.Method, "path", x.r.URL.Path, "err", err)
 	}
+	h.problem(x, a.Problem)
 }
 
 func (h *Handler) notFound(x *call) error { return store.ErrNotFound }
 
 func (h *Handler) home(x *call) error {
-	if h.Service.Can(x.c, adminsvc.OpAccountList) {
+	if h.d.Service.Can(x.c, adminsvc.OpAccountList) {
 		http.Redirect(x.w, x.r, Prefix+"users", http.StatusSeeOther)
 		return nil
 	}
@@ -284,20 +273,20 @@ type pageData struct {
 
 // render shows a section of the panel.
 func (h *Handler) render(x *call, status int, section, titleKey string, body any, problems []string) {
-	page := h.Renderer.Page(x.lang, x.csrf)
+	page := h.d.Renderer.Page(x.lang, x.csrf)
 	page.Title = page.T(titleKey)
 	page.MainClass = "wide admin"
 	page.Notice, page.Error = h.flash(x)
 	page.Data = pageData{
 		Nav: nav{
-			Section: section, Users: h.Service.Can(x.c, adminsvc.OpAccountList), Export: h.Service.Can(x.c, adminsvc.OpAccountExport),
-			Integration: h.Service.SeesIntegrationLogs(x.c), FullAdmin: h.Service.CreatesCompanies(x.c), Props: h.Service.Rules != nil,
+			Section: section, Users: h.d.Service.Can(x.c, adminsvc.OpAccountList), Export: h.d.Service.Can(x.c, adminsvc.OpAccountExport),
+			Integration: h.d.Service.SeesIntegrationLogs(x.c), FullAdmin: h.d.Service.CreatesCompanies(x.c), Props: h.d.Service.Rules != nil,
 			Name: account.DisplayName(x.c.Account), Email: x.c.Account.Email,
 		},
 		Problems: problems,
 		Body:     body,
 	}
-	h.Renderer.Render(x.w, status, template, page)
+	h.d.Renderer.Render(x.w, status, template, page)
 }
 
 // flash reads the notice or error a redirect after a change carries as
@@ -310,7 +299,7 @@ func (h *Handler) flash(x *call) (notice, failure string) {
 			return ""
 		}
 		key := prefix + code
-		text := h.Renderer.Catalog.T(x.lang, key)
+		text := h.d.Renderer.Catalog.T(x.lang, key)
 		if text == key {
 			return ""
 		}
@@ -347,21 +336,12 @@ func redirectError(x *call, path, code string) {
 	http.Redirect(x.w, x.r, path+"?error="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
-// refusal maps the account rules' refusals to a flash error code; ok is
-// false for any other error.
+// refusal is the flash error code (admin.error.<code>) of a refusal in
+// httperr's table, the same code the API answers with; ok is false for
+// any other error.
 func refusal(err error) (string, bool) {
-	var ce *account.ConflictError
-	switch {
-	case errors.Is(err, account.ErrSelfAction):
-		return "self_action", true
-	case errors.Is(err, account.ErrLastAdmin):
-		return "last_admin", true
-	case errors.Is(err, account.ErrInvalidTransition):
-		return "invalid_transition", true
-	case errors.As(err, &ce), errors.Is(err, store.ErrConflict):
-		return "conflict", true
-	}
-	return "", false
+	a := httperr.For(err)
+	return a.Code, a.Refusal
 }
 
 // problems translates validation problems for the page: a known code has a
@@ -370,17 +350,17 @@ func refusal(err error) (string, bool) {
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var ve *validation.Error
 	var ce *account.ConflictError
-	var rl *adminsvc.RateLimitError
+	var rl *apperr.RateLimitError
 	switch {
 	case errors.As(err, &rl):
-		return []string{h.Renderer.Catalog.T(x.lang, "admin.problem.rate_limited") + " (" + rl.Message + ")"}, true
+		return []string{httperr.For(err).Message(h.d.Renderer.Catalog, x.lang)}, true
 	case errors.As(err, &ve):
 	case errors.As(err, &ce):
 		ve = &validation.Error{Problems: []validation.Problem{{Field: ce.Field, Code: "conflict", Message: ce.Message}}}
 	default:
 		return nil, false
 	}
-	cat := h.Renderer.Catalog
+	cat := h.d.Renderer.Catalog
 	out := make([]string, 0, len(ve.Problems))
 	for _, p := range ve.Problems {
 		field, _, _ := strings.Cut(p.Field, "[")

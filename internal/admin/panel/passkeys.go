@@ -23,7 +23,7 @@ type passkeyRow struct {
 
 // passkeyRows lists the account's passkeys for the user page.
 func (h *Handler) passkeyRows(x *call, accountID string) ([]passkeyRow, error) {
-	creds, err := h.Service.ListCredentials(x.ctx(), x.c, accountID)
+	creds, err := h.d.Service.ListCredentials(x.ctx(), x.c, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (h *Handler) passkeyRows(x *call, accountID string) ([]passkeyRow, error) {
 
 func (h *Handler) revokePasskey(x *call) error {
 	id := x.r.PathValue("id")
-	n, err := h.Service.RevokeCredential(x.ctx(), x.c, id, x.r.PathValue("cred"))
+	n, err := h.d.Service.RevokeCredential(x.ctx(), x.c, id, x.r.PathValue("cred"))
 	if errors.Is(err, passkey.ErrNoCredential) {
 		redirectError(x, Prefix+"users/"+id, "no_passkey")
 		return nil
@@ -66,7 +66,7 @@ type enrolmentBody struct {
 func (h *Handler) createEnrolment(x *call) error {
 	id := x.r.PathValue("id")
 	name := formValue(x, "name")
-	e, err := h.Service.CreateEnrolment(x.ctx(), x.c, id, name, nil)
+	e, err := h.d.Service.CreateEnrolment(x.ctx(), x.c, id, name, nil)
 	if code, ok := passkeyRefusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -77,7 +77,7 @@ func (h *Handler) createEnrolment(x *call) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Service.GetAccount(x.ctx(), x.c, id)
+	a, err := h.d.Service.GetAccount(x.ctx(), x.c, id)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (h *Handler) setNetworks(x *call) error {
 	for _, f := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == '\n' || r == '\r' || r == ' ' || r == '\t' }) {
 		cidrs = append(cidrs, f)
 	}
-	_, err := h.Service.SetAllowedNetworks(x.ctx(), x.c, id, cidrs)
+	_, err := h.d.Service.SetAllowedNetworks(x.ctx(), x.c, id, cidrs)
 	if code, ok := passkeyRefusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil

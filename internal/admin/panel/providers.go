@@ -50,17 +50,17 @@ type testView struct {
 type claimRow struct{ Name, Value string }
 
 func (h *Handler) providersBody(x *call) (providersBody, error) {
-	list, err := h.Service.ListProviderViews(x.ctx(), x.c)
+	list, err := h.d.Service.ListProviderViews(x.ctx(), x.c)
 	if err != nil {
 		return providersBody{}, err
 	}
-	return providersBody{List: list, CanManage: h.Service.Can(x.c, adminsvc.OpProviderCreate), Types: providers.Types(),
+	return providersBody{List: list, CanManage: h.d.Service.Can(x.c, adminsvc.OpProviderCreate), Types: providers.Types(),
 		Form: providerForm{Type: "oidc", Scopes: "openid email profile"}}, nil
 }
 
 func (h *Handler) providers(x *call) error {
-	if h.Service.Integrations == nil {
-		ps, err := h.Service.ListProviders(x.c)
+	if h.d.Service.Integrations == nil {
+		ps, err := h.d.Service.ListProviders(x.c)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (h *Handler) providers(x *call) error {
 }
 
 func (h *Handler) providerPage(x *call) error {
-	p, err := h.Service.GetProvider(x.ctx(), x.c, x.r.PathValue("id"))
+	p, err := h.d.Service.GetProvider(x.ctx(), x.c, x.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func words(s string) []string {
 
 func (h *Handler) createProvider(x *call) error {
 	f, in := submittedProvider(x)
-	_, err := h.Service.CreateProvider(x.ctx(), x.c, in)
+	_, err := h.d.Service.CreateProvider(x.ctx(), x.c, in)
 	if ps, ok := h.problems(x, err); ok {
 		b, err := h.providersBody(x)
 		if err != nil {
@@ -171,9 +171,9 @@ func (h *Handler) updateProvider(x *call) error {
 	f, in := submittedProvider(x)
 	in.ID = x.r.PathValue("id")
 	f.ID = in.ID
-	_, err := h.Service.UpdateProvider(x.ctx(), x.c, in)
+	_, err := h.d.Service.UpdateProvider(x.ctx(), x.c, in)
 	if ps, ok := h.problems(x, err); ok {
-		p, err := h.Service.GetProvider(x.ctx(), x.c, in.ID)
+		p, err := h.d.Service.GetProvider(x.ctx(), x.c, in.ID)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (h *Handler) updateProvider(x *call) error {
 
 func (h *Handler) setProviderEnabled(enabled bool) view {
 	return func(x *call) error {
-		if _, err := h.Service.SetProviderEnabled(x.ctx(), x.c, x.r.PathValue("id"), enabled); err != nil {
+		if _, err := h.d.Service.SetProviderEnabled(x.ctx(), x.c, x.r.PathValue("id"), enabled); err != nil {
 			return err
 		}
 		notice := "provider_disabled"
@@ -202,7 +202,7 @@ func (h *Handler) setProviderEnabled(enabled bool) view {
 }
 
 func (h *Handler) deleteProvider(x *call) error {
-	if err := h.Service.DeleteProvider(x.ctx(), x.c, x.r.PathValue("id")); err != nil {
+	if err := h.d.Service.DeleteProvider(x.ctx(), x.c, x.r.PathValue("id")); err != nil {
 		return err
 	}
 	redirect(x, Prefix+"providers", "provider_removed")
@@ -229,7 +229,7 @@ func (h *Handler) providerGuide(x *call) error {
 // startProviderTest sends the browser (a new tab: the form's target) to
 // the provider to test it.
 func (h *Handler) startProviderTest(x *call) error {
-	target, err := h.Service.StartProviderTest(x.ctx(), x.c, x.r.PathValue("id"))
+	target, err := h.d.Service.StartProviderTest(x.ctx(), x.c, x.r.PathValue("id"))
 	var ve *validation.Error
 	if errors.As(err, &ve) {
 		redirectError(x, Prefix+"providers", "provider_unavailable")
@@ -244,7 +244,7 @@ func (h *Handler) startProviderTest(x *call) error {
 }
 
 func (h *Handler) providerTestResult(x *call) error {
-	res, err := h.Service.ProviderTestResult(x.ctx(), x.c, x.r.PathValue("rid"))
+	res, err := h.d.Service.ProviderTestResult(x.ctx(), x.c, x.r.PathValue("rid"))
 	if err != nil {
 		return err
 	}

@@ -43,17 +43,17 @@ func (h *Handler) listUsers(x *call) error {
 	b := usersBody{
 		Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Role: q.Get("role"),
 		Company: q.Get("company"), Site: q.Get("site"), After: q.Get("after"),
-		Statuses: statuses, Roles: h.Service.Accounts.Roles().RoleNames(),
+		Statuses: statuses, Roles: h.d.Service.Accounts.Roles().RoleNames(),
 	}
 	var err error
-	if b.Companies, err = h.Service.ListCompanies(x.ctx(), x.c); err != nil {
+	if b.Companies, err = h.d.Service.ListCompanies(x.ctx(), x.c); err != nil {
 		return err
 	}
-	if b.Sites, err = h.Service.ListSites(x.ctx(), x.c, ""); err != nil {
+	if b.Sites, err = h.d.Service.ListSites(x.ctx(), x.c, ""); err != nil {
 		return err
 	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	page, err := h.Service.ListAccounts(x.ctx(), x.c, adminsvc.AccountFilter{
+	page, err := h.d.Service.ListAccounts(x.ctx(), x.c, adminsvc.AccountFilter{
 		Search: b.Search, Status: b.Status, Role: b.Role, Company: b.Company, Site: b.Site, After: b.After, Limit: limit,
 	})
 	if err != nil {
@@ -102,7 +102,7 @@ type roleChoice struct {
 
 // roleChoices lists every role of the model with the kind it is for.
 func (h *Handler) roleChoices() []roleChoice {
-	model := h.Service.Accounts.Roles()
+	model := h.d.Service.Accounts.Roles()
 	var out []roleChoice
 	for _, kind := range kinds {
 		def := model.DefaultRole(kind)
@@ -115,8 +115,8 @@ func (h *Handler) roleChoices() []roleChoice {
 
 func (h *Handler) signIns() []string {
 	out := []string{account.SignInPassword}
-	if h.Service.Providers != nil {
-		for _, p := range h.Service.Providers() {
+	if h.d.Service.Providers != nil {
+		for _, p := range h.d.Service.Providers() {
 			out = append(out, "sso:"+p.ID)
 		}
 	}
@@ -124,7 +124,7 @@ func (h *Handler) signIns() []string {
 }
 
 func (h *Handler) formBody(x *call, f userForm) (formBody, error) {
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.d.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return formBody{}, err
 	}
@@ -134,7 +134,7 @@ func (h *Handler) formBody(x *call, f userForm) (formBody, error) {
 
 func (h *Handler) newUserPage(x *call) error {
 	b, err := h.formBody(x, userForm{Language: x.lang, Kind: store.KindPersonal, SignIn: account.SignInPassword,
-		Role: h.Service.Accounts.Roles().DefaultRole(store.KindPersonal)})
+		Role: h.d.Service.Accounts.Roles().DefaultRole(store.KindPersonal)})
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (h *Handler) createUser(x *call) error {
 		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"), Kind: formValue(x, "kind"),
 		SignIn: formValue(x, "sign_in"), Company: formValue(x, "company"), Role: formValue(x, "role"),
 	}
-	created, err := h.Service.CreateAccount(x.ctx(), x.c, adminsvc.NewAccount{
+	created, err := h.d.Service.CreateAccount(x.ctx(), x.c, adminsvc.NewAccount{
 		Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Language: f.Language,
 		DateFormat: f.DateFormat, Kind: f.Kind, SignIn: f.SignIn,
 		Memberships: []account.MembershipInput{{Company: f.Company, Role: f.Role}},
@@ -210,11 +210,11 @@ type userBody struct {
 }
 
 func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBody, error) {
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.d.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return userBody{}, err
 	}
-	sites, err := h.Service.ListSites(x.ctx(), x.c, "")
+	sites, err := h.d.Service.ListSites(x.ctx(), x.c, "")
 	if err != nil {
 		return userBody{}, err
 	}
@@ -225,19 +225,19 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 	b := userBody{
 		A: a, Created: x.date(a.CreatedAt), Self: a.ID == x.c.Account.ID, Form: f,
 		Languages: i18n.Languages, DateFormats: dateformat.All(),
-		Roles: h.Service.Accounts.Roles().RolesForKind(a.Kind), DefaultRole: h.Service.Accounts.Roles().DefaultRole(a.Kind),
+		Roles: h.d.Service.Accounts.Roles().RolesForKind(a.Kind), DefaultRole: h.d.Service.Accounts.Roles().DefaultRole(a.Kind),
 		Companies: cos, SiteNames: names,
 		CanBlock:      a.Status == store.StatusActive,
 		CanUnblock:    a.Status == store.StatusBlocked,
 		CanDeactivate: a.Status != store.StatusDeactivated,
 	}
-	if h.Service.Passkeys != nil {
-		b.HasPasskeys, b.Shared, b.PasskeysOff = true, isShared(a), !h.PasskeysOn
+	if h.d.Service.Passkeys != nil {
+		b.HasPasskeys, b.Shared, b.PasskeysOff = true, isShared(a), !h.d.PasskeysOn
 		if b.Passkeys, err = h.passkeyRows(x, a.ID); err != nil {
 			return userBody{}, err
 		}
 		if b.Shared {
-			nets, err := h.Service.AllowedNetworks(x.ctx(), x.c, a.ID)
+			nets, err := h.d.Service.AllowedNetworks(x.ctx(), x.c, a.ID)
 			if err != nil {
 				return userBody{}, err
 			}
@@ -248,7 +248,7 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 			b.Networks = strings.Join(lines, "\n")
 		}
 	}
-	if h.Service.Rules != nil {
+	if h.d.Service.Rules != nil {
 		if b.Properties, err = h.valuesForms(x, a); err != nil {
 			return userBody{}, err
 		}
@@ -262,7 +262,7 @@ func (h *Handler) userBody(x *call, a adminsvc.AccountJSON, f userForm) (userBod
 // userProblems shows the user page again with the problems of a refused
 // form; edit adjusts the body (to keep what was typed).
 func (h *Handler) userProblems(x *call, id string, ps []string, edit func(*userBody)) error {
-	a, err := h.Service.GetAccount(x.ctx(), x.c, id)
+	a, err := h.d.Service.GetAccount(x.ctx(), x.c, id)
 	if err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ func formOf(a adminsvc.AccountJSON) userForm {
 }
 
 func (h *Handler) userPage(x *call) error {
-	a, err := h.Service.GetAccount(x.ctx(), x.c, x.r.PathValue("id"))
+	a, err := h.d.Service.GetAccount(x.ctx(), x.c, x.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -300,7 +300,7 @@ func (h *Handler) updateUser(x *call) error {
 		Email: formValue(x, "email"), FirstName: formValue(x, "first_name"), LastName: formValue(x, "last_name"),
 		Language: formValue(x, "language"), DateFormat: formValue(x, "date_format"),
 	}
-	_, err := h.Service.UpdateAccount(x.ctx(), x.c, id, adminsvc.AccountUpdate{Profile: account.ProfileUpdate{
+	_, err := h.d.Service.UpdateAccount(x.ctx(), x.c, id, adminsvc.AccountUpdate{Profile: account.ProfileUpdate{
 		Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Language: &f.Language, DateFormat: &f.DateFormat,
 	}})
 	if ps, ok := h.problems(x, err); ok {
@@ -320,7 +320,7 @@ func (h *Handler) userStatus(x *call) error {
 		redirectError(x, Prefix+"users/"+id, "bad_action")
 		return nil
 	}
-	_, err := h.Service.Lifecycle(x.ctx(), x.c, id, action)
+	_, err := h.d.Service.Lifecycle(x.ctx(), x.c, id, action)
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -336,7 +336,7 @@ func (h *Handler) userStatus(x *call) error {
 
 func (h *Handler) deleteUser(x *call) error {
 	id := x.r.PathValue("id")
-	err := h.Service.DeleteAccount(x.ctx(), x.c, id)
+	err := h.d.Service.DeleteAccount(x.ctx(), x.c, id)
 	if code, ok := refusal(err); ok {
 		redirectError(x, Prefix+"users/"+id, code)
 		return nil
@@ -350,7 +350,7 @@ func (h *Handler) deleteUser(x *call) error {
 
 func (h *Handler) endSessions(x *call) error {
 	id := x.r.PathValue("id")
-	n, err := h.Service.EndAccountSessions(x.ctx(), x.c, id)
+	n, err := h.d.Service.EndAccountSessions(x.ctx(), x.c, id)
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func (h *Handler) endSessions(x *call) error {
 
 func (h *Handler) setMembership(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.Service.SetMembership(x.ctx(), x.c, id, account.MembershipInput{
+	_, err := h.d.Service.SetMembership(x.ctx(), x.c, id, account.MembershipInput{
 		Company: formValue(x, "company"), Role: formValue(x, "role"), Sites: x.r.PostForm["site"],
 	})
 	if err := h.membershipOutcome(x, id, err); err != nil {
@@ -371,7 +371,7 @@ func (h *Handler) setMembership(x *call) error {
 
 func (h *Handler) removeMembership(x *call) error {
 	id := x.r.PathValue("id")
-	_, err := h.Service.RemoveMembership(x.ctx(), x.c, id, x.r.PathValue("company"))
+	_, err := h.d.Service.RemoveMembership(x.ctx(), x.c, id, x.r.PathValue("company"))
 	return h.membershipOutcome(x, id, err)
 }
 
@@ -401,13 +401,13 @@ type inviteBody struct {
 }
 
 func (h *Handler) inviteBody(x *call, b inviteBody) (inviteBody, error) {
-	cos, err := h.Service.ListCompanies(x.ctx(), x.c)
+	cos, err := h.d.Service.ListCompanies(x.ctx(), x.c)
 	if err != nil {
 		return inviteBody{}, err
 	}
 	// Invitations make personal accounts: only their roles are offered,
 	// the least privileged first chosen.
-	model := h.Service.Accounts.Roles()
+	model := h.d.Service.Accounts.Roles()
 	b.Companies, b.Languages, b.Roles, b.Max = cos, i18n.Languages, model.RolesForKind(store.KindPersonal), adminsvc.MaxInvitations
 	if b.Role == "" {
 		b.Role = model.DefaultRole(store.KindPersonal)
@@ -429,7 +429,7 @@ func (h *Handler) invite(x *call) error {
 		Role: formValue(x, "role"), Language: formValue(x, "language")}
 	// People paste one address per line as often as with ";".
 	emails := strings.NewReplacer("\r\n", ";", "\n", ";", ",", ";").Replace(in.Emails)
-	res, err := h.Service.Invite(x.ctx(), x.c, adminsvc.Invitations{
+	res, err := h.d.Service.Invite(x.ctx(), x.c, adminsvc.Invitations{
 		Emails: emails, Language: in.Language,
 		Memberships: []account.MembershipInput{{Company: in.Company, Role: in.Role}},
 	})

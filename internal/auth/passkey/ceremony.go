@@ -44,7 +44,7 @@ func hashID(id string) []byte {
 
 func (h *Handler) randomID() (string, error) {
 	b := make([]byte, 32)
-	if _, err := io.ReadFull(h.Rand, b); err != nil {
+	if _, err := io.ReadFull(h.d.Rand, b); err != nil {
 		return "", fmt.Errorf("passkey: random: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
@@ -64,15 +64,15 @@ func (h *Handler) saveCeremony(ctx context.Context, w http.ResponseWriter, kind,
 	if err != nil {
 		return err
 	}
-	now := h.Now()
-	if err := h.Store.CreateToken(ctx, store.Token{
+	now := h.d.Now()
+	if err := h.d.Store.CreateToken(ctx, store.Token{
 		Hash: hashID(id), Kind: kind, AccountID: c.AccountID, Data: data,
-		CreatedAt: now, ExpiresAt: now.Add(h.CeremonyTTL),
+		CreatedAt: now, ExpiresAt: now.Add(h.d.CeremonyTTL),
 	}, false); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: h.cookieName(slot), Value: id, Path: "/", MaxAge: int(h.CeremonyTTL / time.Second),
+		Name: h.cookieName(slot), Value: id, Path: "/", MaxAge: int(h.d.CeremonyTTL / time.Second),
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode,
 	})
 	return nil
@@ -87,7 +87,7 @@ func (h *Handler) takeCeremony(ctx context.Context, w http.ResponseWriter, r *ht
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return ceremony{}, ErrNoCeremony
 	}
-	t, err := h.Store.ConsumeToken(ctx, kind, hashID(ck.Value), h.Now())
+	t, err := h.d.Store.ConsumeToken(ctx, kind, hashID(ck.Value), h.d.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return ceremony{}, ErrNoCeremony
 	}

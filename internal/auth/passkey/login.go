@@ -3,7 +3,6 @@ package passkey
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"net/http"
 	"strings"
@@ -11,15 +10,35 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/gatehouse/gatehouse/internal/i18n"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/httperr"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-// jsonFail answers a ceremony call with the contract's error shape and a
-// translated message the page can show as is.
-func (h *Handler) jsonFail(w http.ResponseWriter, r *http.Request, status int, code, key string) {
-	httpapi.WriteError(w, status, code, h.Renderer.Catalog.T(i18n.Negotiate("", r), key))
+// fail answers a ceremony call with httperr's answer to err in the
+// contract's error shape, its message one the page can show as is.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httperr.For(err).WriteJSON(w, r, h.d.Renderer.Catalog)
+}
+
+// The passkey answers beside web's general problems.
+var (
+	problemSignedOut         = web.Problem{Status: http.StatusUnauthorized, Code: "unauthenticated", TitleKey: "error.title", MsgKey: "passkey.signed_out"}
+	problemSharedComputer    = web.Problem{Status: http.StatusConflict, Code: "shared_computer", TitleKey: "error.title", MsgKey: "passkey.shared_use_enrolment"}
+	problemSSOAccount        = web.Problem{Status: http.StatusForbidden, Code: "sso_account", TitleKey: "error.title", MsgKey: "passkey.sso_account"}
+	problemNoCeremony        = web.Problem{Status: http.StatusBadRequest, Code: "no_ceremony", TitleKey: "error.title", MsgKey: "passkey.no_ceremony"}
+	problemAlreadyRegistered = web.Problem{Status: http.StatusConflict, Code: "conflict", TitleKey: "error.title", MsgKey: "passkey.already_registered"}
+	problemEnrolmentInvalid  = web.Problem{Status: http.StatusGone, Code: "enrolment_invalid", TitleKey: "error.title", MsgKey: "enrol.invalid"}
+	problemOff               = web.Problem{Status: http.StatusConflict, Code: "passkeys_off", TitleKey: "error.title", MsgKey: "passkey.off"}
+	problemNetworkRefused    = web.Problem{Status: http.StatusForbidden, Code: "network_refused", TitleKey: "error.title", MsgKey: "passkey.network_refused"}
+)
+
+// refusedProblem is the answer to a refused ceremony, its message key
+// saying why.
+func refusedProblem(status int, code, key string) web.Problem {
+	return web.Problem{Status: status, Code: code, TitleKey: "error.title", MsgKey: key}
 }
 
 // readCall reads a ceremony call's JSON body into v, answering 400 when
@@ -28,16 +47,16 @@ func (h *Handler) readCall(w http.ResponseWriter, r *http.Request, v any) bool {
 	if httpapi.DecodeOptional(w, r, v, maxBodyBytes) == nil {
 		return true
 	}
-	h.jsonFail(w, r, http.StatusBadRequest, "bad_request", "error.bad_request")
+	h.fail(w, r, web.ProblemBadRequest)
 	return false
 }
 
 // checkCSRF guards every ceremony call: the page's token in X-CSRF-Token.
 func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
-	if h.CSRF.Valid(r, r.Header.Get("X-CSRF-Token")) {
+	if h.d.CSRF.Valid(r, r.Header.Get("X-CSRF-Token")) {
 		return true
 	}
-	h.jsonFail(w, r, http.StatusForbidden, "csrf", "error.csrf")
+	h.fail(w, r, web.ProblemCSRF)
 	return false
 }
 
@@ -65,13 +84,13 @@ func (h *Handler) loginBegin(w http.ResponseWriter, r *http.Request) {
 	assertion, sd, err := h.wa.BeginDiscoverableMediatedLogin(mediation,
 		webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
-		h.Logger.Error("passkey: begin login", "err", err)
-		h.jsonFail(w, r, http.StatusInternalServerError, "internal", "error.internal")
+		h.d.Logger.Error("passkey: begin login", "err", err)
+		h.fail(w, r, web.ProblemInternal)
 		return
 	}
-	if err := h.saveCeremony(r.Context(), w, TokenLogin, loginSlot(r), ceremony{Session: *sd, Redirect: h.Redirect(in.Redirect)}); err != nil {
-		h.Logger.Error("passkey: saving login ceremony", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+	if err := h.saveCeremony(r.Context(), w, TokenLogin, loginSlot(r), ceremony{Session: *sd, Redirect: h.d.Redirect(in.Redirect)}); err != nil {
+		h.d.Logger.Error("passkey: saving login ceremony", "err", err)
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, assertion)
@@ -80,9 +99,7 @@ func (h *Handler) loginBegin(w http.ResponseWriter, r *http.Request) {
 // loginFailure carries the audit reason and the public answer of a
 // refused passkey sign-in.
 type loginFailure struct {
-	status  int
-	code    string
-	msgKey  string
+	problem web.Problem
 	reason  string
 	account string
 	err     error
@@ -100,11 +117,11 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
-		h.jsonFail(w, r, http.StatusRequestEntityTooLarge, "too_large", "error.too_large")
+		h.fail(w, r, web.ProblemTooLarge)
 		return
 	}
 	acct, cred, fail := h.verifyLogin(ctx, r, c, body)
-	ip := h.ClientIP(r)
+	ip := h.d.ClientIP(r)
 	if fail != nil {
 		action := "login.failure"
 		if errors.Is(fail.err, ErrCloned) {
@@ -120,11 +137,11 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		}
 		h.audit(ctx, store.AuditEvent{Actor: actor, Action: action, Target: fail.account, IP: ip,
 			Outcome: "denied", Category: "auth", Details: details})
-		h.Logger.Info("passkey sign-in refused", "reason", fail.reason, "err", fail.err, "account", fail.account)
-		h.jsonFail(w, r, fail.status, fail.code, fail.msgKey)
+		h.d.Logger.Info("passkey sign-in refused", "reason", fail.reason, "err", fail.err, "account", fail.account)
+		h.fail(w, r, fail.problem)
 		return
 	}
-	sess, err := h.Sessions.Start(ctx, w, r, session.StartParams{
+	sess, err := h.d.Sessions.Start(ctx, w, r, session.StartParams{
 		AccountID: acct.ID, AMR: []string{amr(cred)}, IDP: "local",
 		Shared:    acct.Kind == store.KindSharedComputer,
 		UserAgent: r.UserAgent(), IP: ip,
@@ -132,8 +149,8 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 		CredentialID: cred.ID,
 	})
 	if err != nil {
-		h.Logger.Error("passkey: starting session", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.d.Logger.Error("passkey: starting session", "err", err)
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, IP: ip, Outcome: "ok", Category: "auth",
@@ -150,21 +167,21 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 // credential's new use is recorded.
 func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, body []byte) (store.Account, store.Credential, *loginFailure) {
 	refused := func(reason, key string, acct string, err error) *loginFailure {
-		return &loginFailure{status: http.StatusUnauthorized, code: "passkey_refused", msgKey: key, reason: reason, account: acct, err: err}
+		return &loginFailure{problem: refusedProblem(http.StatusUnauthorized, "passkey_refused", key), reason: reason, account: acct, err: err}
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return store.Account{}, store.Credential{}, &loginFailure{status: http.StatusBadRequest, code: "bad_request", msgKey: "passkey.failed", reason: "malformed", err: err}
+		return store.Account{}, store.Credential{}, &loginFailure{problem: refusedProblem(http.StatusBadRequest, "bad_request", "passkey.failed"), reason: "malformed", err: err}
 	}
 	var u user
 	var lookupErr error
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
-		acct, err := h.Store.GetAccount(ctx, string(userHandle))
+		acct, err := h.d.Store.GetAccount(ctx, string(userHandle))
 		if err != nil {
 			lookupErr = err
 			return nil, err
 		}
-		creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+		creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 		if err != nil {
 			lookupErr = err
 			return nil, err
@@ -178,7 +195,7 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 	}
 	_, libCred, err := h.wa.ValidatePasskeyLogin(handler, c.Session, parsed)
 	if lookupErr != nil && !errors.Is(lookupErr, store.ErrNotFound) {
-		return store.Account{}, store.Credential{}, &loginFailure{status: http.StatusServiceUnavailable, code: "unavailable", msgKey: "error.unavailable", reason: "store", err: lookupErr}
+		return store.Account{}, store.Credential{}, &loginFailure{problem: web.ProblemUnavailable, reason: "store", err: lookupErr}
 	}
 	if err != nil {
 		return store.Account{}, store.Credential{}, refused("assertion_invalid", "passkey.failed", u.acct.ID, err)
@@ -191,7 +208,7 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 	if acct.Status != store.StatusActive {
 		return acct, stored, refused("status_"+acct.Status, "passkey.failed", acct.ID, ErrNotAllowed)
 	}
-	if strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts {
+	if strings.HasPrefix(acct.SignIn, "sso:") && !h.d.AllowSSOAccounts {
 		return acct, stored, refused("sso_account", "passkey.sso_account", acct.ID, ErrNotAllowed)
 	}
 	if acct.Kind == store.KindSharedComputer {
@@ -201,24 +218,24 @@ func (h *Handler) verifyLogin(ctx context.Context, r *http.Request, c ceremony, 
 			return acct, stored, refused("not_workstation_credential", "passkey.failed", acct.ID, ErrNotAllowed)
 		}
 	}
-	nets, err := h.Networks.AllowedNetworks(ctx, acct.ID)
+	nets, err := h.d.Networks.AllowedNetworks(ctx, acct.ID)
 	if err != nil {
-		return acct, stored, &loginFailure{status: http.StatusServiceUnavailable, code: "unavailable", msgKey: "error.unavailable", reason: "store", account: acct.ID, err: err}
+		return acct, stored, &loginFailure{problem: web.ProblemUnavailable, reason: "store", account: acct.ID, err: err}
 	}
-	if !inNetworks(h.ClientIP(r), nets) {
-		return acct, stored, &loginFailure{status: http.StatusForbidden, code: "network_refused", msgKey: "passkey.network_refused", reason: "network", account: acct.ID, err: ErrNetwork}
+	if !inNetworks(h.d.ClientIP(r), nets) {
+		return acct, stored, &loginFailure{problem: problemNetworkRefused, reason: "network", account: acct.ID, err: ErrNetwork}
 	}
-	if err := h.Credentials.UpdateCredentialUse(ctx, libCred.ID, libCred.Authenticator.SignCount, libCred.Flags.BackupState, h.Now()); err != nil {
-		return acct, stored, &loginFailure{status: http.StatusServiceUnavailable, code: "unavailable", msgKey: "error.unavailable", reason: "store", account: acct.ID, err: err}
+	if err := h.d.Credentials.UpdateCredentialUse(ctx, libCred.ID, libCred.Authenticator.SignCount, libCred.Flags.BackupState, h.d.Now()); err != nil {
+		return acct, stored, &loginFailure{problem: web.ProblemUnavailable, reason: "store", account: acct.ID, err: err}
 	}
 	return acct, stored, nil
 }
 
 func (h *Handler) ceremonyFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrNoCeremony) {
-		h.jsonFail(w, r, http.StatusBadRequest, "no_ceremony", "passkey.no_ceremony")
+		h.fail(w, r, problemNoCeremony)
 		return
 	}
-	h.Logger.Error("passkey: reading ceremony", "err", err)
-	h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+	h.d.Logger.Error("passkey: reading ceremony", "err", err)
+	h.fail(w, r, web.ProblemUnavailable)
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
@@ -60,7 +60,7 @@ type Enrolment struct {
 
 // ListCredentials lists the passkeys of an account.
 func (h *Handler) ListCredentials(ctx context.Context, accountID string) ([]CredentialView, error) {
-	creds, err := h.Credentials.ListCredentials(ctx, accountID)
+	creds, err := h.d.Credentials.ListCredentials(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -108,16 +108,16 @@ func (h *Handler) CreateEnrolment(ctx context.Context, acct store.Account, name 
 		return Enrolment{}, err
 	}
 	data, _ := json.Marshal(enrolment{Name: CleanName(name, "")})
-	now := h.Now()
-	expires := now.Add(h.EnrolmentTTL).UTC().Truncate(time.Second)
+	now := h.d.Now()
+	expires := now.Add(h.d.EnrolmentTTL).UTC().Truncate(time.Second)
 	// replace=false: an account may have several workstations, each with
 	// its own link.
-	if err := h.Store.CreateToken(ctx, store.Token{Hash: hashID(token), Kind: store.TokenEnrolment, AccountID: acct.ID,
+	if err := h.d.Store.CreateToken(ctx, store.Token{Hash: hashID(token), Kind: store.TokenEnrolment, AccountID: acct.ID,
 		Data: data, CreatedAt: now, ExpiresAt: expires}, false); err != nil {
 		return Enrolment{}, err
 	}
 	if nets != nil {
-		if err := h.Networks.SetAllowedNetworks(ctx, acct.ID, nets); err != nil {
+		if err := h.d.Networks.SetAllowedNetworks(ctx, acct.ID, nets); err != nil {
 			return Enrolment{}, err
 		}
 	}
@@ -127,7 +127,7 @@ func (h *Handler) CreateEnrolment(ctx context.Context, acct store.Account, name 
 // AllowedNetworks reads the networks a shared-computer account may sign
 // in from; none means anywhere.
 func (h *Handler) AllowedNetworks(ctx context.Context, accountID string) ([]netip.Prefix, error) {
-	return h.Networks.AllowedNetworks(ctx, accountID)
+	return h.d.Networks.AllowedNetworks(ctx, accountID)
 }
 
 // SetAllowedNetworks replaces the allowed networks of a shared-computer
@@ -136,16 +136,16 @@ func (h *Handler) SetAllowedNetworks(ctx context.Context, acct store.Account, ne
 	if acct.Kind != store.KindSharedComputer {
 		return ErrNotSharedComputer
 	}
-	return h.Networks.SetAllowedNetworks(ctx, acct.ID, nets)
+	return h.d.Networks.SetAllowedNetworks(ctx, acct.ID, nets)
 }
 
 // Revoke deletes a passkey and ends the sessions signed in with it, and
 // only those: the account's other sessions stay.
 func (h *Handler) Revoke(ctx context.Context, accountID string, id []byte) ([]string, error) {
-	if err := h.Credentials.DeleteCredential(ctx, accountID, id); err != nil {
+	if err := h.d.Credentials.DeleteCredential(ctx, accountID, id); err != nil {
 		return nil, err
 	}
-	return h.Sessions.EndCredential(ctx, accountID, id)
+	return h.d.Sessions.EndCredential(ctx, accountID, id)
 }
 
 func fieldError(field, msg string) error {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -84,9 +84,9 @@ type Store interface {
 	store.Audit
 }
 
-// Options are the settings and collaborators of a Handler, given to New at
+// Deps are the settings and collaborators of a Handler, given to New at
 // once. Zero durations take the defaults.
-type Options struct {
+type Deps struct {
 	PublicURL *url.URL // its host is the relying-party id, its origin the only allowed origin
 	// AllowSSOAccounts lets accounts that sign in through a provider also
 	// register and use passkeys.
@@ -110,7 +110,7 @@ type Options struct {
 // Handler serves the passkey ceremonies, workstation enrolment, and the
 // credential operations the admin service and the account page call.
 type Handler struct {
-	Options
+	d          Deps
 	wa         *webauthn.WebAuthn // nil when off
 	off        bool
 	secure     bool
@@ -118,20 +118,20 @@ type Handler struct {
 }
 
 // New builds the passkey feature, complete.
-func New(opts Options) (*Handler, error) {
-	if opts.PublicURL == nil || opts.PublicURL.Hostname() == "" {
+func New(d Deps) (*Handler, error) {
+	if d.PublicURL == nil || d.PublicURL.Hostname() == "" {
 		return nil, errors.New("passkey: public_url has no host")
 	}
-	if opts.CeremonyTTL <= 0 {
-		opts.CeremonyTTL = DefaultCeremonyTTL
+	if d.CeremonyTTL <= 0 {
+		d.CeremonyTTL = DefaultCeremonyTTL
 	}
-	if opts.EnrolmentTTL <= 0 {
-		opts.EnrolmentTTL = DefaultEnrolmentTTL
+	if d.EnrolmentTTL <= 0 {
+		d.EnrolmentTTL = DefaultEnrolmentTTL
 	}
-	origin := opts.PublicURL.Scheme + "://" + opts.PublicURL.Host
-	h := &Handler{Options: opts, secure: opts.PublicURL.Scheme == "https",
-		publicBase: origin + opts.PublicURL.EscapedPath()}
-	if net.ParseIP(opts.PublicURL.Hostname()) != nil {
+	origin := d.PublicURL.Scheme + "://" + d.PublicURL.Host
+	h := &Handler{d: d, secure: d.PublicURL.Scheme == "https",
+		publicBase: origin + d.PublicURL.EscapedPath()}
+	if net.ParseIP(d.PublicURL.Hostname()) != nil {
 		// No relying party can be named by an IP address. The account
 		// page, sessions and the admin views of existing credentials still
 		// work; every ceremony answers ErrOff.
@@ -139,7 +139,7 @@ func New(opts Options) (*Handler, error) {
 		return h, nil
 	}
 	wa, err := webauthn.New(&webauthn.Config{
-		RPID:          opts.PublicURL.Hostname(),
+		RPID:          d.PublicURL.Hostname(),
 		RPDisplayName: "Gatehouse",
 		RPOrigins:     []string{origin},
 		// Passkeys: discoverable, verified by the device, no attestation
@@ -166,7 +166,7 @@ func (h *Handler) offCall(w http.ResponseWriter, r *http.Request) bool {
 	if !h.off {
 		return false
 	}
-	h.jsonFail(w, r, http.StatusConflict, "passkeys_off", "passkey.off")
+	h.fail(w, r, problemOff)
 	return true
 }
 
@@ -189,9 +189,9 @@ func (h *Handler) PasswordBlocked(ctx context.Context, a store.Account) bool {
 	if a.Kind != store.KindSharedComputer {
 		return false
 	}
-	creds, err := h.Credentials.ListCredentials(ctx, a.ID)
+	creds, err := h.d.Credentials.ListCredentials(ctx, a.ID)
 	if err != nil {
-		h.Logger.Error("passkey: listing credentials for password check", "err", err, "account", a.ID)
+		h.d.Logger.Error("passkey: listing credentials for password check", "err", err, "account", a.ID)
 		return true
 	}
 	for _, c := range creds {
@@ -204,10 +204,10 @@ func (h *Handler) PasswordBlocked(ctx context.Context, a store.Account) bool {
 
 func (h *Handler) audit(ctx context.Context, e store.AuditEvent) {
 	if e.Time.IsZero() {
-		e.Time = h.Now()
+		e.Time = h.d.Now()
 	}
-	if err := h.Store.AppendAudit(ctx, e); err != nil {
-		h.Logger.Error("audit", "err", err, "action", e.Action)
+	if err := h.d.Store.AppendAudit(ctx, e); err != nil {
+		h.d.Logger.Error("audit", "err", err, "action", e.Action)
 	}
 }
 

@@ -155,7 +155,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	hs.csrf = web.NewCSRF(bytes.Repeat([]byte{9}, 32), false, rand.Reader)
-	h, err := passkey.New(passkey.Options{PublicURL: pub,
+	h, err := passkey.New(passkey.Deps{PublicURL: pub,
 		Store: st, Credentials: st, Networks: passkey.StoreNetworks{Store: st}, Sessions: sessions,
 		Renderer: rn, CSRF: hs.csrf, Now: now, Rand: rand.Reader, Logger: logger,
 		ClientIP: func(r *http.Request) string { return "127.0.0.1" },
@@ -498,7 +498,7 @@ func TestPasskeysOffOnIPAddress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := passkey.New(passkey.Options{PublicURL: pub})
+		h, err := passkey.New(passkey.Deps{PublicURL: pub})
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
@@ -507,6 +507,56 @@ func TestPasskeysOffOnIPAddress(t *testing.T) {
 		}
 		if (h.Origin() != "") != enabled {
 			t.Errorf("%s: Origin = %q", raw, h.Origin())
+		}
+	}
+}
+
+// A ceremony call's error is the contract's JSON shape, its message the
+// catalogue's text in the caller's language: off passkeys (409) and a
+// missing CSRF token (403) alike.
+func TestCeremonyErrorsSpeakTheCatalogue(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn, err := web.NewRenderer(cat, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf := web.NewCSRF(bytes.Repeat([]byte{9}, 32), false, rand.Reader)
+	for _, c := range []struct {
+		public string
+		status int
+		code   string
+		key    string
+	}{
+		{"http://10.0.0.5:8080", http.StatusConflict, "passkeys_off", "passkey.off"},
+		{"https://gate.example.com", http.StatusForbidden, "csrf", "error.csrf"},
+	} {
+		pub, _ := url.Parse(c.public)
+		h, err := passkey.New(passkey.Deps{PublicURL: pub, Renderer: rn, CSRF: csrf, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		h.Mount(mux)
+		for _, lang := range i18n.Languages {
+			req := httptest.NewRequest(http.MethodPost, "/.gatehouse/passkey/login/begin", strings.NewReader("{}"))
+			req.Header.Set("Accept-Language", lang)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			var out struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+				t.Fatalf("%s %s: not JSON: %s", c.public, lang, rec.Body)
+			}
+			if rec.Code != c.status || out.Error.Code != c.code || out.Error.Message != cat.T(lang, c.key) {
+				t.Errorf("%s %s: %d %q %q, want %d %q %q", c.public, lang, rec.Code, out.Error.Code, out.Error.Message, c.status, c.code, cat.T(lang, c.key))
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("%s %s: Content-Type %q", c.public, lang, ct)
+			}
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -50,18 +50,18 @@ func CleanName(s, def string) string {
 // 503) itself when there is none.
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (store.Session, store.Account, bool) {
 	ctx := r.Context()
-	sess, err := h.Sessions.Lookup(ctx, r)
+	sess, err := h.d.Sessions.Lookup(ctx, r)
 	if errors.Is(err, session.ErrNoSession) {
-		h.jsonFail(w, r, http.StatusUnauthorized, "unauthenticated", "passkey.signed_out")
+		h.fail(w, r, problemSignedOut)
 		return store.Session{}, store.Account{}, false
 	}
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
 	}
-	acct, err := h.Store.GetAccount(ctx, sess.AccountID)
+	acct, err := h.d.Store.GetAccount(ctx, sess.AccountID)
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return store.Session{}, store.Account{}, false
 	}
 	return sess, acct, true
@@ -84,35 +84,35 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case acct.Kind == store.KindSharedComputer:
 		// A shared account's keys come only from an admin's enrolment link.
-		h.jsonFail(w, r, http.StatusConflict, "shared_computer", "passkey.shared_use_enrolment")
+		h.fail(w, r, problemSharedComputer)
 		return
-	case strings.HasPrefix(acct.SignIn, "sso:") && !h.AllowSSOAccounts:
-		h.jsonFail(w, r, http.StatusForbidden, "sso_account", "passkey.sso_account")
+	case strings.HasPrefix(acct.SignIn, "sso:") && !h.d.AllowSSOAccounts:
+		h.fail(w, r, problemSSOAccount)
 		return
 	}
 	h.beginRegistration(w, r, acct, TokenRegister, "pk_register", ceremony{
-		AccountID: acct.ID, SessionID: sess.ID, Name: CleanName(in.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
+		AccountID: acct.ID, SessionID: sess.ID, Name: CleanName(in.Name, h.d.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.default_name")),
 	})
 }
 
 func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct store.Account, kind, slot string, c ceremony) {
 	ctx := r.Context()
-	creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+	creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	u := user{acct: acct, creds: creds}
 	creation, sd, err := h.wa.BeginRegistration(u, webauthn.WithExclusions(u.exclusions()))
 	if err != nil {
-		h.Logger.Error("passkey: begin registration", "err", err)
-		h.jsonFail(w, r, http.StatusInternalServerError, "internal", "error.internal")
+		h.d.Logger.Error("passkey: begin registration", "err", err)
+		h.fail(w, r, web.ProblemInternal)
 		return
 	}
 	c.Session = *sd
 	if err := h.saveCeremony(ctx, w, kind, slot, c); err != nil {
-		h.Logger.Error("passkey: saving registration ceremony", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.d.Logger.Error("passkey: saving registration ceremony", "err", err)
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, creation)
@@ -121,11 +121,11 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, acct
 // finishRegistration verifies the attestation against the ceremony; the
 // account must still be the one that began it.
 func (h *Handler) finishRegistration(ctx context.Context, w http.ResponseWriter, r *http.Request, c ceremony) (store.Account, *webauthn.Credential, error) {
-	acct, err := h.Store.GetAccount(ctx, c.AccountID)
+	acct, err := h.d.Store.GetAccount(ctx, c.AccountID)
 	if err != nil {
 		return store.Account{}, nil, err
 	}
-	creds, err := h.Credentials.ListCredentials(ctx, acct.ID)
+	creds, err := h.d.Credentials.ListCredentials(ctx, acct.ID)
 	if err != nil {
 		return store.Account{}, nil, err
 	}
@@ -156,17 +156,17 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.SessionID != sess.ID {
-		h.jsonFail(w, r, http.StatusBadRequest, "no_ceremony", "passkey.no_ceremony")
+		h.fail(w, r, problemNoCeremony)
 		return
 	}
 	acct, lc, err := h.finishRegistration(ctx, w, r, c)
-	ip := h.ClientIP(r)
+	ip := h.d.ClientIP(r)
 	if err != nil {
 		h.registrationFailed(w, r, acct.ID, ip, "passkey.register", err)
 		return
 	}
 	cred := fromLibrary(lc)
-	cred.AccountID, cred.Name, cred.CreatedAt = acct.ID, c.Name, h.Now()
+	cred.AccountID, cred.Name, cred.CreatedAt = acct.ID, c.Name, h.d.Now()
 	if !h.saveCredential(w, r, cred) {
 		return
 	}
@@ -176,14 +176,14 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred store.Credential) bool {
-	err := h.Credentials.CreateCredential(r.Context(), cred)
+	err := h.d.Credentials.CreateCredential(r.Context(), cred)
 	if errors.Is(err, store.ErrConflict) {
-		h.jsonFail(w, r, http.StatusConflict, "conflict", "passkey.already_registered")
+		h.fail(w, r, problemAlreadyRegistered)
 		return false
 	}
 	if err != nil {
-		h.Logger.Error("passkey: saving credential", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.d.Logger.Error("passkey: saving credential", "err", err)
+		h.fail(w, r, web.ProblemUnavailable)
 		return false
 	}
 	return true
@@ -192,18 +192,18 @@ func (h *Handler) saveCredential(w http.ResponseWriter, r *http.Request, cred st
 func (h *Handler) registrationFailed(w http.ResponseWriter, r *http.Request, accountID, ip, action string, err error) {
 	var pe *protocol.Error
 	if !errors.As(err, &pe) && !errors.Is(err, ErrSynced) {
-		h.Logger.Error("passkey: finishing registration", "err", err)
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.d.Logger.Error("passkey: finishing registration", "err", err)
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	reason, key, status, code := "attestation_invalid", "passkey.register_failed", http.StatusBadRequest, "passkey_refused"
 	if errors.Is(err, ErrSynced) {
 		reason, key, status, code = "synced_credential", "enrol.synced", http.StatusUnprocessableEntity, "synced_refused"
 	}
-	h.Logger.Info("passkey registration refused", "reason", reason, "err", err, "account", accountID)
+	h.d.Logger.Info("passkey registration refused", "reason", reason, "err", err, "account", accountID)
 	h.audit(r.Context(), store.AuditEvent{Actor: accountID, Action: action, Target: accountID, IP: ip, Outcome: "denied", Category: "auth",
 		Details: map[string]any{"reason": reason}})
-	h.jsonFail(w, r, status, code, key)
+	h.fail(w, r, refusedProblem(status, code, key))
 }
 
 // enrolment is the payload of a workstation enrolment token.
@@ -216,14 +216,14 @@ func (h *Handler) peekEnrolment(ctx context.Context, token string) (store.Token,
 	if token == "" || len(token) > 100 {
 		return store.Token{}, store.Account{}, ErrEnrolment
 	}
-	t, err := h.Store.PeekToken(ctx, store.TokenEnrolment, hashID(token), h.Now())
+	t, err := h.d.Store.PeekToken(ctx, store.TokenEnrolment, hashID(token), h.d.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Token{}, store.Account{}, ErrEnrolment
 	}
 	if err != nil {
 		return store.Token{}, store.Account{}, err
 	}
-	acct, err := h.Store.GetAccount(ctx, t.AccountID)
+	acct, err := h.d.Store.GetAccount(ctx, t.AccountID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Token{}, store.Account{}, ErrEnrolment
 	}
@@ -244,7 +244,7 @@ type enrolData struct {
 
 func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 	if h.off {
-		h.Renderer.FailMessage(w, r, http.StatusConflict, h.Renderer.Catalog.T(i18n.Negotiate("", r), "passkey.off"))
+		h.d.Renderer.FailKey(w, r, http.StatusConflict, "passkey.off")
 		return
 	}
 	token := r.URL.Query().Get("token")
@@ -255,19 +255,19 @@ func (h *Handler) enrolPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var e enrolment
 	_ = json.Unmarshal(t.Data, &e)
-	p := h.Renderer.Page(i18n.Negotiate("", r), h.CSRF.Token(w, r))
+	p := h.d.Renderer.Page(i18n.Negotiate("", r), h.d.CSRF.Token(w, r))
 	p.Title = p.T("enrol.title")
 	p.Data = enrolData{Token: token, Account: acct.Email, Name: e.Name}
-	h.Renderer.Render(w, http.StatusOK, "enrol", p)
+	h.d.Renderer.Render(w, http.StatusOK, "enrol", p)
 }
 
 func (h *Handler) enrolPageFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrEnrolment) {
-		h.Renderer.FailMessage(w, r, http.StatusGone, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.invalid"))
+		h.d.Renderer.FailKey(w, r, http.StatusGone, "enrol.invalid")
 		return
 	}
-	h.Logger.Error("passkey: reading enrolment", "err", err)
-	h.Renderer.Fail(w, r, web.ProblemUnavailable)
+	h.d.Logger.Error("passkey: reading enrolment", "err", err)
+	h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 }
 
 func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
@@ -277,17 +277,17 @@ func (h *Handler) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	t, acct, err := h.peekEnrolment(r.Context(), token)
 	if errors.Is(err, ErrEnrolment) {
-		h.jsonFail(w, r, http.StatusGone, "enrolment_invalid", "enrol.invalid")
+		h.fail(w, r, problemEnrolmentInvalid)
 		return
 	}
 	if err != nil {
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	var e enrolment
 	_ = json.Unmarshal(t.Data, &e)
 	h.beginRegistration(w, r, acct, TokenEnrol, "pk_enrol", ceremony{
-		AccountID: acct.ID, Name: CleanName(e.Name, h.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
+		AccountID: acct.ID, Name: CleanName(e.Name, h.d.Renderer.Catalog.T(i18n.Negotiate("", r), "enrol.default_name")), EnrolHash: t.Hash,
 	})
 }
 
@@ -301,7 +301,7 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		h.ceremonyFail(w, r, err)
 		return
 	}
-	ip := h.ClientIP(r)
+	ip := h.d.ClientIP(r)
 	acct, lc, err := h.finishRegistration(ctx, w, r, c)
 	if err == nil && lc.Flags.BackupEligible {
 		// Checked before the link is spent, so the workstation can try
@@ -312,18 +312,18 @@ func (h *Handler) enrolFinish(w http.ResponseWriter, r *http.Request) {
 		h.registrationFailed(w, r, c.AccountID, ip, "passkey.enrol", err)
 		return
 	}
-	if _, err := h.Store.ConsumeToken(ctx, store.TokenEnrolment, c.EnrolHash, h.Now()); err != nil {
+	if _, err := h.d.Store.ConsumeToken(ctx, store.TokenEnrolment, c.EnrolHash, h.d.Now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			h.audit(ctx, store.AuditEvent{Actor: acct.ID, Action: "passkey.enrol", Target: acct.ID, IP: ip, Outcome: "denied", Category: "auth",
 				Details: map[string]any{"reason": "link_used_or_expired"}})
-			h.jsonFail(w, r, http.StatusGone, "enrolment_invalid", "enrol.invalid")
+			h.fail(w, r, problemEnrolmentInvalid)
 			return
 		}
-		h.jsonFail(w, r, http.StatusServiceUnavailable, "unavailable", "error.unavailable")
+		h.fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	cred := fromLibrary(lc)
-	cred.AccountID, cred.Name, cred.Workstation, cred.CreatedAt = acct.ID, c.Name, true, h.Now()
+	cred.AccountID, cred.Name, cred.Workstation, cred.CreatedAt = acct.ID, c.Name, true, h.d.Now()
 	if !h.saveCredential(w, r, cred) {
 		return
 	}

@@ -34,6 +34,10 @@ type PolicyError struct {
 
 func (e *PolicyError) Error() string { return e.Message }
 
+// PolicyCode is Code, for callers that know the refusal by its behaviour
+// rather than by this package's type.
+func (e *PolicyError) PolicyCode() string { return e.Code }
+
 //go:generate sh -c "go run gen_common.go > common.txt"
 //go:embed common.txt
 var commonText string
@@ -49,6 +53,10 @@ var commonSet = sync.OnceValue(func() map[string]struct{} {
 	}
 	return set
 })
+
+// CheckPolicy is the package's CheckPolicy, so a Hasher is all an account
+// service needs of passwords.
+func (h *Hasher) CheckPolicy(pw, email string) error { return CheckPolicy(pw, email) }
 
 // CheckPolicy returns a *PolicyError when pw may not be used by the
 // account with this email, nil when it may. There are no composition rules:

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/dateformat"
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
@@ -96,38 +97,26 @@ func (h *Handler) MapAccount(ctx context.Context, providerID string, id *provide
 	if !h.d.RoleExists(role) {
 		return store.Account{}, "", fmt.Errorf("%w: just-in-time role %q does not exist", ErrNoAccount, role)
 	}
-	now := h.d.Now()
-	lang := language(id.Locale)
-	acct := store.Account{
-		ID:         h.d.NewAccountID(),
-		Email:      id.Email,
-		FirstName:  id.GivenName,
-		LastName:   id.FamilyName,
-		Language:   lang,
-		DateFormat: dateformat.ForLanguage(lang),
-		Kind:       store.KindPersonal,
-		SignIn:     signIn,
-		Status:     store.StatusActive,
-		CreatedAt:  now,
-		UpdatedAt:  now,
+	// The account service creates it, with its defaults and checks, and
+	// links the identity in the same transaction.
+	first := id.GivenName
+	if first == "" && id.FamilyName == "" {
+		first = id.Name
 	}
-	if acct.FirstName == "" && acct.LastName == "" {
-		acct.FirstName = id.Name
-	}
-	err = st.InTx(ctx, func(tx store.Store) error {
-		if err := tx.CreateAccount(ctx, acct); err != nil {
-			return err
-		}
-		if err := tx.SetMembership(ctx, store.Membership{AccountID: acct.ID, CompanyID: jit.Company, Role: role, CreatedAt: now}); err != nil {
-			return err
-		}
-		return tx.LinkIdentity(ctx, store.IdentityLink{ProviderID: providerID, Subject: id.Subject, AccountID: acct.ID, CreatedAt: now})
+	acct, err := h.d.Accounts.Create(ctx, account.NewAccount{
+		Email: id.Email, FirstName: first, LastName: id.FamilyName, Language: language(id.Locale),
+		Kind: store.KindPersonal, SignIn: signIn, CompanyID: jit.Company, Role: role,
+		Link: &store.IdentityLink{ProviderID: providerID, Subject: id.Subject},
 	})
-	if errors.Is(err, store.ErrConflict) {
+	var ve *validation.Error
+	switch {
+	case errors.Is(err, store.ErrConflict):
 		// Another sign-in won the race, or the email appeared meanwhile.
 		return store.Account{}, "", fmt.Errorf("%w: just-in-time creation conflicted: %v", ErrNoAccount, err)
-	}
-	if err != nil {
+	case errors.As(err, &ve):
+		// What the provider says does not make a valid account here.
+		return store.Account{}, "", fmt.Errorf("%w: just-in-time creation refused: %v", ErrNoAccount, err)
+	case err != nil:
 		return store.Account{}, "", fmt.Errorf("creating account just in time: %w", err)
 	}
 	return acct, MappedJIT, nil

@@ -10,6 +10,7 @@ import (
 )
 
 func TestMapAccount(t *testing.T) {
+	const jit = "(the account created just in time)"
 	e := newEnv(t, map[string]config.JIT{"auth0": {Enabled: true, Company: "acme", Role: "viewer"}})
 	e.createAccount(store.Account{ID: "pre", Email: "pre@example.com", SignIn: "sso:corp", Status: store.StatusInvited})
 	e.createAccount(store.Account{ID: "pw", Email: "pw@example.com", SignIn: "password"})
@@ -31,11 +32,14 @@ func TestMapAccount(t *testing.T) {
 		{"account for another provider", "google", ident("s3", "pre@example.com", true), "", "", ErrNoAccount},
 		{"blocked account", "corp", ident("s4", "blk@example.com", true), "", "", ErrAccountDisabled},
 		{"no JIT for this provider", "corp", ident("s5", "new@example.com", true), "", "", ErrNoAccount},
-		{"JIT with mapped role", "auth0", ident("s6", "new@example.com", true, "nonexistent", "manager"), "acct-jit-1", MappedJIT, nil},
-		{"second subject, same verified email, links", "auth0", ident("s7", "NEW@example.com", true), "acct-jit-1", MappedLink, nil},
+		{"JIT with mapped role", "auth0", ident("s6", "new@example.com", true, "nonexistent", "manager"), jit, MappedJIT, nil},
+		{"second subject, same verified email, links", "auth0", ident("s7", "NEW@example.com", true), jit, MappedLink, nil},
 	}
 	for _, c := range cases {
 		a, how, err := e.h.MapAccount(ctx, c.provider, c.id)
+		if c.wantAcct == jit && err == nil {
+			c.wantAcct = e.jitID("new@example.com")
+		}
 		if c.wantErr != nil {
 			if !errors.Is(err, c.wantErr) {
 				t.Errorf("%s: err %v, want %v", c.name, err, c.wantErr)
@@ -49,7 +53,7 @@ func TestMapAccount(t *testing.T) {
 	if a := e.account("pre"); a.Status != store.StatusActive || a.FirstName != "G" {
 		t.Fatalf("pre-created account not activated and refreshed: %+v", a)
 	}
-	ms, _ := e.st.ListMemberships(ctx, "acct-jit-1")
+	ms, _ := e.st.ListMemberships(ctx, e.jitID("new@example.com"))
 	if len(ms) != 1 || ms[0].Role != "manager" {
 		t.Fatalf("JIT membership %+v", ms)
 	}
@@ -57,7 +61,7 @@ func TestMapAccount(t *testing.T) {
 	if _, _, err := e.h.MapAccount(ctx, "auth0", ident("s6", "new@example.com", true, "admin")); err != nil {
 		t.Fatal(err)
 	}
-	ms, _ = e.st.ListMemberships(ctx, "acct-jit-1")
+	ms, _ = e.st.ListMemberships(ctx, e.jitID("new@example.com"))
 	if len(ms) != 1 || ms[0].Role != "admin" {
 		t.Fatalf("role not synced: %+v", ms)
 	}

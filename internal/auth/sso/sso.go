@@ -19,7 +19,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/cookies"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/providers"
@@ -54,15 +54,18 @@ type SignIn struct {
 type Deps struct {
 	Providers []providers.Provider
 	// JIT is just-in-time account creation per provider id; absent is off.
-	JIT          map[string]config.JIT
+	JIT          map[string]providers.JIT
 	Store        store.Store
 	StartSession StartSession
 	// ValidateRedirect returns a safe local target for rd, or "/".
 	ValidateRedirect func(rd string) string
-	// RenderError writes a 4xx/5xx HTML page with a link to the login page.
-	RenderError  func(w http.ResponseWriter, r *http.Request, status int, message string)
-	RoleExists   func(role string) bool
-	NewAccountID func() string
+	// RenderError writes a 4xx/5xx HTML page with a link to the login
+	// page, its message the catalogue's text of key with each {name} of
+	// the vars pairs (name, value) filled in: (*web.Renderer).FailKey.
+	RenderError func(w http.ResponseWriter, r *http.Request, status int, key string, vars ...string)
+	RoleExists  func(role string) bool
+	// Accounts creates just-in-time accounts.
+	Accounts *account.Service
 	// ClientIP names the client for the audit log; nil uses RemoteAddr.
 	ClientIP func(r *http.Request) string
 	// Refused counts a callback refused as noise (no state, or one that is
@@ -162,7 +165,7 @@ func validBinding(v string) bool {
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.providers[r.PathValue("provider")]
 	if !ok {
-		h.d.RenderError(w, r, http.StatusNotFound, "This sign-in method is not configured.")
+		h.d.RenderError(w, r, http.StatusNotFound, msgNotConfigured)
 		return
 	}
 	rd := h.d.ValidateRedirect(r.URL.Query().Get("rd"))
@@ -188,8 +191,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	target, err := p.AuthCodeURL(state, nonce, verifier)
 	if err != nil {
 		h.d.Logger.Warn("sso start: provider unavailable", "provider", p.ID(), "err", err)
-		h.d.RenderError(w, r, http.StatusServiceUnavailable,
-			fmt.Sprintf("Sign-in with %s is unavailable right now. Please try again in a moment.", p.DisplayName()))
+		h.d.RenderError(w, r, http.StatusServiceUnavailable, msgUnavailable, "provider", p.DisplayName())
 		return
 	}
 	data, err := json.Marshal(flowState{Provider: p.ID(), Nonce: nonce, Verifier: verifier, Redirect: rd, Binding: hashBinding(binding)})
@@ -219,15 +221,21 @@ func (h *Handler) setBinding(w http.ResponseWriter, value string, maxAge int) {
 	})
 }
 
-// Messages shown on failure pages; the detail goes to the log and audit.
+// Catalogue keys of the failure pages; the detail goes to the log and
+// audit. {provider} in a message is the provider's display name.
 const (
-	msgStale    = "This sign-in has expired or was already used. Please start again from the login page."
-	msgBrowser  = "This sign-in was started in another browser. Please start again from the login page."
-	msgFailed   = "Sign-in with %s failed. Please start again from the login page."
-	msgNoAcct   = "No account for this identity; ask your administrator."
-	msgDisabled = "This account is disabled; ask your administrator."
-	msgRefused  = "Your %s account is not allowed to sign in here; ask your administrator."
-	msgDenied   = "Sign-in with %s was cancelled or refused."
+	msgNotConfigured = "sso.not_configured"
+	msgUnavailable   = "sso.unavailable"
+	msgStale         = "sso.stale"
+	msgBrowser       = "sso.other_browser"
+	msgFailed        = "sso.failed"
+	msgNoAcct        = "sso.no_account"
+	msgDisabled      = "sso.disabled"
+	msgRefused       = "sso.refused"
+	msgDenied        = "sso.denied"
+	msgNoSession     = "sso.session_failed"
+	msgStoreDown     = "sso.store_unavailable"
+	msgInternal      = "error.internal"
 )
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
@@ -235,10 +243,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	pid := r.PathValue("provider")
 	p, ok := h.providers[pid]
 	if !ok {
-		h.d.RenderError(w, r, http.StatusNotFound, "This sign-in method is not configured.")
+		h.d.RenderError(w, r, http.StatusNotFound, msgNotConfigured)
 		return
 	}
 	q := r.URL.Query()
+	// fail refuses the callback with the page of message (a catalogue key
+	// whose {provider} is p's name) and records why.
 	fail := func(status int, category, action, reason, message string, attrs ...any) {
 		details := map[string]any{"provider": pid, "reason": reason}
 		for i := 0; i+1 < len(attrs); i += 2 {
@@ -250,7 +260,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		h.audit(r, store.AuditEvent{Actor: "anonymous", Action: action, Target: pid, Outcome: outcome, Category: category, Details: details})
 		h.d.Logger.Info("sso callback refused", "provider", pid, "reason", reason, "details", details)
-		h.d.RenderError(w, r, status, message)
+		h.d.RenderError(w, r, status, message, "provider", p.DisplayName())
 	}
 
 	// The state is consumed first, whatever follows, so it is single use.
@@ -288,7 +298,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		// error_description is the provider's text, not ours: logged, not shown.
 		fail(status, "integration", "sso.provider_error", "provider returned an error",
-			fmt.Sprintf(msgDenied, p.DisplayName()), "error", e, "error_description", q.Get("error_description"))
+			msgDenied, "error", e, "error_description", q.Get("error_description"))
 		return
 	}
 	// RFC 9207: an authorization response from another issuer is a mix-up
@@ -297,32 +307,31 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		if iss, has := q["iss"]; has {
 			if len(iss) != 1 || !providers.IssuerMatches(ic.ExpectedIssuer(), iss[0]) {
 				fail(http.StatusBadRequest, "integration", "sso.failure", "iss parameter names another issuer",
-					fmt.Sprintf(msgFailed, p.DisplayName()), "iss", q.Get("iss"))
+					msgFailed, "iss", q.Get("iss"))
 				return
 			}
 		} else if ic.IssuerParameterRequired() {
 			fail(http.StatusBadRequest, "integration", "sso.failure", "iss parameter missing",
-				fmt.Sprintf(msgFailed, p.DisplayName()))
+				msgFailed)
 			return
 		}
 	}
 	code := q.Get("code")
 	if code == "" {
-		fail(http.StatusBadRequest, "integration", "sso.failure", "no code", fmt.Sprintf(msgFailed, p.DisplayName()))
+		fail(http.StatusBadRequest, "integration", "sso.failure", "no code", msgFailed)
 		return
 	}
 	id, err := p.Exchange(ctx, code, fs.Verifier, fs.Nonce)
 	switch {
 	case errors.Is(err, providers.ErrNotAllowed):
-		fail(http.StatusForbidden, "auth", "sso.denied", err.Error(), fmt.Sprintf(msgRefused, p.DisplayName()))
+		fail(http.StatusForbidden, "auth", "sso.denied", err.Error(), msgRefused)
 		return
 	case errors.Is(err, providers.ErrUnavailable):
 		h.d.Logger.Warn("sso callback: provider unavailable", "provider", pid, "err", err)
-		h.d.RenderError(w, r, http.StatusServiceUnavailable,
-			fmt.Sprintf("Sign-in with %s is unavailable right now. Please try again in a moment.", p.DisplayName()))
+		h.d.RenderError(w, r, http.StatusServiceUnavailable, msgUnavailable, "provider", p.DisplayName())
 		return
 	case err != nil:
-		fail(http.StatusBadRequest, "integration", "sso.failure", err.Error(), fmt.Sprintf(msgFailed, p.DisplayName()))
+		fail(http.StatusBadRequest, "integration", "sso.failure", err.Error(), msgFailed)
 		return
 	}
 
@@ -350,7 +359,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		h.d.Logger.Error("sso: starting the session failed", "provider", pid, "account", acct.ID, "err", err)
-		h.d.RenderError(w, r, http.StatusInternalServerError, "Your session could not be started. Please try again.")
+		h.d.RenderError(w, r, http.StatusInternalServerError, msgNoSession)
 		return
 	}
 	h.audit(r, store.AuditEvent{Actor: acct.ID, Action: "login.success", Target: acct.ID, Outcome: "ok", Category: "auth",
@@ -372,12 +381,12 @@ func (h *Handler) audit(r *http.Request, e store.AuditEvent) {
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 	h.d.Logger.Error("sso: internal error", "path", r.URL.Path, "err", err)
-	h.d.RenderError(w, r, http.StatusInternalServerError, "Something went wrong. Please try again.")
+	h.d.RenderError(w, r, http.StatusInternalServerError, msgInternal)
 }
 
 func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	h.d.Logger.Error("sso: store error", "path", r.URL.Path, "err", err)
-	h.d.RenderError(w, r, http.StatusServiceUnavailable, "Sign-in is unavailable right now. Please try again in a moment.")
+	h.d.RenderError(w, r, http.StatusServiceUnavailable, msgStoreDown)
 }
 
 func remoteIP(r *http.Request) string {

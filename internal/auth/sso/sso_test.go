@@ -14,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/account"
+	"github.com/gatehouse/gatehouse/internal/auth/password"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/providers"
 	"github.com/gatehouse/gatehouse/providers/providertest"
 )
@@ -34,7 +38,6 @@ type env struct {
 	idps     map[string]*providertest.Server
 	mu       sync.Mutex
 	sessions []sessionCall
-	nextID   int
 }
 
 const auth0Roles = "https://gatehouse.example.com/roles"
@@ -88,6 +91,10 @@ func newEnv(t *testing.T, jit map[string]config.JIT) *env {
 		}
 		ps = append(ps, p)
 	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	roles := map[string]bool{"viewer": true, "manager": true, "admin": true, "shared_computer": true}
 	e.h = New(Deps{
 		Providers: ps,
@@ -106,21 +113,17 @@ func newEnv(t *testing.T, jit map[string]config.JIT) *env {
 			}
 			return "/"
 		},
-		RenderError: func(w http.ResponseWriter, r *http.Request, status int, message string) {
+		RenderError: func(w http.ResponseWriter, r *http.Request, status int, key string, vars ...string) {
+			message := web.Fill(catalog.T(i18n.Negotiate("", r), key), vars...)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(status)
 			fmt.Fprintf(w, `<!doctype html><p>%s</p><a href="/.gatehouse/login">Back to sign-in</a>`, html.EscapeString(message))
 		},
 		RoleExists: func(r string) bool { return roles[r] },
-		NewAccountID: func() string {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.nextID++
-			return fmt.Sprintf("acct-jit-%d", e.nextID)
-		},
-		PublicURL: public,
-		Now:       e.clk.Now,
-		Rand:      rand.Reader,
+		Accounts:   account.NewService(st, nil, account.Standard(), password.NewHasher(password.DefaultParams(), 1, rand.Reader), e.clk.Now, rand.Reader),
+		PublicURL:  public,
+		Now:        e.clk.Now,
+		Rand:       rand.Reader,
 	})
 	e.h.Mount(mux)
 	return e
@@ -221,6 +224,20 @@ func (e *env) createAccount(a store.Account) {
 	if err := e.st.SetMembership(e.t.Context(), store.Membership{AccountID: a.ID, CompanyID: "acme", Role: "viewer", CreatedAt: e.clk.Now()}); err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// jitID is the id of the account created just in time for email; the
+// account service makes it, with its own "acc_" ids.
+func (e *env) jitID(email string) string {
+	e.t.Helper()
+	a, err := e.st.GetAccountByEmail(e.t.Context(), email)
+	if err != nil {
+		e.t.Fatalf("no account for %s: %v", email, err)
+	}
+	if !strings.HasPrefix(a.ID, "acc_") {
+		e.t.Fatalf("account %s was not made by the account service", a.ID)
+	}
+	return a.ID
 }
 
 func (e *env) account(id string) store.Account {
@@ -441,7 +458,7 @@ func TestMicrosoftTenants(t *testing.T) {
 
 	ms.SetUser(providertest.User{Subject: "pairwise", Email: "ada@contoso.com", GivenName: "Ada", FamilyName: "L",
 		Claims: map[string]any{"tid": "tenant-a", "oid": "o1"}})
-	e.wantSignedIn(e.login(e.browser(), "ms", "/"), "/", "acct-jit-1", "ms")
+	e.wantSignedIn(e.login(e.browser(), "ms", "/"), "/", e.jitID("ada@contoso.com"), "ms")
 	if _, err := e.st.GetIdentity(t.Context(), "ms", "tenant-a:o1"); err != nil {
 		t.Fatalf("link keyed on tid:oid: %v", err)
 	}
@@ -493,8 +510,8 @@ func TestJIT(t *testing.T) {
 
 	// On: created active, personal, sso:corp, member of the JIT company.
 	e = newEnv(t, map[string]config.JIT{"corp": {Enabled: true, Company: "acme", Role: "viewer"}})
-	e.wantSignedIn(e.login(e.browser(), "corp", "/"), "/", "acct-jit-1", "corp")
-	a := e.account("acct-jit-1")
+	e.wantSignedIn(e.login(e.browser(), "corp", "/"), "/", e.jitID("ada@example.com"), "corp")
+	a := e.account(e.jitID("ada@example.com"))
 	if a.Status != store.StatusActive || a.Kind != store.KindPersonal || a.SignIn != "sso:corp" || a.Email != "ada@example.com" {
 		t.Fatalf("account %+v", a)
 	}
@@ -503,7 +520,7 @@ func TestJIT(t *testing.T) {
 		t.Fatalf("memberships %+v", ms)
 	}
 	// The second sign-in reuses the link.
-	e.wantSignedIn(e.login(e.browser(), "corp", "/"), "/", "acct-jit-1", "corp")
+	e.wantSignedIn(e.login(e.browser(), "corp", "/"), "/", e.jitID("ada@example.com"), "corp")
 	if n, _ := e.st.CountAccounts(t.Context()); n != 1 {
 		t.Fatalf("%d accounts", n)
 	}
@@ -517,11 +534,11 @@ func TestAuth0RoleMap(t *testing.T) {
 	a0 := e.idps["auth0"]
 	a0.SetUser(providertest.User{Subject: "google-oauth2|123", Email: "ada@example.com", EmailVerified: true,
 		Claims: map[string]any{auth0Roles: []string{"plant-managers"}}})
-	e.wantSignedIn(e.login(e.browser(), "auth0", "/"), "/", "acct-jit-1", "auth0")
+	e.wantSignedIn(e.login(e.browser(), "auth0", "/"), "/", e.jitID("ada@example.com"), "auth0")
 	if _, err := e.st.GetIdentity(t.Context(), "auth0", "google-oauth2|123"); err != nil {
 		t.Fatalf("subject not kept as is: %v", err)
 	}
-	ms, _ := e.st.ListMemberships(t.Context(), "acct-jit-1")
+	ms, _ := e.st.ListMemberships(t.Context(), e.jitID("ada@example.com"))
 	if len(ms) != 1 || ms[0].Role != "manager" {
 		t.Fatalf("memberships %+v", ms)
 	}

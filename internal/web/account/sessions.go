@@ -3,7 +3,6 @@ package account
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/dateformat"
 	"github.com/gatehouse/gatehouse/internal/device"
@@ -31,48 +30,12 @@ func (h *Handler) sessionRows(t func(key string) string, sessions []store.Sessio
 	for _, s := range sessions {
 		rows = append(rows, sessionRow{
 			ID: s.ID, Current: s.ID == currentID,
-			Method: MethodLabel(t, session.Method(s), s.IDP, h.d.ProviderName), Device: DeviceLabel(t, device.Parse(s.UserAgent)),
+			Method: session.MethodLabel(t, session.Method(s), s.IDP, h.d.ProviderName), Device: device.Label(t, device.Parse(s.UserAgent)),
 			UserAgent: s.UserAgent, IP: s.IP,
 			Created: dateformat.Time(s.CreatedAt, dateFormat), LastSeen: dateformat.Time(s.LastSeenAt, dateFormat),
 		})
 	}
 	return rows
-}
-
-// MethodLabel says a sign-in method (session.Method) in words: password,
-// passkey, or single sign-on with the display name of provider idp
-// (providerName may be nil), translated with t.
-func MethodLabel(t func(key string) string, method, idp string, providerName func(id string) string) string {
-	switch method {
-	case session.MethodPassword:
-		return t("account.method.password")
-	case session.MethodPasskey:
-		return t("account.method.passkey")
-	case session.MethodSSO:
-		name := ""
-		if providerName != nil {
-			name = providerName(idp)
-		}
-		if name == "" {
-			name = idp
-		}
-		return strings.ReplaceAll(t("account.method.sso"), "{provider}", name)
-	}
-	return t("account.method.unknown")
-}
-
-// DeviceLabel names a device in words: "Chrome on Windows", or the half
-// that was recognised, or "Unknown device", translated with t.
-func DeviceLabel(t func(key string) string, d device.Device) string {
-	switch {
-	case d.Browser != "" && d.OS != "":
-		return strings.NewReplacer("{browser}", d.Browser, "{os}", d.OS).Replace(t("account.device_on"))
-	case d.Browser != "":
-		return d.Browser
-	case d.OS != "":
-		return d.OS
-	}
-	return t("account.device_unknown")
 }
 
 // accountEndSession ends one of the signed-in person's other sessions.
