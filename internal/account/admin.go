@@ -20,6 +20,7 @@ type ProfileUpdate struct {
 	LastName   *string
 	Language   *string
 	DateFormat *string
+	TimeZone   *string // an IANA name
 }
 
 // UpdateProfile validates and applies u in one transaction; a rejected
@@ -43,17 +44,22 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 	if u.Email != nil {
 		checkEmail(&ps, *u.Email)
 	}
+	// An empty name is refused below, unless it was already empty: an
+	// invitee's names may wait for the set-password page.
 	if u.FirstName != nil {
-		checkName(&ps, "first_name", "first name", *u.FirstName)
+		checkOptionalName(&ps, "first_name", termFirstName, *u.FirstName)
 	}
 	if u.LastName != nil {
-		checkName(&ps, "last_name", "last name", *u.LastName)
+		checkOptionalName(&ps, "last_name", termLastName, *u.LastName)
 	}
 	if u.Language != nil && !slices.Contains(languages, *u.Language) {
 		ps.Add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
 	}
 	if u.DateFormat != nil && !dateformat.Valid(*u.DateFormat) {
 		ps.Add("date_format", "invalid", "date format must be one of %s", strings.Join(dateformat.All(), ", "))
+	}
+	if u.TimeZone != nil && !dateformat.ValidZone(*u.TimeZone) {
+		ps.Add("time_zone", "invalid", "%q is not a time zone name such as Europe/Paris", *u.TimeZone)
 	}
 	if err := ps.Err(); err != nil {
 		return store.Account{}, err
@@ -62,6 +68,16 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 	err := s.st.InTx(ctx, func(tx store.Store) error {
 		cur, err := tx.GetAccount(ctx, id)
 		if err != nil {
+			return err
+		}
+		var emptied validation.Problems
+		if u.FirstName != nil && *u.FirstName == "" && cur.FirstName != "" {
+			checkName(&emptied, "first_name", termFirstName, "")
+		}
+		if u.LastName != nil && *u.LastName == "" && cur.LastName != "" {
+			checkName(&emptied, "last_name", termLastName, "")
+		}
+		if err := emptied.Err(); err != nil {
 			return err
 		}
 		if u.Email != nil && !strings.EqualFold(*u.Email, cur.Email) {
@@ -87,6 +103,7 @@ func (s *Service) UpdateProfileWith(ctx context.Context, actor, id string, u Pro
 			set("last_name", &a.LastName, u.LastName)
 			set("language", &a.Language, u.Language)
 			set("date_format", &a.DateFormat, u.DateFormat)
+			set("time_zone", &a.TimeZone, u.TimeZone)
 			a.UpdatedAt = now
 			return nil
 		})
@@ -152,7 +169,7 @@ func (s *Service) checkMemberships(ctx context.Context, st store.Store, kind, fi
 		case !s.hasRole(m.Role):
 			ps.Add(path+".role", "unknown", "unknown role %q; the %s role model has: %s", m.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 		case !s.roles.AllowedForKind(m.Role, kind):
-			ps.Add(path+".role", "not_allowed", "%s", s.roles.kindRefusal(m.Role, kind))
+			s.roles.kindRefusal(ps, path+".role", m.Role, kind)
 		}
 		for j, site := range m.Sites {
 			sp := fmt.Sprintf("%s.sites[%d]", path, j)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Lifecycle actions, as named in errors and audit events ("account.block").
@@ -220,6 +222,32 @@ func (s *Service) keepsAdmin(ctx context.Context, tx store.Store, company, leavi
 // a deactivated one is refused. Policy failures are the
 // hasher's (*password.PolicyError).
 func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
+	return s.SetPasswordWithNames(ctx, id, pw, Names{})
+}
+
+// Names are the given and family names the holder of an account gives on
+// the set-password page when their invitation came without them.
+type Names struct{ First, Last string }
+
+// CheckNames validates names as SetPasswordWithNames will: the given name
+// is required, the family name may stay empty (not everyone has one).
+func CheckNames(n Names) error {
+	var ps validation.Problems
+	checkName(&ps, "first_name", termFirstName, strings.TrimSpace(n.First))
+	checkOptionalName(&ps, "last_name", termLastName, strings.TrimSpace(n.Last))
+	return ps.Err()
+}
+
+// SetPasswordWithNames is SetPassword that also fills the account's empty
+// names from n (see CheckNames); names already set are never replaced, so
+// a holder cannot rename what an admin wrote.
+func (s *Service) SetPasswordWithNames(ctx context.Context, id, pw string, n Names) error {
+	n.First, n.Last = strings.TrimSpace(n.First), strings.TrimSpace(n.Last)
+	if n != (Names{}) {
+		if err := CheckNames(n); err != nil {
+			return err
+		}
+	}
 	cur, err := s.st.GetAccount(ctx, id)
 	if err != nil {
 		return err
@@ -244,6 +272,12 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 			}
 			from = a.Status
 			a.PasswordHash = hash
+			if a.FirstName == "" {
+				a.FirstName = n.First
+			}
+			if a.LastName == "" {
+				a.LastName = n.Last
+			}
 			if a.Status == store.StatusInvited {
 				a.Status = store.StatusActive
 			}

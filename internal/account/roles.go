@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Capability names: what a role lets its holder do. The apps behind the
@@ -75,6 +77,15 @@ type Role struct {
 	AllSites bool `yaml:"all_sites"`
 	// SharedComputer: the role may be held by a shared-computer account.
 	SharedComputer bool `yaml:"shared_computer"`
+	// Labels name the role for people, per language (en, fr, ja); the
+	// catalogues name the built-in models' roles.
+	Labels map[string]string `yaml:"labels"`
+}
+
+// Label is the role's label in lang from the model, "" when it has none.
+func (m *Model) Label(role, lang string) string {
+	r, _ := m.Role(role)
+	return r.Labels[lang]
 }
 
 // Built-in model names.
@@ -174,6 +185,11 @@ func (m *Model) validate() error {
 				problems = append(problems, fmt.Sprintf("roles[%d].capabilities[%d]: unknown capability %q", i, j, c))
 			}
 		}
+		for _, lang := range slices.Sorted(maps.Keys(r.Labels)) {
+			if l := r.Labels[lang]; !slices.Contains(languages, lang) || strings.TrimSpace(l) == "" || len(l) > 100 {
+				problems = append(problems, fmt.Sprintf("roles[%d].labels.%s: a label is 1 to 100 characters, in en, fr or ja", i, lang))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
@@ -262,13 +278,14 @@ func (m *Model) DefaultRole(kind string) string {
 	return best
 }
 
-// kindRefusal explains why an account of this kind cannot hold role.
-func (m *Model) kindRefusal(role, kind string) string {
+// kindRefusal adds to ps why an account of this kind cannot hold role.
+func (m *Model) kindRefusal(ps *validation.Problems, field, role, kind string) {
 	if kind == store.KindSharedComputer {
-		return fmt.Sprintf("role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
+		ps.Add(field, "not_allowed", "role %q cannot be held by a shared-computer account; roles allowed for shared computers: %s",
 			role, strings.Join(m.RolesForKind(kind), ", "))
+		return
 	}
-	return fmt.Sprintf("role %q is for shared-computer accounts only; roles for a personal account: %s",
+	ps.Add(field, "not_allowed", "role %q is for shared-computer accounts only; roles for a personal account: %s",
 		role, strings.Join(m.RolesForKind(kind), ", "))
 }
 

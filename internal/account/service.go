@@ -270,17 +270,28 @@ func normalise(in NewAccount) NewAccount {
 	return in
 }
 
+// invited reports whether in makes an invited account: a password account
+// created without its password, which its holder sets from a mailed link.
+func invited(in NewAccount) bool { return in.SignIn == SignInPassword && in.Password == "" }
+
 // validateStatic checks what can be checked without the store.
 func (s *Service) validateStatic(in NewAccount) validation.Problems {
 	var ps validation.Problems
 	checkEmail(&ps, in.Email)
-	// An account linked to a provider identity takes the names the
-	// provider gives, which may be none; every sign-in refreshes them.
-	if in.Link == nil || in.FirstName != "" {
-		checkName(&ps, "first_name", "first name", in.FirstName)
-	}
-	if in.Link == nil || in.LastName != "" {
-		checkName(&ps, "last_name", "last name", in.LastName)
+	switch {
+	case in.Link != nil:
+		// An account linked to a provider identity takes the names the
+		// provider gives, which may be none; every sign-in refreshes them.
+		checkOptionalName(&ps, "first_name", termFirstName, in.FirstName)
+		checkOptionalName(&ps, "last_name", termLastName, in.LastName)
+	case invited(in):
+		// An invitee may come without names: the set-password page asks
+		// for them rather than anything being made up.
+		checkOptionalName(&ps, "first_name", termFirstName, in.FirstName)
+		checkOptionalName(&ps, "last_name", termLastName, in.LastName)
+	default:
+		checkName(&ps, "first_name", termFirstName, in.FirstName)
+		checkName(&ps, "last_name", termLastName, in.LastName)
 	}
 	if !slices.Contains(languages, in.Language) {
 		ps.Add("language", "invalid", "language must be one of %s", strings.Join(languages, ", "))
@@ -307,7 +318,7 @@ func (s *Service) validateStatic(in NewAccount) validation.Problems {
 	case !s.hasRole(in.Role):
 		ps.Add("role", "unknown", "unknown role %q; the %s role model has: %s", in.Role, s.roles.Name, strings.Join(s.roles.RoleNames(), ", "))
 	case kindOK && !s.roles.AllowedForKind(in.Role, in.Kind):
-		ps.Add("role", "not_allowed", "%s", s.roles.kindRefusal(in.Role, in.Kind))
+		s.roles.kindRefusal(&ps, "role", in.Role, in.Kind)
 	}
 	if in.CompanyID != "" && !slugRE.MatchString(in.CompanyID) {
 		ps.Add("company", "invalid", "company id %q must be lower case letters, digits and -, starting with a letter or digit, at most 63 characters", in.CompanyID)
@@ -353,7 +364,13 @@ func checkEmail(ps *validation.Problems, email string) {
 	}
 }
 
-func checkName(ps *validation.Problems, field, label, v string) {
+// The names checkName speaks of, translated where a page shows the problem.
+const (
+	termFirstName = validation.Term("first name")
+	termLastName  = validation.Term("last name")
+)
+
+func checkName(ps *validation.Problems, field string, label validation.Term, v string) {
 	switch {
 	case v == "":
 		ps.Add(field, "required", "a %s is required", label)

@@ -266,7 +266,7 @@ func TestCreateReportsEveryProblem(t *testing.T) {
 	f := newFixture(t, nil)
 	before := f.snapshot()
 	_, err := f.svc.Create(f.ctx, NewAccount{
-		Email: "Ada <ada@example.com>", Language: "de", DateFormat: "YYYY-MM-DD", Kind: "robot",
+		Email: "Ada <ada@example.com>", Language: "de", DateFormat: "YYYY.MM.DD", Kind: "robot",
 		SignIn: "ldap", Password: "short", CompanyID: "Not A Slug",
 	})
 	for field, code := range map[string]string{

@@ -43,11 +43,18 @@ func Load() (*Catalog, error) {
 	return c, nil
 }
 
-// Missing lists "lang:key" for every key some language has and another lacks.
+// Missing lists "lang:key" for every key some language has and another
+// lacks. Counted messages (key.one, key.other, …) are compared by their
+// base key: each language must hold the plural categories its own rules
+// use, and no other, so French needs key.one and Japanese must not.
 func (c *Catalog) Missing() []string {
-	all := map[string]bool{}
+	all, counted := map[string]bool{}, map[string]bool{}
 	for _, m := range c.messages {
 		for k := range m {
+			if base, _, ok := pluralBase(k); ok {
+				counted[base] = true
+				continue
+			}
 			all[k] = true
 		}
 	}
@@ -56,6 +63,18 @@ func (c *Catalog) Missing() []string {
 		for k := range all {
 			if _, ok := c.messages[lang][k]; !ok {
 				missing = append(missing, lang+":"+k)
+			}
+		}
+		used := formsUsed(lang)
+		for base := range counted {
+			for _, form := range pluralForms {
+				_, has := c.messages[lang][base+"."+form]
+				switch {
+				case used[form] && !has:
+					missing = append(missing, lang+":"+base+"."+form)
+				case !used[form] && has:
+					missing = append(missing, lang+":"+base+"."+form+" (not a plural category of "+lang+")")
+				}
 			}
 		}
 	}
@@ -73,6 +92,14 @@ func (c *Catalog) T(lang, key string) string {
 		return m
 	}
 	return key
+}
+
+// Lookup returns the message for key in lang, or false when that
+// language's catalogue lacks it; callers that have a better fallback than
+// English use it.
+func (c *Catalog) Lookup(lang, key string) (string, bool) {
+	m, ok := c.messages[lang][key]
+	return m, ok
 }
 
 // Supported reports whether lang is one of Languages.

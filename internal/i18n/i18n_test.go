@@ -53,3 +53,34 @@ func TestNegotiate(t *testing.T) {
 		}
 	}
 }
+
+func TestPluralRules(t *testing.T) {
+	c := &Catalog{messages: map[string]map[string]string{
+		"en": {"n.one": "{n} session ended.", "n.other": "{n} sessions ended."},
+		"fr": {"n.one": "{n} session terminée.", "n.other": "{n} sessions terminées."},
+		"ja": {"n.other": "{n} 件のセッションを終了しました。"},
+	}}
+	if m := c.Missing(); len(m) != 0 {
+		t.Fatalf("Missing() = %v, want none", m)
+	}
+	for _, tc := range []struct {
+		lang string
+		n    int
+		want string
+	}{
+		{"en", 0, "0 sessions ended."}, {"en", 1, "1 session ended."}, {"en", 2, "2 sessions ended."},
+		{"fr", 0, "0 session terminée."}, {"fr", 1, "1 session terminée."}, {"fr", 2, "2 sessions terminées."},
+		{"ja", 1, "1 件のセッションを終了しました。"}, {"ja", 7, "7 件のセッションを終了しました。"},
+	} {
+		if got := c.N(tc.lang, "n", tc.n); got != tc.want {
+			t.Errorf("N(%s, %d) = %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+	// French without its "one", Japanese with a "one" it never uses.
+	c.messages["fr"] = map[string]string{"n.other": "x"}
+	c.messages["ja"]["n.one"] = "y"
+	got := c.Missing()
+	if len(got) != 2 || got[0] != "fr:n.one" || got[1] != "ja:n.one (not a plural category of ja)" {
+		t.Fatalf("Missing() = %v", got)
+	}
+}

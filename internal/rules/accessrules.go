@@ -47,7 +47,7 @@ func (s *Service) CreateRule(ctx context.Context, actor Actor, company string, i
 	var ps validation.Problems
 	for field, missing := range map[string]bool{"name": in.Name == nil, "capability": in.Capability == nil, "tag": in.Tag == nil, "condition": len(in.Condition) == 0} {
 		if missing {
-			ps.Add(field, "required", "%s is required", field)
+			ps.Add(field, "required", "this field is required")
 		}
 	}
 	if err := ps.Err(); err != nil {

@@ -39,7 +39,7 @@ func (s *Service) CreateDef(ctx context.Context, actor Actor, d store.PropertyDe
 		}
 		return store.PropertyDef{}, err
 	}
-	s.record(ctx, actor, "property.create", "property:"+d.CompanyID+"/"+d.Key, d.CompanyID, nil, d)
+	s.record(ctx, actor, "property.create", "property:"+d.CompanyID+"/"+d.Key, d.CompanyID, nil, defAudit(d))
 	s.changed()
 	return d, nil
 }
@@ -92,7 +92,7 @@ func (s *Service) UpdateDef(ctx context.Context, actor Actor, company, key strin
 			return store.PropertyDef{}, err
 		}
 		if len(holders) > 0 {
-			ps.Add("choices", "in_use", "%d account(s) still hold %q; change their value first", len(holders), removed)
+			ps.Add("choices", "in_use", "accounts still holding %[2]q: %[1]d; change their value first", len(holders), removed)
 		}
 	}
 	if err := ps.Err(); err != nil {
@@ -102,7 +102,7 @@ func (s *Service) UpdateDef(ctx context.Context, actor Actor, company, key strin
 	if err := s.props.UpdatePropertyDef(ctx, after); err != nil {
 		return store.PropertyDef{}, err
 	}
-	s.record(ctx, actor, "property.update", "property:"+company+"/"+key, company, before, after)
+	s.record(ctx, actor, "property.update", "property:"+company+"/"+key, company, defAudit(before), defAudit(after))
 	s.changed()
 	return after, nil
 }
@@ -123,7 +123,7 @@ func (s *Service) DeleteDef(ctx context.Context, actor Actor, company, key strin
 	if err := s.props.DeletePropertyDef(ctx, company, key); err != nil {
 		return err
 	}
-	s.record(ctx, actor, "property.delete", "property:"+company+"/"+key, company, before, nil)
+	s.record(ctx, actor, "property.delete", "property:"+company+"/"+key, company, defAudit(before), nil)
 	s.changed()
 	return nil
 }
@@ -150,4 +150,10 @@ func (s *Service) rulesUsing(ctx context.Context, company, key, choice string) (
 		}
 	}
 	return refs, nil
+}
+
+// defAudit is a property definition as the audit log keeps it: named
+// fields, as the API shows them, never the Go struct's field names.
+func defAudit(d store.PropertyDef) map[string]any {
+	return map[string]any{"key": d.Key, "type": d.Type, "labels": d.Labels, "choices": d.Choices}
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -132,6 +133,13 @@ func TestDefinitions(t *testing.T) {
 			t.Errorf("%s has no after", e.Action)
 		}
 		actions = append(actions, e.Action)
+		// Details read as the API names things, never as Go fields.
+		raw, _ := json.Marshal(e.Details)
+		for _, goName := range []string{"CompanyID", "CreatedAt", "UpdatedAt", "Labels", "Key"} {
+			if strings.Contains(string(raw), `"`+goName+`"`) {
+				t.Errorf("%s details name the Go field %s: %s", e.Action, goName, raw)
+			}
+		}
 	}
 	for _, a := range []string{"property.create", "property.update", "property.delete", "property.values.set", "access_rule.create"} {
 		if !slices.Contains(actions, a) {

@@ -298,7 +298,10 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bodies []string
-	for _, cred := range [][2]string{{"known@example.com", "wrong password!!"}, {"nobody@example.com", pw}, {"sso@example.com", pw}, {"blocked@example.com", pw}} {
+	// A blocked account's page is generic to whoever lacks its password;
+	// its holder, with the right one, is told it is disabled
+	// (TestDisabledAccountIsToldOnlyAfterTheRightPassword).
+	for _, cred := range [][2]string{{"known@example.com", "wrong password!!"}, {"nobody@example.com", pw}, {"sso@example.com", pw}, {"blocked@example.com", "wrong password!!"}} {
 		c := servertest.Client(t)
 		token := g.CSRFToken(t, c, "/.gatehouse/login")
 		start := time.Now()

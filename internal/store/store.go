@@ -41,7 +41,8 @@ type Account struct {
 	FirstName    string
 	LastName     string
 	Language     string // en | fr | ja
-	DateFormat   string // MM/DD/YYYY | DD/MM/YYYY
+	DateFormat   string // MM/DD/YYYY | DD/MM/YYYY | YYYY/MM/DD | YYYY-MM-DD
+	TimeZone     string // IANA name the pages show times in; "" until chosen (UTC)
 	Kind         string // KindPersonal | KindSharedComputer; fixed at creation
 	SignIn       string // "password" or "sso:PROVIDER"
 	Status       string

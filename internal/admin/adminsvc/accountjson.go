@@ -21,6 +21,7 @@ type AccountJSON struct {
 	LastName     string           `json:"last_name"`
 	Language     string           `json:"language"`
 	DateFormat   string           `json:"date_format"`
+	TimeZone     string           `json:"time_zone"`
 	Kind         string           `json:"kind"`
 	SignIn       string           `json:"sign_in"`
 	Status       string           `json:"status"`

@@ -28,7 +28,7 @@ func (s *Service) view(ctx context.Context, a store.Account) (AccountJSON, error
 	}
 	return AccountJSON{
 		ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName,
-		Language: a.Language, DateFormat: a.DateFormat, Kind: a.Kind, SignIn: a.SignIn,
+		Language: a.Language, DateFormat: a.DateFormat, TimeZone: a.TimeZone, Kind: a.Kind, SignIn: a.SignIn,
 		Status: a.Status, CreatedAt: a.CreatedAt.UTC(), TermsVersion: a.TermsVersion, Memberships: ms,
 	}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,7 +92,7 @@ func (s *Service) CreateCompany(ctx context.Context, c authz.Caller, id, name st
 	id, name = strings.TrimSpace(id), strings.TrimSpace(name)
 	var ps []validation.Problem
 	if !slugRE.MatchString(id) {
-		ps = append(ps, validation.Problem{Field: "id", Code: "invalid", Message: "the id must be lower case letters, digits and -, at most 63 characters"})
+		ps = append(ps, validation.New("id", "invalid", "the id must be lower case letters, digits and -, at most 63 characters"))
 	}
 	var ve *validation.Error
 	if err := checkLabel("name", name); errors.As(err, &ve) {
@@ -256,7 +255,7 @@ func (s *Service) CreateSite(ctx context.Context, c authz.Caller, company, name 
 	name = strings.TrimSpace(name)
 	var ps []validation.Problem
 	if company == "" {
-		ps = append(ps, validation.Problem{Field: "company", Code: "required", Message: "a company is required"})
+		ps = append(ps, validation.New("company", "required", "a company is required"))
 	} else if err := s.company(ctx, c, company); err != nil {
 		return SiteJSON{}, err
 	}
@@ -389,7 +388,8 @@ func (s *Service) SetSiteMembers(ctx context.Context, c authz.Caller, id string,
 // MaxInvitations bounds one invitation request.
 const MaxInvitations = 100
 
-// Invitations is the input to Invite: emails separated by ";".
+// Invitations is the input to Invite: addresses separated by ";", each
+// bare or with names (see account.ParseInvitees).
 type Invitations struct {
 	Emails      string
 	Memberships []account.MembershipInput
@@ -402,28 +402,9 @@ type InvitationResult struct {
 	Existing []string      `json:"existing"` // already have an account: left as they are
 	Mailed   int           `json:"mailed"`   // invitation mails queued
 	Failed   []string      `json:"failed"`   // created, but the mail could not be queued
-}
-
-// SplitEmails splits "a@x; b@y;" into addresses, ignoring spaces and empty
-// entries and repeating no address (compared case-insensitively).
-func SplitEmails(s string) []string {
-	var out []string
-	for part := range strings.SplitSeq(s, ";") {
-		e := strings.TrimSpace(part)
-		if e == "" || slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, e) }) {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-func validEmail(e string) bool {
-	if len(e) > 254 {
-		return false
-	}
-	addr, err := mail.ParseAddress(e)
-	return err == nil && addr.Name == "" && addr.Address == e && strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".")
+	// ExistingIDs are the account ids of Existing, for a page that names
+	// them; the API's answer keeps to addresses.
+	ExistingIDs []string `json:"-"`
 }
 
 // Invite creates invited password accounts for every new address and mails
@@ -434,23 +415,18 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 	if err = s.Permit(c, OpInvite); err != nil {
 		return
 	}
-	emails := SplitEmails(in.Emails)
+	invitees, bad := account.ParseInvitees(in.Emails)
 	var ps []validation.Problem
 	switch {
-	case len(emails) == 0:
-		ps = append(ps, validation.Problem{Field: "emails", Code: "required", Message: "at least one email address is required"})
-	case len(emails) > MaxInvitations:
-		ps = append(ps, validation.Problem{Field: "emails", Code: "too_many", Message: fmt.Sprintf("at most %d addresses at once; got %d", MaxInvitations, len(emails))})
-	}
-	if len(emails) <= MaxInvitations {
-		for i, e := range emails {
-			if !validEmail(e) {
-				ps = append(ps, validation.Problem{Field: fmt.Sprintf("emails[%d]", i), Code: "invalid", Message: fmt.Sprintf("%q is not a valid email address", e)})
-			}
-		}
+	case len(invitees) == 0 && len(bad) == 0:
+		ps = append(ps, validation.New("emails", "required", "at least one email address is required"))
+	case len(invitees)+len(bad) > MaxInvitations:
+		ps = append(ps, validation.New("emails", "too_many", "at most %d addresses at once; got %d", MaxInvitations, len(invitees)+len(bad)))
+	default:
+		ps = append(ps, bad...)
 	}
 	if len(in.Memberships) == 0 {
-		ps = append(ps, validation.Problem{Field: "memberships", Code: "required", Message: "at least one company role is required"})
+		ps = append(ps, validation.New("memberships", "required", "at least one company role is required"))
 	}
 	if err := s.grantable(c, in.Memberships); err != nil {
 		return InvitationResult{}, err
@@ -465,13 +441,14 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 	if len(ps) > 0 {
 		return InvitationResult{}, &validation.Error{Problems: ps}
 	}
-	limits, err := s.checkInvitations(ctx, c, in.Memberships, len(emails))
+	limits, err := s.checkInvitations(ctx, c, in.Memberships, len(invitees))
 	if err != nil {
 		return
 	}
 	res := InvitationResult{Invited: []AccountJSON{}, Existing: []string{}, Failed: []string{}}
 	defer func() { s.countInvitations(ctx, limits, res.Mailed) }()
-	for _, e := range emails {
+	for _, inv := range invitees {
+		e := inv.Email
 		// An address of another company's account is added to the
 		// caller's companies and answered exactly as a new one.
 		if acc, ok, err := s.elsewhere(ctx, c, e); err != nil {
@@ -488,15 +465,15 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 			res.Mailed++
 			continue
 		}
-		if _, err := s.Store.GetAccountByEmail(ctx, e); err == nil {
+		if had, err := s.Store.GetAccountByEmail(ctx, e); err == nil {
 			res.Existing = append(res.Existing, e)
+			res.ExistingIDs = append(res.ExistingIDs, had.ID)
 			continue
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return res, err
 		}
-		first, last := namesFromEmail(e)
 		created, err := s.createAccount(ctx, c, NewAccount{
-			Email: e, FirstName: first, LastName: last, Language: in.Language,
+			Email: e, FirstName: inv.FirstName, LastName: inv.LastName, Language: in.Language,
 			SignIn: account.SignInPassword, Memberships: in.Memberships,
 		})
 		if errors.Is(err, store.ErrConflict) {
@@ -514,27 +491,4 @@ func (s *Service) Invite(ctx context.Context, c authz.Caller, in Invitations) (_
 		}
 	}
 	return res, nil
-}
-
-// namesFromEmail guesses names for an invited account until an admin edits
-// them: "jane.doe@x" gives "jane", "doe"; a single word is used for both
-// so neither is empty.
-func namesFromEmail(e string) (string, string) {
-	local := e[:strings.LastIndexByte(e, '@')]
-	parts := strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == '_' || r == '-' || r == '+' })
-	if len(parts) == 0 {
-		return local, local
-	}
-	first := parts[0]
-	if len(parts) == 1 {
-		return first, first
-	}
-	last := strings.Join(parts[1:], " ")
-	trim := func(v string) string {
-		if r := []rune(v); len(r) > maxNameLen {
-			return string(r[:maxNameLen])
-		}
-		return v
-	}
-	return trim(first), trim(last)
 }

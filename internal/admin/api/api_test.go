@@ -321,7 +321,7 @@ func TestCreateAccount(t *testing.T) {
 	e.expect(got, http.StatusOK)
 	var fetched map[string]any
 	got.json(t, &fetched)
-	for _, k := range []string{"id", "email", "first_name", "last_name", "language", "date_format", "kind", "sign_in", "status", "created_at", "terms_version", "memberships"} {
+	for _, k := range []string{"id", "email", "first_name", "last_name", "language", "date_format", "time_zone", "kind", "sign_in", "status", "created_at", "terms_version", "memberships"} {
 		if _, ok := fetched[k]; !ok {
 			t.Errorf("account JSON lacks %q", k)
 		}
@@ -395,11 +395,12 @@ func TestUpdateAccount(t *testing.T) {
 	e.user("taken@example.com", "acme", "viewer")
 	ws := e.user("ws@example.com", "acme", "shared_computer", func(n *account.NewAccount) { n.Kind = store.KindSharedComputer })
 
-	r := e.do(as(admin.ID), "PATCH", "accounts/"+ws.ID, `{"first_name":"Line 4","email":"line4@example.com","language":"ja","date_format":"DD/MM/YYYY"}`)
+	r := e.do(as(admin.ID), "PATCH", "accounts/"+ws.ID, `{"first_name":"Line 4","email":"line4@example.com","language":"ja","date_format":"YYYY/MM/DD","time_zone":"Asia/Tokyo"}`)
 	e.expect(r, http.StatusOK)
 	var a adminsvc.AccountJSON
 	r.json(t, &a)
-	if a.FirstName != "Line 4" || a.Email != "line4@example.com" || a.Language != "ja" || a.LastName != "L" {
+	if a.FirstName != "Line 4" || a.Email != "line4@example.com" || a.Language != "ja" || a.LastName != "L" ||
+		a.DateFormat != "YYYY/MM/DD" || a.TimeZone != "Asia/Tokyo" {
 		t.Fatalf("updated %+v", a)
 	}
 	for _, tt := range []struct {
@@ -408,7 +409,10 @@ func TestUpdateAccount(t *testing.T) {
 	}{
 		{`{"kind":"personal"}`, 422},
 		{`{"language":"de"}`, 422},
-		{`{"date_format":"YYYY-MM-DD"}`, 422},
+		{`{"date_format":"YYYY.MM.DD"}`, 422},
+		{`{"time_zone":"Mars/Olympus_Mons"}`, 422},
+		{`{"time_zone":"Local"}`, 422},
+		{`{"time_zone":""}`, 422},
 		{`{"first_name":""}`, 422},
 		{`{"email":"taken@example.com"}`, 409},
 		{`{"properties":{"site":"x"}}`, 400},
@@ -563,15 +567,19 @@ func TestInvitations(t *testing.T) {
 	admin := e.user("admin@example.com", "acme", "admin")
 	e.user("old@example.com", "acme", "viewer")
 
-	r := e.do(as(admin.ID), "POST", "invitations", `{"emails":" jane.doe@example.com ;OLD@example.com;  bob@example.com; ;","memberships":[{"company":"acme","role":"viewer"}]}`)
+	r := e.do(as(admin.ID), "POST", "invitations", `{"emails":" jane.doe@example.com ;OLD@example.com;  Bob Baker <bob@example.com>; ;","memberships":[{"company":"acme","role":"viewer"}]}`)
 	e.expect(r, 200)
 	var res adminsvc.InvitationResult
 	r.json(t, &res)
 	if len(res.Invited) != 2 || res.Mailed != 2 || !reflect.DeepEqual(res.Existing, []string{"OLD@example.com"}) {
 		t.Fatalf("result %+v", res)
 	}
-	if res.Invited[0].FirstName != "jane" || res.Invited[0].LastName != "doe" || res.Invited[0].Status != store.StatusInvited {
+	// No names are made up from the address; names given are kept.
+	if res.Invited[0].FirstName != "" || res.Invited[0].LastName != "" || res.Invited[0].Status != store.StatusInvited {
 		t.Fatalf("invited %+v", res.Invited[0])
+	}
+	if res.Invited[1].Email != "bob@example.com" || res.Invited[1].FirstName != "Bob" || res.Invited[1].LastName != "Baker" {
+		t.Fatalf("invited %+v", res.Invited[1])
 	}
 	if !reflect.DeepEqual(e.invited, []string{"jane.doe@example.com", "bob@example.com"}) {
 		t.Fatalf("mails %v", e.invited)
@@ -596,13 +604,6 @@ func TestInvitations(t *testing.T) {
 	}
 	hundred := `{"emails":"` + strings.Join(many[:100], "; ") + `;","memberships":[{"company":"acme","role":"viewer"}]}`
 	e.expect(e.do(as(admin.ID), "POST", "invitations", hundred), 200)
-}
-
-func TestSplitEmails(t *testing.T) {
-	got := adminsvc.SplitEmails(" a@x.io ; ;b@x.io;A@X.IO;; ")
-	if !reflect.DeepEqual(got, []string{"a@x.io", "b@x.io"}) {
-		t.Fatalf("adminsvc.SplitEmails = %v", got)
-	}
 }
 
 func TestCompaniesAndSites(t *testing.T) {

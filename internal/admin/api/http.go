@@ -232,6 +232,7 @@ type updateAccountBody struct {
 	LastName   *string `json:"last_name"`
 	Language   *string `json:"language"`
 	DateFormat *string `json:"date_format"`
+	TimeZone   *string `json:"time_zone"`
 	// Kind is accepted only to refuse a change clearly: it is fixed at creation.
 	Kind *string `json:"kind"`
 	// Properties sets property values in one company, each value as
@@ -266,7 +267,7 @@ func (h *Handler) updateAccount(w http.ResponseWriter, r *http.Request, c authz.
 		return err
 	}
 	a, err := h.d.Service.UpdateAccount(r.Context(), c, r.PathValue("id"), adminsvc.AccountUpdate{
-		Profile: account.ProfileUpdate{Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language, DateFormat: b.DateFormat},
+		Profile: account.ProfileUpdate{Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Language: b.Language, DateFormat: b.DateFormat, TimeZone: b.TimeZone},
 		Kind:    b.Kind, Properties: props,
 	})
 	if err != nil {

@@ -36,7 +36,7 @@ func parseValues(in map[string]json.RawMessage, field func(key string) string) (
 	for _, k := range slices.Sorted(maps.Keys(in)) {
 		v, ok := rules.ParseValues(in[k])
 		if !ok {
-			problems = append(problems, validation.Problem{Field: field(k), Code: "invalid", Message: "a value is a string, a list of strings, or null to clear it"})
+			problems = append(problems, validation.New(field(k), "invalid", "a value is a string, a list of strings, or null to clear it"))
 			continue
 		}
 		values[k] = v

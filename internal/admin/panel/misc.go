@@ -2,7 +2,6 @@ package panel
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -106,7 +105,7 @@ func (h *Handler) createToken(x *call) error {
 	formID := formValue(x, "form_id")
 	used := usedTokenForms(x.r)
 	if formID == "" {
-		return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "form_id", Code: "required", Message: "reload the page and try again"}}})
+		return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{validation.New("form_id", "required", "reload the page and try again")}})
 	}
 	if slices.Contains(used, formID) {
 		redirect(x, Prefix+"tokens", "token_already_created")
@@ -120,7 +119,7 @@ func (h *Handler) createToken(x *call) error {
 		} else {
 			d, err := time.Parse(time.DateOnly, v)
 			if err != nil {
-				return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{{Field: "expires_at", Code: "invalid", Message: "not a date"}}})
+				return h.tokenProblems(x, name, &validation.Error{Problems: []validation.Problem{validation.New("expires_at", "invalid", "not a date")}})
 			}
 			// Valid through the whole chosen day (UTC).
 			expires = d.Add(24 * time.Hour)
@@ -183,7 +182,7 @@ func (h *Handler) revokeToken(x *call) error {
 type auditRow struct {
 	ID                                                 int64
 	Time, Actor, Action, Target, IP, Outcome, Category string
-	Details                                            string
+	Details                                            []detail
 }
 
 // auditBody is the audit page with its search.
@@ -241,15 +240,10 @@ func (h *Handler) audit(x *call) error {
 		}
 		return id
 	}
+	labels := h.labeler(x)
 	for _, e := range page.Events {
-		details := ""
-		if len(e.Details) > 0 {
-			if d, err := json.Marshal(e.Details); err == nil {
-				details = string(d)
-			}
-		}
 		b.Rows = append(b.Rows, auditRow{ID: e.ID, Time: x.time(e.Time), Actor: name(e.Actor), Action: e.Action,
-			Target: name(e.Target), IP: e.IP, Outcome: e.Outcome, Category: e.Category, Details: details})
+			Target: name(e.Target), IP: e.IP, Outcome: e.Outcome, Category: e.Category, Details: labels.details(e.Details, name)})
 	}
 	if page.Next != 0 {
 		next := q

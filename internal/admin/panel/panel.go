@@ -269,6 +269,8 @@ type pageData struct {
 	Nav      nav
 	Problems []string // translated validation problems of the submitted form
 	Body     any
+	// Label says a code in words: {{call $.Data.Label "role" .Role}}.
+	Label func(kind, code string) string
 }
 
 // render shows a section of the panel.
@@ -285,34 +287,57 @@ func (h *Handler) render(x *call, status int, section, titleKey string, body any
 		},
 		Problems: problems,
 		Body:     body,
+		Label:    h.labeler(x).Label,
 	}
 	h.d.Renderer.Render(x.w, status, template, page)
 }
 
 // flash reads the notice or error a redirect after a change carries as
 // ?notice=code or ?error=code. Only codes with a catalogue message show,
-// so a crafted link cannot put arbitrary text on the page.
+// so a crafted link cannot put arbitrary text on the page: a count (n) is
+// a number, said with the language's plural rules, and an account named
+// (had, unsent) is an id the caller may see, shown by its address.
 func (h *Handler) flash(x *call) (notice, failure string) {
 	q := x.r.URL.Query()
+	cat := h.d.Renderer.Catalog
 	msg := func(prefix, code string) string {
 		if code == "" || strings.ContainsAny(code, " ./") {
 			return ""
 		}
 		key := prefix + code
-		text := h.d.Renderer.Catalog.T(x.lang, key)
-		if text == key {
-			return ""
+		if _, counted := cat.Lookup("en", key+".other"); counted {
+			n, err := strconv.Atoi(q.Get("n"))
+			if err != nil || n < 0 {
+				return ""
+			}
+			return cat.N(x.lang, key, n)
 		}
-		for _, name := range []string{"n", "existing", "failed"} {
-			if v := q.Get(name); v != "" {
-				if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-					text = strings.ReplaceAll(text, "{"+name+"}", strconv.Itoa(n))
-				}
+		if text, ok := cat.Lookup(x.lang, key); ok {
+			return text
+		}
+		return ""
+	}
+	notice = msg("admin.notice.", q.Get("notice"))
+	if notice != "" {
+		for _, list := range []struct{ param, key string }{{"had", "admin.notice.invited_existing"}, {"unsent", "admin.notice.invited_unsent"}} {
+			if emails := h.flashAccounts(x, q[list.param]); len(emails) > 0 {
+				notice += " " + cat.T(x.lang, list.key) + " " + strings.Join(emails, ", ")
 			}
 		}
-		return text
 	}
-	return msg("admin.notice.", q.Get("notice")), msg("admin.error.", q.Get("error"))
+	return notice, msg("admin.error.", q.Get("error"))
+}
+
+// flashAccounts shows the addresses of the accounts ids names that the
+// caller may see; others are left out, as if the link did not name them.
+func (h *Handler) flashAccounts(x *call, ids []string) []string {
+	var out []string
+	for _, id := range ids[:min(len(ids), adminsvc.MaxInvitations)] {
+		if a, err := h.d.Service.GetAccount(x.ctx(), x.c, id); err == nil {
+			out = append(out, a.Email)
+		}
+	}
+	return out
 }
 
 // redirect ends a successful change: 303 back to a page with a notice.
@@ -322,7 +347,7 @@ func redirect(x *call, path, notice string, args ...string) {
 		q.Set("notice", notice)
 	}
 	for i := 0; i+1 < len(args); i += 2 {
-		q.Set(args[i], args[i+1])
+		q.Add(args[i], args[i+1])
 	}
 	target := path
 	if len(q) > 0 {
@@ -344,9 +369,10 @@ func refusal(err error) (string, bool) {
 	return a.Code, a.Refusal
 }
 
-// problems translates validation problems for the page: a known code has a
-// catalogue message, prefixed by the field's label; anything else keeps
-// the service's English message so no problem goes unexplained.
+// problems translates validation problems for the page, each prefixed by
+// the field's label: the problem's own sentence from the catalogue, else
+// the catalogue's message for its code, else the service's English message
+// so no problem goes unexplained.
 func (h *Handler) problems(x *call, err error) ([]string, bool) {
 	var ve *validation.Error
 	var ce *account.ConflictError
@@ -371,15 +397,31 @@ func (h *Handler) problems(x *call, err error) ([]string, bool) {
 		if label == "admin.field."+field {
 			label = p.Field
 		}
-		text := cat.T(x.lang, "admin.problem."+p.Code)
-		if text == "admin.problem."+p.Code || p.Code == "invalid" || p.Code == "not_allowed" || p.Code == "unknown" {
-			// These codes cover many cases; the service's message says which.
-			text = p.Message
-		}
-		out = append(out, label+": "+text)
+		out = append(out, label+": "+h.problemText(x, p))
 	}
 	return out, true
 }
 
-func (x *call) date(t time.Time) string { return dateformat.Date(t, x.c.Account.DateFormat) }
-func (x *call) time(t time.Time) string { return dateformat.Time(t, x.c.Account.DateFormat) }
+// problemText is one problem in the caller's language (see problems).
+func (h *Handler) problemText(x *call, p validation.Problem) string {
+	cat := h.d.Renderer.Catalog
+	translate := func(key string) (string, bool) { return cat.Lookup(x.lang, key) }
+	if _, ok := translate(validation.MessageKey(p.Format)); ok {
+		return p.Localize(translate)
+	}
+	if text, ok := translate("admin.problem." + p.Code); ok && p.Code != "invalid" && p.Code != "not_allowed" && p.Code != "unknown" {
+		// These three codes cover many cases; only the message says which.
+		return text
+	}
+	if text, ok := translate("reset.policy." + p.Code); ok {
+		return text
+	}
+	return p.Message
+}
+
+func (x *call) date(t time.Time) string {
+	return dateformat.Date(t, x.c.Account.DateFormat, x.c.Account.TimeZone)
+}
+func (x *call) time(t time.Time) string {
+	return dateformat.Time(t, x.c.Account.DateFormat, x.c.Account.TimeZone)
+}

@@ -427,10 +427,9 @@ func (h *Handler) invitePage(x *call) error {
 func (h *Handler) invite(x *call) error {
 	in := inviteBody{Emails: x.r.PostFormValue("emails"), Company: formValue(x, "company"),
 		Role: formValue(x, "role"), Language: formValue(x, "language")}
-	// People paste one address per line as often as with ";".
-	emails := strings.NewReplacer("\r\n", ";", "\n", ";", ",", ";").Replace(in.Emails)
+	// One address per line, or separated by ";" or ",": the parser reads all.
 	res, err := h.d.Service.Invite(x.ctx(), x.c, adminsvc.Invitations{
-		Emails: emails, Language: in.Language,
+		Emails: in.Emails, Language: in.Language,
 		Memberships: []account.MembershipInput{{Company: in.Company, Role: in.Role}},
 	})
 	if ps, ok := h.problems(x, err); ok {
@@ -444,7 +443,17 @@ func (h *Handler) invite(x *call) error {
 	if err != nil {
 		return err
 	}
-	redirect(x, Prefix+"users", "invited", "n", strconv.Itoa(res.Mailed),
-		"existing", strconv.Itoa(len(res.Existing)), "failed", strconv.Itoa(len(res.Failed)))
+	// The notice names the addresses that already had an account and those
+	// whose mail failed, by account id: flash shows only those the caller sees.
+	args := []string{"n", strconv.Itoa(res.Mailed)}
+	for _, id := range res.ExistingIDs {
+		args = append(args, "had", id)
+	}
+	for _, a := range res.Invited {
+		if slices.Contains(res.Failed, a.Email) {
+			args = append(args, "unsent", a.ID)
+		}
+	}
+	redirect(x, Prefix+"users", "invited", args...)
 	return nil
 }

@@ -167,6 +167,9 @@ func (l *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	ok, rehash := l.verify(ctx, pw, acct.PasswordHash)
 	reason := ""
+	// The order matters: a status is only looked at once the password was
+	// right, so the "disabled" answer below tells nothing to someone who
+	// does not know the password.
 	switch {
 	case !found:
 		reason = "unknown_account"
@@ -232,7 +235,10 @@ func (l *Handler) verify(ctx context.Context, pw, phc string) (ok, rehash bool) 
 
 // fail answers every failed attempt the same way; the reason only reaches
 // the audit log. Failures the guard let through are counted (a locked
-// client's are not: they were never checked).
+// client's are not: they were never checked). The one exception is a
+// blocked or deactivated account whose right password was typed: as in
+// Keycloak, its holder is told it is disabled and whom to ask, after the
+// same steps and time as any other failure.
 func (l *Handler) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, reason string, allowed bool) {
 	ctx := r.Context()
 	if l.d.Guard != nil && allowed {
@@ -241,7 +247,11 @@ func (l *Handler) fail(w http.ResponseWriter, r *http.Request, rd, email, ip, re
 	l.audit(ctx, store.AuditEvent{Actor: "anonymous", Action: "login.failure", Target: strings.ToLower(email), IP: ip, Outcome: "denied", Category: "auth",
 		Details: map[string]any{"method": "password", "reason": reason}})
 	l.result("failure")
-	l.render(w, r, http.StatusUnauthorized, rd, email, "login.failed", "")
+	msg := "login.failed"
+	if reason == "status_"+store.StatusBlocked || reason == "status_"+store.StatusDeactivated {
+		msg = "login.disabled"
+	}
+	l.render(w, r, http.StatusUnauthorized, rd, email, msg, "")
 }
 
 func (l *Handler) audit(ctx context.Context, e store.AuditEvent) {

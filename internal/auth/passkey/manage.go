@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpapi"
@@ -95,7 +94,7 @@ func (h *Handler) CreateEnrolment(ctx context.Context, acct store.Account, name 
 		return Enrolment{}, ErrOff
 	}
 	if len(name) > maxNameLen {
-		return Enrolment{}, fieldError("name", "at most "+strconv.Itoa(maxNameLen)+" bytes")
+		return Enrolment{}, fieldError("name", "at most %d bytes", maxNameLen)
 	}
 	if acct.Kind != store.KindSharedComputer {
 		return Enrolment{}, ErrNotSharedComputer
@@ -148,6 +147,6 @@ func (h *Handler) Revoke(ctx context.Context, accountID string, id []byte) ([]st
 	return h.d.Sessions.EndCredential(ctx, accountID, id)
 }
 
-func fieldError(field, msg string) error {
-	return &validation.Error{Problems: []validation.Problem{{Field: field, Code: "invalid", Message: msg}}}
+func fieldError(field, format string, args ...any) error {
+	return &validation.Error{Problems: []validation.Problem{validation.New(field, "invalid", format, args...)}}
 }

@@ -43,10 +43,10 @@ const (
 	sentPath   = ForgotPath + "?sent=1"
 )
 
-// PasswordSetter sets a password under the policy and activates an
-// invited account (account.Service).
+// PasswordSetter sets a password under the policy, fills the names an
+// invitee gives and activates an invited account (account.Service).
 type PasswordSetter interface {
-	SetPassword(ctx context.Context, id, pw string) error
+	SetPasswordWithNames(ctx context.Context, id, pw string, n account.Names) error
 }
 
 // SessionEnder ends every session of an account (session.Manager).

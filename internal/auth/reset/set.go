@@ -18,6 +18,11 @@ type resetData struct {
 	Email   string
 	Submit  string
 	Invalid bool
+	// AskNames: the account has no given name yet (an invitation without
+	// names), so the form asks for the names with the password.
+	AskNames  bool
+	FirstName string
+	LastName  string
 }
 
 // noReferrer makes sure the page that carries a token in its URL never
@@ -55,7 +60,8 @@ func (h *Handler) lookup(ctx context.Context, token string) (store.Token, store.
 
 func (h *Handler) renderReset(w http.ResponseWriter, r *http.Request, status int, token string, t store.Token, acct store.Account, errMsg string) {
 	p := h.d.Renderer.Page(i18n.Negotiate(acct.Language, r), h.d.CSRF.Token(w, r))
-	data := resetData{Token: token, Email: acct.Email, Submit: p.T("reset.submit")}
+	data := resetData{Token: token, Email: acct.Email, Submit: p.T("reset.submit"), AskNames: asksNames(acct),
+		FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name")}
 	p.Title = p.T("reset.title")
 	if t.Kind == store.TokenInvitation {
 		p.Title, data.Submit = p.T("reset.invite_title"), p.T("reset.invite_submit")
@@ -64,6 +70,10 @@ func (h *Handler) renderReset(w http.ResponseWriter, r *http.Request, status int
 	p.Data = data
 	h.d.Renderer.Render(noReferrer{w}, status, "reset", p)
 }
+
+// asksNames reports whether the set-password form asks for names: the
+// account was invited without them. Names already given are never asked.
+func asksNames(a store.Account) bool { return a.FirstName == "" }
 
 // renderInvalid is the one page for a token that is unknown, used,
 // expired or no longer fits its account: it offers to start again.
@@ -117,12 +127,20 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderReset(w, r, http.StatusBadRequest, token, t, acct, h.policyMessage(lang, err))
 		return
 	}
+	var names account.Names
+	if asksNames(acct) {
+		names = account.Names{First: r.PostFormValue("first_name"), Last: r.PostFormValue("last_name")}
+		if err := account.CheckNames(names); err != nil {
+			h.renderReset(w, r, http.StatusBadRequest, token, t, acct, h.d.Renderer.Catalog.T(lang, "reset.names_needed"))
+			return
+		}
+	}
 	// Consuming is atomic: of two submissions racing with one link, one wins.
 	if _, err := h.d.Tokens.ConsumeToken(ctx, t.Kind, hashToken(token), h.d.Now().UTC()); err != nil {
 		h.lookupFailed(w, r, err)
 		return
 	}
-	if err := h.d.Passwords.SetPassword(ctx, acct.ID, pw); err != nil {
+	if err := h.d.Passwords.SetPasswordWithNames(ctx, acct.ID, pw, names); err != nil {
 		var pe *password.PolicyError
 		if errors.As(err, &pe) {
 			// The policy checked above and the service's agree; this is

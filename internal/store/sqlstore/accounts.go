@@ -15,7 +15,7 @@ import (
 var errFixedField = fmt.Errorf("id and kind are fixed at creation: %w", store.ErrConflict)
 
 const accountCols = `id, email, first_name, last_name, language, date_format, kind, sign_in,
-	status, password_hash, terms_version, created_at, updated_at`
+	status, password_hash, terms_version, created_at, updated_at, time_zone`
 
 // emailKey is the form in which emails are compared: the same mailbox typed
 // with other capitals or stray spaces is the same account.
@@ -34,7 +34,7 @@ func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
 	var a store.Account
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.Email, &a.FirstName, &a.LastName, &a.Language, &a.DateFormat,
-		&a.Kind, &a.SignIn, &a.Status, &a.PasswordHash, &a.TermsVersion, &created, &updated)
+		&a.Kind, &a.SignIn, &a.Status, &a.PasswordHash, &a.TermsVersion, &created, &updated, &a.TimeZone)
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return a, err
 }
@@ -46,9 +46,9 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	}
 	a.CreatedAt, a.UpdatedAt = s.newTimes(a.CreatedAt, a.UpdatedAt)
 	_, err := s.w().ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, email_key, search_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		a.ID, a.Email, a.FirstName, a.LastName, a.Language, a.DateFormat, a.Kind, a.SignIn,
-		a.Status, a.PasswordHash, a.TermsVersion, micros(a.CreatedAt), micros(a.UpdatedAt),
+		a.Status, a.PasswordHash, a.TermsVersion, micros(a.CreatedAt), micros(a.UpdatedAt), a.TimeZone,
 		emailKey(a.Email), searchKey(a))
 	if err != nil {
 		return s.fail(err, "create account %q (%s)", a.ID, a.Email)
@@ -99,11 +99,12 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(*store.Acc
 		}
 		_, err = tx.tx.ExecContext(ctx, `UPDATE accounts SET email = $2, first_name = $3, last_name = $4,
 			language = $5, date_format = $6, sign_in = $7, status = $8, password_hash = $9,
-			terms_version = $10, created_at = $11, updated_at = $12, email_key = $13, search_key = $14
+			terms_version = $10, created_at = $11, updated_at = $12, email_key = $13, search_key = $14,
+			time_zone = $15
 			WHERE id = $1`,
 			a.ID, a.Email, a.FirstName, a.LastName, a.Language, a.DateFormat, a.SignIn, a.Status,
 			a.PasswordHash, a.TermsVersion, micros(a.CreatedAt), micros(a.UpdatedAt),
-			emailKey(a.Email), searchKey(a))
+			emailKey(a.Email), searchKey(a), a.TimeZone)
 		if err != nil {
 			return tx.fail(err, "update account %q", id)
 		}

@@ -32,6 +32,7 @@ func sameAccount(t *testing.T, got, want store.Account) {
 func testAccountCRUD(t *testing.T, s store.Store) {
 	a := account("acc-1", "Jane.Doe@Example.com")
 	a.TermsVersion = "2024-01"
+	a.TimeZone = "Asia/Tokyo"
 	mustCreateAccount(t, s, a)
 
 	got, err := s.GetAccount(ctx(t), "acc-1")
@@ -54,14 +55,16 @@ func testAccountCRUD(t *testing.T, s store.Store) {
 	later := t0.Add(time.Hour)
 	updated, err := s.UpdateAccount(ctx(t), "acc-1", func(a *store.Account) error {
 		a.FirstName, a.LastName, a.Email = "Janet", "Roe", "janet.roe@example.com"
-		a.Language, a.DateFormat, a.Status = "fr", "MM/DD/YYYY", store.StatusBlocked
+		a.Language, a.DateFormat, a.Status = "fr", "YYYY/MM/DD", store.StatusBlocked
+		a.TimeZone = "America/Argentina/Buenos_Aires"
 		a.UpdatedAt = later
 		return nil
 	})
 	noErr(t, "UpdateAccount", err)
 	want := a
 	want.FirstName, want.LastName, want.Email = "Janet", "Roe", "janet.roe@example.com"
-	want.Language, want.DateFormat, want.Status, want.UpdatedAt = "fr", "MM/DD/YYYY", store.StatusBlocked, later
+	want.Language, want.DateFormat, want.Status, want.UpdatedAt = "fr", "YYYY/MM/DD", store.StatusBlocked, later
+	want.TimeZone = "America/Argentina/Buenos_Aires"
 	sameAccount(t, updated, want)
 	got, err = s.GetAccount(ctx(t), "acc-1")
 	noErr(t, "GetAccount after update", err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
@@ -76,6 +77,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		http.Redirect(w, r, accountPath, http.StatusMovedPermanently)
 	})
 	mux.HandleFunc("POST /.gatehouse/account/preferences", h.accountPreferences)
+	mux.HandleFunc("POST /.gatehouse/account/time-zone", h.accountBrowserZone)
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/rename", h.accountRename)
 	mux.HandleFunc("POST /.gatehouse/account/passkeys/remove", h.accountRemove)
 	mux.HandleFunc("POST /.gatehouse/account/sessions/end", h.accountEndSession)
@@ -102,6 +104,7 @@ type accountData struct {
 	PasskeysOff bool
 	Languages   []string
 	DateFormats []string
+	Zones       []string // suggested IANA names beside the free field
 	Passkeys    []passkeyRow
 	Sessions    []sessionRow
 }
@@ -182,12 +185,12 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if noticeKey != "" {
 		p.Notice = p.T(noticeKey)
 	}
-	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: !h.d.Passkeys.Enabled(), Languages: languages, DateFormats: dateformat.All()}
+	d := accountData{Account: acct, Shared: acct.Kind == store.KindSharedComputer, PasskeysOff: !h.d.Passkeys.Enabled(), Languages: languages, DateFormats: dateformat.All(), Zones: dateformat.SuggestedZones()}
 	for _, c := range creds {
 		d.Passkeys = append(d.Passkeys, passkeyRow{ID: passkey.EncodeID(c.ID), Name: c.Name, Synced: c.BackupEligible, Workstation: c.Workstation,
-			Created: dateformat.Time(c.CreatedAt, acct.DateFormat), LastUsed: dateformat.Time(c.LastUsedAt, acct.DateFormat)})
+			Created: dateformat.Time(c.CreatedAt, acct.DateFormat, acct.TimeZone), LastUsed: dateformat.Time(c.LastUsedAt, acct.DateFormat, acct.TimeZone)})
 	}
-	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct.DateFormat)
+	d.Sessions = h.sessionRows(p.T, sessions, sess.ID, acct)
 	p.Data = d
 	h.d.Renderer.Render(w, status, "account", p)
 }
@@ -207,18 +210,51 @@ func (h *Handler) accountPreferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang, df := r.PostFormValue("language"), r.PostFormValue("date_format")
-	if !slices.Contains(languages, lang) || !dateformat.Valid(df) {
+	zone := strings.TrimSpace(r.PostFormValue("time_zone"))
+	if zone == "" {
+		// A form sent without the field (or emptied) keeps the zone.
+		zone = acct.TimeZone
+	}
+	if !slices.Contains(languages, lang) || !dateformat.Valid(df) || (zone != "" && !dateformat.ValidZone(zone)) {
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, sess, acct, "account.bad_preferences", "")
 		return
 	}
 	if _, err := h.d.Accounts.UpdateAccount(r.Context(), acct.ID, func(a *store.Account) error {
-		a.Language, a.DateFormat, a.UpdatedAt = lang, df, h.d.Now()
+		a.Language, a.DateFormat, a.TimeZone, a.UpdatedAt = lang, df, zone, h.d.Now()
 		return nil
 	}); err != nil {
 		h.d.Renderer.Fail(w, r, web.ProblemUnavailable)
 		return
 	}
 	http.Redirect(w, r, accountPath+"?notice=saved", http.StatusSeeOther)
+}
+
+// accountBrowserZone takes the browser's time zone, sent by the account
+// page's script on the first visit, as the account's zone. It never
+// replaces a zone already set: the user's own choice wins. 204 either way;
+// a name that is not a zone is 422 and changes nothing.
+func (h *Handler) accountBrowserZone(w http.ResponseWriter, r *http.Request) {
+	_, acct, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	zone := strings.TrimSpace(r.PostFormValue("time_zone"))
+	if !dateformat.ValidZone(zone) {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		return
+	}
+	if acct.TimeZone == "" {
+		if _, err := h.d.Accounts.UpdateAccount(r.Context(), acct.ID, func(a *store.Account) error {
+			if a.TimeZone == "" {
+				a.TimeZone, a.UpdatedAt = zone, h.d.Now()
+			}
+			return nil
+		}); err != nil {
+			h.failStore(w, r, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // credentialForm is accountForm for a change to one of the account's own

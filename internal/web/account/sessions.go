@@ -24,15 +24,15 @@ type sessionRow struct {
 }
 
 // sessionRows lists the sessions for the page, translated with t (the
-// page's T) and dated in the account's format; currentID is the session showing the page.
-func (h *Handler) sessionRows(t func(key string) string, sessions []store.Session, currentID, dateFormat string) []sessionRow {
+// page's T) and dated in the account's format and zone; currentID is the session showing the page.
+func (h *Handler) sessionRows(t func(key string) string, sessions []store.Session, currentID string, acct store.Account) []sessionRow {
 	rows := make([]sessionRow, 0, len(sessions))
 	for _, s := range sessions {
 		rows = append(rows, sessionRow{
 			ID: s.ID, Current: s.ID == currentID,
 			Method: session.MethodLabel(t, session.Method(s), s.IDP, h.d.ProviderName), Device: device.Label(t, device.Parse(s.UserAgent)),
 			UserAgent: s.UserAgent, IP: s.IP,
-			Created: dateformat.Time(s.CreatedAt, dateFormat), LastSeen: dateformat.Time(s.LastSeenAt, dateFormat),
+			Created: dateformat.Time(s.CreatedAt, acct.DateFormat, acct.TimeZone), LastSeen: dateformat.Time(s.LastSeenAt, acct.DateFormat, acct.TimeZone),
 		})
 	}
 	return rows
