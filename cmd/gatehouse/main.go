@@ -55,6 +55,9 @@ commands:
   token create --email ADMIN --name NAME [--config FILE]
                                create an admin API token (printed once)
   keys rotate [--config FILE]  create a new assertion signing key
+  secrets rotate [--config FILE]
+                               seal every stored secret again under secrets.key
+                               (after moving the old key to secrets.previous_keys)
   config check [--config FILE] validate a config file
   health [--url URL]           exit 0 when an ops endpoint answers 200 (a
                                container health check; default /readyz on 127.0.0.1:9091)
@@ -117,6 +120,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdConfigCheck(rest[1:], stdout, stderr, environ)
 	case cmd == "keys" && sub == "rotate":
 		return cmdKeysRotate(ctx, rest[1:], stdout, stderr, environ)
+	case cmd == "secrets" && sub == "rotate":
+		return cmdSecretsRotate(ctx, rest[1:], stdout, stderr, environ)
 	case cmd == "token" && sub == "create":
 		return cmdTokenCreate(ctx, rest[1:], stdout, stderr, environ)
 	case cmd == "user" && sub == "create":
@@ -340,6 +345,27 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer,
 		return err
 	}
 	fmt.Fprintf(stdout, "new signing key %s published; it takes over signing once verifiers have had time to fetch it\n", kid)
+	return nil
+}
+
+func cmdSecretsRotate(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	cfg, st, err := storeCommand(ctx, "secrets rotate", args, stderr, environ)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := server.SecretsKeyring(cfg.Secrets, environ)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if keys == nil {
+		return usagef("secrets.key is not set: there is no key to seal with")
+	}
+	n, err := server.RotateSecrets(ctx, st, keys)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d stored secret(s) sealed again under key %s; keys in secrets.previous_keys can now be removed\n", n, keys.CurrentID())
 	return nil
 }
 

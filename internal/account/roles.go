@@ -37,6 +37,9 @@ const (
 	CapManageUsers          = "manage_users"
 	CapExports              = "exports"
 	CapIntegrationLogs      = "integration_logs"
+	// CapManageIntegrations lets an administrator add, change, disable and
+	// remove identity providers from the panel and the API.
+	CapManageIntegrations = "manage_integrations"
 	// CapManageUnaffiliated lets an administrator manage accounts that
 	// belong to no company. It is the one capability that is not about the
 	// company where the role is held, so no built-in role grants it: an
@@ -50,7 +53,7 @@ func AllCapabilities() []string {
 	return []string{
 		CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments,
 		CapEditObjects, CapManageWorkflows, CapBeResponsible, CapReceiveNotifications,
-		CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs, CapManageUnaffiliated,
+		CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs, CapManageIntegrations, CapManageUnaffiliated,
 	}
 }
 

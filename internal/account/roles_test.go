@@ -23,7 +23,7 @@ func TestStandardModel(t *testing.T) {
 		"manager": {CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments, CapReceiveNotifications,
 			CapEditObjects, CapManageWorkflows, CapBeResponsible},
 		"admin": {CapView, CapDownload, CapComment, CapBeAssignedTasks, CapSignDocuments, CapEditObjects, CapManageWorkflows,
-			CapBeResponsible, CapReceiveNotifications, CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs},
+			CapBeResponsible, CapReceiveNotifications, CapAdminPanel, CapManageUsers, CapExports, CapIntegrationLogs, CapManageIntegrations},
 	}
 	if got := m.RoleNames(); !reflect.DeepEqual(got, []string{"shared_computer", "viewer", "manager", "admin"}) {
 		t.Fatalf("standard roles = %v", got)

@@ -32,6 +32,8 @@ type Config struct {
 	Terms          Terms      `yaml:"terms"`
 	Audit          Audit      `yaml:"audit"`
 	Passkeys       Passkeys   `yaml:"passkeys"`
+	Secrets        Secrets    `yaml:"secrets"`
+	SSO            SSO        `yaml:"sso"`
 }
 
 // Passkeys holds passkey settings.
@@ -70,6 +72,33 @@ func (w WorkstationAttestation) LoadRoots() (*x509.CertPool, []Problem) {
 	}
 	return pool, problems
 }
+
+// Secrets holds the key that seals the secrets Gatehouse stores itself
+// (the client secrets of identity providers added from the admin panel).
+// Without a key those providers are off; the configuration file's are not
+// affected.
+type Secrets struct {
+	// Key is 32 random bytes in base64 or hex (`openssl rand -base64 32`),
+	// best given as env:NAME or file:PATH.
+	Key Secret `yaml:"key"`
+	// PreviousKeys still open what they sealed, after Key was replaced and
+	// until `gatehouse secrets rotate` has sealed everything again.
+	PreviousKeys []Secret `yaml:"previous_keys"`
+}
+
+// SSO settings of the providers added from the admin panel.
+type SSO struct {
+	// OnDisable decides what happens to the running sessions of a provider
+	// an administrator disables or removes: "end" (default) ends them at
+	// once, "keep" lets them run to their timeouts.
+	OnDisable string `yaml:"on_disable"`
+}
+
+// SSO.OnDisable values.
+const (
+	OnDisableEnd  = "end"
+	OnDisableKeep = "keep"
+)
 
 // Store selects the database.
 type Store struct {

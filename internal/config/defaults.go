@@ -72,6 +72,7 @@ func Default() Config {
 			ImportMaxErrors:       100,
 		},
 		Audit: Audit{Retention: Duration(DefaultAuditRetention)},
+		SSO:   SSO{OnDisable: OnDisableEnd},
 	}
 }
 

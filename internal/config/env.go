@@ -79,6 +79,9 @@ import (
 //	GATEHOUSE_AUDIT_RETENTION                 audit.retention
 //	GATEHOUSE_PASSKEYS_WORKSTATION_ATTESTATION_AAGUIDS passkeys.workstation_attestation.aaguids
 //	GATEHOUSE_PASSKEYS_WORKSTATION_ATTESTATION_ROOTS   passkeys.workstation_attestation.roots
+//	GATEHOUSE_SECRETS_KEY                     secrets.key
+//	GATEHOUSE_SECRETS_PREVIOUS_KEYS           secrets.previous_keys
+//	GATEHOUSE_SSO_ON_DISABLE                  sso.on_disable
 const EnvPrefix = "GATEHOUSE_"
 
 // EnvVar is one environment override: its variable name and the dotted
@@ -200,7 +203,13 @@ func setFromEnv(v reflect.Value, raw string) string {
 				items = append(items, item)
 			}
 		}
-		v.Set(reflect.ValueOf(items))
+		// Built element by element, so lists of a named string type
+		// (secrets.previous_keys) take the same form.
+		list := reflect.MakeSlice(v.Type(), len(items), len(items))
+		for i, item := range items {
+			list.Index(i).SetString(item)
+		}
+		v.Set(list)
 	}
 	return ""
 }

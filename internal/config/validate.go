@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/providers"
 )
 
@@ -85,6 +86,8 @@ func (c Config) Validate() []Problem {
 	v.password(c.Password)
 	v.mail(c.Mail)
 	v.providers(c.Providers)
+	v.secrets(c.Secrets)
+	v.oneOf("sso.on_disable", c.SSO.OnDisable, OnDisableEnd, OnDisableKeep)
 	v.routes(c.Routes)
 	v.workstationAttestation(c.Passkeys.WorkstationAttestation)
 	if c.Keys.RotateEvery < 0 {
@@ -352,51 +355,67 @@ func (v *validator) mail(m Mail) {
 func (v *validator) providers(ps []Provider) {
 	first := make(map[string]int)
 	for i, p := range ps {
-		at := func(key string) string { return fmt.Sprintf("providers[%d].%s", i, key) }
-		switch j, dup := first[p.ID]; {
-		case !providerIDPattern.MatchString(p.ID):
-			v.add(at("id"), "must be 1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit")
-		case dup:
-			v.add(at("id"), fmt.Sprintf("same id as providers[%d]", j))
-		default:
+		prefix := fmt.Sprintf("providers[%d].", i)
+		if j, dup := first[p.ID]; dup && providerIDPattern.MatchString(p.ID) {
+			v.add(prefix+"id", fmt.Sprintf("same id as providers[%d]", j))
+		} else if !dup {
 			first[p.ID] = i
 		}
-		v.oneOf(at("type"), p.Type, providers.Types()...)
-		v.issuer(at("issuer"), p.Issuer)
-		if strings.TrimSpace(p.ClientID) == "" {
-			v.add(at("client_id"), "must not be empty")
+		v.provider(prefix, p)
+	}
+}
+
+// ValidateProvider checks one provider entry as the configuration file's
+// are checked, for a provider added from the admin panel: problems are at
+// the entry's own keys ("issuer", "jit.company"). Like Validate it
+// resolves no secret; the client secret's presence is the caller's rule.
+func ValidateProvider(p Provider) []Problem {
+	v := &validator{}
+	v.provider("", p)
+	return v.problems
+}
+
+// provider checks one entry, its problems at prefix + key.
+func (v *validator) provider(prefix string, p Provider) {
+	at := func(key string) string { return prefix + key }
+	if !providerIDPattern.MatchString(p.ID) {
+		v.add(at("id"), "must be 1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit")
+	}
+	v.oneOf(at("type"), p.Type, providers.Types()...)
+	v.issuer(at("issuer"), p.Issuer)
+	if strings.TrimSpace(p.ClientID) == "" {
+		v.add(at("client_id"), "must not be empty")
+	}
+	if len(p.Scopes) > 0 && !slices.Contains(p.Scopes, "openid") {
+		v.add(at("scopes"), "must include openid")
+	}
+	for j, d := range p.AllowedDomains {
+		if d == "" || strings.ContainsAny(d, "@/ ") {
+			v.add(fmt.Sprintf("%sallowed_domains[%d]", prefix, j), "not a domain name")
 		}
-		if len(p.Scopes) > 0 && !slices.Contains(p.Scopes, "openid") {
-			v.add(at("scopes"), "must include openid")
+	}
+	v.noneBlank(at("allowed_tenants"), p.AllowedTenants)
+	// What depends on the type (a vendor's tenant rule, say) is the type's
+	// own, registered with it in package providers.
+	for _, tp := range providers.Validate(p) {
+		v.add(at(tp.Key), tp.Message)
+	}
+	for from, to := range p.RoleMap {
+		if from == "" || to == "" {
+			v.add(at("role_map"), "provider roles and gatehouse roles must not be empty")
+			break
 		}
-		for j, d := range p.AllowedDomains {
-			if d == "" || strings.ContainsAny(d, "@/ ") {
-				v.add(fmt.Sprintf("providers[%d].allowed_domains[%d]", i, j), "not a domain name")
-			}
+	}
+	if p.JIT.Enabled {
+		if p.JIT.Company == "" {
+			v.add(at("jit.company"), "required when jit.enabled is true")
 		}
-		v.noneBlank(at("allowed_tenants"), p.AllowedTenants)
-		// What depends on the type (a vendor's tenant rule, say) is the type's
-		// own, registered with it in package providers.
-		for _, tp := range providers.Validate(p) {
-			v.add(at(tp.Key), tp.Message)
+		if p.JIT.Role == "" {
+			v.add(at("jit.role"), "required when jit.enabled is true")
 		}
-		for from, to := range p.RoleMap {
-			if from == "" || to == "" {
-				v.add(at("role_map"), "provider roles and gatehouse roles must not be empty")
-				break
-			}
-		}
-		if p.MFA != "" && p.MFA != providers.MFAEnforced {
-			v.add(at("mfa"), `must be "`+providers.MFAEnforced+`" or absent`)
-		}
-		if p.JIT.Enabled {
-			if p.JIT.Company == "" {
-				v.add(at("jit.company"), "required when jit.enabled is true")
-			}
-			if p.JIT.Role == "" {
-				v.add(at("jit.role"), "required when jit.enabled is true")
-			}
-		}
+	}
+	if p.MFA != "" && p.MFA != providers.MFAEnforced {
+		v.add(at("mfa"), `must be "`+providers.MFAEnforced+`" or absent`)
 	}
 }
 
@@ -604,4 +623,29 @@ func cleanPrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+// secrets checks the shape of literal keys; a key given as env: or file:
+// is checked when the gateway resolves it.
+func (v *validator) secrets(s Secrets) {
+	check := func(path string, k Secret) {
+		raw := string(k)
+		if raw == "" || strings.HasPrefix(raw, "env:") || strings.HasPrefix(raw, "file:") {
+			return
+		}
+		if _, err := secret.ParseKey(raw); err != nil {
+			v.add(path, "must be 32 random bytes in base64 or hex (openssl rand -base64 32)")
+		}
+	}
+	check("secrets.key", s.Key)
+	for i, k := range s.PreviousKeys {
+		if k == "" {
+			v.add(fmt.Sprintf("secrets.previous_keys[%d]", i), "must not be empty")
+			continue
+		}
+		check(fmt.Sprintf("secrets.previous_keys[%d]", i), k)
+	}
+	if len(s.PreviousKeys) > 0 && s.Key == "" {
+		v.add("secrets.previous_keys", "needs secrets.key: previous keys only open, the current key seals")
+	}
 }

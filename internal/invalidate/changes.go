@@ -10,8 +10,9 @@ import (
 // with a prefix no session id can have (session ids are base64url, with
 // "sc." for shared computers), so one connection per process carries both.
 const (
-	accountPrefix = "account:"
-	companyPrefix = "company:"
+	accountPrefix  = "account:"
+	companyPrefix  = "company:"
+	providerPrefix = "provider:"
 )
 
 // ChangeItems names committed account data changes as bus items.
@@ -23,6 +24,8 @@ func ChangeItems(cs []store.Change) []string {
 			items = append(items, accountPrefix+c.Account)
 		case c.Company != "":
 			items = append(items, companyPrefix+c.Company)
+		case c.Provider != "":
+			items = append(items, providerPrefix+c.Provider)
 		}
 	}
 	return items
@@ -42,6 +45,8 @@ func Sort(items []string) Batch {
 			b.Changes = append(b.Changes, store.Change{Account: id})
 		} else if id, ok := strings.CutPrefix(it, companyPrefix); ok {
 			b.Changes = append(b.Changes, store.Change{Company: id})
+		} else if id, ok := strings.CutPrefix(it, providerPrefix); ok {
+			b.Changes = append(b.Changes, store.Change{Provider: id})
 		} else {
 			b.Sessions = append(b.Sessions, it)
 		}

@@ -80,7 +80,7 @@ func TestLocalFansOutUntilUnsubscribed(t *testing.T) {
 func waitTick() { runtime.Gosched() }
 
 func TestChangesShareTheBusWithSessions(t *testing.T) {
-	changes := []store.Change{{Account: "acc_1"}, {Company: "acme"}, {}}
+	changes := []store.Change{{Account: "acc_1"}, {Company: "acme"}, {Provider: "corp"}, {}}
 	items := append([]string{"sessA", "sc.sessB"}, ChangeItems(changes)...)
 	var got Batch
 	for _, p := range Encode(items) {
@@ -91,7 +91,7 @@ func TestChangesShareTheBusWithSessions(t *testing.T) {
 	if !slices.Equal(got.Sessions, []string{"sessA", "sc.sessB"}) {
 		t.Fatalf("sessions = %q", got.Sessions)
 	}
-	if want := changes[:2]; !slices.Equal(got.Changes, want) {
+	if want := changes[:3]; !slices.Equal(got.Changes, want) {
 		t.Fatalf("changes = %+v, want %+v", got.Changes, want)
 	}
 }

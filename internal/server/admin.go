@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin/panel"
 	"github.com/gatehouse/gatehouse/internal/auth/passkey"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
-	"github.com/gatehouse/gatehouse/providers"
+	"github.com/gatehouse/gatehouse/internal/idp"
 )
 
 // newAdmin builds the process's one admin service and its two transports,
@@ -18,6 +18,7 @@ import (
 // are mailed through rst; passkeys does the passkey and workstation
 // operations.
 func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler) []mounter {
+	integrations := s.integrations(d)
 	svc := &adminsvc.Service{
 		Store:          d.store,
 		Accounts:       s.Accounts,
@@ -34,7 +35,8 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 		// told to the person concerned.
 		NotifyEmailChanged: rst.NotifyEmailChanged,
 		NotifyAdded:        rst.NotifyAdded,
-		Providers:          func() []adminsvc.ProviderStatus { return s.providerStatuses(d) },
+		Providers:          func() []adminsvc.ProviderStatus { return providerStatuses(s.IDP, integrations) },
+		Integrations:       integrations,
 		Now:                d.now,
 		Rand:               rand.Reader,
 		Logger:             d.logger,
@@ -48,24 +50,13 @@ func (s *Server) newAdmin(d *deps, rst *reset.Handler, passkeys *passkey.Handler
 	return []mounter{jsonAPI, html}
 }
 
-// providerStatuses is the read-only view of the configured providers and
+// providerStatuses is the read-only view of the identity providers and
 // how their discovery fares.
-func (s *Server) providerStatuses(d *deps) []adminsvc.ProviderStatus {
-	live := map[string]providers.Provider{}
-	for _, p := range s.providers {
-		live[p.ID()] = p
-	}
-	out := make([]adminsvc.ProviderStatus, 0, len(d.cfg.Providers))
-	for _, c := range d.cfg.Providers {
-		ps := adminsvc.ProviderStatus{ID: c.ID, Type: c.Type, DisplayName: c.DisplayName, Issuer: c.Issuer, Status: "not_started", JIT: c.JIT.Enabled}
-		if p, ok := live[c.ID]; ok {
-			st := p.Status()
-			ps.DisplayName, ps.Status, ps.Detail = p.DisplayName(), st.State, st.LastError
-		}
-		if ps.DisplayName == "" {
-			ps.DisplayName = c.ID
-		}
-		out = append(out, ps)
+func providerStatuses(reg *idp.Registry, in *adminsvc.Integrations) []adminsvc.ProviderStatus {
+	entries := reg.Entries()
+	out := make([]adminsvc.ProviderStatus, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, in.View(e).ProviderStatus)
 	}
 	return out
 }

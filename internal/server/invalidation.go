@@ -55,6 +55,7 @@ func (s *Server) listen(ctx context.Context, st store.Store, inv *invalidation) 
 		inv.remote.Resync = func() {
 			s.Sessions.Recheck()
 			s.forget(nil)
+			go s.reloadProviders(ctx)
 		}
 	}
 	inv.bus.Subscribe(ctx, func(items []string) {
@@ -63,15 +64,26 @@ func (s *Server) listen(ctx context.Context, st store.Store, inv *invalidation) 
 			s.Sessions.Forget(b.Sessions)
 			s.Gate.ForgetSessions(b.Sessions)
 		}
-		if len(b.Changes) > 0 {
-			s.forget(b.Changes)
+		data, providers := providerChanges(b.Changes)
+		if len(data) > 0 {
+			s.forget(data)
+		}
+		if providers {
+			// Off the bus's goroutine: a rebuild fetches discovery.
+			go s.reloadProviders(ctx)
 		}
 	})
 	st.WatchChanges(ctx, func(ctx context.Context, changes []store.Change) {
 		// This process first, before the write returns to its caller, so
 		// the very next request here sees the change; then the others
 		// (their copy comes back here too, and drops nothing new).
-		s.forget(changes)
+		data, providers := providerChanges(changes)
+		if len(data) > 0 {
+			s.forget(data)
+		}
+		if providers {
+			s.reloadProviders(ctx)
+		}
 		if inv.remote == nil {
 			return
 		}

@@ -16,16 +16,19 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/account"
 	"github.com/gatehouse/gatehouse/internal/auth/device"
 	"github.com/gatehouse/gatehouse/internal/auth/reset"
+	"github.com/gatehouse/gatehouse/internal/auth/sso"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/gate"
 	"github.com/gatehouse/gatehouse/internal/i18n"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/idp"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/proxy"
@@ -52,6 +55,14 @@ type Server struct {
 	Gate     *gate.Gate
 	Metrics  *metrics.Metrics
 	Renderer *web.Renderer
+	// IDP is the live set of identity providers: the configuration's and
+	// those added from the admin panel.
+	IDP *idp.Registry
+	// live is IDP for the invalidation bus, which may deliver before New
+	// has finished.
+	live atomic.Pointer[idp.Registry]
+	// trial runs the admin panel's test sign-ins; nil without providers.
+	trial *sso.Trial
 	// Rules is the one properties and access-rules service: the gate's
 	// Enricher and the admin service's, so one evaluation cache to drop
 	// when the store announces a change (see listen).
@@ -175,6 +186,7 @@ func (s *Server) assemble(ctx context.Context) (*deps, error) {
 	}
 	s.Accounts = account.NewService(st, s.Sessions, roles, hasher, now, rand.Reader)
 	s.Metrics = metrics.New(func() float64 { return float64(s.Sessions.ActiveCount()) })
+	s.Metrics.Providers(s.providerHealth)
 
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
@@ -390,6 +402,9 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	go func() { defer s.bg.Done(); s.Keys.Run(ctx, time.Minute) }()
 	s.bg.Add(1)
 	go func() { defer s.bg.Done(); s.purge(ctx, time.Hour) }()
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.resyncProviders(ctx, providerResync) }()
+	go func() { defer s.bg.Done(); s.watchProviderHealth(ctx, providerProbe) }()
 	if s.mail != nil {
 		s.bg.Add(1)
 		go func() { defer s.bg.Done(); _ = s.mail.Run(ctx) }()

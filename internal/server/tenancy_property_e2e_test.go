@@ -199,8 +199,12 @@ func refAllows(w refWorld, action string, profile, panelPage bool) bool {
 		return users && w.sees()
 	}
 	switch action {
-	case "panel.home", "provider.list", "audit.list":
+	case "panel.home", "provider.list", "provider.get", "audit.list":
 		return w.holdsSomewhere(account.CapAdminPanel)
+	case "provider.create", "provider.update", "provider.disable", "provider.enable", "provider.delete", "provider.test":
+		// Providers are the gateway's, not a company's (rule 13; these
+		// have no jit company).
+		return w.holdsSomewhere(account.CapAdminPanel) && w.holdsSomewhere(account.CapManageIntegrations)
 	case "account.export":
 		return w.holdsSomewhere(account.CapAdminPanel) && w.holdsSomewhere(account.CapExports)
 	case "account.list", "company.list", "api_token.list", "api_token.create", "panel.users.new", "panel.invite":
@@ -313,7 +317,7 @@ func TestTenancyProperty(t *testing.T) {
 	corpus := loadWorlds(t)
 	for _, m := range tenancyModels(t) {
 		t.Run(m.name, func(t *testing.T) {
-			g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) { c.Roles = m.roles(t) }})
+			g := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) { c.Roles = m.roles(t); c.Secrets.Key = secretsKey(8) }})
 			seeds := slices.Clone(corpus[m.name])
 			for range *tenancyWorlds {
 				seeds = append(seeds, rand.Uint64()%1_000_000)
@@ -413,6 +417,13 @@ func runWorld(t *testing.T, g *servertest.Gateway, m tenancyModel, w tenancyWorl
 					vars["{key}"] = key
 				}
 				vars["{acct}"], vars["{email}"] = acct.ID, acct.Email
+				if strings.Contains(call.Path, "{prov}") {
+					vars["{prov}"] = fmt.Sprintf("prov-%d-%d", w.seed, seq)
+					if err := g.Store.CreateProvider(ctx, store.ProviderRecord{ID: vars["{prov}"], Enabled: true,
+						Config: []byte(`{"type":"oidc","issuer":"http://127.0.0.1:1","client_id":"c"}`)}); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if strings.Contains(call.Path, "{rule}") {
 					vars["{rule}"] = fx.rule(t, x)
 				}

@@ -217,6 +217,10 @@ type ProviderSessions interface {
 	// empty, and returns their ids, sorted. At least one of sid and
 	// subject must be given.
 	DeleteProviderSessions(ctx context.Context, providerID, sid, subject string) ([]string, error)
+	// DeleteAllProviderSessions ends every session that signed in through
+	// providerID, for a provider an administrator disabled or removed,
+	// and returns their ids, sorted.
+	DeleteAllProviderSessions(ctx context.Context, providerID string) ([]string, error)
 }
 
 // Notifier is the optional capability of a store shared by several
@@ -245,6 +249,9 @@ type Change struct {
 	// Company: data every account of the company is seen through changed
 	// (its access rules or property definitions).
 	Company string
+	// Provider: an identity provider created from the admin panel was
+	// added, changed or removed (see ProviderRecords).
+	Provider string
 }
 
 // Changes reports account data changes from the one place every write
@@ -679,6 +686,7 @@ type Store interface {
 	Workstations
 	Overview
 	SecondFactors
+	ProviderRecords
 	Changes
 	// InTx runs fn in one transaction: every call on the Store given to fn
 	// commits together, or none does when fn returns an error.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 
@@ -42,7 +43,9 @@ type Renderer struct {
 	// CSRF, when set, gives error pages their csrf-token too, so every
 	// page the gateway serves carries one.
 	CSRF *CSRF
-	csp  string
+	// csp is the policy of every page; SetFormAction replaces it when the
+	// identity providers change.
+	csp atomic.Pointer[string]
 }
 
 // NewRenderer parses layout.html with each other page of templates.FS.
@@ -54,8 +57,15 @@ func NewRenderer(catalog *i18n.Catalog, logger *slog.Logger, formAction ...strin
 	if err != nil {
 		return nil, err
 	}
-	r.csp = ContentSecurityPolicy(formAction)
+	r.SetFormAction(formAction...)
 	return r, nil
+}
+
+// SetFormAction replaces the sources besides 'self' that forms may lead
+// to, for identity providers added or removed while the gateway runs.
+func (rn *Renderer) SetFormAction(formAction ...string) {
+	csp := ContentSecurityPolicy(formAction)
+	rn.csp.Store(&csp)
 }
 
 // ContentSecurityPolicy is the policy of every gateway page. Scripts and
@@ -127,7 +137,11 @@ func (rn *Renderer) Render(w http.ResponseWriter, status int, name string, p Pag
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", rn.csp)
+	if csp := rn.csp.Load(); csp != nil {
+		h.Set("Content-Security-Policy", *csp)
+	} else {
+		h.Set("Content-Security-Policy", ContentSecurityPolicy(nil))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

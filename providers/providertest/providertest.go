@@ -117,6 +117,7 @@ type Server struct {
 	keys          []key // published; the last one signs
 	codes         map[string]grant
 	discoveryDown bool
+	jwksDown      bool
 	logouts       []url.Values
 	tokenRequests int
 	lastSID       string
@@ -216,6 +217,13 @@ func (s *Server) SetDiscoveryDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.discoveryDown = down
+}
+
+// SetJWKSDown makes the key set answer 503.
+func (s *Server) SetJWKSDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jwksDown = down
 }
 
 // TokenRequests counts requests to the token endpoint.
@@ -331,6 +339,11 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	s.jwksRequests++
+	if s.jwksDown {
+		s.mu.Unlock()
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
 	set := jose.JSONWebKeySet{}
 	for _, k := range s.keys {
 		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.signer.Public(), KeyID: k.id, Algorithm: string(k.alg), Use: "sig"})

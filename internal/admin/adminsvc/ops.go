@@ -94,7 +94,7 @@ var (
 // Ops lists every admin operation, for the tests that check each one is
 // served alike by the JSON API and the panel.
 func Ops() []Op {
-	return []Op{
+	return append([]Op{
 		OpPanel,
 		OpAccountList, OpAccountGet, OpAccountCreate, OpAccountUpdate, OpAccountDelete,
 		OpAccountBlock, OpAccountUnblock, OpAccountDeactivate, OpAccountExport,
@@ -106,7 +106,7 @@ func Ops() []Op {
 		OpPropertyList, OpPropertyGet, OpPropertyCreate, OpPropertyUpdate, OpPropertyDelete,
 		OpValuesGet, OpValuesSet, OpValuesImportPreview, OpValuesImport, OpRelationList,
 		OpRuleList, OpRuleGet, OpRuleCreate, OpRuleUpdate, OpRuleDelete, OpRuleExplain,
-	}
+	}, providerOps()...)
 }
 
 // Permit reports authz.ErrForbidden unless the caller holds every

@@ -74,9 +74,11 @@ type Service struct {
 	NotifyAdded func(ctx context.Context, a store.Account, company string) error
 	// Providers reports the configured identity providers; nil: none.
 	Providers func() []ProviderStatus
-	Now       func() time.Time
-	Rand      io.Reader
-	Logger    *slog.Logger
+	// Integrations manages identity providers; nil: they are read-only.
+	Integrations *Integrations
+	Now          func() time.Time
+	Rand         io.Reader
+	Logger       *slog.Logger
 }
 
 // LoadCaller reads the account and memberships of an authenticated caller.

@@ -88,6 +88,14 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		{"GET sites/{id}/members", adminsvc.OpSiteMembers, h.siteMembers},
 		{"PUT sites/{id}/members", adminsvc.OpSiteMembersSet, h.setSiteMembers},
 		{"GET providers", adminsvc.OpProviderList, h.providers},
+		{"POST providers", adminsvc.OpProviderCreate, h.createProvider},
+		{"GET providers/{id}", adminsvc.OpProviderGet, h.getProvider},
+		{"PUT providers/{id}", adminsvc.OpProviderUpdate, h.updateProvider},
+		{"DELETE providers/{id}", adminsvc.OpProviderDelete, h.deleteProvider},
+		{"POST providers/{id}/disable", adminsvc.OpProviderDisable, h.enableProvider(false)},
+		{"POST providers/{id}/enable", adminsvc.OpProviderEnable, h.enableProvider(true)},
+		{"POST providers/{id}/test", adminsvc.OpProviderTest, h.startProviderTest},
+		{"GET providers/{id}/test/{rid}", adminsvc.OpProviderTest, h.providerTestResult},
 		{"GET audit", adminsvc.OpAuditList, h.audit},
 		{"GET api-tokens", adminsvc.OpTokenList, h.listTokens},
 		{"POST api-tokens", adminsvc.OpTokenCreate, h.createToken},
@@ -503,6 +511,9 @@ func (h *Handler) setSiteMembers(w http.ResponseWriter, r *http.Request, c authz
 // --- providers, audit, tokens ---
 
 func (h *Handler) providers(w http.ResponseWriter, r *http.Request, c authz.Caller) error {
+	if h.d.Service.Integrations != nil {
+		return h.providerViews(w, r, c)
+	}
 	out := []adminsvc.ProviderStatus{}
 	if h.d.Service.Providers != nil {
 		out = append(out, h.d.Service.Providers()...)

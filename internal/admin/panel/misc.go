@@ -10,15 +10,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
-func (h *Handler) providers(x *call) error {
-	ps, err := h.d.Service.ListProviders(x.c)
-	if err != nil {
-		return err
-	}
-	h.render(x, http.StatusOK, "providers", "admin.providers.title", ps, nil)
-	return nil
-}
-
 // tokenRow is one API token as the tokens page shows it.
 type tokenRow struct {
 	ID, Name, Account, Created, Expires, LastUsed, Revoked string

@@ -47,6 +47,26 @@ func (s *Store) DeleteProviderSessions(ctx context.Context, providerID, sid, sub
 	return ids, nil
 }
 
+// DeleteAllProviderSessions ends every session of providerID.
+func (s *Store) DeleteAllProviderSessions(ctx context.Context, providerID string) ([]string, error) {
+	if providerID == "" || providerID == "local" {
+		return nil, errors.New("store: delete all provider sessions: an identity provider is required")
+	}
+	rows, err := s.w().QueryContext(ctx, `DELETE FROM sessions WHERE idp = $1 RETURNING id`, providerID)
+	if err != nil {
+		return nil, s.fail(err, "delete all sessions of provider %q", providerID)
+	}
+	ids, err := collect(rows, func(r *sql.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, s.fail(err, "delete all sessions of provider %q", providerID)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
 // UseLogoutToken records a logout token's jti in one statement: an insert
 // that, on a known jti, only replaces a record expired at now. The unique
 // key makes a concurrent second use wait for the first and then find its

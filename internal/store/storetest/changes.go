@@ -86,6 +86,13 @@ var changeWrites = []changeWrite{
 	}, store.Change{Company: "acme"}},
 	{"DeleteAccessRule", func(c context.Context, s store.Store) error { return s.DeleteAccessRule(c, "r1") }, store.Change{Company: "acme"}},
 	{"DeleteAccount", func(c context.Context, s store.Store) error { return s.DeleteAccount(c, "a3") }, store.Change{Account: "a3"}},
+	{"CreateProvider", func(c context.Context, s store.Store) error {
+		return s.CreateProvider(c, store.ProviderRecord{ID: "corp", Config: []byte(`{}`), Enabled: true, CreatedAt: t0})
+	}, store.Change{Provider: "corp"}},
+	{"UpdateProvider", func(c context.Context, s store.Store) error {
+		return s.UpdateProvider(c, store.ProviderRecord{ID: "corp", Config: []byte(`{}`), Enabled: false})
+	}, store.Change{Provider: "corp"}},
+	{"DeleteProvider", func(c context.Context, s store.Store) error { return s.DeleteProvider(c, "corp") }, store.Change{Provider: "corp"}},
 }
 
 // writesOfNoAccount change nothing an account is seen through: a
@@ -124,6 +131,8 @@ func testChangesOnlyWhenCommitted(t *testing.T, s store.Store) {
 
 	wantErr(t, "RemoveMembership(none)", s.RemoveMembership(c, "a1", "acme"), store.ErrNotFound)
 	wantErr(t, "DeleteAccessRule(none)", s.DeleteAccessRule(c, "nope"), store.ErrNotFound)
+	wantErr(t, "DeleteProvider(none)", s.DeleteProvider(c, "nope"), store.ErrNotFound)
+	wantErr(t, "UpdateProvider(none)", s.UpdateProvider(c, store.ProviderRecord{ID: "nope", Config: []byte(`{}`)}), store.ErrNotFound)
 	_, err := s.UpdateAccount(c, "a1", func(a *store.Account) error { a.Language = "en"; return nil })
 	noErr(t, "UpdateAccount(no change)", err)
 	if got := log.take(); len(got) != 0 {
@@ -168,7 +177,7 @@ func testChangesCoverEveryWrite(t *testing.T, _ store.Store) {
 	}
 	for _, iface := range []reflect.Type{
 		reflect.TypeFor[store.Accounts](), reflect.TypeFor[store.Companies](), reflect.TypeFor[store.Identities](),
-		reflect.TypeFor[store.Properties](), reflect.TypeFor[store.Workstations](),
+		reflect.TypeFor[store.Properties](), reflect.TypeFor[store.Workstations](), reflect.TypeFor[store.ProviderRecords](),
 	} {
 		for m := range iface.Methods() {
 			if isRead(m.Name) || covered[m.Name] {

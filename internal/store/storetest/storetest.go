@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AuditCompanies", testAuditCompanies},
 		{"PurgeAudit", testPurgeAudit},
 		{"Secrets", testSecrets},
+		{"Providers", testProviders},
+		{"AllProviderSessions", testAllProviderSessions},
 		{"InTxRollback", testInTxRollback},
 		{"InTxCommit", testInTxCommit},
 		{"CascadeOnAccountDelete", testCascade},
