@@ -221,7 +221,8 @@ func refAllows(w refWorld, action string, profile, panelPage bool) bool {
 		}
 		return w.administers(w.x) && w.sees()
 	case "account.delete", "account.block", "account.unblock", "account.deactivate", "account.sessions.end",
-		"account.session.end", "passkey.revoke", "enrolment.create", "account.allowed_networks", "api_token.revoke":
+		"account.session.end", "passkey.revoke", "enrolment.create", "account.allowed_networks", "api_token.revoke",
+		"account.invitation.resend", "account.mfa.reset":
 		return users && w.wholly()
 	case "account.membership.set":
 		return w.sees() && w.grants()
@@ -403,6 +404,18 @@ func runWorld(t *testing.T, g *servertest.Gateway, m tenancyModel, w tenancyWorl
 				case "account.update", "account.delete", "account.block", "account.deactivate", "account.membership.set",
 					"account.membership.remove", "account.sessions.end", "account.session.end", "passkey.revoke", "api_token.revoke":
 					acct = fresh(store.KindPersonal, w.target)
+				case "account.invitation.resend":
+					seq++
+					acct = placedAs(t, fx, fmt.Sprintf("t%d-%d@example.com", w.seed, seq), store.KindPersonal, w.target, "", false)
+				case "account.mfa.reset":
+					// Only a second factor that exists can be reset.
+					acct = fresh(store.KindPersonal, w.target)
+					if err := g.Store.PutPendingTOTP(ctx, store.TOTP{AccountID: acct.ID, Secret: []byte("0123456789abcdefghij")}); err != nil {
+						t.Fatal(err)
+					}
+					if err := g.Store.ConfirmTOTP(ctx, acct.ID, 1, [][]byte{[]byte("code")}, time.Now()); err != nil {
+						t.Fatal(err)
+					}
 				case "account.unblock":
 					acct = fresh(store.KindPersonal, w.target)
 					if _, err := g.Server.Accounts.Block(ctx, "test", acct.ID); err != nil {
@@ -509,6 +522,13 @@ func sortedKeys(m map[string]string) []string {
 // allowed); with a password it can sign in.
 func placed(t *testing.T, fx *agreeFixture, email, kind string, ms map[string]string, password string) store.Account {
 	t.Helper()
+	return placedAs(t, fx, email, kind, ms, password, password == "")
+}
+
+// placedAs is placed with the choice of leaving the account invited
+// (activate false): an invitation can be sent again only to such an account.
+func placedAs(t *testing.T, fx *agreeFixture, email, kind string, ms map[string]string, password string, activate bool) store.Account {
+	t.Helper()
 	ctx := context.Background()
 	companies := sortedKeys(ms)
 	home := "placeholder"
@@ -528,7 +548,7 @@ func placed(t *testing.T, fx *agreeFixture, email, kind string, ms map[string]st
 	if err != nil {
 		t.Fatalf("creating %s: %v", email, err)
 	}
-	if password == "" {
+	if activate {
 		if a, err = fx.g.Server.Accounts.Activate(ctx, "test", a.ID); err != nil {
 			t.Fatalf("activating %s: %v", email, err)
 		}
