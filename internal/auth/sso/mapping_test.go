@@ -36,6 +36,16 @@ func TestMapAccount(t *testing.T) {
 		{"second subject, same verified email, links", "auth0", ident("s7", "NEW@example.com", true), jit, MappedLink, nil},
 	}
 	for _, c := range cases {
+		// The preview reads the same rules and changes nothing: it
+		// foretells what MapAccount then does.
+		preview, perr := e.h.Preview(ctx, c.provider, c.id)
+		wantOutcome := c.how
+		if c.wantErr != nil {
+			wantOutcome = Refused
+		}
+		if perr != nil || preview.Outcome != wantOutcome {
+			t.Errorf("%s: preview %q %v, want %q", c.name, preview.Outcome, perr, wantOutcome)
+		}
 		a, how, err := e.h.MapAccount(ctx, c.provider, c.id)
 		if c.wantAcct == jit && err == nil {
 			c.wantAcct = e.jitID("new@example.com")
