@@ -302,20 +302,9 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 			msgDenied, "error", e, "error_description", q.Get("error_description"))
 		return
 	}
-	// RFC 9207: an authorization response from another issuer is a mix-up
-	// attack; the code must not reach our token request.
-	if ic, ok := p.(providers.IssuerChecker); ok {
-		if iss, has := q["iss"]; has {
-			if len(iss) != 1 || !providers.IssuerMatches(ic.ExpectedIssuer(), iss[0]) {
-				fail(http.StatusBadRequest, "integration", "sso.failure", "iss parameter names another issuer",
-					msgFailed, "iss", q.Get("iss"))
-				return
-			}
-		} else if ic.IssuerParameterRequired() {
-			fail(http.StatusBadRequest, "integration", "sso.failure", "iss parameter missing",
-				msgFailed)
-			return
-		}
+	if why := issuerProblem(p, q); why != "" {
+		fail(http.StatusBadRequest, "integration", "sso.failure", why, msgFailed, "iss", q.Get("iss"))
+		return
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -400,4 +389,23 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// issuerProblem is the RFC 9207 check of an authorization response, for
+// the sign-in and the test sign-in alike: "" when it passes, else why not.
+// A response from another issuer is a mix-up attack: its code must not
+// reach our token request.
+func issuerProblem(p providers.Provider, q url.Values) string {
+	ic, ok := p.(providers.IssuerChecker)
+	if !ok {
+		return ""
+	}
+	iss, has := q["iss"]
+	switch {
+	case has && (len(iss) != 1 || !providers.IssuerMatches(ic.ExpectedIssuer(), iss[0])):
+		return "iss parameter names another issuer"
+	case !has && ic.IssuerParameterRequired():
+		return "iss parameter missing"
+	}
+	return ""
 }

@@ -167,14 +167,8 @@ func (t *Trial) redeem(ctx context.Context, q map[string][]string, p providers.P
 		}
 		return ""
 	}
-	if ic, ok := p.(providers.IssuerChecker); ok {
-		if iss, has := q["iss"]; has {
-			if len(iss) != 1 || !providers.IssuerMatches(ic.ExpectedIssuer(), iss[0]) {
-				return "the authorization response names another issuer (RFC 9207 iss)"
-			}
-		} else if ic.IssuerParameterRequired() {
-			return "the authorization response lacks the iss parameter the provider advertises"
-		}
+	if why := issuerProblem(p, q); why != "" {
+		return "the authorization response fails the RFC 9207 check: " + why
 	}
 	if get("code") == "" {
 		return "the provider sent no code"
