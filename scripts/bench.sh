@@ -65,7 +65,7 @@ log: {level: info, format: json, access: ${ACCESS_LOG:-true}}
 YAML
 
 echo "== seeding: one account and $SESSIONS live sessions"
-pw="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+pw="$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"  # random, free of context words (the email is bench@)
 printf '%s\n' "$pw" | "$work/gatehouse" user create --config "$work/gatehouse.yaml" \
 	--email bench@example.com --first-name Bench --last-name User --role viewer \
 	--company acme --create-company >/dev/null
