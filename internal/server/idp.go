@@ -156,20 +156,6 @@ func (s *Server) reloadProviders(ctx context.Context) {
 	}
 }
 
-// resyncProviders rereads the stored providers every interval until ctx ends.
-func (s *Server) resyncProviders(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.reloadProviders(ctx)
-		}
-	}
-}
-
 // providerChanges splits the stored providers' changes from account data's.
 func providerChanges(changes []store.Change) (accountData []store.Change, providers bool) {
 	for _, c := range changes {

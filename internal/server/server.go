@@ -401,9 +401,9 @@ func (s *Server) Run(ctx context.Context, public, ops net.Listener) error {
 	go func() { defer s.bg.Done(); s.Sessions.Run(ctx) }()
 	go func() { defer s.bg.Done(); s.Keys.Run(ctx, time.Minute) }()
 	s.bg.Add(1)
-	go func() { defer s.bg.Done(); s.purge(ctx, time.Hour) }()
+	go func() { defer s.bg.Done(); every(ctx, time.Hour, s.maintain) }()
 	s.bg.Add(2)
-	go func() { defer s.bg.Done(); s.resyncProviders(ctx, providerResync) }()
+	go func() { defer s.bg.Done(); every(ctx, providerResync, s.reloadProviders) }()
 	go func() { defer s.bg.Done(); s.watchProviderHealth(ctx, providerProbe) }()
 	if s.mail != nil {
 		s.bg.Add(1)
@@ -459,16 +459,17 @@ func waitRefreshes(ctx context.Context, g *gate.Gate) {
 	}
 }
 
-// purge runs maintain every interval, until ctx ends.
-func (s *Server) purge(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+// every runs fn at each interval, until ctx ends: the store's upkeep and
+// the stored providers' safety re-read.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.maintain(ctx)
+			fn(ctx)
 		}
 	}
 }
